@@ -1,0 +1,84 @@
+# ktstr: plain Makefile. `make`, `make check`, `make check-unit`, `make asan`,
+# `make install PREFIX=...`. Objects go under $(BUILD).
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+CC       ?= gcc
+CFLAGS   ?= -O2 -g
+VERSION  := 0.1.0
+GITDESC  := $(shell git describe --always --dirty 2>/dev/null)
+KTSTR_VERSION := $(VERSION)$(if $(GITDESC), ($(GITDESC)))
+
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral
+KCFLAGS  := -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) -MMD -MP \
+            -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
+LIBS     := -ljansson -lbpf -lelf -lzstd -llz4 -lz -lpthread -lm
+LDSTATIC ?= -static
+
+# Library: every module except the CLI front end.
+LIB_DIRS := util kernel vm guest scenario workload check monitor runner results
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
+CLI_SRCS := $(wildcard src/cli/*.c)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+
+.PHONY: all clean check check-unit check-vm asan install format bench
+all: $(BUILD)/ktstr $(BUILD)/libktstr.a
+
+Q := $(if $(V),,@)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(KCFLAGS) $(CFLAGS) -c $< -o $@
+
+# The kconfig fragment is embedded with .incbin.
+$(BUILD)/src/kernel/kconfig_blob.o: src/kernel/ktstr.kconfig
+
+$(BUILD)/libktstr.a: $(LIB_OBJS)
+	@rm -f $@
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/ktstr: $(CLI_OBJS) $(BUILD)/libktstr.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDSTATIC) -o $@ $(CLI_OBJS) $(BUILD)/libktstr.a $(LIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libktstr.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $(UNIT_OBJS) -Wl,--whole-archive $(BUILD)/libktstr.a \
+		-Wl,--no-whole-archive $(LIBS)
+
+# Fast host-only tests.
+check-unit: $(BUILD)/unit-tests $(BUILD)/ktstr
+	KTSTR_BIN=$(abspath $(BUILD)/ktstr) $(BUILD)/unit-tests
+
+# Tests that boot VMs (need a cached kernel; see README).
+check-vm: all
+	@if [ -n "$(wildcard tests/vm/*.sh)" ]; then \
+		KTSTR_BIN=$(abspath $(BUILD)/ktstr) tests/vm/run-all.sh; \
+	else echo "no VM tests"; fi
+
+check: check-unit check-vm
+
+# Sanitizer build of the unit tests (dynamic link; ASan does not do -static).
+asan:
+	$(MAKE) BUILD=build-asan LDSTATIC= \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" check-unit
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(BUILD)/ktstr $(DESTDIR)$(PREFIX)/bin/ktstr
+	install -m 0644 $(BUILD)/libktstr.a $(DESTDIR)$(PREFIX)/lib/libktstr.a
+	cp -r include/. $(DESTDIR)$(PREFIX)/include/
+
+format:
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(UNIT_SRCS) $(wildcard src/*/*.h)
+
+clean:
+	rm -rf $(BUILD) build-asan
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)

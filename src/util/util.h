@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers: messages, strings, files, child processes, cleanup on
+ * signals, CRC32, time and CPU lists. Every other module builds on these.
+ */
+#ifndef KTSTR_UTIL_H
+#define KTSTR_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define KT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define KT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* Label used in front of messages ("ktstr" unless changed). */
+void kt_set_label(const char *label);
+const char *kt_label(void);
+
+/* "ktstr: error: <msg>" on stderr. */
+void kt_err(const char *fmt, ...) KT_PRINTF(1, 2);
+/* "ktstr: warning: <msg>" on stderr (blue on a TTY). */
+void kt_warn(const char *fmt, ...) KT_PRINTF(1, 2);
+/* "ktstr: <msg>" on stderr. */
+void kt_info(const char *fmt, ...) KT_PRINTF(1, 2);
+/* Bold status / green success lines on stderr ("ktstr: " prefixed). */
+void kt_status(const char *fmt, ...) KT_PRINTF(1, 2);
+void kt_success(const char *fmt, ...) KT_PRINTF(1, 2);
+
+enum kt_level { KT_LOG_OFF, KT_LOG_ERROR, KT_LOG_WARN, KT_LOG_INFO, KT_LOG_DEBUG, KT_LOG_TRACE };
+
+/*
+ * Log filter from KTSTR_LOG (else RUST_LOG): "level" or "target=level"
+ * entries separated by commas; the longest matching target prefix wins.
+ * Default: info.
+ */
+bool kt_log_enabled(const char *target, enum kt_level level);
+void kt_log(const char *target, enum kt_level level, const char *fmt, ...) KT_PRINTF(3, 4);
+/* Parse a filter spec; pure, for tests. Returns the level for target. */
+enum kt_level kt_log_filter_level(const char *spec, const char *target);
+/* Re-read KTSTR_LOG / RUST_LOG (the filter is otherwise cached). */
+void kt_log_reload(void);
+
+#define kt_debug(target, ...) kt_log(target, KT_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- growable strings ---------------------------------------------------- */
+
+struct sbuf {
+	char *s;
+	size_t len;
+	size_t cap;
+};
+
+#define SBUF_INIT {NULL, 0, 0}
+void sb_init(struct sbuf *sb);
+void sb_free(struct sbuf *sb);
+int sb_add(struct sbuf *sb, const void *data, size_t len);
+int sb_adds(struct sbuf *sb, const char *s);
+int sb_addf(struct sbuf *sb, const char *fmt, ...) KT_PRINTF(2, 3);
+int sb_vaddf(struct sbuf *sb, const char *fmt, va_list ap);
+/* Always NUL-terminated (even when empty). Never NULL after a successful add. */
+const char *sb_str(struct sbuf *sb);
+/* Hand the buffer to the caller (free() it); sb is reset. */
+char *sb_steal(struct sbuf *sb);
+
+char *kt_strdup(const char *s);  /* aborts on OOM */
+void *kt_malloc(size_t n);       /* aborts on OOM */
+void *kt_calloc(size_t n, size_t sz);
+void *kt_realloc(void *p, size_t n);
+char *kt_asprintf(const char *fmt, ...) KT_PRINTF(1, 2);
+/* Strip leading/trailing whitespace in place; returns s moved past leading. */
+char *kt_trim(char *s);
+bool kt_startswith(const char *s, const char *prefix);
+bool kt_endswith(const char *s, const char *suffix);
+/* Strict unsigned parse: digits only (after trimming spaces), no overflow. */
+int kt_parse_u64(const char *s, uint64_t *out);
+int kt_parse_i64(const char *s, int64_t *out);
+
+/* ---- files --------------------------------------------------------------- */
+
+/* Read a whole file (at most max bytes, 0 = 256 MiB). Result is NUL-terminated. */
+int kt_read_file(const char *path, char **out, size_t *len, size_t max);
+/* Write via a temporary in the same directory, fsync, rename. */
+int kt_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+int kt_mkdir_p(const char *path, mode_t mode);
+/* rm -rf; a missing path is success. */
+int kt_rm_rf(const char *path);
+bool kt_exists(const char *path);
+bool kt_is_dir(const char *path);
+bool kt_is_file(const char *path);
+char *kt_path_join(const char *a, const char *b);
+int kt_copy_file(const char *src, const char *dst, mode_t mode);
+/* Directory holding the running executable. */
+char *kt_self_exe(void);
+
+/* ---- child processes --------------------------------------------------- */
+
+struct kt_run_opts {
+	const char *cwd;         /* NULL: inherit */
+	const char *log_path;    /* all output appended here when set */
+	/* Called for every output line (stdout and stderr merged). */
+	void (*on_line)(void *ctx, const char *line);
+	void *ctx;
+	bool passthrough;        /* copy output to our stderr */
+	char *const *env_add;    /* "K=V" entries added to the environment */
+	struct sbuf *capture;    /* collect output here when set */
+	bool capture_stdout_only;/* capture: ignore stderr */
+};
+
+/*
+ * Run argv[0] (PATH lookup) in its own process group, registered for
+ * cleanup so that Ctrl-C kills it. Returns 0 and the exit status in
+ * *status (a signal death is 128+sig), or a negative errno when it could
+ * not be started.
+ */
+int kt_run(char *const argv[], const struct kt_run_opts *opts, int *status);
+/* Convenience: run and capture stdout, trimmed. 0 only if exit status 0. */
+int kt_run_capture(char *const argv[], const char *cwd, char **out);
+
+/* ---- cleanup on exit and on signals --------------------------------------- */
+
+/*
+ * Install SIGINT/SIGTERM/SIGHUP handlers: they kill registered process
+ * groups (SIGKILL), remove registered paths (recursively) and exit with
+ * 128+signal. Paths and pids are held in fixed tables; no allocation in
+ * the handler.
+ */
+void kt_cleanup_install(void);
+int kt_cleanup_add_path(const char *path);
+void kt_cleanup_del_path(const char *path);
+/* pid > 0: that process; pid < 0: process group -pid. */
+int kt_cleanup_add_pid(pid_t pid);
+void kt_cleanup_del_pid(pid_t pid);
+/* Run the cleanup now (used on normal error exits). */
+void kt_cleanup_run(void);
+/* Nonzero once a termination signal arrived (signal number). */
+int kt_interrupted(void);
+
+/* ---- misc ---------------------------------------------------------------- */
+
+/* CRC32 (IEEE, zlib) of data. */
+uint32_t kt_crc32(const void *data, size_t len);
+uint32_t kt_crc32_update(uint32_t crc, const void *data, size_t len);
+uint64_t kt_now_ns(void);          /* CLOCK_MONOTONIC */
+/* "YYYY-MM-DDTHH:MM:SSZ" for t (UTC) into buf (>= 21 bytes). */
+void kt_utc_timestamp(time_t t, char *buf, size_t len);
+/* Parse that format back; 0 on success. */
+int kt_parse_utc_timestamp(const char *s, time_t *out);
+bool kt_isatty_stderr(void);
+bool kt_isatty_stdout(void);
+/* Environment variable, NULL when unset or empty. */
+const char *kt_getenv(const char *name);
+
+/* ---- CPU sets ------------------------------------------------------------ */
+
+#define KT_MAX_CPUS 1024
+
+struct kt_cpuset {
+	uint64_t bits[KT_MAX_CPUS / 64];
+};
+
+void kt_cpuset_zero(struct kt_cpuset *s);
+void kt_cpuset_set(struct kt_cpuset *s, int cpu);
+void kt_cpuset_clear(struct kt_cpuset *s, int cpu);
+bool kt_cpuset_has(const struct kt_cpuset *s, int cpu);
+int kt_cpuset_count(const struct kt_cpuset *s);
+bool kt_cpuset_empty(const struct kt_cpuset *s);
+bool kt_cpuset_equal(const struct kt_cpuset *a, const struct kt_cpuset *b);
+bool kt_cpuset_subset(const struct kt_cpuset *a, const struct kt_cpuset *b); /* a ⊆ b */
+void kt_cpuset_and(struct kt_cpuset *dst, const struct kt_cpuset *a, const struct kt_cpuset *b);
+void kt_cpuset_or(struct kt_cpuset *dst, const struct kt_cpuset *a, const struct kt_cpuset *b);
+/* Lowest / next set CPU, -1 when none. */
+int kt_cpuset_first(const struct kt_cpuset *s);
+int kt_cpuset_next(const struct kt_cpuset *s, int after);
+#define kt_cpuset_for_each(cpu, s)                                                               \
+	for ((cpu) = kt_cpuset_first(s); (cpu) >= 0; (cpu) = kt_cpuset_next(s, cpu))
+/* Parse "0-3,5,8-9" (kernel cpulist format; whitespace/newline tolerated; "" = empty). */
+int kt_cpuset_parse(const char *str, struct kt_cpuset *out);
+/* Format as a cpulist ("0-3,5"); empty set gives "". */
+void kt_cpuset_format(const struct kt_cpuset *s, char *buf, size_t len);
+
+#endif

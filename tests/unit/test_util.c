@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "util/util.h"
+
+UNIT_TEST(util_cpuset_parse_format)
+{
+	struct kt_cpuset s;
+	char buf[128];
+
+	CHECK_INT_EQ(kt_cpuset_parse("0-3,5,8-9\n", &s), 0);
+	CHECK_INT_EQ(kt_cpuset_count(&s), 7);
+	CHECK(kt_cpuset_has(&s, 5));
+	CHECK(!kt_cpuset_has(&s, 4));
+	kt_cpuset_format(&s, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "0-3,5,8-9");
+	CHECK_INT_EQ(kt_cpuset_parse("", &s), 0);
+	CHECK(kt_cpuset_empty(&s));
+	kt_cpuset_format(&s, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "");
+	CHECK(kt_cpuset_parse("3-1", &s) < 0);
+	CHECK(kt_cpuset_parse("1,", &s) < 0);
+	CHECK(kt_cpuset_parse("a", &s) < 0);
+	CHECK(kt_cpuset_parse("1-", &s) < 0);
+	CHECK(kt_cpuset_parse("99999", &s) < 0);
+	CHECK_INT_EQ(kt_cpuset_parse("1023", &s), 0);
+	CHECK_INT_EQ(kt_cpuset_first(&s), 1023);
+}
+
+UNIT_TEST(util_cpuset_ops)
+{
+	struct kt_cpuset a, b, c;
+	int cpu, n = 0;
+
+	kt_cpuset_parse("0-7", &a);
+	kt_cpuset_parse("4-11", &b);
+	kt_cpuset_and(&c, &a, &b);
+	CHECK_INT_EQ(kt_cpuset_count(&c), 4);
+	CHECK(kt_cpuset_subset(&c, &a));
+	CHECK(!kt_cpuset_subset(&a, &b));
+	kt_cpuset_or(&c, &a, &b);
+	CHECK_INT_EQ(kt_cpuset_count(&c), 12);
+	kt_cpuset_for_each(cpu, &b) n += cpu;
+	CHECK_INT_EQ(n, 4 + 5 + 6 + 7 + 8 + 9 + 10 + 11);
+}
+
+UNIT_TEST(util_parse_numbers)
+{
+	uint64_t u;
+	int64_t i;
+
+	CHECK_INT_EQ(kt_parse_u64(" 42 ", &u), 0);
+	CHECK_INT_EQ(u, 42);
+	CHECK(kt_parse_u64("", &u) < 0);
+	CHECK(kt_parse_u64("4x", &u) < 0);
+	CHECK(kt_parse_u64("-1", &u) < 0);
+	CHECK(kt_parse_u64("18446744073709551616", &u) < 0);
+	CHECK_INT_EQ(kt_parse_i64("-9", &i), 0);
+	CHECK_INT_EQ(i, -9);
+}
+
+UNIT_TEST(util_sbuf_and_strings)
+{
+	struct sbuf sb = SBUF_INIT;
+	char s[] = "  hi there \n";
+
+	CHECK_STR_EQ(sb_str(&sb), "");
+	sb_addf(&sb, "%d-%s", 7, "x");
+	sb_adds(&sb, "yz");
+	CHECK_STR_EQ(sb_str(&sb), "7-xyz");
+	CHECK_INT_EQ(sb.len, 5);
+	sb_free(&sb);
+	CHECK_STR_EQ(kt_trim(s), "hi there");
+	CHECK(kt_startswith("abc", "ab"));
+	CHECK(kt_endswith("abc", "bc"));
+	CHECK(!kt_endswith("c", "bc"));
+}
+
+UNIT_TEST(util_crc32_known_value)
+{
+	/* The standard check value of CRC-32/IEEE. */
+	CHECK_INT_EQ(kt_crc32("123456789", 9), 0xCBF43926u);
+	CHECK_INT_EQ(kt_crc32("", 0), 0);
+}
+
+UNIT_TEST(util_log_filter)
+{
+	CHECK_INT_EQ(kt_log_filter_level(NULL, "x"), KT_LOG_INFO);
+	CHECK_INT_EQ(kt_log_filter_level("debug", "x"), KT_LOG_DEBUG);
+	CHECK_INT_EQ(kt_log_filter_level("warn,ktstr::flock=debug", "ktstr::flock"), KT_LOG_DEBUG);
+	CHECK_INT_EQ(kt_log_filter_level("warn,ktstr::flock=debug", "ktstr::vm"), KT_LOG_WARN);
+	CHECK_INT_EQ(kt_log_filter_level("vm=trace,vm::shm=off", "vm::shm"), KT_LOG_OFF);
+	CHECK_INT_EQ(kt_log_filter_level("vm=trace,vm::shm=off", "vm"), KT_LOG_TRACE);
+	CHECK_INT_EQ(kt_log_filter_level("bogus", "vm"), KT_LOG_INFO);
+}
+
+UNIT_TEST(util_files_atomic_and_rm)
+{
+	char *p = kt_path_join(unit_tmpdir(), "a/b/c");
+	char *f = kt_path_join(p, "file");
+	char *data;
+	size_t len;
+
+	CHECK_INT_EQ(kt_mkdir_p(p, 0755), 0);
+	CHECK(kt_is_dir(p));
+	CHECK_INT_EQ(kt_write_file_atomic(f, "hello", 5, 0644), 0);
+	CHECK_INT_EQ(kt_read_file(f, &data, &len, 0), 0);
+	CHECK_INT_EQ(len, 5);
+	CHECK_STR_EQ(data, "hello");
+	CHECK(kt_read_file(f, &data, &len, 3) == -EFBIG);
+	char *top = kt_path_join(unit_tmpdir(), "a");
+	CHECK_INT_EQ(kt_rm_rf(top), 0);
+	CHECK(!kt_exists(top));
+	CHECK_INT_EQ(kt_rm_rf(top), 0);
+}
+
+UNIT_TEST(util_run_lines_and_status)
+{
+	struct sbuf cap = SBUF_INIT;
+	struct kt_run_opts o = {.capture = &cap};
+	char *argv[] = {"sh", "-c", "echo one; echo two >&2; exit 3", NULL};
+	int st = -1;
+	char *out = NULL;
+	char *argv2[] = {"sh", "-c", "echo '  x  '", NULL};
+	char *argv3[] = {"/nonexistent/cmd", NULL};
+
+	CHECK_INT_EQ(kt_run(argv, &o, &st), 0);
+	CHECK_INT_EQ(st, 3);
+	CHECK_STR_CONTAINS(sb_str(&cap), "one");
+	CHECK_STR_CONTAINS(sb_str(&cap), "two");
+	CHECK_INT_EQ(kt_run_capture(argv2, NULL, &out), 0);
+	CHECK_STR_EQ(out, "x");
+	CHECK_INT_EQ(kt_run(argv3, &o, &st), 0);
+	CHECK_INT_EQ(st, 127);
+}
+
+UNIT_TEST(util_timestamp_roundtrip)
+{
+	char buf[32];
+	time_t t;
+
+	kt_utc_timestamp(1700000000, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "2023-11-14T22:13:20Z");
+	CHECK_INT_EQ(kt_parse_utc_timestamp(buf, &t), 0);
+	CHECK_INT_EQ(t, 1700000000);
+	CHECK(kt_parse_utc_timestamp("2023-11-14 22:13:20", &t) < 0);
+}
