@@ -58,7 +58,7 @@ check-unit: $(BUILD)/unit-tests $(BUILD)/ktstr
 
 # Tests that boot VMs (need a cached kernel; see README).
 check-vm: all
-	@if [ -n "$(wildcard tests/vm/*.sh)" ]; then \
+	@if [ -n "$(wildcard tests/vm/test_*.sh)" ]; then \
 		KTSTR_BIN=$(abspath $(BUILD)/ktstr) tests/vm/run-all.sh; \
 	else echo "no VM tests"; fi
 
