@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -427,4 +428,130 @@ UNIT_TEST(elf_pack_runs_in_chroot)
 	CHECK_INT_EQ(run_in_archive(t, data, len, "/bin/ls /bin >/dev/null"), 0);
 	CHECK_INT_EQ(run_in_archive(t, data, len, "/prog"), 0);
 	kt_cpio_free(c);
+}
+
+#include <dirent.h>
+#include <zstd.h>
+
+static int count_dir(const char *dir, const char *suffix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (kt_endswith(de->d_name, suffix))
+			n++;
+	closedir(d);
+	return n;
+}
+
+UNIT_TEST(initramfs_cache_roundtrip_hit_and_repair)
+{
+	const char *t = unit_tmpdir();
+	char *dir = kt_path_join(t, "cache");
+	char *path = NULL, *path2 = NULL, *err = NULL, *z;
+	struct kt_cpio *c = kt_cpio_new();
+	const void *data;
+	size_t len, zlen;
+	struct stat st1, st2;
+	void *back;
+
+	setenv("KTSTR_INITRAMFS_CACHE_DIR", dir, 1);
+	CHECK_STR_EQ(kt_initramfs_cache_dir(), dir);
+	for (int i = 0; i < 200; i++) {
+		char p[32];
+
+		snprintf(p, sizeof(p), "d/f%d", i);
+		kt_cpio_add_data(c, p, "some repetitive content ", 24, 0644);
+	}
+	kt_cpio_finish(c, &data, &len);
+	CHECK_INT_EQ(kt_initramfs_cache_get(data, len, &path, &err), 0);
+	CHECK(path && kt_startswith(path, dir));
+	CHECK(kt_endswith(path, ".cpio.zst"));
+	{
+		char name[64];
+
+		snprintf(name, sizeof(name), "/%016llx.cpio.zst",
+			 (unsigned long long)kt_xxh64(data, len));
+		CHECK(kt_endswith(path, name));
+	}
+	/* The image decompresses to the archive. */
+	CHECK_INT_EQ(kt_read_file(path, &z, &zlen, 0), 0);
+	CHECK(zlen < len);
+	back = malloc(len);
+	CHECK(ZSTD_decompress(back, len, z, zlen) == len);
+	CHECK(!memcmp(back, data, len));
+	/* Hit: same file (not rewritten), mtime refreshed. */
+	struct timespec old[2] = {{1000000, 0}, {1000000, 0}};
+	CHECK_INT_EQ(utimensat(AT_FDCWD, path, old, 0), 0);
+	CHECK_INT_EQ(stat(path, &st1), 0);
+	CHECK_INT_EQ(kt_initramfs_cache_get(data, len, &path2, &err), 0);
+	CHECK_STR_EQ(path2, path);
+	CHECK_INT_EQ(stat(path, &st2), 0);
+	CHECK_INT_EQ(st1.st_ino, st2.st_ino);
+	CHECK(st2.st_mtime > 1000000);
+	free(path2);
+	/* A damaged image is replaced. */
+	CHECK_INT_EQ(kt_write_file_atomic(path, "junk", 4, 0644), 0);
+	CHECK_INT_EQ(kt_initramfs_cache_get(data, len, &path2, &err), 0);
+	free(z);
+	CHECK_INT_EQ(kt_read_file(path, &z, &zlen, 0), 0);
+	CHECK(ZSTD_decompress(back, len, z, zlen) == len);
+	CHECK(!memcmp(back, data, len));
+	/* Unwritable cache directory: one clear error naming it. */
+	CHECK_INT_EQ(kt_write_file_atomic(kt_path_join(t, "file"), "x", 1, 0644), 0);
+	setenv("KTSTR_INITRAMFS_CACHE_DIR", kt_asprintf("%s/file/sub", t), 1);
+	CHECK(kt_initramfs_cache_get(data, len, &path2, &err) < 0);
+	CHECK_STR_CONTAINS(err, "/file/sub");
+	kt_cpio_free(c);
+}
+
+UNIT_TEST(initramfs_cache_prune_lru)
+{
+	const char *t = unit_tmpdir();
+	char *dir = kt_path_join(t, "cache");
+	char *paths[KT_INITRAMFS_CACHE_MAX_ENTRIES + 4];
+	char *err = NULL, *stale;
+	int n = KT_INITRAMFS_CACHE_MAX_ENTRIES + 4;
+
+	setenv("KTSTR_INITRAMFS_CACHE_DIR", dir, 1);
+	for (int i = 0; i < n; i++) {
+		char buf[32];
+		struct timespec ts[2] = {{2000000 + i, 0}, {2000000 + i, 0}};
+
+		snprintf(buf, sizeof(buf), "archive %d", i);
+		CHECK_INT_EQ(kt_initramfs_cache_get(buf, strlen(buf), &paths[i], &err), 0);
+		/* Distinct, increasing ages without sleeping. */
+		CHECK_INT_EQ(utimensat(AT_FDCWD, paths[i], ts, 0), 0);
+	}
+	/* Entry 0 is used again: it becomes the newest and survives. */
+	{
+		char *p;
+
+		CHECK_INT_EQ(kt_initramfs_cache_get("archive 0", 9, &p, &err), 0);
+		free(p);
+	}
+	CHECK_INT_EQ(count_dir(dir, ".cpio.zst"), KT_INITRAMFS_CACHE_MAX_ENTRIES);
+	CHECK(kt_exists(paths[0]));
+	CHECK(!kt_exists(paths[1]));
+	CHECK(!kt_exists(paths[4]));
+	CHECK(kt_exists(paths[5]));
+	CHECK(kt_exists(paths[n - 1]));
+	/* Stale temporaries of dead writers are removed, fresh ones kept. */
+	stale = kt_asprintf("%s/0000000000000000.cpio.zst.tmp-99999", dir);
+	CHECK_INT_EQ(kt_write_file_atomic(stale, "x", 1, 0644), 0);
+	{
+		struct timespec ts[2] = {{1000, 0}, {1000, 0}};
+		char *fresh = kt_asprintf("%s/0000000000000001.cpio.zst.tmp-99998", dir);
+		char *p;
+
+		CHECK_INT_EQ(utimensat(AT_FDCWD, stale, ts, 0), 0);
+		CHECK_INT_EQ(kt_write_file_atomic(fresh, "x", 1, 0644), 0);
+		CHECK_INT_EQ(kt_initramfs_cache_get("archive 0", 9, &p, &err), 0);
+		CHECK(!kt_exists(stale));
+		CHECK(kt_exists(fresh));
+	}
 }
