@@ -7,7 +7,7 @@
 
 #include "workload/workload.h"
 
-#define MAX_MIGRATIONS KT_MAX_WAKE_SAMPLES
+#define MAX_MIGRATIONS KT_MAX_MIGRATIONS
 #define MAX_NUMA_NODES 1024
 
 void kt_worker_report_clear(struct kt_worker_report *r)
@@ -161,16 +161,70 @@ json_t *kt_worker_report_to_json(const struct kt_worker_report *r)
 	return o;
 }
 
+/*
+ * Compact JSON text, written directly (the worker sends this; jansson's
+ * object model is ~10x slower for 100k-entry arrays, which matters under TCG).
+ * Same keys, order and values as kt_worker_report_to_json().
+ */
 char *kt_worker_report_to_string(const struct kt_worker_report *r)
 {
-	json_t *j = kt_worker_report_to_json(r);
-	char *s;
+	struct sbuf sb = SBUF_INIT;
+	int cpu;
+	bool first = true;
 
-	if (!j)
-		return NULL;
-	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(j);
-	return s;
+#define U(v) ((unsigned long long)((v) > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : (v)))
+	sb_addf(&sb,
+		"{\"tid\":%d,\"work_units\":%llu,\"cpu_time_ns\":%llu,\"wall_time_ns\":%llu,"
+		"\"off_cpu_ns\":%llu,\"migration_count\":%llu,\"cpus_used\":[",
+		(int)r->tid, U(r->work_units), U(r->cpu_time_ns), U(r->wall_time_ns),
+		U(r->off_cpu_ns), U(r->migration_count));
+	kt_cpuset_for_each(cpu, &r->cpus_used) {
+		sb_addf(&sb, first ? "%d" : ",%d", cpu);
+		first = false;
+	}
+	sb_adds(&sb, "],\"migrations\":[");
+	for (size_t i = 0; i < r->n_migrations; i++)
+		sb_addf(&sb, "%s{\"at_ns\":%llu,\"from_cpu\":%d,\"to_cpu\":%d}", i ? "," : "",
+			U(r->migrations[i].at_ns), r->migrations[i].from_cpu,
+			r->migrations[i].to_cpu);
+	sb_addf(&sb, "],\"max_gap_ms\":%llu,\"max_gap_cpu\":%d,\"max_gap_at_ms\":%llu,"
+		     "\"resume_latencies_ns\":[",
+		U(r->max_gap_ms), r->max_gap_cpu, U(r->max_gap_at_ms));
+	for (size_t i = 0; i < r->n_resume_latencies; i++)
+		sb_addf(&sb, i ? ",%llu" : "%llu", U(r->resume_latencies_ns[i]));
+	sb_addf(&sb,
+		"],\"wake_sample_total\":%llu,\"iterations\":%llu,\"schedstat_run_delay_ns\":%llu,"
+		"\"schedstat_run_count\":%llu,\"schedstat_cpu_time_ns\":%llu,\"completed\":%s",
+		U(r->wake_sample_total), U(r->iterations), U(r->schedstat_run_delay_ns),
+		U(r->schedstat_run_count), U(r->schedstat_cpu_time_ns),
+		r->completed ? "true" : "false");
+	if (r->n_numa_pages) {
+		sb_adds(&sb, ",\"numa_pages\":{");
+		for (size_t i = 0; i < r->n_numa_pages; i++)
+			sb_addf(&sb, "%s\"%d\":%llu", i ? "," : "", r->numa_pages[i].node,
+				U(r->numa_pages[i].pages));
+		sb_adds(&sb, "}");
+	}
+	sb_addf(&sb, ",\"vmstat_numa_pages_migrated\":%llu", U(r->vmstat_numa_pages_migrated));
+	switch (r->exit_info.kind) {
+	case KT_EXIT_EXITED:
+		sb_addf(&sb, ",\"exit_info\":{\"Exited\":%d}", r->exit_info.value);
+		break;
+	case KT_EXIT_SIGNALED:
+		sb_addf(&sb, ",\"exit_info\":{\"Signaled\":%d}", r->exit_info.value);
+		break;
+	case KT_EXIT_TIMED_OUT:
+		sb_adds(&sb, ",\"exit_info\":\"TimedOut\"");
+		break;
+	case KT_EXIT_WAIT_FAILED:
+		sb_addf(&sb, ",\"exit_info\":{\"WaitFailed\":%d}", r->exit_info.value);
+		break;
+	default:
+		break;
+	}
+	sb_addf(&sb, ",\"is_messenger\":%s}", r->is_messenger ? "true" : "false");
+#undef U
+	return sb_steal(&sb);
 }
 
 /* ---- parse --------------------------------------------------------------- */

@@ -26,7 +26,7 @@
 volatile sig_atomic_t kt_worker_stop;
 
 #define CHECKPOINT_UNITS 1024
-#define MAX_MIGRATIONS KT_MAX_WAKE_SAMPLES
+#define MAX_MIGRATIONS KT_MAX_MIGRATIONS
 #define FUTEX_WAIT_NS 100000000ull
 
 static inline void cpu_relax(void)

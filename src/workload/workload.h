@@ -18,6 +18,13 @@
  * a pipe as JSON and are treated as untrusted input: a worker that died,
  * timed out or sent garbage yields a sentinel report (completed=false,
  * exit_info set).
+ *
+ * Caveats for callers: PR_SET_PDEATHSIG fires when the *thread* that
+ * forked exits, so spawn from a thread that outlives the workload. If the
+ * process ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT, as a PID 1 might),
+ * spawn restores SIG_DFL so workers can be waited for and their exit
+ * status reported. Workers reap only their own PIDs (never waitpid(-1)).
+ * A handle is not thread-safe.
  */
 #ifndef KTSTR_WORKLOAD_H
 #define KTSTR_WORKLOAD_H
@@ -247,6 +254,8 @@ struct kt_exit_info {
 };
 
 #define KT_MAX_WAKE_SAMPLES 100000
+/* Migration events kept per worker (migration_count still counts all). */
+#define KT_MAX_MIGRATIONS 10000
 
 struct kt_worker_report {
 	pid_t tid;
@@ -291,8 +300,8 @@ char *kt_worker_report_to_string(const struct kt_worker_report *r);
 /*
  * Parse untrusted JSON. Strict about types and ranges, lenient about
  * missing optional keys (numa_pages, exit_info, is_messenger, arrays).
- * Arrays are capped (migrations and wake samples at KT_MAX_WAKE_SAMPLES,
- * cpus < KT_MAX_CPUS). Returns 0 or -EINVAL with *err (malloc'd) set.
+ * Arrays are capped (migrations at KT_MAX_MIGRATIONS, wake samples at
+ * KT_MAX_WAKE_SAMPLES, cpus < KT_MAX_CPUS). Returns 0 or -EINVAL with *err (malloc'd) set.
  */
 int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, char **err);
 int kt_worker_report_parse(const char *text, size_t len, struct kt_worker_report *out,

@@ -549,3 +549,50 @@ UNIT_TEST(workload_all_types_run)
 	snprintf(path, sizeof(path), "/tmp/ktstr_io_%d", (int)io_pid);
 	CHECK(!kt_exists(path));
 }
+
+static int huge_report(volatile sig_atomic_t *stop, void *arg, struct kt_worker_report *rep)
+{
+	size_t n = *(size_t *)arg;
+
+	rep->migrations = kt_calloc(n, sizeof(*rep->migrations));
+	for (size_t i = 0; i < n; i++)
+		rep->migrations[i] = (struct kt_migration){.at_ns = 1000000000000ull + i,
+							    .from_cpu = 1000, .to_cpu = 1001};
+	rep->n_migrations = n;
+	rep->work_units = 1;
+	return 0;
+}
+
+/* A report beyond the size bound (or array caps) becomes a sentinel, not a crash. */
+UNIT_TEST(workload_oversized_report_is_sentinel)
+{
+	struct kt_workload_config c;
+	struct kt_workload *wl;
+	struct kt_worker_report *r;
+	size_t n, count = 400000; /* ~21 MB of JSON > 16 MiB cap */
+
+	kt_workload_config_init(&c);
+	kt_work_default(&c.work, KT_WORK_CUSTOM);
+	c.work.custom.fn = huge_report;
+	c.work.custom.arg = &count;
+	CHECK_INT_EQ(kt_workload_spawn(&c, &wl, NULL), 0);
+	kt_workload_start(wl);
+	CHECK_INT_EQ(kt_workload_stop_and_collect(wl, 5000, &r, &n), 0);
+	CHECK(!r[0].completed);
+	CHECK_INT_EQ(r[0].work_units, 0);
+	CHECK(r[0].exit_info.kind != KT_EXIT_NONE);
+	kt_worker_reports_free(r, n);
+	kt_workload_destroy(wl);
+
+	/* Within the byte cap but over the array cap: rejected by the parser. */
+	count = KT_MAX_MIGRATIONS + 1;
+	CHECK_INT_EQ(kt_workload_spawn(&c, &wl, NULL), 0);
+	kt_workload_start(wl);
+	CHECK_INT_EQ(kt_workload_stop_and_collect(wl, 5000, &r, &n), 0);
+	CHECK(!r[0].completed);
+	CHECK_INT_EQ(r[0].exit_info.kind, KT_EXIT_EXITED);
+	CHECK_INT_EQ(r[0].exit_info.value, 0);
+	kt_worker_reports_free(r, n);
+	kt_workload_destroy(wl);
+	CHECK(no_children());
+}
