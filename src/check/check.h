@@ -155,11 +155,11 @@ struct kt_scenario_stats {
 	uint64_t total_iterations;
 	double worst_mean_run_delay_us;
 	double worst_run_delay_us;
-	double worst_page_locality;            /* lowest non-zero */
+	double worst_page_locality; /* lowest non-zero */
 	double worst_cross_node_migration_ratio;
 	double worst_wake_latency_tail_ratio;
-	double worst_iterations_per_worker;    /* lowest non-zero */
-	struct kt_ext_metric *ext_metrics;     /* omitted from JSON when empty */
+	double worst_iterations_per_worker; /* lowest non-zero */
+	struct kt_ext_metric *ext_metrics;  /* omitted from JSON when empty */
 	size_t n_ext_metrics;
 };
 

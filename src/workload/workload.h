@@ -67,10 +67,10 @@ enum kt_work_type {
 
 /* Sequence phases. */
 enum kt_phase_kind {
-	KT_PHASE_SPIN,  /* spin 1024-unit bursts until the duration elapsed */
+	KT_PHASE_SPIN,	/* spin 1024-unit bursts until the duration elapsed */
 	KT_PHASE_SLEEP, /* sleep the duration (one wake sample) */
 	KT_PHASE_YIELD, /* u+=1; sched_yield until the duration elapsed */
-	KT_PHASE_IO,    /* IoSync body until the duration elapsed */
+	KT_PHASE_IO,	/* IoSync body until the duration elapsed */
 };
 
 struct kt_phase {
@@ -127,15 +127,15 @@ struct kt_work {
 			uint64_t spin_iters; /* 1024 */
 		} affinity_churn, policy_churn;
 		struct {
-			uint32_t fan_out;            /* 4 */
+			uint32_t fan_out;	     /* 4 */
 			uint64_t cache_footprint_kb; /* 256 */
-			uint32_t operations;         /* 5 */
-			uint64_t sleep_usec;         /* 100 */
+			uint32_t operations;	     /* 5 */
+			uint64_t sleep_usec;	     /* 100 */
 		} fan_out_compute;
 		struct {
-			uint64_t region_kb;         /* 4096 */
+			uint64_t region_kb;	    /* 4096 */
 			uint64_t touches_per_cycle; /* 256 */
-			uint64_t spin_iters;        /* 64 */
+			uint64_t spin_iters;	    /* 64 */
 		} page_fault_churn;
 		struct {
 			uint32_t contenders; /* 4 */
@@ -177,17 +177,17 @@ struct kt_sched_policy {
 };
 
 enum kt_affinity_kind {
-	KT_AFF_NONE,       /* inherit */
-	KT_AFF_FIXED,      /* every worker pinned to .set */
-	KT_AFF_RANDOM,     /* each worker: random .count CPUs out of .set (sampled at spawn) */
+	KT_AFF_NONE,	   /* inherit */
+	KT_AFF_FIXED,	   /* every worker pinned to .set */
+	KT_AFF_RANDOM,	   /* each worker: random .count CPUs out of .set (sampled at spawn) */
 	KT_AFF_SINGLE_CPU, /* every worker pinned to .cpu */
 };
 
 struct kt_affinity {
 	enum kt_affinity_kind kind;
 	struct kt_cpuset set; /* FIXED: the mask; RANDOM: the pool */
-	unsigned count;       /* RANDOM: subset size (>= 1) */
-	int cpu;              /* SINGLE_CPU */
+	unsigned count;	      /* RANDOM: subset size (>= 1) */
+	int cpu;	      /* SINGLE_CPU */
 };
 
 enum kt_mem_policy_kind {
@@ -208,7 +208,7 @@ enum kt_mem_policy_kind {
 struct kt_mem_policy {
 	enum kt_mem_policy_kind kind;
 	struct kt_cpuset nodes; /* node numbers (bitset reused as a node set) */
-	uint32_t flags;         /* KT_MPOL_F_* */
+	uint32_t flags;		/* KT_MPOL_F_* */
 };
 
 /* The set-variants (Bind/Preferred/Interleave/PreferredMany/WeightedInterleave). */
@@ -241,10 +241,10 @@ struct kt_numa_pages {
 };
 
 enum kt_exit_kind {
-	KT_EXIT_NONE,      /* not a sentinel */
-	KT_EXIT_EXITED,    /* value = exit code */
-	KT_EXIT_SIGNALED,  /* value = signal */
-	KT_EXIT_TIMED_OUT, /* still alive at the deadline */
+	KT_EXIT_NONE,	     /* not a sentinel */
+	KT_EXIT_EXITED,	     /* value = exit code */
+	KT_EXIT_SIGNALED,    /* value = signal */
+	KT_EXIT_TIMED_OUT,   /* still alive at the deadline */
 	KT_EXIT_WAIT_FAILED, /* value = errno */
 };
 
@@ -304,8 +304,7 @@ char *kt_worker_report_to_string(const struct kt_worker_report *r);
  * KT_MAX_WAKE_SAMPLES, cpus < KT_MAX_CPUS). Returns 0 or -EINVAL with *err (malloc'd) set.
  */
 int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, char **err);
-int kt_worker_report_parse(const char *text, size_t len, struct kt_worker_report *out,
-			   char **err);
+int kt_worker_report_parse(const char *text, size_t len, struct kt_worker_report *out, char **err);
 
 /* "Exited(1)", "Signaled(9)", "TimedOut", "WaitFailed(10)", "" for none. */
 void kt_exit_info_format(const struct kt_exit_info *e, char *buf, size_t len);

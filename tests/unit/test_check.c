@@ -232,7 +232,8 @@ UNIT_TEST(check_not_starved_messages)
 	r[0] = mk(12, 1024, 10, 0);
 	r[1] = mk(13, 1024, 40, 1);
 	kt_check_workers(&a, r, 2, NULL, &res);
-	expect_one(&res, KT_DETAIL_UNFAIR, "unfair cgroup: spread=30% (10-40%) 2 workers on 2 cpus");
+	expect_one(&res, KT_DETAIL_UNFAIR,
+		   "unfair cgroup: spread=30% (10-40%) 2 workers on 2 cpus");
 	CHECK_DBL_NEAR(res.stats.worst_spread, 30, 1e-9);
 	kt_assert_result_clear(&res);
 	/* 14% is within the default. */
@@ -347,7 +348,8 @@ UNIT_TEST(check_throughput_messages)
 	a = kt_assert_none();
 	a.min_work_rate = KT_SOME_F64(1500);
 	kt_check_workers(&a, r, 2, NULL, &res);
-	expect_one(&res, KT_DETAIL_BENCHMARK, "worker 1 throughput 1000 work/cpu_s below floor 1500");
+	expect_one(&res, KT_DETAIL_BENCHMARK,
+		   "worker 1 throughput 1000 work/cpu_s below floor 1500");
 	kt_assert_result_clear(&res);
 }
 
@@ -422,8 +424,9 @@ UNIT_TEST(check_migration_numa_messages)
 	r[1].migration_count = 50;
 	a.max_migration_ratio = KT_SOME_F64(0.05);
 	kt_check_workers(&a, r, 2, NULL, &res);
-	expect_one(&res, KT_DETAIL_MIGRATION,
-		   "migration ratio 0.1000 exceeds threshold 0.0500 (200 migrations / 2000 iterations)");
+	expect_one(
+	    &res, KT_DETAIL_MIGRATION,
+	    "migration ratio 0.1000 exceeds threshold 0.0500 (200 migrations / 2000 iterations)");
 	kt_assert_result_clear(&res);
 
 	kt_cpuset_parse("0-3", &cs);
@@ -603,24 +606,24 @@ UNIT_TEST(check_result_json)
 UNIT_TEST(check_result_json_malformed)
 {
 	static const char *const bad[] = {
-		"",
-		"{",
-		"null",
-		"[]",
-		"{}",
-		"{\"passed\":\"yes\"}",
-		"{\"passed\":true,\"skipped\":1}",
-		"{\"passed\":true,\"details\":{}}",
-		"{\"passed\":true,\"details\":[{\"kind\":\"Nope\",\"message\":\"x\"}]}",
-		"{\"passed\":true,\"details\":[{\"kind\":\"Stuck\"}]}",
-		"{\"passed\":true,\"details\":[5]}",
-		"{\"passed\":true,\"stats\":[]}",
-		"{\"passed\":true,\"stats\":{\"total_workers\":-1}}",
-		"{\"passed\":true,\"stats\":{\"worst_spread\":\"x\"}}",
-		"{\"passed\":true,\"stats\":{\"cgroups\":[{\"num_workers\":1.5}]}}",
-		"{\"passed\":true,\"stats\":{\"cgroups\":[7]}}",
-		"{\"passed\":true,\"stats\":{\"ext_metrics\":{\"a\":\"b\"}}}",
-		"{\"passed\":true,\"passed\":false}",
+	    "",
+	    "{",
+	    "null",
+	    "[]",
+	    "{}",
+	    "{\"passed\":\"yes\"}",
+	    "{\"passed\":true,\"skipped\":1}",
+	    "{\"passed\":true,\"details\":{}}",
+	    "{\"passed\":true,\"details\":[{\"kind\":\"Nope\",\"message\":\"x\"}]}",
+	    "{\"passed\":true,\"details\":[{\"kind\":\"Stuck\"}]}",
+	    "{\"passed\":true,\"details\":[5]}",
+	    "{\"passed\":true,\"stats\":[]}",
+	    "{\"passed\":true,\"stats\":{\"total_workers\":-1}}",
+	    "{\"passed\":true,\"stats\":{\"worst_spread\":\"x\"}}",
+	    "{\"passed\":true,\"stats\":{\"cgroups\":[{\"num_workers\":1.5}]}}",
+	    "{\"passed\":true,\"stats\":{\"cgroups\":[7]}}",
+	    "{\"passed\":true,\"stats\":{\"ext_metrics\":{\"a\":\"b\"}}}",
+	    "{\"passed\":true,\"passed\":false}",
 	};
 	struct kt_assert_result r;
 

@@ -32,11 +32,10 @@ static bool gone(pid_t pid)
 UNIT_TEST(workload_type_names)
 {
 	static const char *const all[] = {
-		"CpuSpin",	   "YieldHeavy",     "Mixed",	      "IoSync",
-		"Bursty",	   "PipeIo",	      "FutexPingPong", "FutexFanOut",
-		"CachePressure", "CacheYield",     "CachePipe",     "Sequence",
-		"ForkExit",	   "NiceSweep",      "AffinityChurn", "PolicyChurn",
-		"FanOutCompute", "PageFaultChurn", "MutexContention", "Custom",
+	    "CpuSpin",	   "YieldHeavy",    "Mixed",	      "IoSync",		 "Bursty",
+	    "PipeIo",	   "FutexPingPong", "FutexFanOut",    "CachePressure",	 "CacheYield",
+	    "CachePipe",   "Sequence",	    "ForkExit",	      "NiceSweep",	 "AffinityChurn",
+	    "PolicyChurn", "FanOutCompute", "PageFaultChurn", "MutexContention", "Custom",
 	};
 	enum kt_work_type t;
 	struct kt_work w;
@@ -219,22 +218,22 @@ UNIT_TEST(workload_report_json_roundtrip)
 UNIT_TEST(workload_report_json_malformed)
 {
 	static const char *const bad[] = {
-		"",
-		"not json",
-		"[1,2]",
-		"{\"tid\":1}",                                     /* missing work_units */
-		"{\"tid\":1,\"work_units\":5}",                    /* missing completed */
-		"{\"tid\":-1,\"work_units\":5,\"completed\":true}",
-		"{\"tid\":1,\"work_units\":\"5\",\"completed\":true}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":1}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"cpus_used\":[5000]}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"cpus_used\":{}}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"migrations\":[{\"at_ns\":1}]}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"resume_latencies_ns\":[-1]}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"numa_pages\":{\"x\":1}}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"exit_info\":{\"Boom\":1}}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"tid\":2}",
-		"{\"tid\":99999999999,\"work_units\":5,\"completed\":true}",
+	    "",
+	    "not json",
+	    "[1,2]",
+	    "{\"tid\":1}",		    /* missing work_units */
+	    "{\"tid\":1,\"work_units\":5}", /* missing completed */
+	    "{\"tid\":-1,\"work_units\":5,\"completed\":true}",
+	    "{\"tid\":1,\"work_units\":\"5\",\"completed\":true}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":1}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"cpus_used\":[5000]}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"cpus_used\":{}}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"migrations\":[{\"at_ns\":1}]}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"resume_latencies_ns\":[-1]}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"numa_pages\":{\"x\":1}}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"exit_info\":{\"Boom\":1}}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"tid\":2}",
+	    "{\"tid\":99999999999,\"work_units\":5,\"completed\":true}",
 	};
 	struct kt_worker_report r;
 
@@ -247,9 +246,9 @@ UNIT_TEST(workload_report_json_malformed)
 		free(err);
 	}
 	/* Minimal valid report. */
-	CHECK_INT_EQ(kt_worker_report_parse("{\"tid\":1,\"work_units\":5,\"completed\":true}", 41,
-					    &r, NULL),
-		     0);
+	CHECK_INT_EQ(
+	    kt_worker_report_parse("{\"tid\":1,\"work_units\":5,\"completed\":true}", 41, &r, NULL),
+	    0);
 	CHECK_INT_EQ(r.work_units, 5);
 
 	/* Over-long wake sample array is refused (bounded). */
@@ -556,8 +555,8 @@ static int huge_report(volatile sig_atomic_t *stop, void *arg, struct kt_worker_
 
 	rep->migrations = kt_calloc(n, sizeof(*rep->migrations));
 	for (size_t i = 0; i < n; i++)
-		rep->migrations[i] = (struct kt_migration){.at_ns = 1000000000000ull + i,
-							    .from_cpu = 1000, .to_cpu = 1001};
+		rep->migrations[i] = (struct kt_migration){
+		    .at_ns = 1000000000000ull + i, .from_cpu = 1000, .to_cpu = 1001};
 	rep->n_migrations = n;
 	rep->work_units = 1;
 	return 0;
