@@ -193,6 +193,14 @@ void kt_assert_result_copy(struct kt_assert_result *dst, const struct kt_assert_
 /* Fold one cgroup's stats into scenario stats (what merge does per cgroup). */
 void kt_scenario_stats_add_cgroup(struct kt_scenario_stats *s, const struct kt_cgroup_stats *cg);
 
+/*
+ * The "--- stats ---" body of a failure message (reference §5.5), without
+ * the header line:
+ *   "{W} workers, {C} cpus, {M} migrations, worst_spread={:.1}%, worst_gap={}ms\n"
+ *   "  cg{i}: workers={} cpus={} spread={:.1}% gap={}ms migrations={} iter={}\n" ...
+ */
+void kt_scenario_stats_format(const struct kt_scenario_stats *s, struct sbuf *out);
+
 json_t *kt_assert_result_to_json(const struct kt_assert_result *r);
 char *kt_assert_result_to_string(const struct kt_assert_result *r); /* compact, malloc'd */
 /*

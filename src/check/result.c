@@ -219,6 +219,26 @@ void kt_assert_result_copy(struct kt_assert_result *dst, const struct kt_assert_
 	dst->stats.worst_gap_cpu = src->stats.worst_gap_cpu;
 }
 
+void kt_scenario_stats_format(const struct kt_scenario_stats *s, struct sbuf *out)
+{
+	sb_addf(out,
+		"%llu workers, %llu cpus, %llu migrations, worst_spread=%.1f%%, worst_gap=%llums\n",
+		(unsigned long long)s->total_workers, (unsigned long long)s->total_cpus,
+		(unsigned long long)s->total_migrations, s->worst_spread,
+		(unsigned long long)s->worst_gap_ms);
+	for (size_t i = 0; i < s->n_cgroups; i++) {
+		const struct kt_cgroup_stats *c = &s->cgroups[i];
+
+		sb_addf(out,
+			"  cg%zu: workers=%llu cpus=%llu spread=%.1f%% gap=%llums migrations=%llu "
+			"iter=%llu\n",
+			i, (unsigned long long)c->num_workers, (unsigned long long)c->num_cpus,
+			c->spread, (unsigned long long)c->max_gap_ms,
+			(unsigned long long)c->total_migrations,
+			(unsigned long long)c->total_iterations);
+	}
+}
+
 /* ---- JSON ---------------------------------------------------------------- */
 
 static json_t *ju64(uint64_t v)

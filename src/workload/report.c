@@ -340,7 +340,7 @@ int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, ch
 	if (!rc && tid > (uint64_t)INT32_MAX)
 		rc = fail(err, "worker report: '%s' out of range", "tid");
 	r.tid = (pid_t)tid;
-	rc = rc ?: get_u64(j, "work_units", true, &r.work_units, err);
+	rc = rc ?: get_u64(j, "work_units", false, &r.work_units, err);
 	rc = rc ?: get_u64(j, "cpu_time_ns", false, &r.cpu_time_ns, err);
 	rc = rc ?: get_u64(j, "wall_time_ns", false, &r.wall_time_ns, err);
 	rc = rc ?: get_u64(j, "off_cpu_ns", false, &r.off_cpu_ns, err);

@@ -652,3 +652,30 @@ UNIT_TEST(check_result_json_malformed)
 	CHECK_INT_EQ(kt_assert_result_parse(sb.s, sb.len, &r, NULL), -EINVAL);
 	sb_free(&sb);
 }
+
+UNIT_TEST(check_stats_format)
+{
+	struct kt_scenario_stats s;
+	struct kt_cgroup_stats cg;
+	struct sbuf sb = SBUF_INIT;
+
+	memset(&s, 0, sizeof(s));
+	memset(&cg, 0, sizeof(cg));
+	cg.num_workers = 2;
+	cg.num_cpus = 4;
+	cg.spread = 12.34;
+	cg.max_gap_ms = 50;
+	cg.total_migrations = 7;
+	cg.total_iterations = 900;
+	kt_scenario_stats_add_cgroup(&s, &cg);
+	cg.spread = 3;
+	cg.max_gap_ms = 20;
+	kt_scenario_stats_add_cgroup(&s, &cg);
+	kt_scenario_stats_format(&s, &sb);
+	CHECK_STR_EQ(sb_str(&sb),
+		     "4 workers, 8 cpus, 14 migrations, worst_spread=12.3%, worst_gap=50ms\n"
+		     "  cg0: workers=2 cpus=4 spread=12.3% gap=50ms migrations=7 iter=900\n"
+		     "  cg1: workers=2 cpus=4 spread=3.0% gap=20ms migrations=7 iter=900\n");
+	sb_free(&sb);
+	free(s.cgroups);
+}
