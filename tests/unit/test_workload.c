@@ -221,8 +221,8 @@ UNIT_TEST(workload_report_json_malformed)
 	    "",
 	    "not json",
 	    "[1,2]",
-	    "{\"tid\":1}",		    /* missing work_units */
-	    "{\"tid\":1,\"work_units\":5}", /* missing completed */
+	    "{\"work_units\":5,\"completed\":true}", /* missing tid */
+	    "{\"tid\":1,\"work_units\":5}",	     /* missing completed */
 	    "{\"tid\":-1,\"work_units\":5,\"completed\":true}",
 	    "{\"tid\":1,\"work_units\":\"5\",\"completed\":true}",
 	    "{\"tid\":1,\"work_units\":5,\"completed\":1}",
@@ -594,4 +594,18 @@ UNIT_TEST(workload_oversized_report_is_sentinel)
 	kt_worker_reports_free(r, n);
 	kt_workload_destroy(wl);
 	CHECK(no_children());
+}
+
+UNIT_TEST(workload_report_reference_sentinel_shape)
+{
+	/* The reference's sentinel carries only tid, exit_info and completed. */
+	const char *s = "{\"tid\":9,\"exit_info\":{\"Exited\":1},\"completed\":false}";
+	struct kt_worker_report r;
+
+	CHECK_INT_EQ(kt_worker_report_parse(s, strlen(s), &r, NULL), 0);
+	CHECK_INT_EQ(r.tid, 9);
+	CHECK_INT_EQ(r.work_units, 0);
+	CHECK(!r.completed);
+	CHECK_INT_EQ(r.exit_info.kind, KT_EXIT_EXITED);
+	CHECK_INT_EQ(r.exit_info.value, 1);
 }
