@@ -82,8 +82,11 @@ static void progress_draw(struct progress *p)
 	int n;
 
 	fmt_dur(kt_now_ns() - p->stage_t0, d, sizeof(d));
-	n = snprintf(line, sizeof(line), "%s: %s [%s] %u objects%s%s", kt_label(), p->stage, d,
-		     p->objs, p->last_cc[0] ? ", CC " : "", p->last_cc);
+	if (p->objs)
+		n = snprintf(line, sizeof(line), "%s: %s [%s] %u objects, CC %s", kt_label(),
+			     p->stage, d, p->objs, p->last_cc);
+	else
+		n = snprintf(line, sizeof(line), "%s: %s [%s]", kt_label(), p->stage, d);
 	if (n > 0 && (unsigned)n >= cols)
 		line[cols - 1] = 0;
 	fprintf(stderr, "\r\x1b[K%s", line);
@@ -325,6 +328,7 @@ static int configure(struct build_ctx *c, bool fresh, char **err)
 	char *mk_def[] = {"make", "defconfig", NULL};
 	char *mk_kvm[] = {"make", "kvm_guest.config", NULL};
 	char *mk_old[] = {"make", "olddefconfig", NULL};
+	uint64_t t0 = kt_now_ns();
 	int r = 0;
 
 	if (!fresh && kt_read_file(cfgp, &cfg, NULL, 0) == 0 &&
@@ -343,6 +347,7 @@ static int configure(struct build_ctx *c, bool fresh, char **err)
 		if ((r = append_fragment(c->tree, err)) ||
 		    (r = run_stage(&c->prog, "make olddefconfig", c->tree, c->log, mk_old, err)))
 			goto out;
+		c->prog.stage_t0 = t0;
 		progress_done(&c->prog, "kernel configured");
 	}
 	free(cfg);

@@ -726,7 +726,8 @@ UNIT_TEST(kernel_cpu_cap)
 /*
  * A stand-in for the kernel's make: configures, "compiles" and produces
  * an ELF vmlinux with .BTF and .symtab, and the sched_ext binaries.
- * FAKE_FAIL=1 fails the vmlinux step; FAKE_DROP=CONFIG_X drops an option.
+ * FAKE_FAIL=1 fails the vmlinux step; FAKE_DROP=CONFIG_X drops an option;
+ * FAKE_SLEEP=N stalls the compile step.
  */
 static const char fake_make[] =
 	"#!/bin/sh\n"
@@ -737,6 +738,7 @@ static const char fake_make[] =
 	"  olddefconfig) [ -n \"$FAKE_DROP\" ] && sed -i \"/^$FAKE_DROP=/d\" .config; true ;;\n"
 	"  mrproper) rm -f .config ;;\n"
 	"  bzImage) mkdir -p arch/x86/boot; echo '  CC      kernel/sched/ext.o';"
+	" if [ -n \"$FAKE_SLEEP\" ]; then echo '  CC      kernel/slow.o'; sleep $FAKE_SLEEP; fi;"
 	" printf bzimage > arch/x86/boot/bzImage ;;\n"
 	"  vmlinux) if [ -n \"$FAKE_FAIL\" ]; then echo 'kernel/x.c:1: error: boom'; exit 2; fi;"
 	" cp \"$FAKE_VMLINUX\" vmlinux ;;\n"
@@ -1036,4 +1038,87 @@ UNIT_TEST(kernel_cli_download_loopback)
 	CHECK(no_tmp_left(kt_asprintf("%s/cache", tmp)));
 	free(port);
 	free(key);
+}
+
+UNIT_TEST(kernel_cli_build_interrupted_leaves_nothing)
+{
+	const char *tmp = unit_tmpdir();
+	char *out = NULL, *root = kt_asprintf("%s/cache", tmp);
+
+	fake_kernel_env(tmp);
+	setenv("FAKE_SLEEP", "30", 1);
+	CHECK_INT_EQ(sh(NULL, "cd %s && (%s kernel build --source %s/linux-source-9.8.tar.xz "
+			      "> build.out 2>&1 & echo $! > build.pid)",
+			tmp, bin(), tmp),
+		     0);
+	for (int i = 0; i < 200; i++) {
+		free(out);
+		out = NULL;
+		sh(&out, "cat %s/build.out", tmp);
+		if (out && strstr(out, "building kernel"))
+			break;
+		usleep(50000);
+	}
+	CHECK_STR_CONTAINS(out, "building kernel");
+	free(out);
+	usleep(200000);
+	CHECK_INT_EQ(sh(&out, "pid=$(cat %s/build.pid); kill -INT $pid; "
+			      "for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; "
+			      "done; kill -0 $pid 2>/dev/null && echo still running; "
+			      "pgrep -f 'sleep 30' -P $pid; true",
+			 tmp),
+		     0);
+	CHECK_STR_EQ(out, "");
+	free(out);
+	CHECK(no_tmp_left(root));
+	CHECK_INT_EQ(sh(&out, "%s kernel list", bin()), 0);
+	CHECK_STR_CONTAINS(out, "no cached kernels");
+	free(out);
+	free(root);
+}
+
+UNIT_TEST(kernel_entry_lock_blocks_force_and_clean)
+{
+	const char *tmp = unit_tmpdir();
+	char *out = NULL, *root = kt_asprintf("%s/cache", tmp), *err = NULL;
+	struct kt_kernel k;
+	int fd;
+
+	fake_kernel_env(tmp);
+	CHECK_INT_EQ(sh(&out, "%s kernel build --source %s/linux-source-9.8.tar.xz", bin(), tmp), 0);
+	free(out);
+	CHECK_INT_EQ(kt_kernel_resolve("9.8.7", &k, &err), 0);
+	fd = kt_kernel_lock_shared(&k, &err);
+	CHECK(fd >= 0);
+	/* a second shared holder is fine */
+	{
+		int fd2 = kt_kernel_lock_shared(&k, &err);
+
+		CHECK(fd2 >= 0);
+		close(fd2);
+	}
+	CHECK_INT_EQ(sh(&out, "%s kernel build --force --source %s/linux-source-9.8.tar.xz", bin(),
+			tmp),
+		     1);
+	CHECK_STR_CONTAINS(out, "is locked by active test runs");
+	CHECK_STR_CONTAINS(out, "pid=");
+	free(out);
+	CHECK_INT_EQ(sh(&out, "%s kernel clean --force", bin()), 1);
+	CHECK_STR_CONTAINS(out, "in use by a running test");
+	free(out);
+	CHECK(kt_is_file(k.image));
+	close(fd);
+	CHECK_INT_EQ(sh(&out, "%s kernel build --force --source %s/linux-source-9.8.tar.xz", bin(),
+			tmp),
+		     0);
+	CHECK_STR_CONTAINS(out, "Kernel cached");
+	free(out);
+	/* not a cache entry: nothing to lock */
+	{
+		struct kt_kernel t = {0};
+
+		CHECK_INT_EQ(kt_kernel_lock_shared(&t, &err), -1);
+	}
+	kt_kernel_free(&k);
+	free(root);
 }
