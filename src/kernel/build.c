@@ -1095,6 +1095,24 @@ static int build_local(struct build_ctx *c, char **dir, char **err)
 
 		c->key = kt_cache_key_local(c->git_hash, has_cfg,
 					    has_cfg ? kt_crc32(cfg, strlen(cfg)) : 0);
+		if (has_cfg && !c->o->force) {
+			/*
+			 * The .config our own earlier build left behind is the one
+			 * stored with the plain key: that entry is a hit too.
+			 */
+			char *plain = kt_cache_key_local(c->git_hash, false, 0), ch[16];
+			struct kt_cache_entry e;
+
+			snprintf(ch, sizeof(ch), "%08x", kt_crc32(cfg, strlen(cfg)));
+			kt_cache_entry_load(c->root, plain, &e);
+			if (!e.corrupt && e.meta.config_hash && !strcmp(e.meta.config_hash, ch)) {
+				free(c->key);
+				c->key = plain;
+				plain = NULL;
+			}
+			kt_cache_entry_free(&e);
+			free(plain);
+		}
 		if (cache_hit(c)) {
 			*dir = kt_path_join(c->root, c->key);
 			r = 1;

@@ -903,6 +903,26 @@ UNIT_TEST(kernel_cli_build_local_and_git)
 	CHECK_STR_CONTAINS(out, "Kernel cached: local-");
 	CHECK_STR_CONTAINS(out, hash);
 	free(out);
+	/* again: the .config the build left behind does not defeat the cache */
+	CHECK_INT_EQ(sh(&out, "%s kernel build --source %s/repo", bin(), tmp), 0);
+	CHECK_STR_CONTAINS(out, "cached kernel found: ");
+	free(out);
+	/* a hand-edited .config is a different kernel */
+	CHECK_INT_EQ(sh(&out, "echo CONFIG_EXTRA=y >> %s/repo/.config && %s kernel build --source "
+			      "%s/repo", tmp, bin(), tmp),
+		     0);
+	CHECK_STR_CONTAINS(out, "-cfg");
+	CHECK_STR_CONTAINS(out, "Kernel cached: local-");
+	free(out);
+	/* a dirty tree builds but is not stored */
+	CHECK_INT_EQ(sh(&out, "echo '# x' >> %s/repo/Kconfig && %s kernel build --source %s/repo",
+			 tmp, bin(), tmp),
+		     0);
+	CHECK_STR_CONTAINS(out, "uncommitted changes");
+	CHECK(!strstr(out, "Kernel cached"));
+	free(out);
+	CHECK_INT_EQ(sh(&out, "cd %s/repo && git checkout -q Kconfig", tmp), 0);
+	free(out);
 	/* git clone through file:// */
 	CHECK_INT_EQ(sh(&out, "%s kernel build --git file://%s/repo --ref main", bin(), tmp), 0);
 	CHECK_STR_CONTAINS(out, "Kernel cached: main-git-");
@@ -1029,6 +1049,11 @@ UNIT_TEST(kernel_cli_download_loopback)
 	free(out);
 	CHECK_INT_EQ(sh(&out, "%s kernel build 9.8.5", bin()), 1);
 	CHECK_STR_CONTAINS(out, "returned an HTML page, not a kernel tarball");
+	free(out);
+	CHECK_INT_EQ(sh(&out, "%s kernel list --range 9.8..9.9 2>/dev/null", bin()), 0);
+	CHECK_STR_EQ(out, "9.8.6\n"); /* mainline rows are not stable/longterm */
+	free(out);
+	CHECK_INT_EQ(sh(&out, "%s kernel list --range 9.9..9.8", bin()), 2);
 	free(out);
 	/* explicit --kernel VERSION resolution downloads/builds too: here a hit */
 	CHECK_INT_EQ(sh(&out, "%s kernel resolve 9.8.6", bin()), 0);
