@@ -32,6 +32,19 @@ static void set_err(char **err, const char *fmt, ...)
 	*err = sb_steal(&sb);
 }
 
+/* Downloads may overlap; builds run one at a time (they use every CPU). */
+static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int locked_build(const struct kt_build_opts *o, char **dir, char **key, char **err)
+{
+	int r;
+
+	pthread_mutex_lock(&build_lock);
+	r = kt_kernel_build(o, dir, key, err);
+	pthread_mutex_unlock(&build_lock);
+	return r;
+}
+
 void kt_kernel_free(struct kt_kernel *k)
 {
 	if (!k)
@@ -278,7 +291,7 @@ static int resolve_explicit(const char *id, struct kt_kernel *out, char **err)
 						  .quiet_hit = true};
 
 			kt_info("kernel %s is not cached; downloading and building it", ver);
-			r = kt_kernel_build(&o, &dir, &bkey, err);
+			r = locked_build(&o, &dir, &bkey, err);
 			if (!r)
 				r = load_key(root, key, out, err);
 		}
@@ -290,7 +303,7 @@ static int resolve_explicit(const char *id, struct kt_kernel *out, char **err)
 		struct kt_build_opts o = {.src = KT_BUILD_GIT, .git_url = k.a, .git_ref = k.b,
 					  .quiet_hit = true};
 
-		r = kt_kernel_build(&o, &dir, &bkey, err);
+		r = locked_build(&o, &dir, &bkey, err);
 		if (!r && bkey)
 			r = load_key(root, bkey, out, err);
 		else if (!r)
