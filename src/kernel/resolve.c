@@ -32,7 +32,7 @@ static void set_err(char **err, const char *fmt, ...)
 	*err = sb_steal(&sb);
 }
 
-/* Downloads may overlap; builds run one at a time (they use every CPU). */
+/* Builds (with their downloads) run one at a time: each uses every CPU. */
 static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int locked_build(const struct kt_build_opts *o, char **dir, char **key, char **err)
