@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -268,4 +269,289 @@ UNIT_TEST(xxh64_vectors)
 {
 	CHECK(kt_xxh64("", 0) == 0xEF46DB3751D8E999ull);
 	CHECK(kt_xxh64("abc", 3) == 0x44BC2CF5AD770999ull);
+}
+
+static bool has_suffix_entry(char **deps, const char *suffix)
+{
+	for (char **p = deps; *p; p++)
+		if (kt_endswith(*p, suffix))
+			return true;
+	return false;
+}
+
+UNIT_TEST(elf_deps_dynamic_ls)
+{
+	char **deps = NULL;
+	char *err = NULL;
+
+	CHECK_INT_EQ(kt_elf_deps("/bin/ls", &deps, &err), 0);
+	CHECK(deps && deps[0]);
+	CHECK_STR_EQ(deps[0], "/lib64/ld-linux-x86-64.so.2");
+	CHECK(has_suffix_entry(deps, "/libc.so.6"));
+	CHECK(has_suffix_entry(deps, "/libselinux.so.1"));
+	/* Transitive: libpcre2 is needed by libselinux, not by ls. */
+	CHECK(has_suffix_entry(deps, "/libpcre2-8.so.0"));
+	for (char **p = deps; *p; p++)
+		CHECK((*p)[0] == '/');
+	kt_elf_deps_free(deps);
+}
+
+UNIT_TEST(elf_deps_static_and_errors)
+{
+	const char *bin = getenv("KTSTR_BIN");
+	char **deps = NULL;
+	char *err = NULL;
+	struct kt_cpio *c;
+
+	CHECK(bin != NULL); /* set by make check-unit: the static ktstr binary */
+	CHECK_INT_EQ(kt_elf_deps(bin, &deps, &err), 0);
+	CHECK(deps && !deps[0]);
+	kt_elf_deps_free(deps);
+	c = kt_cpio_new();
+	CHECK_INT_EQ(kt_cpio_add_elf(c, "init", bin, &err), 0);
+	CHECK_INT_EQ(kt_cpio_count(c), 1);
+	kt_cpio_free(c);
+
+	CHECK_INT_EQ(kt_elf_deps("/etc/passwd", &deps, &err), -ENOEXEC);
+	CHECK_STR_CONTAINS(err, "/etc/passwd: not an ELF file");
+	free(err);
+	CHECK_INT_EQ(kt_elf_deps("/nonexistent/bin", &deps, &err), -ENOENT);
+	CHECK_STR_CONTAINS(err, "/nonexistent/bin");
+	free(err);
+}
+
+/* Build a program needing libkttest.so through RUNPATH=$ORIGIN/lib. */
+static char *build_prog(const char *t)
+{
+	char *cmd = kt_asprintf(
+		"cd %s && mkdir -p lib && printf 'int kt_f(void){return 42;}\\n' > f.c && "
+		"printf 'int kt_f(void);\\nint main(void){return kt_f()==42?0:1;}\\n' > m.c && "
+		"gcc -shared -fPIC -o lib/libkttest.so.1 -Wl,-soname,libkttest.so.1 f.c && "
+		"ln -sf libkttest.so.1 lib/libkttest.so && "
+		"gcc -o prog m.c -Llib -lkttest -Wl,--enable-new-dtags,-rpath,'$ORIGIN/lib' && "
+		"./prog",
+		t);
+
+	CHECK_INT_EQ(system(cmd), 0);
+	free(cmd);
+	return kt_path_join(t, "prog");
+}
+
+UNIT_TEST(elf_deps_origin_runpath_and_missing)
+{
+	const char *t = unit_tmpdir();
+	char *prog = build_prog(t);
+	char **deps = NULL;
+	char *err = NULL, *lib = kt_asprintf("%s/lib/libkttest.so.1", t);
+	struct kt_cpio *c;
+
+	CHECK_INT_EQ(kt_elf_deps(prog, &deps, &err), 0);
+	CHECK(has_suffix_entry(deps, "/lib/libkttest.so.1"));
+	CHECK(has_suffix_entry(deps, "/libc.so.6"));
+	kt_elf_deps_free(deps);
+	/* LD_LIBRARY_PATH comes before RUNPATH. */
+	CHECK_INT_EQ(kt_mkdir_p(kt_asprintf("%s/other", t), 0755), 0);
+	CHECK_INT_EQ(kt_copy_file(lib, kt_asprintf("%s/other/libkttest.so.1", t), 0755), 0);
+	setenv("LD_LIBRARY_PATH", kt_asprintf("%s/nothing:%s/other", t, t), 1);
+	CHECK_INT_EQ(kt_elf_deps(prog, &deps, &err), 0);
+	CHECK(has_suffix_entry(deps, "/other/libkttest.so.1"));
+	kt_elf_deps_free(deps);
+	unsetenv("LD_LIBRARY_PATH");
+	/* Missing library: the error names the library and the binary. */
+	CHECK_INT_EQ(unlink(lib), 0);
+	CHECK_INT_EQ(kt_elf_deps(prog, &deps, &err), -ENOENT);
+	CHECK_STR_CONTAINS(err, "libkttest.so.1 not found");
+	CHECK_STR_CONTAINS(err, prog);
+	free(err);
+	err = NULL;
+	c = kt_cpio_new();
+	CHECK_INT_EQ(kt_cpio_add_elf(c, "bin/prog", prog, &err), -ENOENT);
+	CHECK_STR_CONTAINS(err, "libkttest.so.1");
+	kt_cpio_free(c);
+	/* A library of the wrong class is skipped like the loader does. */
+	CHECK_INT_EQ(kt_write_file_atomic(lib, "not an elf", 10, 0755), 0);
+	CHECK_INT_EQ(kt_elf_deps(prog, &deps, &err), -ENOENT);
+	free(err);
+}
+
+/* Extract an archive and run a command chrooted into it (root or user namespace). */
+static int run_in_archive(const char *t, const void *data, size_t len, const char *cmdline)
+{
+	static int seq;
+	char *out = kt_asprintf("%s/a%d.cpio", t, seq);
+	char *root = kt_asprintf("%s/root%d", t, seq++);
+	char *cmd;
+	int st;
+
+	CHECK_INT_EQ(kt_write_file_atomic(out, data, len, 0644), 0);
+	cmd = kt_asprintf("set -e; mkdir -p %s && cd %s && cpio -id --quiet < %s && "
+			  "%s chroot %s %s",
+			  root, root, out, geteuid() == 0 ? "" : "unshare -r", root, cmdline);
+	st = system(cmd);
+	free(cmd);
+	free(out);
+	free(root);
+	return st;
+}
+
+UNIT_TEST(elf_pack_runs_in_chroot)
+{
+	const char *t = unit_tmpdir();
+	char *prog = build_prog(t);
+	struct kt_cpio *c = kt_cpio_new();
+	char *err = NULL;
+	const void *data;
+	size_t len;
+	struct ent e[256];
+	int n, i;
+
+	CHECK_INT_EQ(kt_cpio_add_elf(c, "bin/ls", "/bin/ls", &err), 0);
+	CHECK(err == NULL);
+	/* A second ELF sharing libc: shared libraries are not duplicated. */
+	CHECK_INT_EQ(kt_cpio_add_elf(c, "prog", prog, &err), 0);
+	CHECK(err == NULL);
+	kt_cpio_finish(c, &data, &len);
+	n = parse_newc(data, len, e, 256);
+	CHECK(n > 0);
+	/* The interpreter is reachable at its PT_INTERP path. */
+	i = find(e, n, "lib64/ld-linux-x86-64.so.2");
+	CHECK(i >= 0);
+	if (S_ISLNK(e[i].mode)) {
+		char tgt[256];
+
+		memcpy(tgt, e[i].data, e[i].size);
+		tgt[e[i].size] = 0;
+		CHECK(tgt[0] == '/');
+		CHECK(find(e, n, tgt + 1) >= 0);
+		CHECK_INT_EQ(e[find(e, n, tgt + 1)].mode, S_IFREG | 0755);
+	}
+	CHECK_INT_EQ(run_in_archive(t, data, len, "/bin/ls /bin >/dev/null"), 0);
+	CHECK_INT_EQ(run_in_archive(t, data, len, "/prog"), 0);
+	kt_cpio_free(c);
+}
+
+#include <dirent.h>
+#include <zstd.h>
+
+static int count_dir(const char *dir, const char *suffix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (kt_endswith(de->d_name, suffix))
+			n++;
+	closedir(d);
+	return n;
+}
+
+UNIT_TEST(initramfs_cache_roundtrip_hit_and_repair)
+{
+	const char *t = unit_tmpdir();
+	char *dir = kt_path_join(t, "cache");
+	char *path = NULL, *path2 = NULL, *err = NULL, *z;
+	struct kt_cpio *c = kt_cpio_new();
+	const void *data;
+	size_t len, zlen;
+	struct stat st1, st2;
+	void *back;
+
+	setenv("KTSTR_INITRAMFS_CACHE_DIR", dir, 1);
+	CHECK_STR_EQ(kt_initramfs_cache_dir(), dir);
+	for (int i = 0; i < 200; i++) {
+		char p[32];
+
+		snprintf(p, sizeof(p), "d/f%d", i);
+		kt_cpio_add_data(c, p, "some repetitive content ", 24, 0644);
+	}
+	kt_cpio_finish(c, &data, &len);
+	CHECK_INT_EQ(kt_initramfs_cache_get(data, len, &path, &err), 0);
+	CHECK(path && kt_startswith(path, dir));
+	CHECK(kt_endswith(path, ".cpio.zst"));
+	{
+		char name[64];
+
+		snprintf(name, sizeof(name), "/%016llx.cpio.zst",
+			 (unsigned long long)kt_xxh64(data, len));
+		CHECK(kt_endswith(path, name));
+	}
+	/* The image decompresses to the archive. */
+	CHECK_INT_EQ(kt_read_file(path, &z, &zlen, 0), 0);
+	CHECK(zlen < len);
+	back = malloc(len);
+	CHECK(ZSTD_decompress(back, len, z, zlen) == len);
+	CHECK(!memcmp(back, data, len));
+	/* Hit: same file (not rewritten), mtime refreshed. */
+	struct timespec old[2] = {{1000000, 0}, {1000000, 0}};
+	CHECK_INT_EQ(utimensat(AT_FDCWD, path, old, 0), 0);
+	CHECK_INT_EQ(stat(path, &st1), 0);
+	CHECK_INT_EQ(kt_initramfs_cache_get(data, len, &path2, &err), 0);
+	CHECK_STR_EQ(path2, path);
+	CHECK_INT_EQ(stat(path, &st2), 0);
+	CHECK_INT_EQ(st1.st_ino, st2.st_ino);
+	CHECK(st2.st_mtime > 1000000);
+	free(path2);
+	/* A damaged image is replaced. */
+	CHECK_INT_EQ(kt_write_file_atomic(path, "junk", 4, 0644), 0);
+	CHECK_INT_EQ(kt_initramfs_cache_get(data, len, &path2, &err), 0);
+	free(z);
+	CHECK_INT_EQ(kt_read_file(path, &z, &zlen, 0), 0);
+	CHECK(ZSTD_decompress(back, len, z, zlen) == len);
+	CHECK(!memcmp(back, data, len));
+	/* Unwritable cache directory: one clear error naming it. */
+	CHECK_INT_EQ(kt_write_file_atomic(kt_path_join(t, "file"), "x", 1, 0644), 0);
+	setenv("KTSTR_INITRAMFS_CACHE_DIR", kt_asprintf("%s/file/sub", t), 1);
+	CHECK(kt_initramfs_cache_get(data, len, &path2, &err) < 0);
+	CHECK_STR_CONTAINS(err, "/file/sub");
+	kt_cpio_free(c);
+}
+
+UNIT_TEST(initramfs_cache_prune_lru)
+{
+	const char *t = unit_tmpdir();
+	char *dir = kt_path_join(t, "cache");
+	char *paths[KT_INITRAMFS_CACHE_MAX_ENTRIES + 4];
+	char *err = NULL, *stale;
+	int n = KT_INITRAMFS_CACHE_MAX_ENTRIES + 4;
+
+	setenv("KTSTR_INITRAMFS_CACHE_DIR", dir, 1);
+	for (int i = 0; i < n; i++) {
+		char buf[32];
+		struct timespec ts[2] = {{2000000 + i, 0}, {2000000 + i, 0}};
+
+		snprintf(buf, sizeof(buf), "archive %d", i);
+		CHECK_INT_EQ(kt_initramfs_cache_get(buf, strlen(buf), &paths[i], &err), 0);
+		/* Distinct, increasing ages without sleeping. */
+		CHECK_INT_EQ(utimensat(AT_FDCWD, paths[i], ts, 0), 0);
+	}
+	/* Entry 0 is used again: it becomes the newest and survives. */
+	{
+		char *p;
+
+		CHECK_INT_EQ(kt_initramfs_cache_get("archive 0", 9, &p, &err), 0);
+		free(p);
+	}
+	CHECK_INT_EQ(count_dir(dir, ".cpio.zst"), KT_INITRAMFS_CACHE_MAX_ENTRIES);
+	CHECK(kt_exists(paths[0]));
+	CHECK(!kt_exists(paths[1]));
+	CHECK(!kt_exists(paths[4]));
+	CHECK(kt_exists(paths[5]));
+	CHECK(kt_exists(paths[n - 1]));
+	/* Stale temporaries of dead writers are removed, fresh ones kept. */
+	stale = kt_asprintf("%s/0000000000000000.cpio.zst.tmp-99999", dir);
+	CHECK_INT_EQ(kt_write_file_atomic(stale, "x", 1, 0644), 0);
+	{
+		struct timespec ts[2] = {{1000, 0}, {1000, 0}};
+		char *fresh = kt_asprintf("%s/0000000000000001.cpio.zst.tmp-99998", dir);
+		char *p;
+
+		CHECK_INT_EQ(utimensat(AT_FDCWD, stale, ts, 0), 0);
+		CHECK_INT_EQ(kt_write_file_atomic(fresh, "x", 1, 0644), 0);
+		CHECK_INT_EQ(kt_initramfs_cache_get("archive 0", 9, &p, &err), 0);
+		CHECK(!kt_exists(stale));
+		CHECK(kt_exists(fresh));
+	}
 }
