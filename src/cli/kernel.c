@@ -17,7 +17,8 @@ static void usage_kernel(FILE *f)
 	fprintf(f, "Usage: ktstr kernel <build|list|clean> [options]\n\n"
 		   "  build   build a kernel with the ktstr config and cache it\n"
 		   "  list    list cached kernels\n"
-		   "  clean   remove cached kernels\n\n"
+		   "  clean   remove cached kernels\n"
+		   "  resolve show which kernel an id (or the implicit chain) picks\n\n"
 		   "Run `ktstr kernel <sub> --help` for options.\n");
 }
 
@@ -446,6 +447,67 @@ out:
 	return rc;
 }
 
+/* ---- resolve -------------------------------------------------------------------- */
+
+static int cmd_resolve(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	struct kt_kernel k;
+	char *err = NULL;
+	bool json = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("Usage: ktstr kernel resolve [ID] [--json]\n\n"
+			       "Show which kernel an id (path, image file, version, cache key,\n"
+			       "git+URL#REF) resolves to; without ID, the implicit chain:\n"
+			       "KTSTR_TEST_KERNEL, KTSTR_KERNEL, the newest valid cache entry,\n"
+			       "./linux, ../linux, /lib/modules/$(uname -r)/build, /boot/vmlinuz-*.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (argc - optind > 1) {
+		kt_err("kernel resolve: unexpected argument '%s'", argv[optind + 1]);
+		return 2;
+	}
+	if (kt_kernel_resolve(optind < argc ? argv[optind] : NULL, &k, &err)) {
+		kt_err("%s", err ? err : "cannot resolve the kernel");
+		free(err);
+		return 1;
+	}
+	if (json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "label", jstr(k.label));
+		json_object_set_new(o, "image", jstr(k.image));
+		json_object_set_new(o, "vmlinux", jstr(k.vmlinux));
+		json_object_set_new(o, "dir", jstr(k.dir));
+		json_object_set_new(o, "key", jstr(k.key));
+		json_object_set_new(o, "version", jstr(k.version));
+		json_object_set_new(o, "sched_dir", jstr(k.sched_dir));
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		printf("label:     %s\nimage:     %s\nvmlinux:   %s\ndir:       %s\n"
+		       "key:       %s\nversion:   %s\nsched_dir: %s\n",
+		       k.label, k.image, k.vmlinux ? k.vmlinux : "-", k.dir, k.key ? k.key : "-",
+		       k.version ? k.version : "-", k.sched_dir ? k.sched_dir : "-");
+	}
+	kt_kernel_free(&k);
+	return 0;
+}
+
 static int cmd_kernel(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -462,8 +524,11 @@ static int cmd_kernel(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "clean"))
 		return cmd_clean(argc - 1, argv + 1);
-	kt_err("kernel: unknown subcommand '%s' (build, list, clean)", argv[1]);
+	if (!strcmp(argv[1], "resolve"))
+		return cmd_resolve(argc - 1, argv + 1);
+	kt_err("kernel: unknown subcommand '%s' (build, list, clean, resolve)", argv[1]);
 	return 2;
 }
 
-KTSTR_COMMAND(kernel, "kernel", "build, list and clean cached kernels", cmd_kernel, 50);
+KTSTR_COMMAND(kernel, "kernel", "build, list, clean and resolve cached kernels", cmd_kernel,
+	      50);
