@@ -285,8 +285,10 @@ static void com2_line(void *ctx, char *line)
 		if (!res->init_started)
 			res->init_s = (double)(kt_now_ns() - r->t0) / 1e9;
 		res->init_started = true;
-		if (r->cfg->interactive)
+		if (r->cfg->interactive && !r->raw_relay) {
 			r->raw_relay = true;
+			enter_raw(r);
+		}
 		return;
 	}
 	if (!strcmp(line, "KTSTR_PAYLOAD_STARTING"))
