@@ -603,7 +603,7 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	int memfds[64], nodes = cfg->topo.numa_nodes, sv1[2] = {-1, -1}, sv2[2] = {-1, -1};
 	enum kt_accel accel;
 	struct winsize ws;
-	char tmpl[] = "/tmp/ktstr-vm.XXXXXX";
+	char *tmpl = NULL;
 	int rc, status;
 
 	memset(res, 0, sizeof(*res));
@@ -679,6 +679,7 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		kt_info("accel: %s (%s)", kt_accel_name(accel), why);
 
 	/* run directory, console log */
+	tmpl = kt_asprintf("%s/ktstr-vm.XXXXXX", kt_getenv("TMPDIR") ? kt_getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(tmpl)) {
 		rc = -errno;
 		*err = kt_asprintf("creating run directory %s: %s", tmpl, strerror(errno));
@@ -803,6 +804,7 @@ out:
 	free(why);
 	free(cmdline);
 	free(argv_log);
+	free(tmpl);
 	return rc;
 }
 
@@ -867,9 +869,15 @@ char *kt_vm_describe_failure(const struct kt_vm_result *res, const struct kt_vm_
 		sb_adds(&sb, "\n  machine said:");
 		add_last_lines(&sb, res->qemu_stderr, 5);
 	}
+	if (!res->panicked && res->com2_tail && *res->com2_tail) {
+		sb_adds(&sb, "\n  last guest output lines:");
+		add_last_lines(&sb, res->com2_tail, 5);
+	}
 	if (res->console_tail && *res->console_tail) {
 		sb_adds(&sb, "\n  last console lines:");
 		add_last_lines(&sb, res->console_tail, res->panicked ? 25 : 10);
+	} else {
+		sb_adds(&sb, "\n  (the kernel console was empty; --dmesg shows all of it)");
 	}
 	return sb_steal(&sb);
 }

@@ -22,7 +22,7 @@ wait_for() { # pattern seconds
 	fail "timed out waiting for '$1' in the tmux pane"
 }
 
-wait_for '~ #' 180
+wait_for 'root #' 180
 T send-keys -t kt 'echo "sum=$((40+2)) cols=$(stty size) n=$(nproc)"' Enter
 wait_for 'sum=42 cols=40 120 n=2' 60
 T send-keys -t kt 'exit' Enter
