@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,14 +328,14 @@ static void shm_drain(struct run *r)
 
 static char **busybox_applets; /* "usr/bin/awk" style paths, NULL-terminated */
 
-static void load_applets(void)
+static pthread_once_t applets_once = PTHREAD_ONCE_INIT;
+
+static void load_applets_once(void)
 {
 	char *argv[] = {"/bin/busybox", "--list-full", NULL};
 	char *out = NULL, *save = NULL;
 	size_t n = 0, cap = 0;
 
-	if (busybox_applets)
-		return;
 	if (kt_run_capture(argv, NULL, &out)) {
 		busybox_applets = kt_calloc(1, sizeof(char *));
 		return;
@@ -353,6 +354,11 @@ static void load_applets(void)
 		busybox_applets = kt_calloc(1, sizeof(char *));
 	busybox_applets[n] = NULL;
 	free(out);
+}
+
+static void load_applets(void)
+{
+	pthread_once(&applets_once, load_applets_once);
 }
 
 /*
