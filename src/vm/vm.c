@@ -475,14 +475,17 @@ static void read_qemu_stderr(struct kt_vmm *vm, struct run *r)
 	}
 }
 
-/* Read what is available on a channel; false at EOF/error. */
-static bool pump(struct run *r, int fd, bool com1)
+/*
+ * Read what is available on a channel; false at EOF/error (and, with
+ * final, also when nothing is left to read).
+ */
+static bool pump(struct run *r, int fd, bool com1, bool final)
 {
 	char buf[8192];
 	ssize_t n = read(fd, buf, sizeof(buf));
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return true;
+		return !final;
 	if (n <= 0)
 		return false;
 	if (com1)
@@ -543,15 +546,22 @@ static int loop(struct run *r, struct kt_vmm *vm)
 		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			break;
 		if (i_c1 >= 0 && pfd[i_c1].revents)
-			com1_open = pump(r, r->com1, true);
+			com1_open = pump(r, r->com1, true, false);
 		if (i_c2 >= 0 && pfd[i_c2].revents)
-			com2_open = pump(r, r->com2, false);
+			com2_open = pump(r, r->com2, false, false);
 		if (i_err >= 0 && pfd[i_err].revents)
 			read_qemu_stderr(vm, r);
 		if (i_in >= 0 && pfd[i_in].revents) {
 			char buf[1024];
 			ssize_t k = read(0, buf, sizeof(buf));
 
+			if (k > 0 && memchr(buf, KT_VM_ESCAPE, (size_t)k)) {
+				/* the user's way out of a stuck guest */
+				r->res->interrupted = true;
+				vm->be->kill(vm);
+				status = 137;
+				break;
+			}
 			if (k > 0)
 				write_all(r->com2, buf, (size_t)k);
 			else if (k == 0 || errno != EINTR)
@@ -565,9 +575,9 @@ static int loop(struct run *r, struct kt_vmm *vm)
 		}
 	}
 	/* The machine is gone: take what is left in the channels. */
-	while (com1_open && pump(r, r->com1, true))
+	while (com1_open && pump(r, r->com1, true, true))
 		;
-	while (com2_open && pump(r, r->com2, false))
+	while (com2_open && pump(r, r->com2, false, true))
 		;
 	read_qemu_stderr(vm, r);
 	return status;
@@ -772,7 +782,7 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		if (json)
 			res->result_json = kt_strdup(json);
 	}
-	res->interrupted = kt_interrupted() != 0;
+	res->interrupted = res->interrupted || kt_interrupted() != 0;
 	rc = 0;
 out:
 	if (vm.pid > 0)
@@ -862,7 +872,7 @@ char *kt_vm_describe_failure(const struct kt_vm_result *res, const struct kt_vm_
 		sb_addf(&sb, "guest stopped before init started (machine exit status %d)",
 			res->qemu_status);
 	else if (res->interrupted)
-		sb_adds(&sb, "interrupted");
+		sb_adds(&sb, "stopped by the user (Ctrl-])");
 	else
 		return NULL;
 	if (res->qemu_stderr && *res->qemu_stderr) {

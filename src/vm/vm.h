@@ -120,7 +120,8 @@ struct kt_vm_config {
 	/*
 	 * Interactive: the host terminal (stdin/stdout) is put in raw mode and
 	 * relayed to COM2 once the guest reports KTSTR_INIT_STARTED. Needs
-	 * stdin to be a terminal.
+	 * stdin to be a terminal. Ctrl-] (KT_VM_ESCAPE) on the host kills
+	 * the VM.
 	 */
 	bool interactive;
 	bool dmesg;              /* kernel console also to stderr, loglevel=7 */
@@ -145,6 +146,7 @@ void kt_vm_config_init(struct kt_vm_config *cfg);
 /* ---- result ------------------------------------------------------------------- */
 
 #define KT_VM_LINE_MAX 4096
+#define KT_VM_ESCAPE 0x1d /* Ctrl-] */
 #define KT_VM_TAIL_LINES 40
 
 struct kt_vm_result {
