@@ -319,8 +319,8 @@ static void shm_drain(struct run *r)
 {
 	if (!r->shm)
 		return;
-	kt_shm_drain(r->shm, r->shm_size, &r->shm_rp, shm_msg, r);
-	kt_shm_store_read_ptr((volatile uint8_t *)r->shm, r->shm_rp);
+	if (kt_shm_drain(r->shm, r->shm_size, &r->shm_rp, shm_msg, r) > 0)
+		kt_shm_store_read_ptr((volatile uint8_t *)r->shm, r->shm_rp);
 	r->res->shm_drops = kt_shm_load_u64(r->shm, KT_SHM_OFF_DROPS);
 }
 
@@ -427,16 +427,22 @@ out:
 
 /* ---- the run ---------------------------------------------------------------- */
 
-static int setup_shm(struct run *r, const int *memfds, const struct kt_vm_plan *p, char **err)
+static int setup_shm(struct run *r, const int *memfds, struct kt_vm_plan *p, size_t initrd_len,
+		     char **err)
 {
-	int nodes = p->topo->numa_nodes;
-	uint64_t per_node = (uint64_t)(p->memory_mb / (unsigned)nodes) * MB;
-	uint64_t last_base = per_node * (uint64_t)(nodes - 1);
-	uint64_t off = (uint64_t)p->memory_mb * MB - p->shm_size - last_base;
+	uint64_t node_off;
+	int node;
 	void *m;
 
-	m = mmap(NULL, p->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfds[nodes - 1],
-		 (off_t)off);
+	if (kt_vm_shm_offset(p->memory_mb, p->topo->numa_nodes, initrd_len, p->shm_size,
+			     &p->shm_offset, &node, &node_off)) {
+		*err = kt_asprintf("--memory-mb %u: too small for the initramfs and a %zu KiB SHM "
+				   "ring",
+				   p->memory_mb, p->shm_size >> 10);
+		return -ENOSPC;
+	}
+	m = mmap(NULL, p->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfds[node],
+		 (off_t)node_off);
 	if (m == MAP_FAILED) {
 		*err = kt_asprintf("mapping the SHM ring from guest RAM: %s", strerror(errno));
 		return -errno;
@@ -742,13 +748,12 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	p.com1_fd = sv1[1];
 	p.com2_fd = sv2[1];
 	p.mem_fds = memfds;
-	cmdline = kt_vm_build_cmdline(&p);
-
 	if (cfg->shm_size) {
-		rc = setup_shm(&r, memfds, &p, err);
+		rc = setup_shm(&r, memfds, &p, initrd_size, err);
 		if (rc)
 			goto out;
 	}
+	cmdline = kt_vm_build_cmdline(&p);
 
 	r.t0 = kt_now_ns();
 	rc = kt_vmm_qemu.start(&vm, &p, cmdline, argv_log, err);

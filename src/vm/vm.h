@@ -220,6 +220,18 @@ unsigned kt_vm_memory_estimate(const struct kt_topo *t, size_t cpio_len, size_t 
 int kt_vm_memory_check(unsigned memory_mb, size_t cpio_len, size_t initrd_len, size_t shm_size,
 		       char **err);
 
+/*
+ * Where the SHM ring goes in guest RAM: QEMU loads the initrd at the top of
+ * the RAM below 4 GiB (under the firmware's ACPI area) and the firmware
+ * copies it there at boot, so the ring sits below that, 2 MiB aligned,
+ * inside one NUMA node's RAM and above the kernel image. *off is the
+ * offset into guest RAM (equal to the guest-physical address there),
+ * *node and *node_off the node whose RAM holds it and the offset into it.
+ * -ENOSPC when the RAM is too small.
+ */
+int kt_vm_shm_offset(unsigned memory_mb, int nodes, size_t initrd_len, size_t shm_size,
+		     uint64_t *off, int *node, uint64_t *node_off);
+
 /* Guest-physical address of byte offset off of guest RAM (q35 layout). */
 uint64_t kt_vm_ram_gpa(uint64_t ram_size, uint64_t off);
 
@@ -233,6 +245,7 @@ struct kt_vm_plan {
 	enum kt_accel accel;     /* KVM or TCG (resolved) */
 	const char *mode;
 	size_t shm_size;
+	uint64_t shm_offset;     /* from kt_vm_shm_offset */
 	bool verbose;            /* KTSTR_VERBOSE=1: earlyprintk, loglevel=7 */
 	bool dmesg;              /* loglevel=7 */
 	const char *term, *colorterm; /* forwarded terminal (NULL = none) */
