@@ -317,9 +317,12 @@ static int shm_msg(void *ctx, uint32_t type, const uint8_t *payload, uint32_t le
 
 static void shm_drain(struct run *r)
 {
+	uint64_t before = r->shm_rp;
+
 	if (!r->shm)
 		return;
-	if (kt_shm_drain(r->shm, r->shm_size, &r->shm_rp, shm_msg, r) > 0)
+	kt_shm_drain(r->shm, r->shm_size, &r->shm_rp, shm_msg, r);
+	if (r->shm_rp != before)
 		kt_shm_store_read_ptr((volatile uint8_t *)r->shm, r->shm_rp);
 	r->res->shm_drops = kt_shm_load_u64(r->shm, KT_SHM_OFF_DROPS);
 }
@@ -511,7 +514,7 @@ static int loop(struct run *r, struct kt_vmm *vm)
 	for (;;) {
 		struct pollfd pfd[5];
 		int n = 0, i_c1 = -1, i_c2 = -1, i_in = -1, i_err = -1, i_pid = -1;
-		int timeout = cfg->on_shm && r->shm ? SHM_POLL_MS : 1000;
+		int timeout = r->shm ? SHM_POLL_MS : 1000;
 		uint64_t now = kt_now_ns();
 
 		if (deadline) {
@@ -573,8 +576,7 @@ static int loop(struct run *r, struct kt_vmm *vm)
 			else if (k == 0 || errno != EINTR)
 				stdin_open = false;
 		}
-		if (cfg->on_shm)
-			shm_drain(r);
+		shm_drain(r);
 		if ((i_pid >= 0 && pfd[i_pid].revents) || vm->pidfd < 0 || (!com1_open && !com2_open)) {
 			if (vm->be->reap(vm, &status))
 				break;
