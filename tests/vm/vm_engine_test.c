@@ -6,6 +6,7 @@
  * "engine-test" writes SHM messages, COM2 output and a result block, then
  * returns an exit code. The host checks what arrived through each channel.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,15 @@ static int guest_mode(const struct kt_guest_ctx *ctx)
 		if (i % 50 == 0)
 			usleep(150 * 1000); /* let the host drain live */
 	}
+	/* control bytes: ask the host, wait for its answer */
+	kt_shm_guest_ctrl_set(&g, KT_SHM_CTRL_TO_HOST, KT_SHM_SIG_PROBES_READY);
+	for (int i = 0; i < 600; i++) {
+		if (kt_shm_guest_ctrl_get(&g, KT_SHM_CTRL_TO_GUEST) == KT_SHM_SIG_MAP_WRITES_DONE) {
+			printf("engine-test: host answered\n");
+			break;
+		}
+		usleep(50 * 1000);
+	}
 	kt_shm_guest_close(&g);
 	printf("engine-test: topo=%s\n", getenv("KTSTR_TOPO") ? getenv("KTSTR_TOPO") : "?");
 	printf("===KTSTR_TEST_RESULT_START===\n{\"passed\": true}\n"
@@ -51,8 +61,29 @@ KTSTR_GUEST_MODE(engine_test, "engine-test", guest_mode, 0);
 
 struct seen {
 	int msgs, bad, in_order;
-	int lines_topo;
+	int lines_topo, answered, ticks, mem_ok, mem_bad;
 };
+
+static int on_tick(void *ctx, struct kt_vm_guest *g)
+{
+	struct seen *s = ctx;
+	uint64_t ram = kt_vm_guest_ram_size(g);
+	char buf[16];
+
+	s->ticks++;
+	if (kt_vm_guest_shm_ctrl_get(g, KT_SHM_CTRL_TO_HOST) == KT_SHM_SIG_PROBES_READY &&
+	    kt_vm_guest_shm_ctrl_get(g, KT_SHM_CTRL_TO_GUEST) != KT_SHM_SIG_MAP_WRITES_DONE)
+		kt_vm_guest_shm_ctrl_set(g, KT_SHM_CTRL_TO_GUEST, KT_SHM_SIG_MAP_WRITES_DONE);
+	/* RAM of both nodes is reachable; outside RAM and node-crossing ranges are not */
+	if (kt_vm_guest_read(g, 0x1000, buf, sizeof(buf)) == 0 &&
+	    kt_vm_guest_read(g, ram - 16, buf, sizeof(buf)) == 0 &&
+	    kt_vm_guest_read(g, ram / 2 - 8, buf, sizeof(buf)) == -EFAULT &&
+	    kt_vm_guest_read(g, ram, buf, 1) == -EFAULT && !kt_vm_guest_ptr(g, ~0ull - 4, 8))
+		s->mem_ok++;
+	else
+		s->mem_bad++;
+	return 0;
+}
 
 static void on_shm(void *ctx, const struct kt_shm_msg_view *m)
 {
@@ -75,6 +106,8 @@ static void on_line(void *ctx, const char *line)
 
 	if (!strcmp(line, "engine-test: topo=2,2,1,1"))
 		s->lines_topo++;
+	else if (!strcmp(line, "engine-test: host answered"))
+		s->answered++;
 	else
 		fprintf(stderr, "guest: %s\n", line);
 }
@@ -104,6 +137,8 @@ int main(int argc, char **argv)
 	cfg.shm_size = 1 << 20;
 	cfg.on_shm = on_shm;
 	cfg.on_com2_line = on_line;
+	cfg.on_tick = on_tick;
+	cfg.tick_ms = 50;
 	cfg.ctx = &s;
 	cfg.keep_files = getenv("VMQ_KEEP") != NULL;
 	if (kt_vm_run(&cfg, &res, &err)) {
@@ -134,6 +169,9 @@ int main(int argc, char **argv)
 	       s.lines_topo);
 	EXPECT(res.result_json && strstr(res.result_json, "\"passed\": true"),
 	       "result block missing: %s", res.result_json ? res.result_json : "(null)");
+	EXPECT(s.answered == 1, "the guest did not see the host's control byte");
+	EXPECT(s.ticks > 10 && s.mem_ok == s.ticks && !s.mem_bad,
+	       "guest memory access: %d ticks, %d ok, %d bad", s.ticks, s.mem_ok, s.mem_bad);
 	EXPECT(res.memory_mb >= 256, "memory %u MiB", res.memory_mb);
 	if (fails && res.keep_files)
 		fprintf(stderr, "run dir kept: %s\n", res.run_dir);
@@ -144,8 +182,8 @@ int main(int argc, char **argv)
 	kt_kernel_free(&k);
 	free(why);
 	if (!fails)
-		printf("ok: engine: SHM ring (%d messages, 2 NUMA nodes), COM2 lines, result "
-		       "block, exit code\n",
+		printf("ok: engine: SHM ring (%d messages, 2 NUMA nodes), control bytes, guest "
+		       "memory, COM2 lines, result block, exit code\n",
 		       NMSG);
 	return fails ? 1 : 0;
 }
