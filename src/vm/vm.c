@@ -741,6 +741,8 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	char *tmpl = NULL;
 	int rc, status;
 
+	uint64_t t_call = kt_now_ns();
+
 	memset(res, 0, sizeof(*res));
 	*err = NULL;
 	for (int i = 0; i < 64; i++)
@@ -904,10 +906,14 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	sv1[1] = sv2[1] = -1;
 	if (rc)
 		goto out;
+	kt_debug("vm", "machine started %.3f s after kt_vm_run was called",
+		 (double)(r.t0 - t_call) / 1e9);
 	status = loop(&r, &vm);
 	leave_raw(&r);
 	res->qemu_status = status;
 	res->wall_s = (double)(kt_now_ns() - r.t0) / 1e9;
+	kt_debug("vm", "init started at %.3f s, machine stopped at %.3f s (status %d)",
+		 res->init_s, res->wall_s, status);
 	shm_drain(&r);
 	lb_flush(&r.l1, console_line, &r);
 	if (!r.raw_relay)
