@@ -11,7 +11,7 @@ if [ -z "$sched_dir" ] || [ ! -x "$sched_dir/scx_simple" ]; then
 	sched_dir=$dir/tools/sched_ext/build/bin
 fi
 [ -x "$sched_dir/scx_simple" ] || fail "no scx_simple for the test kernel (looked in $sched_dir)"
-file -L "$sched_dir/scx_simple" | grep -q 'dynamically linked' ||
+readelf -l "$sched_dir/scx_simple" | grep -q 'Requesting program interpreter' ||
 	fail "$sched_dir/scx_simple is not dynamically linked; the test needs one"
 
 kshell -i "$sched_dir/scx_simple" --exec '
