@@ -150,13 +150,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "FAIL: %s\n", why);
 		fails++;
 	}
-#define EXPECT(c, ...)                                                                           \
-	do {                                                                                     \
-		if (!(c)) {                                                                      \
-			fprintf(stderr, "FAIL: " __VA_ARGS__);                                   \
-			fprintf(stderr, "\n");                                                   \
-			fails++;                                                                 \
-		}                                                                                \
+#define EXPECT(c, ...)                                         \
+	do {                                                   \
+		if (!(c)) {                                    \
+			fprintf(stderr, "FAIL: " __VA_ARGS__); \
+			fprintf(stderr, "\n");                 \
+			fails++;                               \
+		}                                              \
 	} while (0)
 	EXPECT(res.init_started, "init did not start");
 	EXPECT(res.have_exit && res.exit_code == 42, "exit code %d (have %d), want 42",
