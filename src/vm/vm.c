@@ -934,6 +934,15 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		json = kt_com2_test_result(r.com2p, &jl);
 		if (json)
 			res->result_json = kt_strdup(json);
+		json = kt_com2_sched_output(r.com2p, &jl);
+		if (json && *json)
+			res->sched_output = kt_strdup(json);
+		json = kt_com2_panic(r.com2p);
+		if (json)
+			res->guest_panic = kt_strdup(json);
+		res->payload_starting = kt_com2_payload_starting(r.com2p);
+		res->scheduler_died = kt_com2_scheduler_died(r.com2p);
+		res->scheduler_not_attached = kt_com2_scheduler_not_attached(r.com2p);
 	}
 	res->interrupted = res->interrupted || kt_interrupted() != 0;
 	rc = 0;
@@ -986,6 +995,8 @@ void kt_vm_result_free(struct kt_vm_result *res)
 	free(res->com2_tail);
 	free(res->qemu_stderr);
 	free(res->result_json);
+	free(res->sched_output);
+	free(res->guest_panic);
 	memset(res, 0, sizeof(*res));
 }
 

@@ -189,23 +189,29 @@ struct kt_vm_result {
 	int exit_code;
 	bool have_exec_exit; /* KTSTR_EXEC_EXIT=N */
 	int exec_exit;
-	int qemu_status;       /* exit status of the machine process (128+sig) */
-	char *panic_line;      /* first panic line, or NULL */
-	char *guest_error;     /* last "KTSTR_INIT_ERROR ..." line from guest init */
-	char *console_log;     /* path of the COM1 log (removed by result_free unless keep_files) */
-	char *console_tail;    /* last KT_VM_TAIL_LINES console lines */
-	char *com2_tail;       /* last KT_VM_TAIL_LINES COM2 lines */
-	char *qemu_stderr;     /* what the machine process printed (bounded) */
-	char *result_json;     /* text between the TEST_RESULT markers, or NULL */
-	unsigned shm_messages; /* SHM messages delivered */
-	unsigned shm_bad;      /* SHM messages with a bad CRC */
-	uint64_t shm_drops;    /* guest-reported drops */
-	double wall_s;	       /* VM start to stop */
-	double init_s;	       /* VM start to KTSTR_INIT_STARTED (0 when not seen) */
-	enum kt_accel accel;   /* the accelerator used */
-	unsigned memory_mb;    /* guest RAM used */
-	char *run_dir;	       /* temp directory of this run (console.log, qemu.argv) */
-	bool keep_files;       /* copied from the config: result_free keeps run_dir */
+	int qemu_status;    /* exit status of the machine process (128+sig) */
+	char *panic_line;   /* first panic line, or NULL */
+	char *guest_error;  /* last "KTSTR_INIT_ERROR ..." line from guest init */
+	char *console_log;  /* path of the COM1 log (removed by result_free unless keep_files) */
+	char *console_tail; /* last KT_VM_TAIL_LINES console lines */
+	char *com2_tail;    /* last KT_VM_TAIL_LINES COM2 lines */
+	char *qemu_stderr;  /* what the machine process printed (bounded) */
+	char *result_json;  /* text between the TEST_RESULT markers, or NULL */
+	/* COM2 protocol state (the kt_com2 parser's view) */
+	bool payload_starting;	     /* KTSTR_PAYLOAD_STARTING */
+	bool scheduler_died;	     /* SCHEDULER_DIED */
+	bool scheduler_not_attached; /* SCHEDULER_NOT_ATTACHED */
+	char *sched_output;	     /* ===SCHED_OUTPUT_START/END=== blocks, or NULL */
+	char *guest_panic;	     /* "PANIC: ..." lines from the guest, or NULL */
+	unsigned shm_messages;	     /* SHM messages delivered */
+	unsigned shm_bad;	     /* SHM messages with a bad CRC */
+	uint64_t shm_drops;	     /* guest-reported drops */
+	double wall_s;		     /* VM start to stop */
+	double init_s;		     /* VM start to KTSTR_INIT_STARTED (0 when not seen) */
+	enum kt_accel accel;	     /* the accelerator used */
+	unsigned memory_mb;	     /* guest RAM used */
+	char *run_dir;		     /* temp directory of this run (console.log, qemu.argv) */
+	bool keep_files;	     /* copied from the config: result_free keeps run_dir */
 };
 
 /*

@@ -51,6 +51,7 @@ static int guest_mode(const struct kt_guest_ctx *ctx)
 	}
 	kt_shm_guest_close(&g);
 	printf("engine-test: topo=%s\n", getenv("KTSTR_TOPO") ? getenv("KTSTR_TOPO") : "?");
+	printf("===SCHED_OUTPUT_START===\nsched says hi\n===SCHED_OUTPUT_END===\n");
 	printf("===KTSTR_TEST_RESULT_START===\n{\"passed\": true}\n"
 	       "===KTSTR_TEST_RESULT_END===\n");
 	fflush(stdout);
@@ -169,6 +170,9 @@ int main(int argc, char **argv)
 	       s.lines_topo);
 	EXPECT(res.result_json && strstr(res.result_json, "\"passed\": true"),
 	       "result block missing: %s", res.result_json ? res.result_json : "(null)");
+	EXPECT(res.sched_output && strstr(res.sched_output, "sched says hi"),
+	       "scheduler output block missing");
+	EXPECT(!res.scheduler_died && !res.guest_panic, "unexpected scheduler death or panic");
 	EXPECT(s.answered == 1, "the guest did not see the host's control byte");
 	EXPECT(s.ticks > 10 && s.mem_ok == s.ticks && !s.mem_bad,
 	       "guest memory access: %d ticks, %d ok, %d bad", s.ticks, s.mem_ok, s.mem_bad);
