@@ -69,6 +69,7 @@ static int on_tick(void *ctx, struct kt_vm_guest *g)
 {
 	struct seen *s = ctx;
 	uint64_t ram = kt_vm_guest_ram_size(g);
+	uint64_t boundary = (ram >> 20) / 2 << 20; /* node 0 has floor(MiB / 2) */
 	char buf[16];
 
 	s->ticks++;
@@ -78,7 +79,8 @@ static int on_tick(void *ctx, struct kt_vm_guest *g)
 	/* RAM of both nodes is reachable; outside RAM and node-crossing ranges are not */
 	if (kt_vm_guest_read(g, 0x1000, buf, sizeof(buf)) == 0 &&
 	    kt_vm_guest_read(g, ram - 16, buf, sizeof(buf)) == 0 &&
-	    kt_vm_guest_read(g, ram / 2 - 8, buf, sizeof(buf)) == -EFAULT &&
+	    kt_vm_guest_read(g, boundary - 8, buf, sizeof(buf)) == -EFAULT &&
+	    kt_vm_guest_read(g, boundary, buf, sizeof(buf)) == 0 &&
 	    kt_vm_guest_read(g, ram, buf, 1) == -EFAULT && !kt_vm_guest_ptr(g, ~0ull - 4, 8))
 		s->mem_ok++;
 	else
