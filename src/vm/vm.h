@@ -225,7 +225,8 @@ struct kt_vm_result {
  * ones: the terminal belongs to one run). Each run has its own directory
  * ($TMPDIR or /tmp, ktstr-vm.XXXXXX), removed on exit and on SIGINT/SIGTERM
  * through kt_cleanup; the machine process is killed with us
- * (PR_SET_PDEATHSIG) and by kt_cleanup.
+ * (PR_SET_PDEATHSIG, which follows the calling thread: kt_vm_run blocks in
+ * that thread until the machine is gone) and by kt_cleanup.
  *
  * Kernel: a PVH-capable vmlinux (cfg.vmlinux) is preferred over the bzImage
  * because it skips the decompressor (DESIGN.md: 1.46 s vs 1.84 s to
