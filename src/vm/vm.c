@@ -497,9 +497,14 @@ static int build_initramfs(struct kt_cpio *user, const char *out_path, size_t *c
 	char *base_path = NULL;
 	int r, fd;
 
-	r = kt_cpio_add_file_stripped(base, "init", "/proc/self/exe", 0755);
+	/* a dynamically linked build (e.g. make asan) brings its libraries */
+	r = kt_cpio_add_elf_flags(base, "init", "/proc/self/exe", KT_ELF_STRIP_DEBUG, err);
 	if (r) {
-		*err = kt_asprintf("initramfs: adding /init from /proc/self/exe: %s", strerror(-r));
+		char *e = *err;
+
+		*err = kt_asprintf("initramfs: adding /init from /proc/self/exe: %s",
+				   e ? e : strerror(-r));
+		free(e);
 		goto out;
 	}
 	kt_cpio_add_symlink(base, "bin/ktstr", "/init");
