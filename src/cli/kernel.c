@@ -44,10 +44,10 @@ static void usage_build(FILE *f)
 static int cmd_build(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"source", required_argument, NULL, 's'}, {"git", required_argument, NULL, 'g'},
-		{"ref", required_argument, NULL, 'r'},    {"force", no_argument, NULL, 'f'},
-		{"clean", no_argument, NULL, 'c'},        {"cpu-cap", required_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	    {"source", required_argument, NULL, 's'}, {"git", required_argument, NULL, 'g'},
+	    {"ref", required_argument, NULL, 'r'},    {"force", no_argument, NULL, 'f'},
+	    {"clean", no_argument, NULL, 'c'},	      {"cpu-cap", required_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0}};
 	struct kt_build_opts o = {0};
 	const char *source = NULL;
 	char *dir = NULL, *key = NULL, *err = NULL;
@@ -150,8 +150,8 @@ static int cmd_build(int argc, char **argv)
 					break;
 			}
 			if (failed)
-				kt_err("kernel build range %s..%s: %zu/%zu version(s) failed: %s", id.a,
-				       id.b, failed, n, sb_str(&fl));
+				kt_err("kernel build range %s..%s: %zu/%zu version(s) failed: %s",
+				       id.a, id.b, failed, n, sb_str(&fl));
 			for (size_t i = 0; i < n; i++)
 				free(vers[i]);
 			free(vers);
@@ -183,14 +183,61 @@ static json_t *jstr(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+static int list_range(const char *range, bool json)
+{
+	struct kt_kid id;
+	char *err = NULL, *rel = NULL, **v = NULL;
+	size_t n = 0;
+
+	if (kt_kid_parse(range, &id, &err) || id.type != KT_KID_RANGE) {
+		kt_err("kernel list: --range %s: expected A..B with two versions (e.g. 6.10..6.12)",
+		       range);
+		free(err);
+		if (!err)
+			kt_kid_free(&id);
+		return 2;
+	}
+	if (kt_releases_fetch(&rel, &err) || kt_releases_range(rel, id.a, id.b, &v, &n, &err)) {
+		kt_err("kernel list: --range %s: %s", range, err);
+		free(err);
+		free(rel);
+		kt_kid_free(&id);
+		return 1;
+	}
+	if (json) {
+		json_t *o = json_object(), *a = json_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, json_string(v[i]));
+		json_object_set_new(o, "range", json_string(range));
+		json_object_set_new(o, "start", json_string(id.a));
+		json_object_set_new(o, "end", json_string(id.b));
+		json_object_set_new(o, "versions", a);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", v[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	free(rel);
+	kt_kid_free(&id);
+	return 0;
+}
+
 static int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"range", required_argument, NULL, 'r'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct kt_cache_entry *e;
 	size_t n, corrupt = 0, stale = 0, untracked = 0;
 	char *root, *err = NULL, kc[16];
+	const char *range = NULL;
 	bool json = false;
 	int c;
 
@@ -200,10 +247,16 @@ static int cmd_list(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'r':
+			range = optarg;
+			break;
 		case 'h':
-			printf("Usage: ktstr kernel list [--json]\n\nList cached kernels (newest "
-			       "first). Corrupt entries show their reason;\nentries built with "
-			       "another kconfig fragment are tagged (stale kconfig).\n");
+			printf(
+			    "Usage: ktstr kernel list [--json] [--range A..B]\n\nList cached "
+			    "kernels (newest first). Corrupt entries show their reason;\nentries "
+			    "built with another kconfig fragment are tagged (stale kconfig).\n"
+			    "--range A..B only previews the kernel.org releases a range expands "
+			    "to\n(needs the network; the cache is not touched).\n");
 			return 0;
 		default:
 			return 2;
@@ -213,6 +266,8 @@ static int cmd_list(int argc, char **argv)
 		kt_err("kernel list: unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
+	if (range)
+		return list_range(range, json);
 	if (kt_cache_root(&root, &err)) {
 		kt_err("kernel list: %s", err);
 		free(err);
@@ -242,7 +297,8 @@ static int cmd_list(int argc, char **argv)
 				const struct kt_cache_meta *m = &e[i].meta;
 				json_t *src = json_object(), *sch = json_array();
 
-				json_object_set_new(src, "type", json_string(kt_src_type_name(m->src)));
+				json_object_set_new(src, "type",
+						    json_string(kt_src_type_name(m->src)));
 				if (m->src != KT_SRC_TARBALL)
 					json_object_set_new(src, "git_hash", jstr(m->git_hash));
 				if (m->src == KT_SRC_GIT)
@@ -296,7 +352,7 @@ static int cmd_list(int argc, char **argv)
 			printf("  %-48s %-12s %-8s %-7s %s%s\n", e[i].key,
 			       m->version ? m->version : "-", kt_src_type_name(m->src), m->arch,
 			       m->built_at,
-			       !strcmp(ks, "stale")       ? " (stale kconfig)"
+			       !strcmp(ks, "stale")	  ? " (stale kconfig)"
 			       : !strcmp(ks, "untracked") ? " (untracked kconfig)"
 							  : "");
 		}
@@ -315,7 +371,8 @@ static int cmd_list(int argc, char **argv)
 	if (stale)
 		kt_info("stale kconfig: %zu entr%s built with a different ktstr.kconfig "
 			"(current %s); they are not used implicitly. Rebuild with `ktstr kernel "
-			"build`.", stale, stale == 1 ? "y" : "ies", kc);
+			"build`.",
+			stale, stale == 1 ? "y" : "ies", kc);
 	if (corrupt)
 		kt_info("%zu corrupt entr%s. Run `ktstr kernel clean --corrupt-only` to remove.",
 			corrupt, corrupt == 1 ? "y" : "ies");
@@ -345,7 +402,8 @@ static int cmd_clean(int argc, char **argv)
 		switch (c) {
 		case 'k':
 			if (kt_parse_u64(optarg, &keep)) {
-				kt_err("kernel clean: --keep must be a number (got \"%s\")", optarg);
+				kt_err("kernel clean: --keep must be a number (got \"%s\")",
+				       optarg);
 				return 2;
 			}
 			has_keep = true;
@@ -411,7 +469,8 @@ static int cmd_clean(int argc, char **argv)
 		}
 		for (size_t i = 0; i < n; i++)
 			if (rm[i])
-				fprintf(stderr, "  %s%s\n", e[i].key, e[i].corrupt ? " (corrupt)" : "");
+				fprintf(stderr, "  %s%s\n", e[i].key,
+					e[i].corrupt ? " (corrupt)" : "");
 		fprintf(stderr, "remove %zu entr%s? [y/N] ", nrm, nrm == 1 ? "y" : "ies");
 		fflush(stderr);
 		if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y') ||
@@ -451,9 +510,8 @@ out:
 
 static int cmd_resolve(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct kt_kernel k;
 	char *err = NULL;
 	bool json = false;
@@ -470,7 +528,8 @@ static int cmd_resolve(int argc, char **argv)
 			       "Show which kernel an id (path, image file, version, cache key,\n"
 			       "git+URL#REF) resolves to; without ID, the implicit chain:\n"
 			       "KTSTR_TEST_KERNEL, KTSTR_KERNEL, the newest valid cache entry,\n"
-			       "./linux, ../linux, /lib/modules/$(uname -r)/build, /boot/vmlinuz-*.\n");
+			       "./linux, ../linux, /lib/modules/$(uname -r)/build, "
+			       "/boot/vmlinuz-*.\n");
 			return 0;
 		default:
 			return 2;
@@ -530,5 +589,4 @@ static int cmd_kernel(int argc, char **argv)
 	return 2;
 }
 
-KTSTR_COMMAND(kernel, "kernel", "build, list, clean and resolve cached kernels", cmd_kernel,
-	      50);
+KTSTR_COMMAND(kernel, "kernel", "build, list, clean and resolve cached kernels", cmd_kernel, 50);

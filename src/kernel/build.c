@@ -82,8 +82,11 @@ static void progress_draw(struct progress *p)
 	int n;
 
 	fmt_dur(kt_now_ns() - p->stage_t0, d, sizeof(d));
-	n = snprintf(line, sizeof(line), "%s: %s [%s] %u objects%s%s", kt_label(), p->stage, d,
-		     p->objs, p->last_cc[0] ? ", CC " : "", p->last_cc);
+	if (p->objs)
+		n = snprintf(line, sizeof(line), "%s: %s [%s] %u objects, CC %s", kt_label(),
+			     p->stage, d, p->objs, p->last_cc);
+	else
+		n = snprintf(line, sizeof(line), "%s: %s [%s]", kt_label(), p->stage, d);
 	if (n > 0 && (unsigned)n >= cols)
 		line[cols - 1] = 0;
 	fprintf(stderr, "\r\x1b[K%s", line);
@@ -207,8 +210,8 @@ static int run_stage(struct progress *p, const char *stage, const char *dir, con
 		progress_abort(p);
 		print_log_tail(log, 40);
 		if (r)
-			set_err(err, "%s: cannot run %s: %s (log: %s)", stage, argv[0], strerror(-r),
-				log);
+			set_err(err, "%s: cannot run %s: %s (log: %s)", stage, argv[0],
+				strerror(-r), log);
 		else
 			set_err(err, "%s failed (exit %d) (log: %s)", sb_str(&cmd), st, log);
 		sb_free(&cmd);
@@ -221,11 +224,18 @@ static int run_stage(struct progress *p, const char *stage, const char *dir, con
 /* ---- config ----------------------------------------------------------------------- */
 
 static const char *const required_y[] = {
-	"CONFIG_SCHED_CLASS_EXT", "CONFIG_DEBUG_INFO_BTF", "CONFIG_BPF_SYSCALL",
-	"CONFIG_FTRACE",          "CONFIG_KPROBE_EVENTS",  "CONFIG_BPF_EVENTS",
-	"CONFIG_DEVMEM",          "CONFIG_SERIAL_8250_CONSOLE",
-	"CONFIG_PVH",             "CONFIG_NUMA",           "CONFIG_CPUSETS",
-	"CONFIG_SCHEDSTATS",
+    "CONFIG_SCHED_CLASS_EXT",
+    "CONFIG_DEBUG_INFO_BTF",
+    "CONFIG_BPF_SYSCALL",
+    "CONFIG_FTRACE",
+    "CONFIG_KPROBE_EVENTS",
+    "CONFIG_BPF_EVENTS",
+    "CONFIG_DEVMEM",
+    "CONFIG_SERIAL_8250_CONSOLE",
+    "CONFIG_PVH",
+    "CONFIG_NUMA",
+    "CONFIG_CPUSETS",
+    "CONFIG_SCHEDSTATS",
 };
 static const char *const required_unset[] = {"CONFIG_STRICT_DEVMEM"};
 
@@ -293,8 +303,7 @@ static int append_fragment(const char *tree, char **err)
 	FILE *f = fopen(path, "ae");
 
 	if (!f || fputs("\n", f) < 0 || fwrite(frag, 1, len, f) != len || fclose(f)) {
-		set_err(err, "cannot append the kconfig fragment to %s: %s", path,
-			strerror(errno));
+		set_err(err, "cannot append the kconfig fragment to %s: %s", path, strerror(errno));
 		free(path);
 		return -EIO;
 	}
@@ -305,9 +314,9 @@ static int append_fragment(const char *tree, char **err)
 struct build_ctx {
 	const struct kt_build_opts *o;
 	char *root;
-	char *key;         /* NULL: not cacheable */
-	char *tree;        /* source tree being built */
-	char *tmp;         /* temporary dir (tarball/git) or NULL */
+	char *key;  /* NULL: not cacheable */
+	char *tree; /* source tree being built */
+	char *tmp;  /* temporary dir (tarball/git) or NULL */
 	char *log;
 	char *version;
 	unsigned jobs;
@@ -325,6 +334,7 @@ static int configure(struct build_ctx *c, bool fresh, char **err)
 	char *mk_def[] = {"make", "defconfig", NULL};
 	char *mk_kvm[] = {"make", "kvm_guest.config", NULL};
 	char *mk_old[] = {"make", "olddefconfig", NULL};
+	uint64_t t0 = kt_now_ns();
 	int r = 0;
 
 	if (!fresh && kt_read_file(cfgp, &cfg, NULL, 0) == 0 &&
@@ -343,6 +353,7 @@ static int configure(struct build_ctx *c, bool fresh, char **err)
 		if ((r = append_fragment(c->tree, err)) ||
 		    (r = run_stage(&c->prog, "make olddefconfig", c->tree, c->log, mk_old, err)))
 			goto out;
+		c->prog.stage_t0 = t0;
 		progress_done(&c->prog, "kernel configured");
 	}
 	free(cfg);
@@ -353,8 +364,10 @@ static int configure(struct build_ctx *c, bool fresh, char **err)
 	}
 	missing = config_missing(cfg);
 	if (*missing) {
-		set_err(err, "critical config options are missing in %s: %s (is pahole/clang "
-			     "installed? see %s)", cfgp, missing, c->log);
+		set_err(err,
+			"critical config options are missing in %s: %s (is pahole/clang "
+			"installed? see %s)",
+			cfgp, missing, c->log);
 		r = -EINVAL;
 	}
 	free(missing);
@@ -515,8 +528,10 @@ static int extract(struct build_ctx *c, const char *tarball, char **err)
 	if (d)
 		closedir(d);
 	if (!c->tree) {
-		set_err(err, "%s does not contain a kernel source tree (no top directory with a "
-			     "Kconfig)", tarball);
+		set_err(err,
+			"%s does not contain a kernel source tree (no top directory with a "
+			"Kconfig)",
+			tarball);
 		return -EINVAL;
 	}
 	progress_done(&c->prog, "source extracted");
@@ -546,13 +561,12 @@ static char *index_lookup(const char *root, const char *canon, const struct stat
 	return v;
 }
 
-static void index_store(const char *root, const char *canon, const struct stat *st,
-			const char *ver)
+static void index_store(const char *root, const char *canon, const struct stat *st, const char *ver)
 {
 	char *p = index_path(root, canon), *dir = kt_path_join(root, ".source-index");
-	char *text = kt_asprintf("%lld %lld %lld %s %s\n", (long long)st->st_size,
-				 (long long)st->st_mtim.tv_sec, (long long)st->st_mtim.tv_nsec, ver,
-				 canon);
+	char *text =
+	    kt_asprintf("%lld %lld %lld %s %s\n", (long long)st->st_size,
+			(long long)st->st_mtim.tv_sec, (long long)st->st_mtim.tv_nsec, ver, canon);
 
 	kt_mkdir_p(dir, 0755);
 	kt_write_file_atomic(p, text, strlen(text), 0644);
@@ -714,8 +728,10 @@ static int store(struct build_ctx *c, char **err)
 		char *lf = kt_asprintf("%s/.locks/%s.lock", c->root, c->key);
 		char *h = kt_lock_holders(lf);
 
-		set_err(err, "cache entry \"%s\" is locked by active test runs (lockfile %s, "
-			     "holders: %s)", c->key, lf, *h ? h : "unknown");
+		set_err(err,
+			"cache entry \"%s\" is locked by active test runs (lockfile %s, "
+			"holders: %s)",
+			c->key, lf, *h ? h : "unknown");
 		free(h);
 		free(lf);
 		r = lockfd;
@@ -771,7 +787,7 @@ out:
 static int compile(struct build_ctx *c, char **err)
 {
 	char jobs[32];
-	char *mk[] = {"make", jobs, "KCFLAGS=-Wno-error", (char *)kt_kernel_image_name(),
+	char *mk[] = {"make",	 jobs, "KCFLAGS=-Wno-error", (char *)kt_kernel_image_name(),
 		      "vmlinux", NULL};
 	char *sx[] = {"make", jobs, "-C", "tools/sched_ext", NULL};
 	char *bindir;
@@ -849,8 +865,10 @@ static int force_check(struct build_ctx *c, char **err)
 		char *lf = kt_asprintf("%s/.locks/%s.lock", c->root, c->key);
 		char *h = kt_lock_holders(lf);
 
-		set_err(err, "cache entry \"%s\" is locked by active test runs (lockfile %s, "
-			     "holders: %s)", c->key, lf, *h ? h : "unknown");
+		set_err(err,
+			"cache entry \"%s\" is locked by active test runs (lockfile %s, "
+			"holders: %s)",
+			c->key, lf, *h ? h : "unknown");
 		free(h);
 		free(lf);
 		return -EBUSY;
@@ -990,8 +1008,9 @@ static int build_version(struct build_ctx *c, char **dir, char **err)
 static int build_git(struct build_ctx *c, char **dir, char **err)
 {
 	char *argv_init[] = {"git", "init", "-q", NULL, NULL};
-	char *argv_fetch[] = {"git", "fetch", "-q", "--depth", "1", (char *)c->o->git_url,
-			      (char *)c->o->git_ref, NULL};
+	char *argv_fetch[] = {
+	    "git", "fetch", "-q", "--depth", "1", (char *)c->o->git_url, (char *)c->o->git_ref,
+	    NULL};
 	char *argv_co[] = {"git", "checkout", "-q", "FETCH_HEAD", NULL};
 	char *head;
 	int r, lk = -1;
@@ -1040,8 +1059,14 @@ out:
 static int build_local(struct build_ctx *c, char **dir, char **err)
 {
 	char *mk, *kc, *top = NULL, *cfgp = NULL, *cfg = NULL, *status = NULL;
-	char *argv_st[] = {"git", "-C", NULL, "status", "--porcelain", "--untracked-files=no",
-			   "--ignore-submodules", NULL};
+	char *argv_st[] = {"git",
+			   "-C",
+			   NULL,
+			   "status",
+			   "--porcelain",
+			   "--untracked-files=no",
+			   "--ignore-submodules",
+			   NULL};
 	char *argv_mrp[] = {"make", "mrproper", NULL};
 	bool git = false;
 	int r = 0, lk = -1, srclk = -1;
@@ -1090,6 +1115,24 @@ static int build_local(struct build_ctx *c, char **dir, char **err)
 
 		c->key = kt_cache_key_local(c->git_hash, has_cfg,
 					    has_cfg ? kt_crc32(cfg, strlen(cfg)) : 0);
+		if (has_cfg && !c->o->force) {
+			/*
+			 * The .config our own earlier build left behind is the one
+			 * stored with the plain key: that entry is a hit too.
+			 */
+			char *plain = kt_cache_key_local(c->git_hash, false, 0), ch[16];
+			struct kt_cache_entry e;
+
+			snprintf(ch, sizeof(ch), "%08x", kt_crc32(cfg, strlen(cfg)));
+			kt_cache_entry_load(c->root, plain, &e);
+			if (!e.corrupt && e.meta.config_hash && !strcmp(e.meta.config_hash, ch)) {
+				free(c->key);
+				c->key = plain;
+				plain = NULL;
+			}
+			kt_cache_entry_free(&e);
+			free(plain);
+		}
 		if (cache_hit(c)) {
 			*dir = kt_path_join(c->root, c->key);
 			r = 1;
@@ -1135,7 +1178,8 @@ static int build_local(struct build_ctx *c, char **dir, char **err)
 				"stash to enable caching");
 		else
 			kt_info("skipping cache — %s is not a git repository, so its contents "
-				"cannot be identified", c->canon);
+				"cannot be identified",
+				c->canon);
 		free(img);
 		*dir = kt_strdup(c->tree);
 		r = 0;
