@@ -71,8 +71,8 @@ int kt_initramfs_compress_lz4(const void *data, size_t len, void **out, size_t *
 	memcpy(buf, &magic, 4);
 	for (size_t off = 0; off < len; off += LZ4_LEGACY_CHUNK) {
 		int in = (int)(len - off < LZ4_LEGACY_CHUNK ? len - off : LZ4_LEGACY_CHUNK);
-		int n = LZ4_compress_default(p + off, (char *)buf + pos + 4, in,
-					     (int)(cap - pos - 4));
+		int n =
+		    LZ4_compress_default(p + off, (char *)buf + pos + 4, in, (int)(cap - pos - 4));
 		uint32_t n32 = (uint32_t)n;
 
 		if (n <= 0) {
@@ -298,8 +298,8 @@ int kt_initramfs_cache_get_fmt(const void *cpio, size_t len, enum kt_initramfs_f
 	else if (fmt == KT_INITRAMFS_LZ4)
 		r = kt_initramfs_compress_lz4(cpio, len, &z, &zlen);
 	if (r) {
-		*err = kt_asprintf("initramfs: %s compression of %zu bytes failed",
-				   fmt_names[fmt], len);
+		*err = kt_asprintf("initramfs: %s compression of %zu bytes failed", fmt_names[fmt],
+				   len);
 		goto fail;
 	}
 	r = fmt == KT_INITRAMFS_NONE ? kt_write_file_atomic(path, cpio, len, 0644)

@@ -328,13 +328,13 @@ UNIT_TEST(elf_deps_static_and_errors)
 static char *build_prog(const char *t)
 {
 	char *cmd = kt_asprintf(
-		"cd %s && mkdir -p lib && printf 'int kt_f(void){return 42;}\\n' > f.c && "
-		"printf 'int kt_f(void);\\nint main(void){return kt_f()==42?0:1;}\\n' > m.c && "
-		"gcc -shared -fPIC -o lib/libkttest.so.1 -Wl,-soname,libkttest.so.1 f.c && "
-		"ln -sf libkttest.so.1 lib/libkttest.so && "
-		"gcc -o prog m.c -Llib -lkttest -Wl,--enable-new-dtags,-rpath,'$ORIGIN/lib' && "
-		"./prog",
-		t);
+	    "cd %s && mkdir -p lib && printf 'int kt_f(void){return 42;}\\n' > f.c && "
+	    "printf 'int kt_f(void);\\nint main(void){return kt_f()==42?0:1;}\\n' > m.c && "
+	    "gcc -shared -fPIC -o lib/libkttest.so.1 -Wl,-soname,libkttest.so.1 f.c && "
+	    "ln -sf libkttest.so.1 lib/libkttest.so && "
+	    "gcc -o prog m.c -Llib -lkttest -Wl,--enable-new-dtags,-rpath,'$ORIGIN/lib' && "
+	    "./prog",
+	    t);
 
 	CHECK_INT_EQ(system(cmd), 0);
 	free(cmd);
@@ -696,11 +696,11 @@ UNIT_TEST(elf_deps_ld_so_cache)
 {
 	const char *t = unit_tmpdir();
 	char *cmd = kt_asprintf(
-		"cd %s && mkdir -p custom && printf 'int kt_f(void){return 42;}\\n' > f.c && "
-		"printf 'int kt_f(void);\\nint main(void){return kt_f()==42?0:1;}\\n' > m.c && "
-		"gcc -shared -fPIC -o custom/libktcache.so.1 -Wl,-soname,libktcache.so.1 f.c && "
-		"ln -sf libktcache.so.1 custom/libktcache.so && gcc -o prog m.c -Lcustom -lktcache",
-		t);
+	    "cd %s && mkdir -p custom && printf 'int kt_f(void){return 42;}\\n' > f.c && "
+	    "printf 'int kt_f(void);\\nint main(void){return kt_f()==42?0:1;}\\n' > m.c && "
+	    "gcc -shared -fPIC -o custom/libktcache.so.1 -Wl,-soname,libktcache.so.1 f.c && "
+	    "ln -sf libktcache.so.1 custom/libktcache.so && gcc -o prog m.c -Lcustom -lktcache",
+	    t);
 	char *cache = kt_path_join(t, "ld.so.cache");
 	char *lib = kt_asprintf("%s/custom/libktcache.so.1", t);
 	char *prog = kt_path_join(t, "prog");
@@ -780,10 +780,11 @@ UNIT_TEST(elf_strip_debug_runs_and_symbolizes)
 {
 	const char *t = unit_tmpdir();
 	char *cmd = kt_asprintf(
-		"cd %s && printf '#include <stdio.h>\\nstatic int helper_fn(int x){return x*2;}\\n"
-		"int main(int c, char **v){(void)v; printf(\"%%%%d\\\\n\", helper_fn(c)); return 0;}\\n'"
-		" > p.c && gcc -g -O0 -o dyn p.c && gcc -g -O0 -static -o sta p.c",
-		t);
+	    "cd %s && printf '#include <stdio.h>\\nstatic int helper_fn(int x){return x*2;}\\n"
+	    "int main(int c, char **v){(void)v; printf(\"%%%%d\\\\n\", helper_fn(c)); return "
+	    "0;}\\n'"
+	    " > p.c && gcc -g -O0 -o dyn p.c && gcc -g -O0 -static -o sta p.c",
+	    t);
 	const char *bins[] = {"dyn", "sta"};
 
 	CHECK_INT_EQ(system(cmd), 0);
@@ -801,9 +802,10 @@ UNIT_TEST(elf_strip_debug_runs_and_symbolizes)
 		CHECK_INT_EQ(n1, n2); /* nothing renumbered */
 		CHECK(elf_section_size(s, slen, ".symtab", &n2) > 0);
 		CHECK_INT_EQ(kt_write_file_atomic(outp, s, slen, 0755), 0);
-		run = kt_asprintf("test \"$(%s a b)\" = 6 && nm %s | grep -q helper_fn && "
-				  "readelf -a %s 2>&1 >/dev/null | (! grep -i -q -e warning -e error)",
-				  outp, outp, outp);
+		run = kt_asprintf(
+		    "test \"$(%s a b)\" = 6 && nm %s | grep -q helper_fn && "
+		    "readelf -a %s 2>&1 >/dev/null | (! grep -i -q -e warning -e error)",
+		    outp, outp, outp);
 		CHECK_INT_EQ(system(run), 0);
 		/* Idempotent: nothing left to strip gives the same bytes. */
 		{

@@ -364,12 +364,12 @@ UNIT_TEST(shm_parse_cmdline)
 	CHECK_INT_EQ(kt_shm_parse_cmdline("KTSTR_SHM_BASE= KTSTR_SHM_SIZE=1", &b, &s), -EINVAL);
 	CHECK_INT_EQ(kt_shm_parse_cmdline("KTSTR_SHM_BASE=0x KTSTR_SHM_SIZE=1", &b, &s), -EINVAL);
 	CHECK_INT_EQ(kt_shm_parse_cmdline("KTSTR_SHM_BASE=1 KTSTR_SHM_SIZE=0", &b, &s), -EINVAL);
-	CHECK_INT_EQ(kt_shm_parse_cmdline("KTSTR_SHM_BASE=1 KTSTR_SHM_SIZE=10000000000000000",
-					  &b, &s),
-		     -EINVAL);
-	CHECK_INT_EQ(kt_shm_parse_cmdline("KTSTR_SHM_BASE=ffffffffffffffff KTSTR_SHM_SIZE=2", &b,
-					  &s),
-		     -EINVAL);
+	CHECK_INT_EQ(
+	    kt_shm_parse_cmdline("KTSTR_SHM_BASE=1 KTSTR_SHM_SIZE=10000000000000000", &b, &s),
+	    -EINVAL);
+	CHECK_INT_EQ(
+	    kt_shm_parse_cmdline("KTSTR_SHM_BASE=ffffffffffffffff KTSTR_SHM_SIZE=2", &b, &s),
+	    -EINVAL);
 }
 
 UNIT_TEST(shm_attach_rejects_bad_header)
