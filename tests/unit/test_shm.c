@@ -456,3 +456,20 @@ UNIT_TEST(shm_live_reader_and_writer)
 	CHECK_INT_EQ(l.received, sent);
 	CHECK_INT_EQ(kt_shm_guest_drops(&g), full);
 }
+
+UNIT_TEST(shm_guest_open_without_cmdline_keys)
+{
+	struct kt_shm_guest g;
+	char *err = NULL, *cmdline = NULL;
+
+	/* The host's own command line has no KTSTR_SHM_* keys. */
+	CHECK_INT_EQ(kt_read_file("/proc/cmdline", &cmdline, NULL, 0), 0);
+	CHECK(!strstr(cmdline, "KTSTR_SHM_BASE="));
+	CHECK_INT_EQ(kt_shm_guest_open(&g, &err), -ENOENT);
+	CHECK_STR_CONTAINS(err, "KTSTR_SHM_BASE");
+	CHECK(g.region == NULL);
+	CHECK_INT_EQ(kt_shm_guest_write(&g, KT_SHM_MSG_EXIT, "abcd", 4), -EINVAL);
+	kt_shm_guest_close(&g); /* closing a closed ring is harmless */
+	free(err);
+	free(cmdline);
+}
