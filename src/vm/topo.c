@@ -10,6 +10,15 @@
 
 #define TOPO_HINT "expected 'numa_nodes,llcs,cores,threads' (e.g. '1,2,4,1')"
 
+static int order(int n) /* bits needed for 0..n-1 */
+{
+	int b = 0;
+
+	while ((1 << b) < n)
+		b++;
+	return b;
+}
+
 int kt_topo_validate(const struct kt_topo *t, char **err)
 {
 	char buf[64];
@@ -32,6 +41,20 @@ int kt_topo_validate(const struct kt_topo *t, char **err)
 		*err = kt_asprintf("invalid topology '%s': %ld CPUs, at most %d supported", buf,
 				   (long)t->llcs * t->cores * t->threads, KT_TOPO_MAX_CPUS);
 		return -EINVAL;
+	}
+	/* APIC ids pack socket/core/thread in power-of-two fields (no x2APIC) */
+	{
+		int tb = order(t->threads), cb = order(t->cores);
+		long max_id = ((long)(t->llcs - 1) << (cb + tb)) + ((long)(t->cores - 1) << tb) +
+			      (t->threads - 1);
+
+		if (max_id > 254) {
+			*err = kt_asprintf("invalid topology '%s': APIC ids up to %ld, at most 254 "
+					   "without x2APIC (use power-of-two cores/threads or "
+					   "fewer LLCs)",
+					   buf, max_id);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

@@ -59,6 +59,14 @@ UNIT_TEST(vm_topo_parse_bad)
 	CHECK_INT_EQ(kt_topo_parse("1,16,16,2", &t, &err), -EINVAL);
 	CHECK_STR_CONTAINS(err, "at most 255");
 	free(err);
+	err = NULL;
+	/* 165 CPUs, but 5 cores use a 3-bit field: APIC ids reach 260 */
+	CHECK_INT_EQ(kt_topo_parse("1,33,5,1", &t, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err, "APIC ids up to 260");
+	free(err);
+	err = NULL;
+	CHECK_INT_EQ(kt_topo_parse("1,63,3,1", &t, &err), 0);
+	CHECK_INT_EQ(kt_topo_parse("1,31,4,2", &t, &err), 0); /* 248 CPUs, ids up to 247 */
 }
 
 UNIT_TEST(vm_accel_parse)
