@@ -244,8 +244,6 @@ static int cmd_run(int argc, char **argv)
 	ctx.settle_ms = 500;
 	ctx.work_type_override = wt_s ? &override : NULL;
 	ctx.assert = kt_assert_default_checks();
-	/* Cgroups with a cpuset must keep their workers inside it. */
-	ctx.assert.isolation = KT_SOME_BOOL(true);
 	ctx.stop = &run_stop;
 	sp = kt_getenv("SCHED_PID");
 	if (sp) {
