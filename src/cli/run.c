@@ -18,10 +18,19 @@
 
 static volatile sig_atomic_t run_stop;
 
+/*
+ * First signal: ask the executor to stop; it kills the workers, removes the
+ * cgroups and we exit 128+sig. A second signal aborts at once (cgroups may
+ * then remain: `ktstr cleanup` removes them).
+ */
 static void on_stop(int sig)
 {
-	if (!run_stop)
+	if (!run_stop) {
 		run_stop = sig;
+		return;
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static void usage(FILE *f)
