@@ -805,3 +805,28 @@ UNIT_TEST(scenario_exec_spawn_host_and_sched_death)
 	kt_assert_result_clear(&r);
 	kt_topo_free(&t);
 }
+
+static int failing_factory(const struct kt_ctx *ctx, struct kt_cgroup_def **defs, size_t *n)
+{
+	return -ENOMEM;
+}
+
+UNIT_TEST(scenario_exec_factory_error)
+{
+	struct kt_topo t;
+	struct kt_ctx ctx;
+	struct ev_log log;
+	struct kt_scn_events ev;
+	struct kt_assert_result r;
+	const struct kt_step st = {.factory = failing_factory, .hold = KT_HOLD_FIXED_V(10)};
+
+	host_ctx(&ctx, &t, &log, &ev);
+	memset(&r, 0, sizeof(r));
+	CHECK_INT_EQ(kt_scenario_run(&ctx, NULL, &st, 1, NULL, &r), 0);
+	CHECK(!r.passed);
+	CHECK_STR_CONTAINS(r.details[0].message, "step 0 failed: cgroup factory failed: ");
+	CHECK_INT_EQ(log.stims, 0); /* no STIM for a step whose setup failed */
+	CHECK_INT_EQ(log.ends, 1);
+	kt_assert_result_clear(&r);
+	kt_topo_free(&t);
+}
