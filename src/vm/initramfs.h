@@ -58,6 +58,23 @@ int kt_cpio_add_tree(struct kt_cpio *c, const char *guest_dir, const char *host_
  * library that cannot be found is an error naming it and the binary.
  */
 int kt_cpio_add_elf(struct kt_cpio *c, const char *path, const char *host_path, char **err);
+/* kt_cpio_add_elf_flags() flags. */
+#define KT_ELF_STRIP_DEBUG 1u /* store the ELF itself through kt_elf_strip_debug() */
+int kt_cpio_add_elf_flags(struct kt_cpio *c, const char *path, const char *host_path,
+			  unsigned flags, char **err);
+/* kt_cpio_add_file() through kt_elf_strip_debug() (non-ELF files unchanged). */
+int kt_cpio_add_file_stripped(struct kt_cpio *c, const char *path, const char *host_path,
+			      mode_t mode);
+/*
+ * Copy of an ELF image without the contents of .debug_*, .zdebug_* and
+ * .comment (those sections remain with size 0; nothing is renumbered, the
+ * loaded bytes, program headers and .symtab are untouched, so it runs and
+ * symbolizes as before). 64-bit little-endian ELFs whose debug sections lie
+ * behind the loaded part are stripped; any other ELF is copied unchanged.
+ * -ENOEXEC if in is not an ELF. *out: malloc'd.
+ */
+int kt_elf_strip_debug(const void *in, size_t len, void **out, size_t *out_len);
+
 /*
  * Append "TRAILER!!!" and pad the archive to a multiple of 512 bytes.
  * *data stays valid until kt_cpio_free(). Calling it again returns the
@@ -74,11 +91,16 @@ size_t kt_cpio_count(const struct kt_cpio *c);
  * A static ELF gives an empty array. Search order per library (glibc's):
  *  1. DT_RPATH (only when DT_RUNPATH is absent), 2. LD_LIBRARY_PATH,
  *  3. DT_RUNPATH, 4. for a non-standard PT_INTERP its directory and
- *  ../lib, ../lib64, 5. default dirs /lib/x86_64-linux-gnu,
- *  /usr/lib/x86_64-linux-gnu, /lib64, /usr/lib64, /lib, /usr/lib,
- *  /usr/local/lib, /usr/local/lib64 (and the aarch64 multiarch dirs).
- * $ORIGIN, ${ORIGIN}, $LIB and $PLATFORM are expanded. /etc/ld.so.cache is
- * not read. A candidate must be an ELF of the same class and machine.
+ *  ../lib, ../lib64, 5. /etc/ld.so.cache (new format "glibc-ld.so.cache1.1";
+ *  KTSTR_LD_SO_CACHE overrides the path, for tests), 6. default dirs
+ *  /lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib64, /usr/lib64,
+ *  /lib, /usr/lib, /usr/local/lib, /usr/local/lib64 (and the aarch64
+ *  multiarch dirs). $ORIGIN, ${ORIGIN}, $LIB and $PLATFORM are expanded.
+ * A candidate must be an ELF of the same class and machine.
+ * In the archive (kt_cpio_add_elf), because the guest has no ld.so.cache and
+ * the ELF may sit at another path than on the host, a library found through
+ * the root's $ORIGIN also gets a symlink where the guest's $ORIGIN points,
+ * and one found only through ld.so.cache a symlink in /lib/<multiarch>/.
  */
 int kt_elf_deps(const char *host_path, char ***paths, char **err);
 void kt_elf_deps_free(char **paths);
@@ -97,6 +119,15 @@ void kt_elf_deps_free(char **paths);
 #define KT_INITRAMFS_CACHE_MAX_ENTRIES 16
 #define KT_INITRAMFS_CACHE_MAX_BYTES (1024ull << 20)
 int kt_initramfs_cache_get(const void *cpio, size_t len, char **out_path, char **err);
+/*
+ * Write out_path = the compressed image at base_path followed by an
+ * uncompressed cpio (suffix, e.g. per-run arguments; finished with
+ * kt_cpio_finish). The kernel unpacks concatenated segments in order, so a
+ * cached base plus a small per-run suffix boots without recompressing the
+ * base. suffix may be NULL/0 (plain copy). out_path is written atomically.
+ */
+int kt_initramfs_compose(const char *base_path, const void *suffix, size_t suffix_len,
+			 const char *out_path, char **err);
 /* The cache directory as described above (malloc'd). */
 char *kt_initramfs_cache_dir(void);
 

@@ -298,12 +298,16 @@ UNIT_TEST(elf_deps_dynamic_ls)
 
 UNIT_TEST(elf_deps_static_and_errors)
 {
-	const char *bin = getenv("KTSTR_BIN");
+	const char *t = unit_tmpdir();
+	char *bin = kt_path_join(t, "static");
+	char *cmd = kt_asprintf("cd %s && printf 'int main(void){return 0;}\\n' > s.c && "
+				"gcc -static -o static s.c",
+				t);
 	char **deps = NULL;
 	char *err = NULL;
 	struct kt_cpio *c;
 
-	CHECK(bin != NULL); /* set by make check-unit: the static ktstr binary */
+	CHECK_INT_EQ(system(cmd), 0);
 	CHECK_INT_EQ(kt_elf_deps(bin, &deps, &err), 0);
 	CHECK(deps && !deps[0]);
 	kt_elf_deps_free(deps);
@@ -553,5 +557,229 @@ UNIT_TEST(initramfs_cache_prune_lru)
 		CHECK_INT_EQ(kt_initramfs_cache_get("archive 0", 9, &p, &err), 0);
 		CHECK(!kt_exists(stale));
 		CHECK(kt_exists(fresh));
+	}
+}
+
+UNIT_TEST(initramfs_compose_base_and_suffix)
+{
+	const char *t = unit_tmpdir();
+	struct kt_cpio *b = kt_cpio_new(), *s = kt_cpio_new();
+	const void *bd, *sd;
+	size_t bl, sl, zl, olen;
+	char *path = NULL, *err = NULL, *out = kt_path_join(t, "initrd"), *o, *z;
+	unsigned long long fsz;
+	static struct ent e[16];
+	void *back;
+
+	setenv("KTSTR_INITRAMFS_CACHE_DIR", kt_path_join(t, "c"), 1);
+	kt_cpio_add_data(b, "init", "base-binary", 11, 0755);
+	kt_cpio_finish(b, &bd, &bl);
+	kt_cpio_add_data(s, "args", "--exact\nfoo", 11, 0644);
+	kt_cpio_finish(s, &sd, &sl);
+	CHECK_INT_EQ(kt_initramfs_cache_get(bd, bl, &path, &err), 0);
+	CHECK_INT_EQ(kt_initramfs_compose(path, sd, sl, out, &err), 0);
+	CHECK_INT_EQ(kt_read_file(out, &o, &olen, 0), 0);
+	CHECK_INT_EQ(kt_read_file(path, &z, &zl, 0), 0);
+	/* Layout: the zstd frame, zero padding to 4, the plain suffix archive. */
+	CHECK(!memcmp(o, z, zl));
+	CHECK_INT_EQ(olen, ((zl + 3) & ~(size_t)3) + sl);
+	CHECK(!memcmp(o + olen - sl, sd, sl));
+	fsz = ZSTD_findFrameCompressedSize(o, olen);
+	CHECK_INT_EQ(fsz, zl);
+	back = malloc(bl);
+	CHECK(ZSTD_decompress(back, bl, o, zl) == bl);
+	CHECK_INT_EQ(parse_newc(back, bl, e, 16), 1);
+	CHECK_INT_EQ(parse_newc(o + olen - sl, sl, e, 16), 1);
+	CHECK_STR_EQ(e[0].name, "args");
+	CHECK(kt_initramfs_compose("/nonexistent/base", sd, sl, out, &err) < 0);
+	CHECK_STR_CONTAINS(err, "/nonexistent/base");
+	kt_cpio_free(b);
+	kt_cpio_free(s);
+}
+
+/* Write a one-entry new-format ld.so.cache mapping name -> path. */
+static void write_ldcache(const char *file, const char *name, const char *path, uint32_t nlibs)
+{
+	char buf[1024];
+	uint32_t key = 48 + 24, val = key + (uint32_t)strlen(name) + 1, flags = 0x0303;
+	size_t len = val + strlen(path) + 1;
+
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, "glibc-ld.so.cache1.1", 20);
+	memcpy(buf + 20, &nlibs, 4);
+	memcpy(buf + 48, &flags, 4);
+	memcpy(buf + 52, &key, 4);
+	memcpy(buf + 56, &val, 4);
+	strcpy(buf + key, name);
+	strcpy(buf + val, path);
+	CHECK_INT_EQ(kt_write_file_atomic(file, buf, len, 0644), 0);
+}
+
+UNIT_TEST(elf_deps_ld_so_cache)
+{
+	const char *t = unit_tmpdir();
+	char *cmd = kt_asprintf(
+		"cd %s && mkdir -p custom && printf 'int kt_f(void){return 42;}\\n' > f.c && "
+		"printf 'int kt_f(void);\\nint main(void){return kt_f()==42?0:1;}\\n' > m.c && "
+		"gcc -shared -fPIC -o custom/libktcache.so.1 -Wl,-soname,libktcache.so.1 f.c && "
+		"ln -sf libktcache.so.1 custom/libktcache.so && gcc -o prog m.c -Lcustom -lktcache",
+		t);
+	char *cache = kt_path_join(t, "ld.so.cache");
+	char *lib = kt_asprintf("%s/custom/libktcache.so.1", t);
+	char *prog = kt_path_join(t, "prog");
+	char **deps = NULL, *err = NULL;
+	struct kt_cpio *c;
+	const void *data;
+	size_t len;
+	static struct ent e[256];
+	int n, i;
+
+	CHECK_INT_EQ(system(cmd), 0);
+	/* Not findable without the cache. */
+	setenv("KTSTR_LD_SO_CACHE", "/nonexistent", 1);
+	CHECK_INT_EQ(kt_elf_deps(prog, &deps, &err), -ENOENT);
+	CHECK_STR_CONTAINS(err, "libktcache.so.1");
+	free(err);
+	err = NULL;
+	/* A hostile cache (nlibs far beyond the file) is ignored, not a crash. */
+	write_ldcache(cache, "libktcache.so.1", lib, 0x7fffffff);
+	setenv("KTSTR_LD_SO_CACHE", cache, 1);
+	CHECK_INT_EQ(kt_elf_deps(prog, &deps, &err), -ENOENT);
+	free(err);
+	err = NULL;
+	/* The real entry: found, and linked into the guest loader's default directory. */
+	cache = kt_path_join(t, "ld.so.cache2"); /* read once per path and process */
+	write_ldcache(cache, "libktcache.so.1", lib, 1);
+	setenv("KTSTR_LD_SO_CACHE", cache, 1);
+	CHECK_INT_EQ(kt_elf_deps(prog, &deps, &err), 0);
+	CHECK(deps != NULL);
+	if (!deps)
+		return;
+	CHECK(has_suffix_entry(deps, "/custom/libktcache.so.1"));
+	kt_elf_deps_free(deps);
+	c = kt_cpio_new();
+	CHECK_INT_EQ(kt_cpio_add_elf(c, "prog", prog, &err), 0);
+	kt_cpio_finish(c, &data, &len);
+	n = parse_newc(data, len, e, 256);
+	i = find(e, n, "lib/x86_64-linux-gnu/libktcache.so.1");
+	CHECK(i >= 0);
+	CHECK_INT_EQ(e[i].mode, S_IFLNK | 0777);
+	CHECK_INT_EQ(run_in_archive(t, data, len, "/prog"), 0);
+	kt_cpio_free(c);
+}
+
+#include <gelf.h>
+
+/* Section count and the size of a named section (-1 when absent) via libelf. */
+static long elf_section_size(const void *img, size_t len, const char *want, size_t *nsec)
+{
+	Elf *e;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	long r = -1;
+
+	elf_version(EV_CURRENT);
+	e = elf_memory((char *)img, len);
+	if (!e || elf_getshdrstrndx(e, &shstrndx) || elf_getshdrnum(e, nsec)) {
+		if (e)
+			elf_end(e);
+		return -2;
+	}
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		const char *nm;
+
+		if (!gelf_getshdr(scn, &sh))
+			break;
+		nm = elf_strptr(e, shstrndx, sh.sh_name);
+		if (nm && !strcmp(nm, want))
+			r = (long)sh.sh_size;
+	}
+	elf_end(e);
+	return r;
+}
+
+UNIT_TEST(elf_strip_debug_runs_and_symbolizes)
+{
+	const char *t = unit_tmpdir();
+	char *cmd = kt_asprintf(
+		"cd %s && printf '#include <stdio.h>\\nstatic int helper_fn(int x){return x*2;}\\n"
+		"int main(int c, char **v){(void)v; printf(\"%%%%d\\\\n\", helper_fn(c)); return 0;}\\n'"
+		" > p.c && gcc -g -O0 -o dyn p.c && gcc -g -O0 -static -o sta p.c",
+		t);
+	const char *bins[] = {"dyn", "sta"};
+
+	CHECK_INT_EQ(system(cmd), 0);
+	for (int k = 0; k < 2; k++) {
+		char *in = kt_path_join(t, bins[k]), *outp = kt_asprintf("%s.s", in);
+		char *data, *run;
+		void *s;
+		size_t len, slen, n1, n2;
+
+		CHECK_INT_EQ(kt_read_file(in, &data, &len, 0), 0);
+		CHECK(elf_section_size(data, len, ".debug_info", &n1) > 0);
+		CHECK_INT_EQ(kt_elf_strip_debug(data, len, &s, &slen), 0);
+		CHECK(slen < len);
+		CHECK_INT_EQ(elf_section_size(s, slen, ".debug_info", &n2), 0);
+		CHECK_INT_EQ(n1, n2); /* nothing renumbered */
+		CHECK(elf_section_size(s, slen, ".symtab", &n2) > 0);
+		CHECK_INT_EQ(kt_write_file_atomic(outp, s, slen, 0755), 0);
+		run = kt_asprintf("test \"$(%s a b)\" = 6 && nm %s | grep -q helper_fn && "
+				  "readelf -a %s 2>&1 >/dev/null | (! grep -i -q -e warning -e error)",
+				  outp, outp, outp);
+		CHECK_INT_EQ(system(run), 0);
+		/* Idempotent: nothing left to strip gives the same bytes. */
+		{
+			void *s2;
+			size_t l2;
+
+			CHECK_INT_EQ(kt_elf_strip_debug(s, slen, &s2, &l2), 0);
+			CHECK(l2 == slen && !memcmp(s2, s, slen));
+			free(s2);
+		}
+		free(s);
+		free(data);
+	}
+}
+
+UNIT_TEST(elf_strip_debug_hostile_input)
+{
+	char *data;
+	size_t len;
+	void *s;
+	size_t slen;
+	uint32_t seed = 12345;
+
+	CHECK_INT_EQ(kt_elf_strip_debug("hello", 5, &s, &slen), -ENOEXEC);
+	CHECK_INT_EQ(kt_read_file("/bin/ls", &data, &len, 0), 0);
+	/* Truncations and header corruption: never a crash, always a result. */
+	for (size_t cut = 4; cut < len; cut = cut * 3 / 2 + 1) {
+		int r = kt_elf_strip_debug(data, cut, &s, &slen);
+
+		CHECK(r == 0 || r == -ENOEXEC);
+		if (!r)
+			free(s);
+	}
+	for (int i = 0; i < 2000; i++) {
+		char *copy = malloc(len);
+		size_t off;
+		int r;
+
+		memcpy(copy, data, len);
+		seed = seed * 1103515245 + 12345;
+		off = 4 + (seed >> 8) % 60; /* inside the ELF header */
+		if (i & 1) {
+			/* or inside the section header table */
+			Elf64_Ehdr eh;
+
+			memcpy(&eh, data, sizeof(eh));
+			off = eh.e_shoff + (seed >> 8) % (eh.e_shnum * sizeof(Elf64_Shdr));
+		}
+		copy[off] ^= (char)(1 + (seed >> 20) % 255);
+		r = kt_elf_strip_debug(copy, len, &s, &slen);
+		CHECK(r == 0);
+		if (!r)
+			free(s);
+		free(copy);
 	}
 }
