@@ -660,7 +660,9 @@ static void host_ctx(struct kt_ctx *ctx, struct kt_topo *t, struct ev_log *log,
 		     struct kt_scn_events *ev)
 {
 	CHECK_INT_EQ(kt_topo_synth(t, 1, 1, 2, 1), 0);
-	memset(ctx, 0, sizeof(*ctx));
+	kt_ctx_defaults(ctx);
+	CHECK_INT_EQ(ctx->duration_ms, 2000);
+	CHECK(ctx->assert.not_starved.set && ctx->assert.not_starved.v);
 	memset(log, 0, sizeof(*log));
 	*ev = (struct kt_scn_events){ev_start, ev_stim, ev_end, ev_exit, log};
 	ctx->topo = t;
