@@ -293,19 +293,45 @@ UNIT_TEST(results_concurrent_writers_lose_nothing)
 
 UNIT_TEST(results_session_keeps_sequential_children)
 {
-	char *dir, *err = NULL;
+	int ready[2], hold[2];
+	char *dir, c;
+	pid_t holder;
 
 	unsetenv("KTSTR_SIDECAR_DIR");
 	setenv("KTSTR_TARGET_DIR", unit_tmpdir(), 1);
 	dir = run_dir();
 	CHECK_INT_EQ(wait_ok(writer("stale", 1, -1)), 0);
-	/* Like `ktstr test`: the parent holds the session, children run one by one. */
-	CHECK_INT_EQ(kt_sidecar_session_begin("6.12.48", &err), 0);
+	/*
+	 * Like `ktstr test`: a session holder (its own process, as the
+	 * writers are separate executables in real use) pre-clears and
+	 * holds the run; writers then run one after another.
+	 */
+	CHECK(pipe(ready) == 0 && pipe(hold) == 0);
+	holder = fork();
+	if (holder == 0) {
+		char *err = NULL;
+
+		close(hold[1]);
+		if (kt_sidecar_session_begin("6.12.48", &err))
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		(void)!read(hold[0], &c, 1); /* until the parent closes */
+		_exit(0);
+	}
+	close(hold[0]);
+	CHECK(read(ready[0], &c, 1) == 1);
 	CHECK_INT_EQ(count_files(dir), 0);
 	CHECK_INT_EQ(wait_ok(writer("first", 1, -1)), 0);
 	CHECK_INT_EQ(wait_ok(writer("second", 1, -1)), 0);
 	CHECK(has_file(dir, "first"));
 	CHECK(has_file(dir, "second"));
+	close(hold[1]);
+	CHECK_INT_EQ(wait_ok(holder), 0);
+	/* The session is over: the next run replaces the results. */
+	CHECK_INT_EQ(wait_ok(writer("third", 1, -1)), 0);
+	CHECK(!has_file(dir, "first"));
+	CHECK(has_file(dir, "third"));
 	free(dir);
 }
 
