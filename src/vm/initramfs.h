@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Initramfs construction: an in-memory cpio "newc" writer, ELF shared-library
+ * closure (DT_NEEDED + PT_INTERP, via libelf) and a content-addressed cache of
+ * zstd-compressed archives that the guest kernel decompresses (CONFIG_RD_ZSTD).
+ *
+ * Archive rules (kt_cpio_*):
+ *  - Paths are relative ("init", "bin/sh"); a leading '/' is stripped, ".",
+ *    "..", empty components and "//" are rejected (-EINVAL).
+ *  - Parent directories are added automatically (mode 0755) before an entry.
+ *  - Adding a path again: a directory over a directory is ignored (the first
+ *    mode wins); a file or symlink identical to the existing one (same type,
+ *    mode and content/target) is ignored; anything else is -EEXIST.
+ *  - Headers follow the kernel's newc format: ino = entry index + 1, nlink 1
+ *    (2 for directories), uid/gid/mtime/dev 0, check 0, name and data padded
+ *    to 4 bytes.
+ *  - After kt_cpio_finish() further adds fail with -EINVAL.
+ * Functions return 0 or a negative errno; those taking char **err also set
+ * *err to a malloc'd one-line message ("<what>: <why>") on failure.
+ */
+#ifndef KTSTR_VM_INITRAMFS_H
+#define KTSTR_VM_INITRAMFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct kt_cpio;
+
+struct kt_cpio *kt_cpio_new(void);
+void kt_cpio_free(struct kt_cpio *c);
+
+/* Directory (and its parents). mode: permission bits (S_IFDIR is implied). */
+int kt_cpio_add_dir(struct kt_cpio *c, const char *path, mode_t mode);
+/* Regular file with the given content. mode: permission bits. */
+int kt_cpio_add_data(struct kt_cpio *c, const char *path, const void *data, size_t len,
+		     mode_t mode);
+/*
+ * Regular file read from host_path (symlinks followed; must be a regular
+ * file). mode 0 = the host file's permission bits.
+ */
+int kt_cpio_add_file(struct kt_cpio *c, const char *path, const char *host_path, mode_t mode);
+/* Symbolic link path -> target (target stored verbatim). */
+int kt_cpio_add_symlink(struct kt_cpio *c, const char *path, const char *target);
+/*
+ * Recursively add host_dir's contents under guest_dir ("" = archive root):
+ * directories, regular files (host mode) and symlinks (verbatim). Special
+ * files (devices, FIFOs, sockets) are rejected, as is a guest_dir with a ".."
+ * component (every archive path is checked the same way).
+ */
+int kt_cpio_add_tree(struct kt_cpio *c, const char *guest_dir, const char *host_dir, char **err);
+/*
+ * Add the ELF host_path at path (host mode) plus everything it needs to run:
+ * PT_INTERP and the DT_NEEDED closure (see kt_elf_deps()). Libraries are
+ * stored at their canonical host path; other host paths they were found
+ * under become symlinks to "/<canonical>". Libraries already added by an
+ * earlier call are not added again. A static ELF adds only itself. A
+ * library that cannot be found is an error naming it and the binary.
+ */
+int kt_cpio_add_elf(struct kt_cpio *c, const char *path, const char *host_path, char **err);
+/*
+ * Append "TRAILER!!!" and pad the archive to a multiple of 512 bytes.
+ * *data stays valid until kt_cpio_free(). Calling it again returns the
+ * same archive.
+ */
+int kt_cpio_finish(struct kt_cpio *c, const void **data, size_t *len);
+/* Number of entries added so far (trailer excluded). */
+size_t kt_cpio_count(const struct kt_cpio *c);
+
+/*
+ * Shared-library closure of an ELF: fills *paths with a NULL-terminated,
+ * malloc'd array of absolute host paths (the interpreter first, then
+ * libraries in BFS order, each as found - possibly through a symlink).
+ * A static ELF gives an empty array. Search order per library (glibc's):
+ *  1. DT_RPATH (only when DT_RUNPATH is absent), 2. LD_LIBRARY_PATH,
+ *  3. DT_RUNPATH, 4. for a non-standard PT_INTERP its directory and
+ *  ../lib, ../lib64, 5. default dirs /lib/x86_64-linux-gnu,
+ *  /usr/lib/x86_64-linux-gnu, /lib64, /usr/lib64, /lib, /usr/lib,
+ *  /usr/local/lib, /usr/local/lib64 (and the aarch64 multiarch dirs).
+ * $ORIGIN, ${ORIGIN}, $LIB and $PLATFORM are expanded. /etc/ld.so.cache is
+ * not read. A candidate must be an ELF of the same class and machine.
+ */
+int kt_elf_deps(const char *host_path, char ***paths, char **err);
+void kt_elf_deps_free(char **paths);
+
+/*
+ * Content-addressed cache of compressed initramfs images. The key is the
+ * XXH64 (seed 0) of the uncompressed archive; the image is stored as
+ * <dir>/<016x hash>.cpio.zst (zstd, one frame with the content size), where
+ * <dir> is $KTSTR_INITRAMFS_CACHE_DIR, else $XDG_CACHE_HOME/ktstr/initramfs,
+ * else ~/.cache/ktstr/initramfs. A hit (zstd magic and frame content size
+ * equal to len) only refreshes the file's mtime; a miss compresses and
+ * writes atomically. Afterwards the directory is pruned to the newest
+ * KT_INITRAMFS_CACHE_MAX_ENTRIES files and KT_INITRAMFS_CACHE_MAX_BYTES.
+ * *out_path: malloc'd path of the compressed image.
+ */
+#define KT_INITRAMFS_CACHE_MAX_ENTRIES 16
+#define KT_INITRAMFS_CACHE_MAX_BYTES (1024ull << 20)
+int kt_initramfs_cache_get(const void *cpio, size_t len, char **out_path, char **err);
+/* The cache directory as described above (malloc'd). */
+char *kt_initramfs_cache_dir(void);
+
+/* zstd-compress data at the level used by the cache (malloc'd result). */
+int kt_initramfs_compress(const void *data, size_t len, void **out, size_t *out_len);
+/* XXH64 with seed 0. */
+uint64_t kt_xxh64(const void *data, size_t len);
+
+#endif
