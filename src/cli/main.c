@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "guest/guest.h"
 #include "util/util.h"
 
 #ifndef KTSTR_VERSION
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
 {
 	const struct ktstr_cmd *c;
 
+	if (getpid() == 1)
+		return ktstr_guest_main(argc, argv);
 	signal(SIGPIPE, SIG_DFL);
 	kt_cleanup_install();
 	if (argc < 2) {

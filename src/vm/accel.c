@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Accelerator choice. KVM is used by "auto" only when /dev/kvm opens and a
+ * speed probe shows hardware speed: a forked child creates a one-page
+ * real-mode guest that counts a register down (dec/jnz) under KVM_RUN with
+ * an interval timer, and reports how many iterations per second it ran.
+ * Hardware runs this loop at ~1e9/s; a nested or emulated /dev/kvm that
+ * traps or single-steps is orders of magnitude slower. The parent bounds
+ * the whole probe with a poll timeout, so a stuck KVM_RUN cannot hang us.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/util.h"
+#include "vm/vm.h"
+
+#define PROBE_LOOPS 200000000u     /* 0.2 s at 1e9 iterations/s */
+#define PROBE_RUN_MS 60            /* KVM_RUN budget before the timer stops it */
+#define PROBE_TOTAL_MS 1000        /* hard limit for the whole child */
+#define PROBE_GOOD_RATE 100e6      /* iterations/s counted as hardware speed */
+#define NATIVE_RATE 2e9            /* for the "Nx slow" figure */
+
+struct probe_out {
+	int err;            /* 0 or positive errno of the failing step */
+	char step[32];
+	double rate;        /* iterations per second */
+	double secs;
+	unsigned long long iters;
+	int finished;       /* reached hlt */
+};
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void probe_child(int wfd)
+{
+	/* mov ecx, PROBE_LOOPS; l: dec ecx; jnz l; hlt (16-bit real mode) */
+	unsigned char code[] = {0x66, 0xb9, 0, 0, 0, 0, 0x66, 0x49, 0x75, 0xfc, 0xf4};
+	struct probe_out o = {0};
+	struct kvm_userspace_memory_region reg;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct sigaction sa;
+	struct itimerval it;
+	struct kvm_run *run;
+	int kvm, vm, cpu, sz;
+	void *mem;
+	uint64_t t0, t1;
+	int r;
+
+	memcpy(code + 2, &(uint32_t){PROBE_LOOPS}, 4);
+#define STEP(name, expr)                                                                         \
+	do {                                                                                     \
+		if ((expr) < 0) {                                                                \
+			o.err = errno;                                                           \
+			snprintf(o.step, sizeof(o.step), "%s", name);                            \
+			goto out;                                                                \
+		}                                                                                \
+	} while (0)
+	STEP("open /dev/kvm", kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC));
+	STEP("KVM_CREATE_VM", vm = ioctl(kvm, KVM_CREATE_VM, 0));
+	mem = mmap(NULL, 0x2000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	STEP("mmap", mem == MAP_FAILED ? -1 : 0);
+	memcpy((char *)mem + 0x1000, code, sizeof(code));
+	memset(&reg, 0, sizeof(reg));
+	reg.memory_size = 0x2000;
+	reg.userspace_addr = (uintptr_t)mem;
+	STEP("KVM_SET_USER_MEMORY_REGION", ioctl(vm, KVM_SET_USER_MEMORY_REGION, &reg));
+	STEP("KVM_CREATE_VCPU", cpu = ioctl(vm, KVM_CREATE_VCPU, 0));
+	STEP("KVM_GET_VCPU_MMAP_SIZE", sz = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0));
+	run = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, cpu, 0);
+	STEP("mmap vcpu", run == MAP_FAILED ? -1 : 0);
+	STEP("KVM_GET_SREGS", ioctl(cpu, KVM_GET_SREGS, &sregs));
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	STEP("KVM_SET_SREGS", ioctl(cpu, KVM_SET_SREGS, &sregs));
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = 0x1000;
+	regs.rflags = 2;
+	STEP("KVM_SET_REGS", ioctl(cpu, KVM_SET_REGS, &regs));
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm; /* no SA_RESTART: KVM_RUN returns EINTR */
+	sigaction(SIGALRM, &sa, NULL);
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_usec = PROBE_RUN_MS * 1000;
+	setitimer(ITIMER_REAL, &it, NULL);
+	t0 = kt_now_ns();
+	for (;;) {
+		r = ioctl(cpu, KVM_RUN, 0);
+		if (r < 0 && errno == EINTR)
+			break;
+		STEP("KVM_RUN", r);
+		if (run->exit_reason == KVM_EXIT_HLT) {
+			o.finished = 1;
+			break;
+		}
+		if (run->exit_reason != KVM_EXIT_INTR) {
+			o.err = EIO;
+			snprintf(o.step, sizeof(o.step), "exit reason %u", run->exit_reason);
+			goto out;
+		}
+		if ((kt_now_ns() - t0) / 1000000 >= PROBE_RUN_MS)
+			break;
+	}
+	t1 = kt_now_ns();
+	STEP("KVM_GET_REGS", ioctl(cpu, KVM_GET_REGS, &regs));
+	o.iters = o.finished ? PROBE_LOOPS : PROBE_LOOPS - (uint32_t)regs.rcx;
+	o.secs = (double)(t1 - t0) / 1e9;
+	o.rate = o.secs > 0 ? (double)o.iters / o.secs : 0;
+out:
+	if (write(wfd, &o, sizeof(o)) != sizeof(o))
+		_exit(1);
+	_exit(0);
+#undef STEP
+}
+
+static int run_probe(struct probe_out *o)
+{
+	int p[2], st;
+	pid_t pid;
+	struct pollfd pfd;
+	ssize_t n = -1;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		probe_child(p[1]);
+	}
+	close(p[1]);
+	kt_cleanup_add_pid(pid);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, PROBE_TOTAL_MS) == 1)
+		n = read(p[0], o, sizeof(*o));
+	close(p[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	kt_cleanup_del_pid(pid);
+	if (n != (ssize_t)sizeof(*o))
+		return -ETIMEDOUT;
+	return 0;
+}
+
+static bool auto_done;
+static enum kt_accel auto_result;
+static char *auto_why;
+
+int kt_accel_resolve(enum kt_accel want, enum kt_accel *out, char **why, char **err)
+{
+	struct probe_out o;
+	int fd, r;
+
+	if (want == KT_ACCEL_TCG) {
+		*out = KT_ACCEL_TCG;
+		*why = kt_strdup("requested with --accel tcg");
+		return 0;
+	}
+	if (want == KT_ACCEL_KVM) {
+		fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			*err = kt_asprintf("--accel kvm: cannot open /dev/kvm: %s", strerror(errno));
+			return -errno;
+		}
+		close(fd);
+		*out = KT_ACCEL_KVM;
+		*why = kt_strdup("requested with --accel kvm");
+		return 0;
+	}
+	if (auto_done) {
+		*out = auto_result;
+		*why = kt_strdup(auto_why);
+		return 0;
+	}
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		auto_result = KT_ACCEL_TCG;
+		auto_why = kt_asprintf("/dev/kvm: %s", strerror(errno));
+	} else {
+		close(fd);
+		r = run_probe(&o);
+		if (r == -ETIMEDOUT) {
+			auto_result = KT_ACCEL_TCG;
+			auto_why = kt_asprintf("/dev/kvm present but the speed probe did not "
+					       "finish within %d ms",
+					       PROBE_TOTAL_MS);
+		} else if (r < 0) {
+			auto_result = KT_ACCEL_TCG;
+			auto_why = kt_asprintf("/dev/kvm present but the probe could not run: %s",
+					       strerror(-r));
+		} else if (o.err) {
+			auto_result = KT_ACCEL_TCG;
+			auto_why = kt_asprintf("/dev/kvm present but unusable: %s: %s", o.step,
+					       strerror(o.err));
+		} else if (o.rate < PROBE_GOOD_RATE) {
+			auto_result = KT_ACCEL_TCG;
+			auto_why = kt_asprintf("/dev/kvm present but runs %.0fx slow: probe loop "
+					       "%.1f M iterations/s (%llu in %.0f ms), hardware "
+					       "does ~%.0f M/s",
+					       NATIVE_RATE / (o.rate > 1 ? o.rate : 1), o.rate / 1e6,
+					       o.iters, o.secs * 1e3, NATIVE_RATE / 1e6);
+		} else {
+			auto_result = KT_ACCEL_KVM;
+			auto_why = kt_asprintf("/dev/kvm runs at hardware speed (probe %.0f M "
+					       "iterations/s)",
+					       o.rate / 1e6);
+		}
+	}
+	auto_done = true;
+	*out = auto_result;
+	*why = kt_strdup(auto_why);
+	return 0;
+}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Topology strings "numa_nodes,llcs,cores,threads" and accelerator names. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+#include "vm/vm.h"
+
+#define TOPO_HINT "expected 'numa_nodes,llcs,cores,threads' (e.g. '1,2,4,1')"
+
+int kt_topo_validate(const struct kt_topo *t, char **err)
+{
+	char buf[64];
+	long cpus;
+
+	kt_topo_format(t, buf, sizeof(buf));
+	if (t->numa_nodes < 1 || t->llcs < 1 || t->cores < 1 || t->threads < 1) {
+		*err = kt_asprintf("invalid topology '%s': " TOPO_HINT, buf);
+		return -EINVAL;
+	}
+	if (t->llcs % t->numa_nodes) {
+		*err = kt_asprintf("invalid topology '%s': llcs (%d) must be a multiple of "
+				   "numa_nodes (%d)",
+				   buf, t->llcs, t->numa_nodes);
+		return -EINVAL;
+	}
+	cpus = (long)t->llcs * t->cores * t->threads;
+	if (t->llcs > KT_TOPO_MAX_CPUS || t->cores > KT_TOPO_MAX_CPUS ||
+	    t->threads > KT_TOPO_MAX_CPUS || cpus > KT_TOPO_MAX_CPUS) {
+		*err = kt_asprintf("invalid topology '%s': %ld CPUs, at most %d supported", buf,
+				   (long)t->llcs * t->cores * t->threads, KT_TOPO_MAX_CPUS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int kt_topo_parse(const char *s, struct kt_topo *out, char **err)
+{
+	int v[4], n = 0;
+	const char *p = s;
+
+	if (!s)
+		s = p = "";
+	while (n < 4) {
+		char *end;
+		long x;
+
+		if (*p < '0' || *p > '9')
+			goto bad;
+		errno = 0;
+		x = strtol(p, &end, 10);
+		if (errno || x < 1 || x > 100000)
+			goto bad;
+		v[n++] = (int)x;
+		p = end;
+		if (n < 4) {
+			if (*p != ',')
+				goto bad;
+			p++;
+		}
+	}
+	if (*p)
+		goto bad;
+	out->numa_nodes = v[0];
+	out->llcs = v[1];
+	out->cores = v[2];
+	out->threads = v[3];
+	return kt_topo_validate(out, err);
+bad:
+	*err = kt_asprintf("invalid topology '%s': " TOPO_HINT, s);
+	return -EINVAL;
+}
+
+int kt_topo_cpus(const struct kt_topo *t)
+{
+	return t->llcs * t->cores * t->threads;
+}
+
+void kt_topo_format(const struct kt_topo *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "%d,%d,%d,%d", t->numa_nodes, t->llcs, t->cores, t->threads);
+}
+
+int kt_accel_parse(const char *s, enum kt_accel *out)
+{
+	if (!s)
+		return -EINVAL;
+	if (!strcmp(s, "auto"))
+		*out = KT_ACCEL_AUTO;
+	else if (!strcmp(s, "kvm"))
+		*out = KT_ACCEL_KVM;
+	else if (!strcmp(s, "tcg"))
+		*out = KT_ACCEL_TCG;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *kt_accel_name(enum kt_accel a)
+{
+	switch (a) {
+	case KT_ACCEL_KVM:
+		return "kvm";
+	case KT_ACCEL_TCG:
+		return "tcg";
+	default:
+		return "auto";
+	}
+}

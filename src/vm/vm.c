@@ -1,0 +1,875 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VM engine: prepare initramfs, memory, channels and command line, start
+ * the machine through a backend (vmm.h), then watch COM1, COM2, the SHM ring
+ * and the machine process until the guest powers off or the run is stopped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "util/util.h"
+#include "vm/initramfs.h"
+#include "vm/shm.h"
+#include "vm/vm.h"
+#include "vm/vmm.h"
+
+#define MB (1024ull * 1024)
+#define TAIL_LINE_MAX 512
+#define SHM_POLL_MS 100
+#define PANIC_GRACE_MS 5000
+#define QEMU_STDERR_MAX (64 * 1024)
+
+void kt_vm_config_init(struct kt_vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->topo = (struct kt_topo){1, 1, 1, 1};
+	cfg->accel = KT_ACCEL_AUTO;
+}
+
+/* ---- bounded line handling -------------------------------------------------- */
+
+struct linebuf {
+	char buf[KT_VM_LINE_MAX + 1];
+	size_t len;
+};
+
+typedef void (*line_fn)(void *ctx, char *line);
+
+/* Split data into lines; lines longer than KT_VM_LINE_MAX are cut. */
+static void lb_feed(struct linebuf *lb, const char *data, size_t n, line_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = data[i];
+
+		if (c == '\n' || lb->len == KT_VM_LINE_MAX) {
+			if (lb->len && lb->buf[lb->len - 1] == '\r')
+				lb->len--;
+			lb->buf[lb->len] = 0;
+			fn(ctx, lb->buf);
+			lb->len = 0;
+			if (c == '\n')
+				continue;
+		}
+		lb->buf[lb->len++] = c;
+	}
+}
+
+static void lb_flush(struct linebuf *lb, line_fn fn, void *ctx)
+{
+	if (!lb->len)
+		return;
+	lb->buf[lb->len] = 0;
+	fn(ctx, lb->buf);
+	lb->len = 0;
+}
+
+struct tail {
+	char lines[KT_VM_TAIL_LINES][TAIL_LINE_MAX];
+	unsigned next, count;
+};
+
+static void tail_add(struct tail *t, const char *line)
+{
+	snprintf(t->lines[t->next], TAIL_LINE_MAX, "%s", line);
+	t->next = (t->next + 1) % KT_VM_TAIL_LINES;
+	if (t->count < KT_VM_TAIL_LINES)
+		t->count++;
+}
+
+static char *tail_str(const struct tail *t, unsigned max)
+{
+	struct sbuf sb = SBUF_INIT;
+	unsigned n = t->count < max ? t->count : max;
+
+	sb_adds(&sb, "");
+	for (unsigned i = 0; i < n; i++) {
+		unsigned idx = (t->next + KT_VM_TAIL_LINES - n + i) % KT_VM_TAIL_LINES;
+
+		sb_addf(&sb, "%s\n", t->lines[idx]);
+	}
+	return sb_steal(&sb);
+}
+
+/* ---- run state ------------------------------------------------------------ */
+
+struct run {
+	const struct kt_vm_config *cfg;
+	struct kt_vm_result *res;
+	int com1, com2, logfd;
+	struct linebuf l1, l2;
+	struct tail t1, t2;
+	bool raw_relay;          /* interactive and the guest shell is up */
+	bool in_result;
+	struct sbuf result;
+	struct sbuf qerr;
+	uint64_t t0, panic_at;
+	/* SHM */
+	volatile uint8_t *shm;
+	size_t shm_size;
+	void *shm_map;
+	size_t shm_map_len;
+	uint64_t shm_rp;
+	bool shm_exit;
+	/* terminal */
+	bool tty_raw;
+};
+
+static struct termios saved_tio;
+static volatile sig_atomic_t tio_saved;
+static struct sigaction prev_sa[3];
+static const int term_sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+
+static void restore_tty(void)
+{
+	if (tio_saved) {
+		tcsetattr(0, TCSANOW, &saved_tio);
+		tio_saved = 0;
+	}
+}
+
+static void on_term_signal(int sig)
+{
+	restore_tty();
+	for (int i = 0; i < 3; i++) {
+		if (term_sigs[i] != sig)
+			continue;
+		if (prev_sa[i].sa_handler != SIG_DFL && prev_sa[i].sa_handler != SIG_IGN &&
+		    !(prev_sa[i].sa_flags & SA_SIGINFO)) {
+			prev_sa[i].sa_handler(sig);
+			return;
+		}
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int enter_raw(struct run *r)
+{
+	struct termios t;
+	struct sigaction sa;
+
+	if (tcgetattr(0, &saved_tio) < 0)
+		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term_signal;
+	sigfillset(&sa.sa_mask);
+	for (int i = 0; i < 3; i++)
+		sigaction(term_sigs[i], &sa, &prev_sa[i]);
+	tio_saved = 1;
+	t = saved_tio;
+	cfmakeraw(&t);
+	if (tcsetattr(0, TCSANOW, &t) < 0)
+		return -errno;
+	r->tty_raw = true;
+	return 0;
+}
+
+static void leave_raw(struct run *r)
+{
+	if (!r->tty_raw)
+		return;
+	restore_tty();
+	for (int i = 0; i < 3; i++)
+		sigaction(term_sigs[i], &prev_sa[i], NULL);
+	r->tty_raw = false;
+}
+
+static void write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* ---- COM1: console ------------------------------------------------------------ */
+
+static void console_line(void *ctx, char *line)
+{
+	struct run *r = ctx;
+
+	tail_add(&r->t1, line);
+	if (!r->res->panicked && strstr(line, "Kernel panic - not syncing")) {
+		r->res->panicked = true;
+		r->res->panic_line = kt_strdup(line);
+		r->panic_at = kt_now_ns();
+	}
+	if (r->cfg->on_console_line)
+		r->cfg->on_console_line(r->cfg->ctx, line);
+}
+
+static void console_data(struct run *r, const char *buf, size_t n)
+{
+	if (r->logfd >= 0)
+		write_all(r->logfd, buf, n);
+	if (r->cfg->dmesg) {
+		if (r->tty_raw) {
+			for (size_t i = 0; i < n; i++) {
+				if (buf[i] == '\n')
+					write_all(2, "\r", 1);
+				write_all(2, buf + i, 1);
+			}
+		} else {
+			write_all(2, buf, n);
+		}
+	}
+	lb_feed(&r->l1, buf, n, console_line, r);
+}
+
+/* ---- COM2: guest init output and protocol ----------------------------------- */
+
+static bool parse_int_after(const char *line, const char *prefix, int *out)
+{
+	int64_t v;
+
+	if (!kt_startswith(line, prefix))
+		return false;
+	line += strlen(prefix);
+	if (*line == '-') {
+		if (kt_parse_u64(line + 1, (uint64_t *)&v) || v > 2147483648LL)
+			return false;
+		*out = (int)-v;
+		return true;
+	}
+	if (kt_parse_i64(line, &v) || v > 2147483647LL)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+static void com2_line(void *ctx, char *line)
+{
+	struct run *r = ctx;
+	struct kt_vm_result *res = r->res;
+	int v;
+
+	tail_add(&r->t2, line);
+	if (!strcmp(line, "===KTSTR_TEST_RESULT_START===")) {
+		r->in_result = true;
+		sb_free(&r->result);
+		sb_adds(&r->result, "");
+		return;
+	}
+	if (!strcmp(line, "===KTSTR_TEST_RESULT_END===")) {
+		if (r->in_result) {
+			free(res->result_json);
+			res->result_json = kt_strdup(sb_str(&r->result));
+		}
+		r->in_result = false;
+		return;
+	}
+	if (r->in_result) {
+		if (r->result.len < (16u << 20))
+			sb_addf(&r->result, "%s\n", line);
+		return;
+	}
+	if (!strcmp(line, "KTSTR_INIT_STARTED")) {
+		if (!res->init_started)
+			res->init_s = (double)(kt_now_ns() - r->t0) / 1e9;
+		res->init_started = true;
+		if (r->cfg->interactive && !r->raw_relay) {
+			r->raw_relay = true;
+			enter_raw(r);
+		}
+		return;
+	}
+	if (!strcmp(line, "KTSTR_PAYLOAD_STARTING"))
+		return;
+	if (parse_int_after(line, "KTSTR_EXEC_EXIT=", &v)) {
+		res->have_exec_exit = true;
+		res->exec_exit = v;
+		return;
+	}
+	if (parse_int_after(line, "KTSTR_EXIT=", &v)) {
+		if (!r->shm_exit) {
+			res->have_exit = true;
+			res->exit_code = v;
+		}
+		return;
+	}
+	if (kt_startswith(line, "KTSTR_INIT_ERROR ")) {
+		free(res->guest_error);
+		res->guest_error = kt_strdup(line + strlen("KTSTR_INIT_ERROR "));
+		return;
+	}
+	if (r->cfg->on_com2_line) {
+		r->cfg->on_com2_line(r->cfg->ctx, line);
+	} else {
+		size_t n = strlen(line);
+
+		write_all(r->cfg->interactive ? 2 : 1, line, n);
+		write_all(r->cfg->interactive ? 2 : 1, "\n", 1);
+	}
+}
+
+static void com2_data(struct run *r, const char *buf, size_t n)
+{
+	if (r->raw_relay) {
+		write_all(1, buf, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		lb_feed(&r->l2, buf + i, 1, com2_line, r);
+		if (r->raw_relay) {
+			/* the shell is up: the rest is terminal output */
+			if (i + 1 < n)
+				write_all(1, buf + i + 1, n - i - 1);
+			return;
+		}
+	}
+}
+
+/* ---- SHM ------------------------------------------------------------------- */
+
+static int shm_msg(void *ctx, uint32_t type, const uint8_t *payload, uint32_t len, bool crc_ok)
+{
+	struct run *r = ctx;
+	struct kt_shm_msg_view m = {type, payload, len, crc_ok};
+
+	r->res->shm_messages++;
+	if (!crc_ok)
+		r->res->shm_bad++;
+	if (crc_ok && type == KT_SHM_MSG_EXIT && len == 4) {
+		int32_t code;
+
+		memcpy(&code, payload, 4);
+		r->res->have_exit = true;
+		r->res->exit_code = code;
+		r->shm_exit = true;
+	}
+	if (r->cfg->on_shm)
+		r->cfg->on_shm(r->cfg->ctx, &m);
+	return 0;
+}
+
+static void shm_drain(struct run *r)
+{
+	if (!r->shm)
+		return;
+	kt_shm_drain(r->shm, r->shm_size, &r->shm_rp, shm_msg, r);
+	kt_shm_store_read_ptr((volatile uint8_t *)r->shm, r->shm_rp);
+	r->res->shm_drops = kt_shm_load_u64(r->shm, KT_SHM_OFF_DROPS);
+}
+
+/* ---- initramfs ----------------------------------------------------------- */
+
+static char **busybox_applets; /* "usr/bin/awk" style paths, NULL-terminated */
+
+static void load_applets(void)
+{
+	char *argv[] = {"/bin/busybox", "--list-full", NULL};
+	char *out = NULL, *save = NULL;
+	size_t n = 0, cap = 0;
+
+	if (busybox_applets)
+		return;
+	if (kt_run_capture(argv, NULL, &out)) {
+		busybox_applets = kt_calloc(1, sizeof(char *));
+		return;
+	}
+	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		l = kt_trim(l);
+		if (!*l || strstr(l, "..") || !strcmp(l, "bin/busybox"))
+			continue;
+		if (n + 2 > cap) {
+			cap = cap ? cap * 2 : 512;
+			busybox_applets = kt_realloc(busybox_applets, cap * sizeof(char *));
+		}
+		busybox_applets[n++] = kt_strdup(l);
+	}
+	if (!busybox_applets)
+		busybox_applets = kt_calloc(1, sizeof(char *));
+	busybox_applets[n] = NULL;
+	free(out);
+}
+
+static int build_initramfs(const struct kt_vm_config *cfg, struct kt_cpio *c, const void **data,
+			   size_t *len, char **path, char **err)
+{
+	int r;
+
+	r = kt_cpio_add_file(c, "init", "/proc/self/exe", 0755);
+	if (r) {
+		*err = kt_asprintf("initramfs: adding /init from /proc/self/exe: %s", strerror(-r));
+		return r;
+	}
+	kt_cpio_add_symlink(c, "bin/ktstr", "/init");
+	if (kt_is_file("/bin/busybox")) {
+		r = kt_cpio_add_file(c, "bin/busybox", "/bin/busybox", 0755);
+		if (r && r != -EEXIST) {
+			*err = kt_asprintf("initramfs: adding /bin/busybox: %s", strerror(-r));
+			return r;
+		}
+		load_applets();
+		for (char **a = busybox_applets; *a; a++)
+			kt_cpio_add_symlink(c, *a, "/bin/busybox"); /* existing entries win */
+	}
+	r = kt_cpio_add_data(c, ".ktstr_init_ok", "", 0, 0644);
+	if (r) {
+		*err = kt_asprintf("initramfs: %s", strerror(-r));
+		return r;
+	}
+	r = kt_cpio_finish(c, data, len);
+	if (r) {
+		*err = kt_asprintf("initramfs: %s", strerror(-r));
+		return r;
+	}
+	(void)cfg;
+	return kt_initramfs_cache_get(*data, *len, path, err);
+}
+
+/* ---- the run ---------------------------------------------------------------- */
+
+static int setup_shm(struct run *r, const int *memfds, const struct kt_vm_plan *p, char **err)
+{
+	int nodes = p->topo->numa_nodes;
+	uint64_t per_node = (uint64_t)(p->memory_mb / (unsigned)nodes) * MB;
+	uint64_t last_base = per_node * (uint64_t)(nodes - 1);
+	uint64_t off = (uint64_t)p->memory_mb * MB - p->shm_size - last_base;
+	void *m;
+
+	m = mmap(NULL, p->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfds[nodes - 1],
+		 (off_t)off);
+	if (m == MAP_FAILED) {
+		*err = kt_asprintf("mapping the SHM ring from guest RAM: %s", strerror(errno));
+		return -errno;
+	}
+	if (kt_shm_init(m, p->shm_size)) {
+		munmap(m, p->shm_size);
+		*err = kt_asprintf("SHM ring size %zu: invalid", p->shm_size);
+		return -EINVAL;
+	}
+	r->shm = m;
+	r->shm_map = m;
+	r->shm_map_len = p->shm_size;
+	r->shm_size = p->shm_size;
+	return 0;
+}
+
+static void read_qemu_stderr(struct kt_vmm *vm, struct run *r)
+{
+	char buf[4096];
+
+	if (vm->stderr_fd < 0)
+		return;
+	for (;;) {
+		ssize_t n = read(vm->stderr_fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			close(vm->stderr_fd);
+			vm->stderr_fd = -1;
+		}
+		if (n <= 0)
+			return;
+		if (r->qerr.len < QEMU_STDERR_MAX)
+			sb_add(&r->qerr, buf, (size_t)n);
+	}
+}
+
+/* Read what is available on a channel; false at EOF/error. */
+static bool pump(struct run *r, int fd, bool com1)
+{
+	char buf[8192];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (n <= 0)
+		return false;
+	if (com1)
+		console_data(r, buf, (size_t)n);
+	else
+		com2_data(r, buf, (size_t)n);
+	return true;
+}
+
+static int loop(struct run *r, struct kt_vmm *vm)
+{
+	const struct kt_vm_config *cfg = r->cfg;
+	uint64_t deadline = cfg->timeout_s ? r->t0 + (uint64_t)cfg->timeout_s * 1000000000ull : 0;
+	bool com1_open = true, com2_open = true, stdin_open = cfg->interactive;
+	int status = 0;
+
+	for (;;) {
+		struct pollfd pfd[5];
+		int n = 0, i_c1 = -1, i_c2 = -1, i_in = -1, i_err = -1, i_pid = -1;
+		int timeout = cfg->on_shm && r->shm ? SHM_POLL_MS : 1000;
+		uint64_t now = kt_now_ns();
+
+		if (deadline) {
+			if (now >= deadline) {
+				r->res->timed_out = true;
+				vm->be->kill(vm);
+				status = 137;
+				break;
+			}
+			if ((deadline - now) / 1000000 < (uint64_t)timeout)
+				timeout = (int)((deadline - now) / 1000000) + 1;
+		}
+		if (r->panic_at && now - r->panic_at > PANIC_GRACE_MS * 1000000ull) {
+			vm->be->kill(vm);
+			status = 137;
+			break;
+		}
+		if (com1_open) {
+			i_c1 = n;
+			pfd[n++] = (struct pollfd){r->com1, POLLIN, 0};
+		}
+		if (com2_open) {
+			i_c2 = n;
+			pfd[n++] = (struct pollfd){r->com2, POLLIN, 0};
+		}
+		if (stdin_open && r->raw_relay) {
+			i_in = n;
+			pfd[n++] = (struct pollfd){0, POLLIN, 0};
+		}
+		if (vm->stderr_fd >= 0) {
+			i_err = n;
+			pfd[n++] = (struct pollfd){vm->stderr_fd, POLLIN, 0};
+		}
+		if (vm->pidfd >= 0) {
+			i_pid = n;
+			pfd[n++] = (struct pollfd){vm->pidfd, POLLIN, 0};
+		}
+		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
+			break;
+		if (i_c1 >= 0 && pfd[i_c1].revents)
+			com1_open = pump(r, r->com1, true);
+		if (i_c2 >= 0 && pfd[i_c2].revents)
+			com2_open = pump(r, r->com2, false);
+		if (i_err >= 0 && pfd[i_err].revents)
+			read_qemu_stderr(vm, r);
+		if (i_in >= 0 && pfd[i_in].revents) {
+			char buf[1024];
+			ssize_t k = read(0, buf, sizeof(buf));
+
+			if (k > 0)
+				write_all(r->com2, buf, (size_t)k);
+			else if (k == 0 || errno != EINTR)
+				stdin_open = false;
+		}
+		if (cfg->on_shm)
+			shm_drain(r);
+		if ((i_pid >= 0 && pfd[i_pid].revents) || vm->pidfd < 0 || (!com1_open && !com2_open)) {
+			if (vm->be->reap(vm, &status))
+				break;
+		}
+	}
+	/* The machine is gone: take what is left in the channels. */
+	while (com1_open && pump(r, r->com1, true))
+		;
+	while (com2_open && pump(r, r->com2, false))
+		;
+	read_qemu_stderr(vm, r);
+	return status;
+}
+
+static void nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **err)
+{
+	struct run r = {0};
+	struct kt_vm_plan p = {0};
+	struct kt_vmm vm = {.pid = 0, .pidfd = -1, .stderr_fd = -1};
+	struct kt_cpio *own = NULL, *c = cfg->initramfs;
+	const void *cpio_data;
+	size_t cpio_len = 0;
+	off_t initrd_size = 0;
+	char *initrd_path = NULL, *why = NULL, *cmdline = NULL, *argv_log = NULL;
+	const char *image = cfg->kernel;
+	int memfds[64], nodes = cfg->topo.numa_nodes, sv1[2] = {-1, -1}, sv2[2] = {-1, -1};
+	enum kt_accel accel;
+	struct winsize ws;
+	char tmpl[] = "/tmp/ktstr-vm.XXXXXX";
+	int rc, status;
+
+	memset(res, 0, sizeof(*res));
+	*err = NULL;
+	for (int i = 0; i < 64; i++)
+		memfds[i] = -1;
+	r.cfg = cfg;
+	r.res = res;
+	r.com1 = r.com2 = r.logfd = -1;
+
+	if (!cfg->kernel) {
+		*err = kt_strdup("no kernel image given");
+		return -EINVAL;
+	}
+	if ((rc = kt_topo_validate(&cfg->topo, err)))
+		return rc;
+	if (nodes > 64) {
+		*err = kt_asprintf("%d NUMA nodes: at most 64 supported", nodes);
+		return -EINVAL;
+	}
+	if (cfg->shm_size % 4096) {
+		*err = kt_asprintf("SHM size %zu: not a multiple of 4096", cfg->shm_size);
+		return -EINVAL;
+	}
+	if (cfg->interactive && !isatty(0)) {
+		*err = kt_strdup("stdin must be a terminal for interactive shell mode");
+		return -ENOTTY;
+	}
+	if ((rc = kt_vm_check_image(cfg->kernel, err)))
+		return rc;
+	if (cfg->vmlinux && kt_vm_image_has_pvh(cfg->vmlinux))
+		image = cfg->vmlinux;
+
+	/* initramfs */
+	if (!c)
+		c = own = kt_cpio_new();
+	rc = build_initramfs(cfg, c, &cpio_data, &cpio_len, &initrd_path, err);
+	if (rc)
+		goto out;
+	{
+		int fd = open(initrd_path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			initrd_size = lseek(fd, 0, SEEK_END);
+			close(fd);
+		}
+	}
+
+	/* memory */
+	if (cfg->memory_mb) {
+		rc = kt_vm_memory_check(cfg->memory_mb, cpio_len, (size_t)initrd_size,
+					cfg->shm_size, err);
+		if (rc)
+			goto out;
+		res->memory_mb = cfg->memory_mb;
+	} else {
+		res->memory_mb = kt_vm_memory_estimate(&cfg->topo, cpio_len, (size_t)initrd_size,
+						       cfg->shm_size);
+	}
+	if (res->memory_mb < (unsigned)nodes * 64) {
+		*err = kt_asprintf("--memory-mb %u: too small for %d NUMA nodes (64 MiB each)",
+				   res->memory_mb, nodes);
+		rc = -EINVAL;
+		goto out;
+	}
+
+	/* accelerator */
+	rc = kt_accel_resolve(cfg->accel, &accel, &why, err);
+	if (rc)
+		goto out;
+	res->accel = accel;
+	if (!cfg->accel_quiet)
+		kt_info("accel: %s (%s)", kt_accel_name(accel), why);
+
+	/* run directory, console log */
+	if (!mkdtemp(tmpl)) {
+		rc = -errno;
+		*err = kt_asprintf("creating run directory %s: %s", tmpl, strerror(errno));
+		goto out;
+	}
+	res->run_dir = kt_strdup(tmpl);
+	res->keep_files = cfg->keep_files;
+	if (!cfg->keep_files)
+		kt_cleanup_add_path(res->run_dir);
+	res->console_log = kt_path_join(res->run_dir, "console.log");
+	r.logfd = open(res->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (r.logfd < 0) {
+		rc = -errno;
+		*err = kt_asprintf("%s: %s", res->console_log, strerror(errno));
+		goto out;
+	}
+	argv_log = kt_path_join(res->run_dir, "qemu.argv");
+
+	/* guest RAM: one shared memfd per node */
+	for (int i = 0; i < nodes; i++) {
+		unsigned per = res->memory_mb / (unsigned)nodes;
+		unsigned mb = i == nodes - 1 ? res->memory_mb - per * (unsigned)(nodes - 1) : per;
+		char name[32];
+
+		snprintf(name, sizeof(name), "ktstr-ram%d", i);
+		memfds[i] = memfd_create(name, MFD_CLOEXEC);
+		if (memfds[i] < 0 || ftruncate(memfds[i], (off_t)mb * (off_t)MB) < 0) {
+			rc = -errno;
+			*err = kt_asprintf("guest RAM (%u MiB): %s", mb, strerror(errno));
+			goto out;
+		}
+	}
+
+	/* channels */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv1) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv2) < 0) {
+		rc = -errno;
+		*err = kt_asprintf("socketpair: %s", strerror(errno));
+		goto out;
+	}
+	r.com1 = sv1[0];
+	r.com2 = sv2[0];
+	nonblock(r.com1);
+	nonblock(r.com2);
+
+	p.qemu = kt_getenv("KTSTR_QEMU");
+	p.kernel = image;
+	p.initrd = initrd_path;
+	p.topo = &cfg->topo;
+	p.memory_mb = res->memory_mb;
+	p.accel = accel;
+	p.mode = cfg->mode;
+	p.shm_size = cfg->shm_size;
+	p.verbose = (kt_getenv("KTSTR_VERBOSE") && !strcmp(kt_getenv("KTSTR_VERBOSE"), "1")) ||
+		    (kt_getenv("RUST_BACKTRACE") && (!strcmp(kt_getenv("RUST_BACKTRACE"), "1") ||
+						     !strcmp(kt_getenv("RUST_BACKTRACE"), "full")));
+	p.dmesg = cfg->dmesg;
+	if (cfg->interactive) {
+		p.term = kt_getenv("TERM");
+		p.colorterm = kt_getenv("COLORTERM");
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_col && ws.ws_row) {
+			p.cols = ws.ws_col;
+			p.rows = ws.ws_row;
+		}
+	}
+	p.cmdline_extra = cfg->cmdline_extra;
+	p.com1_fd = sv1[1];
+	p.com2_fd = sv2[1];
+	p.mem_fds = memfds;
+	cmdline = kt_vm_build_cmdline(&p);
+
+	if (cfg->shm_size) {
+		rc = setup_shm(&r, memfds, &p, err);
+		if (rc)
+			goto out;
+	}
+
+	r.t0 = kt_now_ns();
+	rc = kt_vmm_qemu.start(&vm, &p, cmdline, argv_log, err);
+	close(sv1[1]);
+	close(sv2[1]);
+	sv1[1] = sv2[1] = -1;
+	if (rc)
+		goto out;
+	status = loop(&r, &vm);
+	leave_raw(&r);
+	res->qemu_status = status;
+	res->wall_s = (double)(kt_now_ns() - r.t0) / 1e9;
+	shm_drain(&r);
+	lb_flush(&r.l1, console_line, &r);
+	if (!r.raw_relay)
+		lb_flush(&r.l2, com2_line, &r);
+	res->interrupted = kt_interrupted() != 0;
+	rc = 0;
+out:
+	if (vm.pid > 0)
+		vm.be->kill(&vm);
+	if (vm.stderr_fd >= 0)
+		close(vm.stderr_fd);
+	leave_raw(&r);
+	res->console_tail = tail_str(&r.t1, KT_VM_TAIL_LINES);
+	res->com2_tail = tail_str(&r.t2, KT_VM_TAIL_LINES);
+	res->qemu_stderr = kt_strdup(r.qerr.len ? sb_str(&r.qerr) : "");
+	sb_free(&r.qerr);
+	sb_free(&r.result);
+	if (r.shm_map)
+		munmap(r.shm_map, r.shm_map_len);
+	for (int i = 0; i < 64; i++)
+		if (memfds[i] >= 0)
+			close(memfds[i]);
+	for (int i = 0; i < 2; i++) {
+		if (sv1[i] >= 0)
+			close(sv1[i]);
+		if (sv2[i] >= 0)
+			close(sv2[i]);
+	}
+	if (r.logfd >= 0)
+		close(r.logfd);
+	if (own)
+		kt_cpio_free(own);
+	free(initrd_path);
+	free(why);
+	free(cmdline);
+	free(argv_log);
+	return rc;
+}
+
+void kt_vm_result_free(struct kt_vm_result *res)
+{
+	if (res->run_dir && !res->keep_files) {
+		kt_rm_rf(res->run_dir);
+		kt_cleanup_del_path(res->run_dir);
+	}
+	free(res->run_dir);
+	free(res->panic_line);
+	free(res->guest_error);
+	free(res->console_log);
+	free(res->console_tail);
+	free(res->com2_tail);
+	free(res->qemu_stderr);
+	free(res->result_json);
+	memset(res, 0, sizeof(*res));
+}
+
+/* Last n lines of a tail string, indented, for one-line-ish reports. */
+static void add_last_lines(struct sbuf *sb, const char *text, int n)
+{
+	const char *p = text + strlen(text);
+	int seen = 0;
+
+	while (p > text && seen <= n) {
+		p--;
+		if (*p == '\n')
+			seen++;
+	}
+	if (*p == '\n')
+		p++;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		sb_addf(sb, "\n    %.*s", (int)len, p);
+		p += len + (nl ? 1 : 0);
+	}
+}
+
+char *kt_vm_describe_failure(const struct kt_vm_result *res, const struct kt_vm_config *cfg)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	if (res->timed_out)
+		sb_addf(&sb, "guest timed out after %u s and was killed (init started: %s)",
+			cfg->timeout_s, res->init_started ? "yes" : "no");
+	else if (res->panicked)
+		sb_addf(&sb, "guest kernel panicked: %s", res->panic_line);
+	else if (res->guest_error)
+		sb_addf(&sb, "guest init failed: %s", res->guest_error);
+	else if (!res->init_started)
+		sb_addf(&sb, "guest stopped before init started (machine exit status %d)",
+			res->qemu_status);
+	else if (res->interrupted)
+		sb_adds(&sb, "interrupted");
+	else
+		return NULL;
+	if (res->qemu_stderr && *res->qemu_stderr) {
+		sb_adds(&sb, "\n  machine said:");
+		add_last_lines(&sb, res->qemu_stderr, 5);
+	}
+	if (res->console_tail && *res->console_tail) {
+		sb_adds(&sb, "\n  last console lines:");
+		add_last_lines(&sb, res->console_tail, res->panicked ? 25 : 10);
+	}
+	return sb_steal(&sb);
+}

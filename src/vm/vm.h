@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The VM engine: boot a kernel with a given CPU topology and an initramfs
+ * whose /init is the running ktstr executable, watch the guest through its
+ * channels, enforce a timeout and report what happened.
+ *
+ * Channels (DESIGN.md decision 4):
+ *  - COM1 (guest ttyS0): the kernel console. Kept in a log file, scanned for
+ *    panics, copied to stderr with cfg.dmesg.
+ *  - COM2 (guest ttyS1): guest init's stdout/stderr and the line protocol
+ *    (KTSTR_INIT_STARTED, KTSTR_EXIT=N, KTSTR_EXEC_EXIT=N, result markers).
+ *    In interactive mode it is also the shell's terminal: after
+ *    KTSTR_INIT_STARTED the engine relays it raw to/from the host terminal.
+ *  - SHM ring: cfg.shm_size bytes at the top of guest RAM, reserved from the
+ *    guest kernel (memmap=) and announced as KTSTR_SHM_BASE/KTSTR_SHM_SIZE on
+ *    the kernel command line. Guest RAM is a shared memfd, so the host reads
+ *    the ring while the VM runs and once more after it stopped.
+ *
+ * Typical use:
+ *	struct kt_vm_config cfg;
+ *	struct kt_vm_result res;
+ *	kt_vm_config_init(&cfg);
+ *	cfg.kernel = "/path/bzImage";
+ *	cfg.mode = "run";
+ *	cfg.initramfs = kt_cpio_new();	   // add payload files; the engine adds
+ *	kt_cpio_add_data(cfg.initramfs, ...);  // init, bin/ktstr, busybox
+ *	if (kt_vm_run(&cfg, &res, &err)) { kt_err("%s", err); ... }
+ *	... res.exit_code, res.timed_out, res.panicked ...
+ *	kt_vm_result_free(&res);
+ *
+ * Everything read from the guest is bounded: lines are cut at
+ * KT_VM_LINE_MAX, tails are fixed-size, the SHM ring is drained through a
+ * bounds-checked parser.
+ */
+#ifndef KTSTR_VM_VM_H
+#define KTSTR_VM_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kt_cpio;
+
+/* ---- topology ------------------------------------------------------------- */
+
+/*
+ * numa_nodes NUMA nodes holding llcs last-level caches in total (llcs is a
+ * multiple of numa_nodes), each LLC with cores cores of threads SMT threads.
+ * CPUs = llcs * cores * threads, numbered LLC-major, then core, then thread.
+ */
+struct kt_topo {
+	int numa_nodes;
+	int llcs;
+	int cores;
+	int threads;
+};
+
+#define KT_TOPO_MAX_CPUS 255 /* xAPIC ids; the guest kernel has no x2APIC */
+
+/*
+ * Parse "N,L,C,T" (exactly four integers >= 1, llcs % numa_nodes == 0,
+ * at most KT_TOPO_MAX_CPUS CPUs). On failure *err (malloc'd) is e.g.
+ * "invalid topology 'X': expected 'numa_nodes,llcs,cores,threads' (e.g. '1,2,4,1')".
+ */
+int kt_topo_parse(const char *s, struct kt_topo *out, char **err);
+/* Same checks for a topology built in code. */
+int kt_topo_validate(const struct kt_topo *t, char **err);
+int kt_topo_cpus(const struct kt_topo *t);
+/* "N,L,C,T" into buf. */
+void kt_topo_format(const struct kt_topo *t, char *buf, size_t len);
+
+/* ---- acceleration ------------------------------------------------------------ */
+
+enum kt_accel { KT_ACCEL_AUTO, KT_ACCEL_KVM, KT_ACCEL_TCG };
+
+/* "auto" | "kvm" | "tcg"; -EINVAL otherwise. */
+int kt_accel_parse(const char *s, enum kt_accel *out);
+const char *kt_accel_name(enum kt_accel a);
+/*
+ * Decide the accelerator. KT_ACCEL_AUTO picks KVM only when /dev/kvm opens
+ * and a speed probe (a counted guest loop under KVM_RUN in a child process,
+ * bounded to well under a second) runs at hardware speed; otherwise TCG.
+ * KT_ACCEL_KVM fails when /dev/kvm cannot be opened. *why (malloc'd) is the
+ * reason, e.g. "/dev/kvm present but runs 1000x slow: probe ...". The
+ * auto result is computed once per process.
+ */
+int kt_accel_resolve(enum kt_accel want, enum kt_accel *out, char **why, char **err);
+
+/* ---- configuration ----------------------------------------------------------- */
+
+struct kt_shm_msg_view {
+	uint32_t type;      /* fourcc as stored (e.g. 0x45584954 "EXIT") */
+	const void *data;   /* payload, valid during the callback only */
+	uint32_t len;
+	bool crc_ok;
+};
+
+struct kt_vm_config {
+	/*
+	 * Kernel to boot: a bzImage, or an uncompressed vmlinux with the PVH
+	 * entry note. When vmlinux is also given and bootable through PVH
+	 * (faster under TCG), it is used instead of kernel.
+	 */
+	const char *kernel;
+	const char *vmlinux;
+	struct kt_topo topo;     /* default 1,1,1,1 */
+	unsigned memory_mb;      /* 0 = estimate (kt_vm_memory_estimate) */
+	enum kt_accel accel;     /* default auto */
+	bool accel_quiet;        /* do not print the "ktstr: accel: ..." line */
+	unsigned timeout_s;      /* host-side limit on the whole run; 0 = none */
+	const char *mode;        /* KTSTR_MODE for the guest ("shell", "exec", "run") */
+	const char *const *cmdline_extra; /* NULL-terminated words appended to the cmdline */
+	/*
+	 * Files for the guest. The engine adds /init (the running static
+	 * executable), /bin/ktstr (-> /init), /bin/busybox with its applets
+	 * and /.ktstr_init_ok, then finishes the archive. NULL = nothing
+	 * extra. The engine does not free it.
+	 */
+	struct kt_cpio *initramfs;
+	/*
+	 * Interactive: the host terminal (stdin/stdout) is put in raw mode and
+	 * relayed to COM2 once the guest reports KTSTR_INIT_STARTED. Needs
+	 * stdin to be a terminal.
+	 */
+	bool interactive;
+	bool dmesg;              /* kernel console also to stderr, loglevel=7 */
+	size_t shm_size;         /* SHM ring size (multiple of 4096; 0 = none) */
+	/* Called for each SHM message (live and after the VM stopped). */
+	void (*on_shm)(void *ctx, const struct kt_shm_msg_view *msg);
+	/*
+	 * Called for each COM2 line that is not a protocol line (guest
+	 * output), without the newline. When NULL (and not interactive) such
+	 * lines are written to stdout.
+	 */
+	void (*on_com2_line)(void *ctx, const char *line);
+	/* Called for every COM1 (console) line. */
+	void (*on_console_line)(void *ctx, const char *line);
+	void *ctx;
+	/* Keep the run directory (console log, argv) after kt_vm_result_free. */
+	bool keep_files;
+};
+
+void kt_vm_config_init(struct kt_vm_config *cfg);
+
+/* ---- result ------------------------------------------------------------------- */
+
+#define KT_VM_LINE_MAX 4096
+#define KT_VM_TAIL_LINES 40
+
+struct kt_vm_result {
+	bool init_started;       /* KTSTR_INIT_STARTED seen on COM2 */
+	bool timed_out;          /* killed by the host-side timeout */
+	bool panicked;           /* "Kernel panic" seen on the console */
+	bool interrupted;        /* stopped by SIGINT/SIGTERM */
+	bool have_exit;          /* KTSTR_EXIT=N (last one wins) or SHM EXIT */
+	int exit_code;
+	bool have_exec_exit;     /* KTSTR_EXEC_EXIT=N */
+	int exec_exit;
+	int qemu_status;         /* exit status of the machine process (128+sig) */
+	char *panic_line;        /* first panic line, or NULL */
+	char *guest_error;       /* last "KTSTR_INIT_ERROR ..." line from guest init */
+	char *console_log;       /* path of the COM1 log (removed by result_free unless keep_files) */
+	char *console_tail;      /* last KT_VM_TAIL_LINES console lines */
+	char *com2_tail;         /* last KT_VM_TAIL_LINES COM2 lines */
+	char *qemu_stderr;       /* what the machine process printed (bounded) */
+	char *result_json;       /* text between the TEST_RESULT markers, or NULL */
+	unsigned shm_messages;   /* SHM messages delivered */
+	unsigned shm_bad;        /* SHM messages with a bad CRC */
+	uint64_t shm_drops;      /* guest-reported drops */
+	double wall_s;           /* VM start to stop */
+	double init_s;           /* VM start to KTSTR_INIT_STARTED (0 when not seen) */
+	enum kt_accel accel;     /* the accelerator used */
+	unsigned memory_mb;      /* guest RAM used */
+	char *run_dir;           /* temp directory of this run (console.log, qemu.argv) */
+	bool keep_files;         /* copied from the config: result_free keeps run_dir */
+};
+
+/*
+ * Boot and run the VM until the guest powers off, the timeout passes, the
+ * machine dies or a termination signal arrives. Returns 0 when the VM ran
+ * (inspect *res for the outcome), or a negative errno with *err set when it
+ * could not be started (bad kernel, impossible memory, missing QEMU ...).
+ * *res must be freed with kt_vm_result_free in both cases.
+ */
+int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **err);
+void kt_vm_result_free(struct kt_vm_result *res);
+/*
+ * One-line summary of an abnormal end ("guest timed out after 20 s (init
+ * started: yes); last console lines: ..."), malloc'd; NULL for a clean
+ * power-off.
+ */
+char *kt_vm_describe_failure(const struct kt_vm_result *res, const struct kt_vm_config *cfg);
+
+/* ---- pure helpers (exposed for the test runner and unit tests) ------------ */
+
+/*
+ * Guest RAM for a run: max(cpus*64, 256) MiB plus room for the initramfs
+ * (twice its uncompressed size: archive copy + unpacked files, plus the
+ * compressed image) and the SHM ring. Sizes in bytes.
+ */
+unsigned kt_vm_memory_estimate(const struct kt_topo *t, size_t cpio_len, size_t initrd_len,
+			       size_t shm_size);
+/*
+ * Check an explicit memory_mb against the same needs; 0 when it fits,
+ * else -EINVAL with *err such as "--memory-mb 100: must be at least 128".
+ */
+int kt_vm_memory_check(unsigned memory_mb, size_t cpio_len, size_t initrd_len, size_t shm_size,
+		       char **err);
+
+/* Guest-physical address of byte offset off of guest RAM (q35 layout). */
+uint64_t kt_vm_ram_gpa(uint64_t ram_size, uint64_t off);
+
+/* Inputs of the pure builders below. */
+struct kt_vm_plan {
+	const char *qemu;        /* "qemu-system-x86_64" or a path */
+	const char *kernel;      /* image actually booted */
+	const char *initrd;      /* compressed initramfs path */
+	const struct kt_topo *topo;
+	unsigned memory_mb;
+	enum kt_accel accel;     /* KVM or TCG (resolved) */
+	const char *mode;
+	size_t shm_size;
+	bool verbose;            /* KTSTR_VERBOSE=1: earlyprintk, loglevel=7 */
+	bool dmesg;              /* loglevel=7 */
+	const char *term, *colorterm; /* forwarded terminal (NULL = none) */
+	int cols, rows;          /* 0 = unknown */
+	const char *const *cmdline_extra;
+	/* fds inherited by the machine process */
+	int com1_fd, com2_fd;
+	const int *mem_fds;      /* one per NUMA node */
+};
+
+/* Kernel command line for plan (malloc'd). */
+char *kt_vm_build_cmdline(const struct kt_vm_plan *p);
+/*
+ * argv for the machine process (NULL-terminated, malloc'd strings in a
+ * malloc'd array; free with kt_vm_argv_free). cmdline: from
+ * kt_vm_build_cmdline.
+ */
+char **kt_vm_build_argv(const struct kt_vm_plan *p, const char *cmdline);
+void kt_vm_argv_free(char **argv);
+
+/* True when path is an ELF vmlinux with the PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY). */
+bool kt_vm_image_has_pvh(const char *path);
+/*
+ * Check that path looks like a bootable x86 kernel (bzImage "HdrS" header
+ * or an ELF with the PVH note); -EINVAL with *err naming the file otherwise.
+ */
+int kt_vm_check_image(const char *path, char **err);
+
+#endif

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+/* VM engine pure logic: topology, memory sizing, cmdline and QEMU argv. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guest/guest.h"
+#include "unit.h"
+#include "util/util.h"
+#include "vm/vm.h"
+
+UNIT_TEST(vm_topo_parse_ok)
+{
+	struct kt_topo t;
+	char *err = NULL;
+	char buf[64];
+
+	CHECK_INT_EQ(kt_topo_parse("2,4,2,2", &t, &err), 0);
+	CHECK_INT_EQ(t.numa_nodes, 2);
+	CHECK_INT_EQ(t.llcs, 4);
+	CHECK_INT_EQ(t.cores, 2);
+	CHECK_INT_EQ(t.threads, 2);
+	CHECK_INT_EQ(kt_topo_cpus(&t), 16);
+	kt_topo_format(&t, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "2,4,2,2");
+	CHECK_INT_EQ(kt_topo_parse("1,1,1,1", &t, &err), 0);
+	CHECK_INT_EQ(kt_topo_cpus(&t), 1);
+	CHECK_INT_EQ(kt_topo_parse("1,3,3,1", &t, &err), 0);
+	CHECK_INT_EQ(kt_topo_cpus(&t), 9);
+}
+
+UNIT_TEST(vm_topo_parse_bad)
+{
+	const char *bad[] = {"", "1", "1,2,3", "1,2,3,4,5", "0,1,1,1", "1,0,1,1", "1,1,0,1",
+			     "1,1,1,0", "a,b,c,d", "1,,1,1", "1,1,1,1,", " 1,1,1,1", "-1,1,1,1",
+			     "1,1,1,1x", "1.5,1,1,1"};
+	struct kt_topo t;
+	char *err = NULL;
+
+	for (size_t i = 0; i < KT_ARRAY_SIZE(bad); i++) {
+		err = NULL;
+		CHECK_INT_EQ(kt_topo_parse(bad[i], &t, &err), -EINVAL);
+		CHECK(err != NULL);
+		CHECK_STR_CONTAINS(err, "invalid topology '");
+		CHECK_STR_CONTAINS(err, bad[i]);
+		free(err);
+	}
+	err = NULL;
+	CHECK_INT_EQ(kt_topo_parse("1,2,3", &t, &err), -EINVAL);
+	CHECK_STR_EQ(err, "invalid topology '1,2,3': expected 'numa_nodes,llcs,cores,threads' "
+			  "(e.g. '1,2,4,1')");
+	free(err);
+	err = NULL;
+	CHECK_INT_EQ(kt_topo_parse("2,3,1,1", &t, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err, "multiple of numa_nodes");
+	free(err);
+	err = NULL;
+	CHECK_INT_EQ(kt_topo_parse("1,16,16,2", &t, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err, "at most 255");
+	free(err);
+}
+
+UNIT_TEST(vm_accel_parse)
+{
+	enum kt_accel a;
+
+	CHECK_INT_EQ(kt_accel_parse("auto", &a), 0);
+	CHECK_INT_EQ(a, KT_ACCEL_AUTO);
+	CHECK_INT_EQ(kt_accel_parse("kvm", &a), 0);
+	CHECK_INT_EQ(a, KT_ACCEL_KVM);
+	CHECK_INT_EQ(kt_accel_parse("tcg", &a), 0);
+	CHECK_INT_EQ(a, KT_ACCEL_TCG);
+	CHECK_INT_EQ(kt_accel_parse("hvf", &a), -EINVAL);
+	CHECK_STR_EQ(kt_accel_name(KT_ACCEL_TCG), "tcg");
+}
+
+UNIT_TEST(vm_memory_estimate)
+{
+	struct kt_topo t1 = {1, 1, 1, 1}, t16 = {2, 4, 2, 2};
+	char *err = NULL;
+
+	/* floor 256 MiB, plus 2x uncompressed + compressed + shm, each rounded up */
+	CHECK_INT_EQ(kt_vm_memory_estimate(&t1, 0, 0, 0), 256);
+	CHECK_INT_EQ(kt_vm_memory_estimate(&t1, 5 << 20, 2 << 20, 0), 256 + 10 + 2);
+	CHECK_INT_EQ(kt_vm_memory_estimate(&t1, (5 << 20) + 1, 1, 16 << 20), 256 + 12 + 1 + 16);
+	CHECK_INT_EQ(kt_vm_memory_estimate(&t16, 0, 0, 0), 16 * 64);
+
+	CHECK_INT_EQ(kt_vm_memory_check(127, 0, 0, 0, &err), -EINVAL);
+	CHECK_STR_EQ(err, "--memory-mb 127: must be at least 128");
+	free(err);
+	err = NULL;
+	CHECK_INT_EQ(kt_vm_memory_check(128, 0, 0, 0, &err), 0);
+	CHECK_INT_EQ(kt_vm_memory_check(128, 100 << 20, 50 << 20, 0, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err, "too small for this initramfs");
+	CHECK_STR_CONTAINS(err, "need at least 346");
+	free(err);
+}
+
+UNIT_TEST(vm_ram_gpa)
+{
+	/* all below 4 GiB up to 0xb0000000 */
+	CHECK(kt_vm_ram_gpa(512ull << 20, 0) == 0);
+	CHECK(kt_vm_ram_gpa(512ull << 20, (512ull << 20) - 4096) == (512ull << 20) - 4096);
+	CHECK(kt_vm_ram_gpa(0xa0000000ull, 0x9f000000ull) == 0x9f000000ull);
+	/* >= 0xb0000000: 2 GiB low, the rest from 4 GiB */
+	CHECK(kt_vm_ram_gpa(4ull << 30, 0x7fffffffull) == 0x7fffffffull);
+	CHECK(kt_vm_ram_gpa(4ull << 30, 0x80000000ull) == 0x100000000ull);
+	CHECK(kt_vm_ram_gpa(4ull << 30, (4ull << 30) - 4096) == (6ull << 30) - 4096);
+}
+
+static struct kt_vm_plan plan(const struct kt_topo *t, int *fds)
+{
+	struct kt_vm_plan p = {0};
+
+	p.qemu = "qemu-system-x86_64";
+	p.kernel = "/k/bzImage";
+	p.initrd = "/c/init.cpio.zst";
+	p.topo = t;
+	p.memory_mb = 1024;
+	p.accel = KT_ACCEL_TCG;
+	p.mode = "shell";
+	p.com1_fd = 5;
+	p.com2_fd = 6;
+	p.mem_fds = fds;
+	return p;
+}
+
+static char *join(char **argv)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	for (char **a = argv; *a; a++)
+		sb_addf(&sb, "%s%s", a == argv ? "" : " ", *a);
+	return sb_steal(&sb);
+}
+
+UNIT_TEST(vm_cmdline)
+{
+	struct kt_topo t = {2, 4, 2, 2};
+	int fds[2] = {7, 8};
+	struct kt_vm_plan p = plan(&t, fds);
+	const char *extra[] = {"foo=bar", "", "baz", NULL};
+	char *c;
+
+	p.cmdline_extra = extra;
+	p.term = "xterm-256color";
+	p.colorterm = "truecolor";
+	p.cols = 120;
+	p.rows = 40;
+	c = kt_vm_build_cmdline(&p);
+	CHECK_STR_CONTAINS(c, "console=ttyS0 ");
+	CHECK_STR_CONTAINS(c, " panic=-1 ");
+	CHECK_STR_CONTAINS(c, " nokaslr ");
+	CHECK_STR_CONTAINS(c, " iomem=relaxed ");
+	CHECK_STR_CONTAINS(c, " rdinit=/init");
+	CHECK_STR_CONTAINS(c, " loglevel=4");
+	CHECK_STR_CONTAINS(c, " KTSTR_MODE=shell KTSTR_TOPO=2,4,2,2");
+	CHECK_STR_CONTAINS(c, " KTSTR_TERM=xterm-256color KTSTR_COLORTERM=truecolor");
+	CHECK_STR_CONTAINS(c, " KTSTR_COLS=120 KTSTR_ROWS=40");
+	CHECK(kt_endswith(c, " foo=bar baz"));
+	CHECK(!strstr(c, "KTSTR_SHM_BASE"));
+	CHECK(!strstr(c, "earlyprintk"));
+	free(c);
+
+	p.verbose = true;
+	p.shm_size = 16 << 20;
+	p.term = "bad term";
+	p.cols = 0;
+	c = kt_vm_build_cmdline(&p);
+	CHECK_STR_CONTAINS(c, " earlyprintk=serial,ttyS0 loglevel=7");
+	/* ring at the top of 1 GiB of RAM */
+	CHECK_STR_CONTAINS(c, " memmap=0x1000000$0x3f000000 KTSTR_SHM_BASE=0x3f000000 "
+			      "KTSTR_SHM_SIZE=0x1000000");
+	CHECK(!strstr(c, "KTSTR_TERM"));
+	CHECK(!strstr(c, "KTSTR_COLS"));
+	free(c);
+
+	p.verbose = false;
+	p.dmesg = true;
+	c = kt_vm_build_cmdline(&p);
+	CHECK_STR_CONTAINS(c, " loglevel=7");
+	free(c);
+}
+
+UNIT_TEST(vm_argv_numa)
+{
+	struct kt_topo t = {2, 4, 2, 2};
+	int fds[2] = {7, 8};
+	struct kt_vm_plan p = plan(&t, fds);
+	char **argv = kt_vm_build_argv(&p, "console=ttyS0");
+	char *s = join(argv);
+
+	CHECK_STR_EQ(argv[0], "qemu-system-x86_64");
+	CHECK_STR_CONTAINS(s, " -M q35 ");
+	CHECK_STR_CONTAINS(s, " -accel tcg,thread=single ");
+	CHECK_STR_CONTAINS(s, " -m 1024M ");
+	CHECK_STR_CONTAINS(s, " -smp cpus=16,sockets=4,dies=1,cores=2,threads=2 ");
+	CHECK_STR_CONTAINS(s, "memory-backend-file,id=ram0,size=512M,mem-path=/dev/fd/7,share=on");
+	CHECK_STR_CONTAINS(s, "memory-backend-file,id=ram1,size=512M,mem-path=/dev/fd/8,share=on");
+	CHECK_STR_CONTAINS(s, " -numa node,nodeid=0,memdev=ram0 -numa node,nodeid=1,memdev=ram1 ");
+	CHECK_STR_CONTAINS(s, " -numa cpu,node-id=0,socket-id=0 -numa cpu,node-id=0,socket-id=1 "
+			      "-numa cpu,node-id=1,socket-id=2 -numa cpu,node-id=1,socket-id=3 ");
+	CHECK_STR_CONTAINS(s, " -numa dist,src=0,dst=1,val=20 ");
+	CHECK_STR_CONTAINS(s, " -numa dist,src=1,dst=1,val=10 ");
+	CHECK_STR_CONTAINS(s, " -kernel /k/bzImage -initrd /c/init.cpio.zst -append console=ttyS0 ");
+	CHECK_STR_CONTAINS(s, " -nodefaults ");
+	CHECK_STR_CONTAINS(s, " -no-reboot ");
+	CHECK_STR_CONTAINS(s, " -chardev socket,id=com1,fd=5 -serial chardev:com1 "
+			      "-chardev socket,id=com2,fd=6 -serial chardev:com2");
+	/* -append keeps the cmdline as one argument */
+	for (char **a = argv; *a; a++)
+		if (!strcmp(*a, "-append"))
+			CHECK_STR_EQ(a[1], "console=ttyS0");
+	free(s);
+	kt_vm_argv_free(argv);
+}
+
+UNIT_TEST(vm_argv_single_node_kvm)
+{
+	struct kt_topo t = {1, 3, 3, 1};
+	int fds[1] = {9};
+	struct kt_vm_plan p = plan(&t, fds);
+	char **argv;
+	char *s;
+
+	p.accel = KT_ACCEL_KVM;
+	p.memory_mb = 777;
+	p.initrd = NULL;
+	argv = kt_vm_build_argv(&p, "x");
+	s = join(argv);
+	CHECK_STR_CONTAINS(s, " -M q35,memory-backend=ram0 ");
+	CHECK_STR_CONTAINS(s, " -accel kvm -cpu host ");
+	CHECK_STR_CONTAINS(s, " -smp cpus=9,sockets=3,dies=1,cores=3,threads=1 ");
+	CHECK_STR_CONTAINS(s, "id=ram0,size=777M,mem-path=/dev/fd/9");
+	CHECK(!strstr(s, "-numa"));
+	CHECK(!strstr(s, "-initrd"));
+	free(s);
+	kt_vm_argv_free(argv);
+}
+
+UNIT_TEST(vm_argv_uneven_node_memory)
+{
+	struct kt_topo t = {3, 3, 1, 1};
+	int fds[3] = {3, 4, 5};
+	struct kt_vm_plan p = plan(&t, fds);
+	char **argv;
+	char *s;
+
+	p.memory_mb = 1000; /* 333 + 333 + 334 */
+	argv = kt_vm_build_argv(&p, "x");
+	s = join(argv);
+	CHECK_STR_CONTAINS(s, "id=ram0,size=333M");
+	CHECK_STR_CONTAINS(s, "id=ram1,size=333M");
+	CHECK_STR_CONTAINS(s, "id=ram2,size=334M");
+	free(s);
+	kt_vm_argv_free(argv);
+}
+
+UNIT_TEST(vm_guest_cmdline_value)
+{
+	const char *c = "console=ttyS0 KTSTR_MODE=exec KTSTR_TOPO=1,2,2,1 KTSTR_MODEX=no "
+			"KTSTR_COLS=80\n";
+	char *v;
+
+	v = kt_guest_cmdline_value(c, "KTSTR_MODE");
+	CHECK_STR_EQ(v, "exec");
+	free(v);
+	v = kt_guest_cmdline_value(c, "KTSTR_TOPO");
+	CHECK_STR_EQ(v, "1,2,2,1");
+	free(v);
+	v = kt_guest_cmdline_value(c, "KTSTR_COLS");
+	CHECK_STR_EQ(v, "80");
+	free(v);
+	CHECK(kt_guest_cmdline_value(c, "KTSTR_ROWS") == NULL);
+	CHECK(kt_guest_cmdline_value(c, "KTSTR") == NULL);
+	CHECK(kt_guest_cmdline_value(NULL, "KTSTR_MODE") == NULL);
+}
+
+UNIT_TEST(vm_check_image)
+{
+	char *p = kt_path_join(unit_tmpdir(), "img");
+	char *err = NULL;
+	unsigned char b[0x400] = {0};
+	FILE *f;
+
+	f = fopen(p, "wb");
+	fputs("garbage\n", f);
+	fclose(f);
+	CHECK_INT_EQ(kt_vm_check_image(p, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err, "not a bootable x86 kernel");
+	CHECK_STR_CONTAINS(err, p);
+	free(err);
+	err = NULL;
+	CHECK(!kt_vm_image_has_pvh(p));
+
+	b[0x1fe] = 0x55;
+	b[0x1ff] = 0xaa;
+	memcpy(b + 0x202, "HdrS", 4);
+	f = fopen(p, "wb");
+	fwrite(b, 1, sizeof(b), f);
+	fclose(f);
+	CHECK_INT_EQ(kt_vm_check_image(p, &err), 0);
+
+	CHECK(kt_vm_check_image("/nonexistent/bzImage", &err) < 0);
+	CHECK_STR_CONTAINS(err, "/nonexistent/bzImage");
+	free(err);
+	err = NULL;
+	/* an ELF without the PVH note (our own unit-test binary) */
+	CHECK_INT_EQ(kt_vm_check_image("/proc/self/exe", &err), -EINVAL);
+	CHECK_STR_CONTAINS(err, "PVH");
+	free(err);
+	free(p);
+}
