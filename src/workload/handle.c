@@ -1,0 +1,815 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The workload handle: fork workers, release them, stop them, collect
+ * their JSON reports (untrusted, bounded), kill and reap.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "workload/internal.h"
+
+#define START_TIMEOUT_MS 30000
+#define MAX_REPORT_BYTES (16u << 20)
+#define DEFAULT_DEADLINE_MS 5000
+#define GROUP_STRIDE 64 /* bytes per group futex region (one cache line) */
+
+struct worker {
+	pid_t pid;
+	int report_fd; /* read end, -1 when closed */
+	int start_fd;  /* parent's end of the start socket, -1 when closed */
+	bool reaped;
+	int status; /* valid when reaped */
+};
+
+struct kt_workload {
+	struct kt_workload_config cfg;
+	size_t n;
+	struct worker *w;
+	pid_t *pids;
+	uint64_t *iter_slots;
+	size_t iter_len;
+	void *group_mem;
+	size_t group_len;
+	bool started;
+	bool collected;
+};
+
+static char *errf(const char *fmt, ...) KT_PRINTF(1, 2);
+static char *errf(const char *fmt, ...)
+{
+	struct sbuf sb = SBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	return sb_steal(&sb);
+}
+
+static int validate(const struct kt_workload_config *cfg, char **err)
+{
+	const struct kt_work *w = &cfg->work;
+	const char *name = kt_work_type_name(w->type);
+	unsigned g;
+
+	if ((unsigned)w->type >= KT_WORK__COUNT) {
+		*err = errf("invalid work type %d", (int)w->type);
+		return -EINVAL;
+	}
+	if (cfg->num_workers == 0) {
+		*err = errf("%s: num_workers must be greater than 0", name);
+		return -EINVAL;
+	}
+	if (cfg->num_workers > 4096) {
+		*err = errf("%s: num_workers %u exceeds the limit of 4096", name, cfg->num_workers);
+		return -EINVAL;
+	}
+	if (w->type == KT_WORK_MUTEX_CONTENTION && w->mutex_contention.contenders == 0) {
+		*err = errf("MutexContention requires contenders > 0");
+		return -EINVAL;
+	}
+	if ((w->type == KT_WORK_FUTEX_FAN_OUT && w->futex_fan_out.fan_out == 0) ||
+	    (w->type == KT_WORK_FAN_OUT_COMPUTE && w->fan_out_compute.fan_out == 0)) {
+		*err = errf("%s requires fan_out > 0", name);
+		return -EINVAL;
+	}
+	g = kt_work_group_size(w);
+	if (g && cfg->num_workers % g) {
+		*err = errf("%s requires num_workers divisible by %u, got %u", name, g,
+			    cfg->num_workers);
+		return -EINVAL;
+	}
+	switch (w->type) {
+	case KT_WORK_CACHE_PRESSURE:
+	case KT_WORK_CACHE_YIELD:
+		if (!w->cache_pressure.size_kb || !w->cache_pressure.stride) {
+			*err = errf("%s requires size_kb > 0 and stride > 0", name);
+			return -EINVAL;
+		}
+		break;
+	case KT_WORK_CACHE_PIPE:
+		if (!w->cache_pipe.size_kb) {
+			*err = errf("CachePipe requires size_kb > 0");
+			return -EINVAL;
+		}
+		break;
+	case KT_WORK_PAGE_FAULT_CHURN:
+		if (w->page_fault_churn.region_kb < 4) {
+			*err = errf("PageFaultChurn requires region_kb >= 4");
+			return -EINVAL;
+		}
+		break;
+	case KT_WORK_SEQUENCE:
+		if (w->sequence.n_phases < 1 || w->sequence.n_phases > KT_MAX_PHASES) {
+			*err = errf("Sequence requires 1..%d phases, got %u", KT_MAX_PHASES,
+				    w->sequence.n_phases);
+			return -EINVAL;
+		}
+		break;
+	case KT_WORK_CUSTOM:
+		if (!w->custom.fn) {
+			*err = errf("Custom work '%s' has no function",
+				    w->custom.name ? w->custom.name : "");
+			return -EINVAL;
+		}
+		break;
+	default:
+		break;
+	}
+	switch (cfg->affinity.kind) {
+	case KT_AFF_FIXED:
+		if (kt_cpuset_empty(&cfg->affinity.set)) {
+			*err = errf("%s: fixed affinity with an empty CPU set", name);
+			return -EINVAL;
+		}
+		break;
+	case KT_AFF_RANDOM:
+		if (kt_cpuset_empty(&cfg->affinity.set) || cfg->affinity.count == 0) {
+			*err = errf("%s: random affinity needs a non-empty pool and count > 0", name);
+			return -EINVAL;
+		}
+		break;
+	case KT_AFF_SINGLE_CPU:
+		if (cfg->affinity.cpu < 0 || cfg->affinity.cpu >= KT_MAX_CPUS) {
+			*err = errf("%s: invalid CPU %d for single-CPU affinity", name,
+				    cfg->affinity.cpu);
+			return -EINVAL;
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+/* Random subset of `count` CPUs of pool (all of it when count >= |pool|). */
+static void random_subset(const struct kt_cpuset *pool, unsigned count, uint64_t *rng,
+			  struct kt_cpuset *out)
+{
+	int cpus[KT_MAX_CPUS], n = 0, cpu;
+
+	kt_cpuset_for_each(cpu, pool)
+		cpus[n++] = cpu;
+	if (count > (unsigned)n)
+		count = (unsigned)n;
+	for (unsigned i = 0; i < count; i++) {
+		unsigned j = i + (unsigned)(rng_next(rng) % (uint64_t)(n - i));
+		int t = cpus[i];
+
+		cpus[i] = cpus[j];
+		cpus[j] = t;
+	}
+	kt_cpuset_zero(out);
+	for (unsigned i = 0; i < count; i++)
+		kt_cpuset_set(out, cpus[i]);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static void close_range_fallback(unsigned lo, unsigned hi)
+{
+	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+		return;
+	long max = sysconf(_SC_OPEN_MAX);
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (long fd = lo; fd <= (long)hi && fd < max; fd++)
+		close((int)fd);
+}
+
+/* In the child: close every fd >= 3 except keep[]. */
+static void close_all_except(int *keep, int n)
+{
+	unsigned next = 3;
+
+	qsort(keep, (size_t)n, sizeof(int), cmp_int);
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < 3 || (unsigned)keep[i] < next)
+			continue;
+		if ((unsigned)keep[i] > next)
+			close_range_fallback(next, (unsigned)keep[i] - 1);
+		next = (unsigned)keep[i] + 1;
+	}
+	close_range_fallback(next, ~0u);
+}
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+	kt_worker_stop = 1;
+}
+
+static void write_all(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, s, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		s += w;
+		len -= (size_t)w;
+	}
+}
+
+static void child_run(const struct kt_worker_ctx *ctx, pid_t parent, int report_fd, int start_fd)
+{
+	struct sigaction sa;
+	struct kt_worker_report rep;
+	sigset_t all;
+	int keep[4] = {report_fd, start_fd, ctx->pipe_rd, ctx->pipe_wr};
+	uint64_t t_end;
+	char c = 0;
+	char *json;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+	setpgid(0, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL); /* ForkExit reaps its own children */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_sigusr1; /* no SA_RESTART: blocking calls see EINTR */
+	sigaction(SIGUSR1, &sa, NULL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+
+	close_all_except(keep, 4);
+
+	/* Wait for the start byte (30 s); a stop before start is a clean exit. */
+	t_end = kt_now_ns() + (uint64_t)START_TIMEOUT_MS * 1000000ull;
+	for (;;) {
+		uint64_t now = kt_now_ns();
+		struct pollfd pfd = {.fd = start_fd, .events = POLLIN};
+		int r;
+
+		if (now >= t_end)
+			_exit(1);
+		r = poll(&pfd, 1, (int)((t_end - now) / 1000000ull) + 1);
+		if (r > 0)
+			break;
+		if (r < 0 && errno != EINTR)
+			_exit(1);
+	}
+	while (read(start_fd, &c, 1) < 0 && errno == EINTR)
+		;
+	if (c != 's')
+		_exit(1);
+	close(start_fd);
+
+	kt_worker_main(ctx, &rep);
+	json = kt_worker_report_to_string(&rep);
+	if (!json)
+		_exit(1);
+	write_all(report_fd, json, strlen(json));
+	_exit(0);
+}
+
+static void kill_worker(struct worker *w)
+{
+	if (w->pid <= 0 || w->reaped)
+		return;
+	killpg(w->pid, SIGKILL);
+	kill(w->pid, SIGKILL);
+}
+
+static void reap_worker(struct worker *w)
+{
+	if (w->pid <= 0 || w->reaped)
+		return;
+	for (;;) {
+		pid_t r = waitpid(w->pid, &w->status, 0);
+
+		if (r == w->pid)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		w->status = -1; /* ECHILD: somebody else reaped it */
+		break;
+	}
+	w->reaped = true;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Make sure a parent with SIGCHLD ignored (PID 1 style) still gets zombies to reap. */
+static void ensure_reapable(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGCHLD, NULL, &sa) < 0)
+		return;
+	if (sa.sa_handler == SIG_IGN || (sa.sa_flags & SA_NOCLDWAIT)) {
+		struct sigaction dfl;
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(SIGCHLD, &dfl, NULL);
+		kt_debug("workload", "SIGCHLD was ignored; restored the default to reap workers");
+	}
+}
+
+int kt_workload_spawn(const struct kt_workload_config *cfg, struct kt_workload **out, char **err)
+{
+	struct kt_workload *wl;
+	char *msg = NULL;
+	unsigned g, ngroups;
+	int (*pair_pipes)[2][2] = NULL;
+	size_t npairs = 0;
+	uint64_t rng;
+	pid_t parent = getpid();
+	int rc;
+
+	if (err)
+		*err = NULL;
+	*out = NULL;
+	rc = validate(cfg, &msg);
+	if (rc) {
+		if (err)
+			*err = msg;
+		else
+			free(msg);
+		return rc;
+	}
+	ensure_reapable();
+
+	wl = kt_calloc(1, sizeof(*wl));
+	wl->cfg = *cfg;
+	wl->n = cfg->num_workers;
+	wl->w = kt_calloc(wl->n, sizeof(*wl->w));
+	wl->pids = kt_calloc(wl->n, sizeof(*wl->pids));
+	for (size_t i = 0; i < wl->n; i++)
+		wl->w[i].report_fd = wl->w[i].start_fd = -1;
+
+	wl->iter_len = wl->n * sizeof(uint64_t);
+	wl->iter_slots = mmap(NULL, wl->iter_len, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (wl->iter_slots == MAP_FAILED) {
+		wl->iter_slots = NULL;
+		rc = -errno;
+		goto fail;
+	}
+	g = kt_work_group_size(&cfg->work);
+	ngroups = g ? cfg->num_workers / g : 0;
+	if (ngroups) {
+		wl->group_len = (size_t)ngroups * GROUP_STRIDE;
+		wl->group_mem = mmap(NULL, wl->group_len, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (wl->group_mem == MAP_FAILED) {
+			wl->group_mem = NULL;
+			rc = -errno;
+			goto fail;
+		}
+	}
+	if (cfg->work.type == KT_WORK_PIPE_IO || cfg->work.type == KT_WORK_CACHE_PIPE) {
+		npairs = wl->n / 2;
+		pair_pipes = kt_calloc(npairs, sizeof(*pair_pipes));
+		for (size_t p = 0; p < npairs; p++)
+			pair_pipes[p][0][0] = pair_pipes[p][0][1] = pair_pipes[p][1][0] =
+				pair_pipes[p][1][1] = -1;
+		for (size_t p = 0; p < npairs; p++) {
+			if (pipe2(pair_pipes[p][0], O_CLOEXEC) < 0 ||
+			    pipe2(pair_pipes[p][1], O_CLOEXEC) < 0) {
+				rc = -errno;
+				goto fail;
+			}
+			/* Writers never block on a full pipe (a stopped partner). */
+			fcntl(pair_pipes[p][0][1], F_SETFL, O_NONBLOCK);
+			fcntl(pair_pipes[p][1][1], F_SETFL, O_NONBLOCK);
+		}
+	}
+
+	rng = ((uint64_t)getpid() << 32) ^ kt_now_ns() ^ 0xa5a5a5a5ull;
+	for (size_t i = 0; i < wl->n; i++) {
+		struct kt_worker_ctx ctx;
+		int rp[2], sp[2];
+		pid_t pid;
+
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.cfg = &wl->cfg;
+		ctx.idx = (unsigned)i;
+		ctx.group_idx = g ? (unsigned)(i % g) : 0;
+		ctx.group_mem = g ? (char *)wl->group_mem + (i / g) * GROUP_STRIDE : NULL;
+		ctx.iter_slot = &wl->iter_slots[i];
+		ctx.pipe_rd = ctx.pipe_wr = -1;
+		if (pair_pipes) {
+			size_t p = i / 2;
+
+			/* pipe [0]: first→second, [1]: second→first */
+			if (i % 2 == 0) {
+				ctx.pipe_wr = pair_pipes[p][0][1];
+				ctx.pipe_rd = pair_pipes[p][1][0];
+			} else {
+				ctx.pipe_wr = pair_pipes[p][1][1];
+				ctx.pipe_rd = pair_pipes[p][0][0];
+			}
+		}
+		switch (cfg->affinity.kind) {
+		case KT_AFF_FIXED:
+			ctx.has_affinity = true;
+			ctx.affinity = cfg->affinity.set;
+			break;
+		case KT_AFF_RANDOM:
+			ctx.has_affinity = true;
+			random_subset(&cfg->affinity.set, cfg->affinity.count, &rng, &ctx.affinity);
+			break;
+		case KT_AFF_SINGLE_CPU:
+			ctx.has_affinity = true;
+			kt_cpuset_zero(&ctx.affinity);
+			kt_cpuset_set(&ctx.affinity, cfg->affinity.cpu);
+			break;
+		default:
+			break;
+		}
+
+		if (pipe2(rp, O_CLOEXEC) < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+			rc = -errno;
+			close(rp[0]);
+			close(rp[1]);
+			goto fail;
+		}
+		fflush(NULL);
+		/* SIGUSR1 stays blocked in the child until its handler is installed. */
+		sigset_t usr1, oldmask;
+
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &usr1, &oldmask);
+		pid = fork();
+		if (pid != 0)
+			sigprocmask(SIG_SETMASK, &oldmask, NULL);
+		if (pid < 0) {
+			rc = -errno;
+			close(rp[0]);
+			close(rp[1]);
+			close(sp[0]);
+			close(sp[1]);
+			goto fail;
+		}
+		if (pid == 0) {
+			close(rp[0]);
+			close(sp[0]);
+			child_run(&ctx, parent, rp[1], sp[1]);
+			_exit(1);
+		}
+		setpgid(pid, pid); /* also done by the child; whichever runs first */
+		close(rp[1]);
+		close(sp[1]);
+		wl->w[i].pid = pid;
+		wl->w[i].report_fd = rp[0];
+		wl->w[i].start_fd = sp[0];
+		wl->pids[i] = pid;
+	}
+	for (size_t p = 0; p < npairs; p++)
+		for (int a = 0; a < 2; a++)
+			for (int b = 0; b < 2; b++)
+				close_fd(&pair_pipes[p][a][b]);
+	free(pair_pipes);
+	*out = wl;
+	return 0;
+
+fail:
+	if (pair_pipes) {
+		for (size_t p = 0; p < npairs; p++)
+			for (int a = 0; a < 2; a++)
+				for (int b = 0; b < 2; b++)
+					close_fd(&pair_pipes[p][a][b]);
+		free(pair_pipes);
+	}
+	if (err)
+		*err = errf("cannot spawn %s workers: %s", kt_work_type_name(cfg->work.type),
+			    strerror(-rc));
+	kt_workload_destroy(wl);
+	return rc;
+}
+
+size_t kt_workload_count(const struct kt_workload *wl)
+{
+	return wl ? wl->n : 0;
+}
+
+const pid_t *kt_workload_pids(const struct kt_workload *wl)
+{
+	return wl->pids;
+}
+
+const struct kt_workload_config *kt_workload_config(const struct kt_workload *wl)
+{
+	return &wl->cfg;
+}
+
+bool kt_workload_started(const struct kt_workload *wl)
+{
+	return wl->started;
+}
+
+int kt_workload_start(struct kt_workload *wl)
+{
+	if (wl->started)
+		return 0;
+	wl->started = true;
+	for (size_t i = 0; i < wl->n; i++) {
+		if (wl->w[i].start_fd < 0)
+			continue;
+		/* MSG_NOSIGNAL: a worker that already died must not SIGPIPE us. */
+		while (send(wl->w[i].start_fd, "s", 1, MSG_NOSIGNAL) < 0 && errno == EINTR)
+			;
+		close_fd(&wl->w[i].start_fd);
+	}
+	return 0;
+}
+
+uint64_t kt_workload_snapshot_iterations(const struct kt_workload *wl, uint64_t *per_worker)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < wl->n; i++) {
+		uint64_t v = wl->iter_slots ? __atomic_load_n(&wl->iter_slots[i], __ATOMIC_RELAXED)
+					    : 0;
+
+		if (per_worker)
+			per_worker[i] = v;
+		sum += v;
+	}
+	return sum;
+}
+
+int kt_workload_set_affinity(struct kt_workload *wl, size_t idx, const struct kt_cpuset *set)
+{
+	size_t sz = CPU_ALLOC_SIZE(KT_MAX_CPUS);
+	cpu_set_t *cs;
+	int cpu, rc = 0;
+
+	if (idx >= wl->n || !set || kt_cpuset_empty(set))
+		return -EINVAL;
+	if (wl->w[idx].reaped)
+		return -ESRCH;
+	cs = CPU_ALLOC(KT_MAX_CPUS);
+	if (!cs)
+		return -ENOMEM;
+	CPU_ZERO_S(sz, cs);
+	kt_cpuset_for_each(cpu, set)
+		CPU_SET_S(cpu, sz, cs);
+	if (sched_setaffinity(wl->w[idx].pid, sz, cs) < 0)
+		rc = -errno;
+	CPU_FREE(cs);
+	return rc;
+}
+
+static void exit_info_from_status(int status, struct kt_exit_info *e)
+{
+	if (status < 0) {
+		e->kind = KT_EXIT_WAIT_FAILED;
+		e->value = ECHILD;
+	} else if (WIFEXITED(status)) {
+		e->kind = KT_EXIT_EXITED;
+		e->value = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		e->kind = KT_EXIT_SIGNALED;
+		e->value = WTERMSIG(status);
+	} else {
+		e->kind = KT_EXIT_WAIT_FAILED;
+		e->value = 0;
+	}
+}
+
+int kt_workload_stop_and_collect(struct kt_workload *wl, unsigned deadline_ms,
+				 struct kt_worker_report **out, size_t *nout)
+{
+	struct sbuf *bufs;
+	bool *eof, *garbage;
+	struct kt_exit_info *pre;
+	struct kt_worker_report *reps;
+	uint64_t t_end;
+	size_t open_cnt = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (wl->collected)
+		return -EALREADY;
+	wl->collected = true;
+	if (!wl->started) {
+		kt_workload_start(wl);
+		struct timespec ts = {0, 500000000L};
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+	for (size_t i = 0; i < wl->n; i++)
+		if (!wl->w[i].reaped)
+			kill(wl->w[i].pid, SIGUSR1);
+
+	bufs = kt_calloc(wl->n, sizeof(*bufs));
+	eof = kt_calloc(wl->n, sizeof(*eof));
+	garbage = kt_calloc(wl->n, sizeof(*garbage));
+	pre = kt_calloc(wl->n, sizeof(*pre));
+	for (size_t i = 0; i < wl->n; i++) {
+		sb_init(&bufs[i]);
+		if (wl->w[i].report_fd >= 0)
+			open_cnt++;
+		else
+			eof[i] = true;
+	}
+
+	/* Read every pipe to EOF under one shared deadline. */
+	t_end = kt_now_ns() + (uint64_t)(deadline_ms ? deadline_ms : DEFAULT_DEADLINE_MS) * 1000000ull;
+	struct pollfd *pfds = kt_calloc(wl->n, sizeof(*pfds));
+	size_t *map = kt_calloc(wl->n, sizeof(*map));
+	char *chunk = kt_malloc(65536);
+
+	while (open_cnt) {
+		uint64_t now = kt_now_ns();
+		size_t np = 0;
+		int r;
+
+		if (now >= t_end)
+			break;
+		for (size_t i = 0; i < wl->n; i++) {
+			if (eof[i])
+				continue;
+			pfds[np].fd = wl->w[i].report_fd;
+			pfds[np].events = POLLIN;
+			pfds[np].revents = 0;
+			map[np++] = i;
+		}
+		r = poll(pfds, np, (int)((t_end - now) / 1000000ull) + 1);
+		if (r < 0 && errno != EINTR)
+			break;
+		for (size_t k = 0; r > 0 && k < np; k++) {
+			size_t i = map[k];
+			ssize_t got;
+
+			if (!pfds[k].revents)
+				continue;
+			got = read(wl->w[i].report_fd, chunk, 65536);
+			if (got < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (got <= 0) {
+				eof[i] = true;
+				open_cnt--;
+				close_fd(&wl->w[i].report_fd);
+				continue;
+			}
+			if (bufs[i].len + (size_t)got > MAX_REPORT_BYTES) {
+				garbage[i] = true; /* oversized: stop reading, sentinel */
+				eof[i] = true;
+				open_cnt--;
+				close_fd(&wl->w[i].report_fd);
+				continue;
+			}
+			sb_add(&bufs[i], chunk, (size_t)got);
+		}
+	}
+	free(chunk);
+	free(pfds);
+	free(map);
+
+	/* Record how each worker ended before we SIGKILL it (WNOWAIT keeps the zombie,
+	 * so its pid/pgid cannot be reused before killpg). A worker whose pipe hit EOF
+	 * is exiting: give it until the deadline (at least 100 ms) to become a zombie. */
+	uint64_t t_grace = kt_now_ns() + 100000000ull;
+
+	if (t_grace < t_end)
+		t_grace = t_end;
+	for (size_t i = 0; i < wl->n; i++) {
+		siginfo_t si;
+
+		if (wl->w[i].reaped) {
+			exit_info_from_status(wl->w[i].status, &pre[i]);
+			continue;
+		}
+		int wrc, werr = 0;
+
+		for (;;) {
+			memset(&si, 0, sizeof(si));
+			wrc = waitid(P_PID, (id_t)wl->w[i].pid, &si, WEXITED | WNOHANG | WNOWAIT);
+			werr = errno;
+			if (wrc < 0 && werr == EINTR)
+				continue;
+			if (wrc < 0 || si.si_pid != 0 || !eof[i] || kt_now_ns() >= t_grace)
+				break;
+			struct timespec ts = {0, 1000000L};
+
+			nanosleep(&ts, NULL);
+		}
+		if (wrc < 0) {
+			pre[i].kind = KT_EXIT_WAIT_FAILED;
+			pre[i].value = werr;
+		} else if (si.si_pid == 0) {
+			pre[i].kind = KT_EXIT_TIMED_OUT;
+		} else if (si.si_code == CLD_EXITED) {
+			pre[i].kind = KT_EXIT_EXITED;
+			pre[i].value = si.si_status;
+		} else {
+			pre[i].kind = KT_EXIT_SIGNALED;
+			pre[i].value = si.si_status;
+		}
+	}
+	for (size_t i = 0; i < wl->n; i++)
+		kill_worker(&wl->w[i]);
+	for (size_t i = 0; i < wl->n; i++) {
+		reap_worker(&wl->w[i]);
+		close_fd(&wl->w[i].report_fd);
+	}
+
+	reps = kt_calloc(wl->n, sizeof(*reps));
+	for (size_t i = 0; i < wl->n; i++) {
+		bool ok = false;
+
+		if (eof[i] && !garbage[i] && bufs[i].len) {
+			char *perr = NULL;
+
+			ok = kt_worker_report_parse(bufs[i].s, bufs[i].len, &reps[i], &perr) == 0;
+			if (!ok)
+				kt_debug("workload", "worker %d: %s", (int)wl->w[i].pid,
+					 perr ? perr : "bad report");
+			free(perr);
+		}
+		if (!ok) {
+			if (pre[i].kind == KT_EXIT_NONE)
+				pre[i].kind = KT_EXIT_TIMED_OUT;
+			kt_worker_report_sentinel(&reps[i], wl->w[i].pid, pre[i]);
+		}
+		sb_free(&bufs[i]);
+	}
+	free(bufs);
+	free(eof);
+	free(garbage);
+	free(pre);
+	*out = reps;
+	*nout = wl->n;
+	return 0;
+}
+
+void kt_workload_kill(struct kt_workload *wl)
+{
+	if (!wl)
+		return;
+	for (size_t i = 0; i < wl->n; i++)
+		kill_worker(&wl->w[i]);
+	for (size_t i = 0; i < wl->n; i++)
+		reap_worker(&wl->w[i]);
+}
+
+void kt_workload_destroy(struct kt_workload *wl)
+{
+	if (!wl)
+		return;
+	kt_workload_kill(wl);
+	for (size_t i = 0; i < wl->n; i++) {
+		close_fd(&wl->w[i].report_fd);
+		close_fd(&wl->w[i].start_fd);
+	}
+	if (wl->iter_slots)
+		munmap(wl->iter_slots, wl->iter_len);
+	if (wl->group_mem)
+		munmap(wl->group_mem, wl->group_len);
+	free(wl->w);
+	free(wl->pids);
+	free(wl);
+}
