@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Scenarios: topology, cpuset specs, cgroups, steps and ops, the executor,
+ * and the catalog of canned scenarios.
+ *
+ * Everything a scenario needs travels in a struct kt_ctx; there is no
+ * hidden global state. Definitions are plain structs meant for designated
+ * initialisers; zero values mean "default" wherever possible:
+ *
+ *   static const struct kt_cgroup_def defs[] = {
+ *           { .name = "cg_0", .cpuset = KT_CPUSET_DISJOINT(0, 2) },
+ *           { .name = "cg_1", .cpuset = KT_CPUSET_DISJOINT(1, 2),
+ *             .works = { { .work.type = KT_WORK_MIXED, .num_workers = 4 } } },
+ *   };
+ *   struct kt_step step = { KT_DEFS(defs[0], defs[1]), .hold = KT_HOLD_FULL_V };
+ *   kt_scenario_run(ctx, NULL, &step, 1, NULL, &result);
+ */
+#ifndef KTSTR_SCENARIO_H
+#define KTSTR_SCENARIO_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "check/check.h"
+#include "util/util.h"
+#include "workload/workload.h"
+
+/* ---- topology -------------------------------------------------------------- */
+
+struct kt_topo {
+	struct kt_cpuset all; /* online CPUs */
+	int nr_cpus;
+	int nr_llcs;
+	struct kt_cpuset *llcs; /* [nr_llcs], ordered by lowest CPU */
+	int *llc_node;          /* [nr_llcs]: NUMA node index of the LLC's first CPU */
+	int nr_nodes;
+	struct kt_cpuset *nodes; /* [nr_nodes]: online CPUs of each node (index order) */
+	int *node_ids;           /* [nr_nodes]: kernel node number */
+	int max_cpu;             /* highest online CPU */
+	struct kt_cpuset *smt;   /* [max_cpu + 1]: SMT siblings of each CPU (itself included) */
+	bool has_smt;            /* some core has >1 thread */
+};
+
+/*
+ * Read the topology from <root>/sys/devices/system/{cpu,node} (root "" or
+ * NULL = the real sysfs). LLC = cache/index3/shared_cpu_list (falling back
+ * to the highest cache index, then to one LLC of all CPUs); NUMA nodes from
+ * node<N>/cpulist (none: one node 0 with every CPU); SMT siblings from
+ * topology/thread_siblings_list. Returns 0 or -errno with *err set.
+ */
+int kt_topo_read(const char *root, struct kt_topo *t, char **err);
+/* Build a synthetic topology: nodes × llcs_per_node × cores × threads. */
+int kt_topo_synth(struct kt_topo *t, int nodes, int llcs, int cores, int threads);
+void kt_topo_free(struct kt_topo *t);
+/* Sorted online CPUs minus the last one when there are more than 2. */
+void kt_topo_usable(const struct kt_topo *t, struct kt_cpuset *out);
+/* NUMA node indexes (into t->nodes) whose CPUs intersect set. */
+void kt_topo_nodes_of(const struct kt_topo *t, const struct kt_cpuset *set,
+		      struct kt_cpuset *node_ids);
+
+/* ---- cpuset specs ------------------------------------------------------------ */
+
+enum kt_cpuset_spec_kind {
+	KT_CS_NONE = 0, /* no cpuset */
+	KT_CS_LLC,      /* .index: LLC index */
+	KT_CS_NUMA,     /* .index: node index */
+	KT_CS_RANGE,    /* usable[len*start .. len*end) */
+	KT_CS_DISJOINT, /* .index of .of equal chunks of usable */
+	KT_CS_OVERLAP,  /* like DISJOINT, widened by chunk*frac on both sides */
+	KT_CS_EXACT,    /* .exact */
+};
+
+struct kt_cpuset_spec {
+	enum kt_cpuset_spec_kind kind;
+	int index;
+	int of;
+	double start, end, frac;
+	struct kt_cpuset exact;
+};
+
+#define KT_CPUSET_LLC(i) ((struct kt_cpuset_spec){.kind = KT_CS_LLC, .index = (i)})
+#define KT_CPUSET_NUMA(n) ((struct kt_cpuset_spec){.kind = KT_CS_NUMA, .index = (n)})
+#define KT_CPUSET_RANGE(s, e) ((struct kt_cpuset_spec){.kind = KT_CS_RANGE, .start = (s), .end = (e)})
+#define KT_CPUSET_DISJOINT(i, n) ((struct kt_cpuset_spec){.kind = KT_CS_DISJOINT, .index = (i), .of = (n)})
+#define KT_CPUSET_OVERLAP(i, n, f)                                                               \
+	((struct kt_cpuset_spec){.kind = KT_CS_OVERLAP, .index = (i), .of = (n), .frac = (f)})
+
+/* Check a spec against a topology; -EINVAL with *err ("..."). */
+int kt_cpuset_spec_validate(const struct kt_cpuset_spec *s, const struct kt_topo *t, char **err);
+/* Resolve (after validate). Out-of-range LLC/NUMA indexes clamp. */
+void kt_cpuset_spec_resolve(const struct kt_cpuset_spec *s, const struct kt_topo *t,
+			    struct kt_cpuset *out);
+/* "llc(0)", "disjoint(1/2)", ... for messages. */
+void kt_cpuset_spec_describe(const struct kt_cpuset_spec *s, char *buf, size_t len);
+
+/* Partitions used by the catalog (cgroups cg_0..cg_{n-1}). */
+enum kt_partition {
+	KT_PART_NONE = 0,
+	KT_PART_LLC_ALIGNED,
+	KT_PART_SPLIT_HALF,
+	KT_PART_SPLIT_MISALIGNED,
+	KT_PART_OVERLAP, /* frac */
+	KT_PART_UNEVEN,  /* frac */
+	KT_PART_HOLDBACK, /* frac */
+};
+
+/*
+ * Fill sets[0..n) for the partition. Returns 0, or -ENOSPC when a set
+ * would be empty ("not enough CPUs/LLCs": the scenario is skipped).
+ * KT_PART_NONE: all sets empty (no cpusets), returns 0.
+ * SplitHalf/SplitMisaligned/Uneven/Holdback always produce 2 sets (n must be 2).
+ */
+int kt_partition_sets(enum kt_partition p, double frac, int n, const struct kt_topo *t,
+		      struct kt_cpuset *sets);
+const char *kt_partition_name(enum kt_partition p);
+
+/* ---- affinity and memory policy ---------------------------------------------- */
+
+enum kt_affinity_spec_kind {
+	KT_AFFS_INHERIT = 0,
+	KT_AFFS_RANDOM_SUBSET,
+	KT_AFFS_LLC_ALIGNED,
+	KT_AFFS_CROSS_CGROUP,
+	KT_AFFS_SINGLE_CPU,
+	KT_AFFS_EXACT,
+};
+
+struct kt_affinity_spec {
+	enum kt_affinity_spec_kind kind;
+	struct kt_cpuset exact; /* KT_AFFS_EXACT */
+};
+
+/*
+ * Resolve against the cgroup's cpuset (NULL or empty = none; pool = all
+ * CPUs then). An empty result gives KT_AFF_NONE.
+ */
+void kt_affinity_resolve(const struct kt_affinity_spec *s, const struct kt_topo *t,
+			 const struct kt_cpuset *cpuset, struct kt_affinity *out);
+
+/* §3.8 checks of a memory policy against a cgroup cpuset (NULL = none). */
+int kt_mem_policy_validate(const struct kt_mem_policy *mp, const struct kt_topo *t,
+			   const struct kt_cpuset *cpuset, char **err);
+
+/* ---- cgroup manager ---------------------------------------------------------- */
+
+/*
+ * A cgroup v2 subtree at .root (absolute path). Every write is bounded by
+ * a 2 s timeout (a helper thread does the write; a wedged write returns
+ * -ETIMEDOUT). Names are relative to root and may be nested ("a/b").
+ */
+struct kt_cgroup_mgr {
+	char *fs;   /* cgroup2 mount ("/sys/fs/cgroup") */
+	char *root; /* fs + "/ktstr-<pid>" etc. */
+	bool has_cpu; /* the cpu controller is available */
+};
+
+int kt_cgmgr_init(struct kt_cgroup_mgr *m, const char *fs, const char *root, char **err);
+/* Remove every child (deepest first, tasks drained to fs root) and root itself. */
+int kt_cgmgr_destroy(struct kt_cgroup_mgr *m);
+void kt_cgmgr_free(struct kt_cgroup_mgr *m);
+char *kt_cgmgr_path(const struct kt_cgroup_mgr *m, const char *name);
+/* mkdir -p name under root, enabling +cpuset (+cpu) in every ancestor. */
+int kt_cgmgr_create(struct kt_cgroup_mgr *m, const char *name, char **err);
+/* cpus == NULL or empty: clear (write ""). mems are set to the parent's effective mems. */
+int kt_cgmgr_set_cpuset(struct kt_cgroup_mgr *m, const char *name, const struct kt_cpuset *cpus,
+			char **err);
+/* cpuset.cpus as written (empty: *set=false). */
+int kt_cgmgr_get_cpuset(struct kt_cgroup_mgr *m, const char *name, struct kt_cpuset *out,
+			bool *set);
+/* Move pids (ESRCH skipped, EBUSY retried 3x 100 ms apart). */
+int kt_cgmgr_move(struct kt_cgroup_mgr *m, const char *name, const pid_t *pids, size_t n,
+		  char **err);
+/* Drain tasks (to the fs root), remove children deepest first, rmdir. ENOENT = ok. */
+int kt_cgmgr_remove(struct kt_cgroup_mgr *m, const char *name);
+/* Remove everything below dir (absolute), keeping dir. Returns count removed or -errno. */
+int kt_cgroup_remove_tree(const char *fs, const char *dir, bool keep_dir);
+/* Bounded write (2 s) of s to path. */
+int kt_cg_write(const char *path, const char *s);
+
+/* ---- scenario model ---------------------------------------------------------- */
+
+/* One concurrent group of workers inside a cgroup. */
+struct kt_cg_work {
+	struct kt_work work;          /* zero parameters = the type's defaults */
+	struct kt_sched_policy sched; /* zero = Normal */
+	unsigned num_workers;         /* 0 = ctx->workers_per_cgroup */
+	struct kt_affinity_spec affinity;
+	struct kt_mem_policy mem;
+};
+
+#define KT_MAX_WORKS 8
+
+struct kt_cgroup_def {
+	const char *name; /* NULL = "cg_0"; nested "a/b" allowed */
+	struct kt_cpuset_spec cpuset;
+	struct kt_cg_work works[KT_MAX_WORKS];
+	unsigned n_works; /* 0 = 1: works[0] (zero = default CpuSpin) */
+	bool swappable;   /* --work-type may replace the work type */
+};
+
+enum kt_op_kind {
+	KT_OP_ADD_CGROUP,    /* .cgroup */
+	KT_OP_REMOVE_CGROUP, /* .cgroup */
+	KT_OP_SET_CPUSET,    /* .cgroup, .cpus */
+	KT_OP_CLEAR_CPUSET,  /* .cgroup */
+	KT_OP_SWAP_CPUSETS,  /* .cgroup, .cgroup2 */
+	KT_OP_SPAWN,         /* .cgroup, .work */
+	KT_OP_STOP_CGROUP,   /* .cgroup */
+	KT_OP_SET_AFFINITY,  /* .cgroup, .affinity */
+	KT_OP_SPAWN_HOST,    /* .work (stays in the caller's cgroup) */
+	KT_OP_MOVE_ALL_TASKS, /* .cgroup (from), .cgroup2 (to) */
+	KT_OP_RUN_PAYLOAD,   /* .payload (binary, PATH lookup), .args, optional .cgroup */
+	KT_OP_WAIT_PAYLOAD,  /* .payload name, optional .cgroup */
+	KT_OP_KILL_PAYLOAD,  /* .payload name, optional .cgroup */
+	KT_OP__COUNT
+};
+
+const char *kt_op_name(enum kt_op_kind k);
+
+#define KT_MAX_PAYLOAD_ARGS 15
+
+struct kt_op {
+	enum kt_op_kind kind;
+	const char *cgroup;
+	const char *cgroup2;
+	struct kt_cpuset_spec cpus;
+	struct kt_cg_work work;
+	struct kt_affinity_spec affinity;
+	const char *payload;
+	const char *args[KT_MAX_PAYLOAD_ARGS + 1]; /* NULL-terminated */
+};
+
+enum kt_hold_kind {
+	KT_HOLD_FULL = 0, /* Frac(1.0) */
+	KT_HOLD_FRAC,
+	KT_HOLD_FIXED,
+	KT_HOLD_LOOP, /* repeat the ops every .ms until the scenario's duration is over */
+};
+
+struct kt_hold {
+	enum kt_hold_kind kind;
+	double frac;
+	uint64_t ms; /* FIXED: duration; LOOP: interval */
+};
+
+#define KT_HOLD_FRAC_V(f) ((struct kt_hold){.kind = KT_HOLD_FRAC, .frac = (f)})
+#define KT_HOLD_FIXED_V(m) ((struct kt_hold){.kind = KT_HOLD_FIXED, .ms = (m)})
+#define KT_HOLD_LOOP_V(m) ((struct kt_hold){.kind = KT_HOLD_LOOP, .ms = (m)})
+#define KT_HOLD_FULL_V ((struct kt_hold){.kind = KT_HOLD_FULL})
+
+struct kt_ctx;
+
+struct kt_step {
+	const struct kt_cgroup_def *defs;
+	size_t n_defs;
+	/* Alternative to defs: build them from the context (malloc'd array, freed by the executor). */
+	int (*factory)(const struct kt_ctx *ctx, struct kt_cgroup_def **defs, size_t *n);
+	const struct kt_op *ops;
+	size_t n_ops;
+	struct kt_hold hold;
+};
+
+/* Entities that persist across all steps. */
+struct kt_backdrop {
+	const struct kt_cgroup_def *defs;
+	size_t n_defs;
+	const struct kt_op *ops;
+	size_t n_ops;
+};
+
+/* Array literal helpers for designated initialisers. */
+#define KT_DEFS(...)                                                                             \
+	.defs = (const struct kt_cgroup_def[]){__VA_ARGS__},                                     \
+	.n_defs = sizeof((const struct kt_cgroup_def[]){__VA_ARGS__}) / sizeof(struct kt_cgroup_def)
+#define KT_OPS(...)                                                                              \
+	.ops = (const struct kt_op[]){__VA_ARGS__},                                              \
+	.n_ops = sizeof((const struct kt_op[]){__VA_ARGS__}) / sizeof(struct kt_op)
+
+/* Returns "" if valid, else writes "step {i} hold validation: ..." into buf and returns -EINVAL. */
+int kt_hold_validate(const struct kt_hold *h, size_t step, char *buf, size_t len);
+
+/* ---- events (forwarded over the SHM ring by the test runner) ------------------ */
+
+struct kt_stim {
+	uint32_t elapsed_ms;
+	uint16_t step_index;
+	uint16_t op_count;
+	uint32_t op_kinds; /* bit = enum kt_op_kind */
+	uint16_t cgroup_count;
+	uint16_t worker_count;
+	uint64_t total_iterations;
+};
+
+struct kt_scn_events {
+	void (*start)(void *arg);                           /* SCST */
+	void (*stim)(void *arg, const struct kt_stim *s);   /* STIM, after each step's setup */
+	void (*end)(void *arg, uint32_t elapsed_ms);        /* SCEN */
+	/* A payload finished (WaitPayload/KillPayload): exit code or 128+signal. */
+	void (*payload_exit)(void *arg, const char *name, const char *cgroup, int code);
+	void *arg;
+};
+
+/* ---- context ------------------------------------------------------------------- */
+
+struct kt_ctx {
+	const struct kt_topo *topo;
+	struct kt_cgroup_mgr *cg;
+	uint64_t duration_ms;
+	unsigned workers_per_cgroup;
+	pid_t sched_pid;   /* <= 0: no scheduler to watch */
+	uint64_t settle_ms; /* 500 */
+	const struct kt_work *work_type_override; /* NULL: none */
+	struct kt_assert assert;                  /* merged defaults */
+	const struct kt_scn_events *events;       /* NULL: none */
+	volatile sig_atomic_t *stop;              /* non-zero: interrupt (teardown still runs) */
+};
+
+/* kill(pid,0): true when alive (EPERM counts as dead; pid <= 0 → true). */
+bool kt_sched_alive(pid_t pid);
+/* Sleep ms, in slices, returning early (true) when *ctx->stop is set. */
+bool kt_ctx_sleep(const struct kt_ctx *ctx, uint64_t ms);
+
+/*
+ * Run backdrop + steps with checks (NULL = ctx->assert). Fills *out (always
+ * initialised). Returns 0, or -EINVAL when the description itself is wrong
+ * (hold validation), -EINTR when interrupted (out then says so).
+ */
+int kt_scenario_run(const struct kt_ctx *ctx, const struct kt_backdrop *bd,
+		    const struct kt_step *steps, size_t n_steps, const struct kt_assert *checks,
+		    struct kt_assert_result *out);
+/* One step of defs with a full hold. */
+int kt_scenario_run_defs(const struct kt_ctx *ctx, const struct kt_cgroup_def *defs, size_t n,
+			 struct kt_assert_result *out);
+
+/*
+ * The work a group runs: override iff swappable, override present, and
+ * (ungrouped override or n % group == 0).
+ */
+void kt_resolve_work_type(const struct kt_work *base, const struct kt_work *override,
+			  bool swappable, unsigned n, struct kt_work *out);
+/* Fill zero parameters of w with the type's defaults. */
+void kt_work_fill_defaults(struct kt_work *w);
+
+/* ---- scheduler flags and profiles ----------------------------------------------- */
+
+/* The built-in catalog flags: llc, borrow, steal (requires llc), rebal, reject-pin, no-ctrl. */
+#define KT_FLAG_LLC (1u << 0)
+#define KT_FLAG_BORROW (1u << 1)
+#define KT_FLAG_STEAL (1u << 2)
+#define KT_FLAG_REBAL (1u << 3)
+#define KT_FLAG_REJECT_PIN (1u << 4)
+#define KT_FLAG_NO_CTRL (1u << 5)
+#define KT_NR_FLAGS 6
+
+const char *kt_flag_name(int bit);
+/* "a,b" → mask; -EINVAL with *err naming the unknown flag. */
+int kt_flags_parse(const char *s, uint32_t *mask, char **err);
+/* "a+b" or "default". */
+void kt_profile_name(uint32_t mask, char *buf, size_t len);
+/* Every valid profile (required ∪ subset of optional, requires satisfied), declaration order. */
+size_t kt_profiles(uint32_t required, uint32_t excluded, uint32_t *out, size_t max);
+bool kt_profile_valid(uint32_t profile, uint32_t required, uint32_t excluded);
+
+/* ---- catalog --------------------------------------------------------------------- */
+
+struct kt_catalog_entry {
+	const char *name;
+	const char *category;
+	const char *description;
+	uint32_t required_flags;
+	uint32_t excluded_flags;
+	/* Fills *out (pass/fail/skip); returns like kt_scenario_run. */
+	int (*run)(const struct kt_ctx *ctx, const struct kt_catalog_entry *e,
+		   struct kt_assert_result *out);
+	const void *data; /* entry-specific parameters */
+};
+
+const struct kt_catalog_entry *kt_catalog(size_t *n);
+/* Valid category names, NULL-terminated. */
+const char *const *kt_catalog_categories(void);
+int kt_catalog_run(const struct kt_ctx *ctx, const struct kt_catalog_entry *e,
+		   struct kt_assert_result *out);
+
+/* The 14 canned scenarios (steady, steady_llc, ...). */
+struct kt_canned {
+	const char *name;
+	int (*run)(const struct kt_ctx *ctx, struct kt_assert_result *out);
+};
+const struct kt_canned *kt_canned_scenarios(size_t *n);
+const struct kt_canned *kt_canned_find(const char *name);
+
+#endif
