@@ -25,7 +25,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all clean check check-unit check-vm asan install format bench
+.PHONY: all clean check check-unit check-vm asan install format bench examples
 all: $(BUILD)/ktstr $(BUILD)/libktstr.a
 
 Q := $(if $(V),,@)
@@ -52,12 +52,23 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libktstr.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(UNIT_OBJS) -Wl,--whole-archive $(BUILD)/libktstr.a \
 		-Wl,--no-whole-archive $(LIBS)
 
+# Example test suites (static test binaries linked with libktstr).
+EXAMPLES := $(BUILD)/examples/ktstr-examples $(BUILD)/tests/ktstr-vmtests
+examples: $(EXAMPLES)
+
+$(BUILD)/examples/ktstr-examples: examples/ktstr-examples.c $(BUILD)/libktstr.a
+$(BUILD)/tests/ktstr-vmtests: tests/vm/vmtests.c $(BUILD)/libktstr.a
+$(EXAMPLES):
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(KCFLAGS) $(CFLAGS) $(LDSTATIC) -o $@ $< $(BUILD)/libktstr.a $(LIBS)
+
 # Fast host-only tests.
 check-unit: $(BUILD)/unit-tests $(BUILD)/ktstr
 	KTSTR_BIN=$(abspath $(BUILD)/ktstr) $(BUILD)/unit-tests
 
 # Tests that boot VMs (need a cached kernel; see README).
-check-vm: all
+check-vm: all examples
 	@if [ -n "$(wildcard tests/vm/test_*.sh)" ]; then \
 		KTSTR_BIN=$(abspath $(BUILD)/ktstr) tests/vm/run-all.sh; \
 	else echo "no VM tests"; fi

@@ -40,6 +40,7 @@
 #include <jansson.h>
 
 #include "ktstr.h"
+#include "guest/guest.h"
 #include "runner.h"
 #include "util/util.h"
 #include "vm/shm.h"
@@ -345,7 +346,7 @@ static int read_run_config(char **test, char **sched, int *watchdog, char **err)
 	return 0;
 }
 
-int kt_guest_run_mode(int argc, char **argv)
+int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 {
 	struct kt_assert_result res = {0};
 	struct kt_plan plan;
@@ -360,8 +361,7 @@ int kt_guest_run_mode(int argc, char **argv)
 	char *test = NULL, *sched = NULL, *err = NULL, *why = NULL;
 	int watchdog = 0, rc;
 
-	(void)argc;
-	(void)argv;
+	(void)gctx;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
@@ -528,3 +528,5 @@ send:
 	free(why);
 	return rc;
 }
+
+KTSTR_GUEST_MODE(run, "run", kt_guest_run_mode, 0);

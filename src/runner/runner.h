@@ -156,8 +156,9 @@ struct kt_run_opts_host {
 /* Host: run one test (VM or host_only); prints the verdict; returns exit code 0/1. */
 int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *o);
 
-/* Guest: mode "run" entry (PID 1 inside the VM). Returns the guest exit code. */
-int kt_guest_run_mode(int argc, char **argv);
+/* Guest: mode "run" entry (inside the VM). Returns the guest exit code. */
+struct kt_guest_ctx;
+int kt_guest_run_mode(const struct kt_guest_ctx *gctx);
 
 /* Scheduler lookup on the host (see struct ktstr_scheduler.binary). *err on failure. */
 char *kt_sched_lookup(const char *binary, const char *sched_dir, bool direct, char **err);

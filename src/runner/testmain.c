@@ -9,6 +9,7 @@
  *                           (no argument: all), one after another
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,10 @@ static int run_one(const char *full, struct kt_run_opts_host *o)
 	return rc;
 }
 
+/* Anchor the guest "run" mode so that the archive member is linked. */
+extern const struct kt_guest_mode __kt_guest_mode_run;
+const void *const kt_guest_mode_run_anchor = &__kt_guest_mode_run;
+
 int ktstr_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -155,7 +160,7 @@ int ktstr_main(int argc, char **argv)
 	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 
 	if (getpid() == 1)
-		return kt_guest_main(argc, argv);
+		return ktstr_guest_main(argc, argv);
 	signal(SIGPIPE, SIG_DFL);
 	kt_cleanup_install();
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
