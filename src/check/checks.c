@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Worker checks over one group's reports, and the group statistics. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check/check.h"
+
+/* ---- statistics ---------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint64_t kt_stat_p99(uint64_t *v, size_t n)
+{
+	size_t rank;
+
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_u64);
+	/* nearest rank: ceil(0.99 n), computed exactly in integers */
+	rank = (n * 99 + 99) / 100;
+	if (rank < 1)
+		rank = 1;
+	return v[rank - 1];
+}
+
+uint64_t kt_stat_median(uint64_t *v, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[n / 2];
+}
+
+double kt_stat_cv(const double *v, size_t n)
+{
+	double mean = 0, var = 0;
+
+	if (n < 2)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		mean += v[i];
+	mean /= (double)n;
+	if (!(mean > 0))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		var += (v[i] - mean) * (v[i] - mean);
+	var /= (double)n;
+	return sqrt(var) / mean;
+}
+
+/* CV and mean of u64 samples (population). */
+static double cv_u64(const uint64_t *v, size_t n, double *mean_out)
+{
+	double mean = 0, var = 0;
+
+	*mean_out = 0;
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		mean += (double)v[i];
+	mean /= (double)n;
+	*mean_out = mean;
+	if (n < 2 || !(mean > 0))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		var += ((double)v[i] - mean) * ((double)v[i] - mean);
+	var /= (double)n;
+	return sqrt(var) / mean;
+}
+
+static uint64_t *pool_samples(const struct kt_worker_report *r, size_t n, size_t *count)
+{
+	size_t total = 0, k = 0;
+	uint64_t *v;
+
+	for (size_t i = 0; i < n; i++)
+		total += r[i].n_resume_latencies;
+	*count = total;
+	if (!total)
+		return NULL;
+	v = kt_malloc(total * sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		memcpy(v + k, r[i].resume_latencies_ns, r[i].n_resume_latencies * sizeof(*v));
+		k += r[i].n_resume_latencies;
+	}
+	return v;
+}
+
+/* Pages on/off the expected nodes, summed over reports. */
+static void page_counts(const struct kt_worker_report *r, size_t n, const struct kt_cpuset *nodes,
+			uint64_t *local, uint64_t *total)
+{
+	*local = *total = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < r[i].n_numa_pages; k++) {
+			*total += r[i].numa_pages[k].pages;
+			if (nodes && r[i].numa_pages[k].node >= 0 &&
+			    r[i].numa_pages[k].node < KT_MAX_CPUS &&
+			    kt_cpuset_has(nodes, r[i].numa_pages[k].node))
+				*local += r[i].numa_pages[k].pages;
+		}
+}
+
+/* System-wide counter: every worker sees (about) the same delta; take the widest. */
+static uint64_t numa_migrated(const struct kt_worker_report *r, size_t n)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (r[i].vmstat_numa_pages_migrated > m)
+			m = r[i].vmstat_numa_pages_migrated;
+	return m;
+}
+
+static bool have_nodes(const struct kt_check_ctx *ctx)
+{
+	return ctx && ctx->cpuset && ctx->cpuset_nodes && !kt_cpuset_empty(ctx->cpuset_nodes);
+}
+
+void kt_cgroup_stats_compute(const struct kt_worker_report *r, size_t n,
+			     const struct kt_check_ctx *ctx, struct kt_cgroup_stats *s)
+{
+	struct kt_cpuset cpus;
+	size_t npct = 0, nsamp, ndelay = 0;
+	double sum_pct = 0, sum_delay = 0, mean;
+	uint64_t *samp, local, total;
+
+	memset(s, 0, sizeof(*s));
+	kt_cpuset_zero(&cpus);
+	s->num_workers = n;
+	for (size_t i = 0; i < n; i++) {
+		kt_cpuset_or(&cpus, &cpus, &r[i].cpus_used);
+		if (r[i].wall_time_ns > 0) {
+			double pct = (double)r[i].off_cpu_ns / (double)r[i].wall_time_ns * 100.0;
+
+			if (!npct || pct < s->min_off_cpu_pct)
+				s->min_off_cpu_pct = pct;
+			if (!npct || pct > s->max_off_cpu_pct)
+				s->max_off_cpu_pct = pct;
+			sum_pct += pct;
+			npct++;
+		}
+		if (i == 0 || r[i].max_gap_ms > s->max_gap_ms) {
+			s->max_gap_ms = r[i].max_gap_ms;
+			s->max_gap_cpu = r[i].max_gap_cpu;
+		}
+		s->total_migrations += r[i].migration_count;
+		s->total_iterations += r[i].iterations;
+		if (r[i].schedstat_run_count > 0) {
+			double d = (double)r[i].schedstat_run_delay_ns /
+				   (double)r[i].schedstat_run_count / 1000.0;
+
+			sum_delay += d;
+			if (d > s->worst_run_delay_us)
+				s->worst_run_delay_us = d;
+			ndelay++;
+		}
+	}
+	s->num_cpus = (uint64_t)kt_cpuset_count(&cpus);
+	if (npct) {
+		s->avg_off_cpu_pct = sum_pct / (double)npct;
+		s->spread = s->max_off_cpu_pct - s->min_off_cpu_pct;
+	}
+	if (ndelay)
+		s->mean_run_delay_us = sum_delay / (double)ndelay;
+	if (s->total_iterations)
+		s->migration_ratio = (double)s->total_migrations / (double)s->total_iterations;
+	if (n)
+		s->iterations_per_worker = (double)s->total_iterations / (double)n;
+
+	samp = pool_samples(r, n, &nsamp);
+	if (nsamp) {
+		s->wake_latency_cv = cv_u64(samp, nsamp, &mean);
+		s->p99_wake_latency_us = (double)kt_stat_p99(samp, nsamp) / 1000.0;
+		s->median_wake_latency_us = (double)kt_stat_median(samp, nsamp) / 1000.0;
+		if (s->median_wake_latency_us > 0)
+			s->wake_latency_tail_ratio = s->p99_wake_latency_us / s->median_wake_latency_us;
+	}
+	free(samp);
+
+	page_counts(r, n, have_nodes(ctx) ? ctx->cpuset_nodes : NULL, &local, &total);
+	if (total) {
+		if (have_nodes(ctx))
+			s->page_locality = (double)local / (double)total;
+		s->cross_node_migration_ratio = (double)numa_migrated(r, n) / (double)total;
+	}
+}
+
+/* ---- formatting ---------------------------------------------------------- */
+
+/* Shortest round-trip decimal, like Rust's Display for f64 ("15", "12.5"). */
+static void fmt_f64(double v, char *buf, size_t len)
+{
+	for (int p = 1; p <= 17; p++) {
+		snprintf(buf, len, "%.*g", p, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	if (strchr(buf, 'e') || strchr(buf, 'E')) {
+		/* Rust never uses exponents in Display: fall back to fixed notation. */
+		snprintf(buf, len, "%.17f", v);
+		char *e = buf + strlen(buf) - 1;
+
+		while (e > buf && *e == '0')
+			*e-- = '\0';
+		if (*e == '.')
+			*e = '\0';
+	}
+}
+
+/* Rust Debug of a BTreeSet<usize>: "{1, 4, 5}". */
+static void fmt_set(const struct kt_cpuset *s, struct sbuf *sb)
+{
+	int cpu;
+	bool first = true;
+
+	sb_adds(sb, "{");
+	kt_cpuset_for_each(cpu, s) {
+		sb_addf(sb, "%s%d", first ? "" : ", ", cpu);
+		first = false;
+	}
+	sb_adds(sb, "}");
+}
+
+/* ---- checks -------------------------------------------------------------- */
+
+static void check_starved_family(const struct kt_worker_report *r, size_t n,
+				 const struct kt_cgroup_stats *st, const struct kt_opt_f64 *spread_ov,
+				 const struct kt_opt_u64 *gap_ov, struct kt_assert_result *out)
+{
+	double limit = spread_ov && spread_ov->set ? spread_ov->v : KT_DEFAULT_SPREAD_LIMIT_PCT;
+	uint64_t gap_limit = gap_ov && gap_ov->set ? gap_ov->v : KT_DEFAULT_GAP_LIMIT_MS;
+	size_t npct = 0;
+	char thr[64];
+
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].work_units == 0)
+			kt_assert_result_add_failure(out, KT_DETAIL_STARVED,
+						     "tid %d starved (0 work units)", (int)r[i].tid);
+		if (r[i].wall_time_ns > 0)
+			npct++;
+	}
+	if (npct >= 2 && st->spread > limit) {
+		thr[0] = '\0';
+		if (spread_ov && spread_ov->set) {
+			char num[48];
+
+			fmt_f64(spread_ov->v, num, sizeof(num));
+			snprintf(thr, sizeof(thr), " (threshold %s%%)", num);
+		}
+		kt_assert_result_add_failure(out, KT_DETAIL_UNFAIR,
+					     "unfair cgroup: spread=%.0f%% (%.0f-%.0f%%) %zu workers "
+					     "on %llu cpus%s",
+					     st->spread, st->min_off_cpu_pct, st->max_off_cpu_pct, n,
+					     (unsigned long long)st->num_cpus, thr);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].max_gap_ms <= gap_limit)
+			continue;
+		thr[0] = '\0';
+		if (gap_ov && gap_ov->set)
+			snprintf(thr, sizeof(thr), " (threshold %llums)",
+				 (unsigned long long)gap_ov->v);
+		kt_assert_result_add_failure(out, KT_DETAIL_STUCK, "stuck %llums on cpu%d at +%llums%s",
+					     (unsigned long long)r[i].max_gap_ms, r[i].max_gap_cpu,
+					     (unsigned long long)r[i].max_gap_at_ms, thr);
+	}
+}
+
+static void check_isolation(const struct kt_worker_report *r, size_t n,
+			    const struct kt_cpuset *cpuset, struct kt_assert_result *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct kt_cpuset bad;
+		struct sbuf sb = SBUF_INIT;
+		int cpu;
+
+		kt_cpuset_zero(&bad);
+		kt_cpuset_for_each(cpu, &r[i].cpus_used)
+			if (!kt_cpuset_has(cpuset, cpu))
+				kt_cpuset_set(&bad, cpu);
+		if (kt_cpuset_empty(&bad))
+			continue;
+		fmt_set(&bad, &sb);
+		kt_assert_result_add_failure(out, KT_DETAIL_ISOLATION,
+					     "tid %d ran on unexpected CPUs %s", (int)r[i].tid,
+					     sb_str(&sb));
+		sb_free(&sb);
+	}
+}
+
+static void check_throughput(const struct kt_assert *a, const struct kt_worker_report *r,
+			     size_t n, struct kt_assert_result *out)
+{
+	double *rates = kt_calloc(n + 1, sizeof(double));
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!r[i].cpu_time_ns)
+			continue;
+		double rate = (double)r[i].work_units / ((double)r[i].cpu_time_ns / 1e9);
+
+		rates[k++] = rate;
+		if (a->min_work_rate.set && rate < a->min_work_rate.v)
+			kt_assert_result_add_failure(out, KT_DETAIL_BENCHMARK,
+						     "worker %d throughput %.0f work/cpu_s below "
+						     "floor %.0f",
+						     (int)r[i].tid, rate, a->min_work_rate.v);
+	}
+	if (a->max_throughput_cv.set && k >= 2) {
+		double mean = 0, cv;
+
+		for (size_t i = 0; i < k; i++)
+			mean += rates[i];
+		mean /= (double)k;
+		cv = kt_stat_cv(rates, k);
+		if (mean > 0 && cv > a->max_throughput_cv.v)
+			kt_assert_result_add_failure(out, KT_DETAIL_BENCHMARK,
+						     "throughput CV %.3f exceeds limit %.3f "
+						     "(mean=%.0f work/cpu_s)",
+						     cv, a->max_throughput_cv.v, mean);
+	}
+	free(rates);
+}
+
+static void check_wake(const struct kt_assert *a, const struct kt_worker_report *r, size_t n,
+		       struct kt_assert_result *out)
+{
+	size_t ns;
+	uint64_t *samp;
+
+	if (!n)
+		return;
+	samp = pool_samples(r, n, &ns);
+	if (a->max_wake_latency_cv.set && ns >= 2) {
+		double mean, cv = cv_u64(samp, ns, &mean);
+
+		if (mean > 0 && cv > a->max_wake_latency_cv.v)
+			kt_assert_result_add_failure(out, KT_DETAIL_BENCHMARK,
+						     "wake latency CV %.3f exceeds limit %.3f "
+						     "(mean=%.0fns)",
+						     cv, a->max_wake_latency_cv.v, mean);
+	}
+	if (a->max_p99_wake_latency_ns.set && ns) {
+		uint64_t p = kt_stat_p99(samp, ns);
+
+		if (p > a->max_p99_wake_latency_ns.v)
+			kt_assert_result_add_failure(out, KT_DETAIL_BENCHMARK,
+						     "p99 wake latency %lluns exceeds limit %lluns "
+						     "(%zu samples)",
+						     (unsigned long long)p,
+						     (unsigned long long)a->max_p99_wake_latency_ns.v,
+						     ns);
+	}
+	free(samp);
+	if (a->min_iteration_rate.set) {
+		for (size_t i = 0; i < n; i++) {
+			if (!r[i].wall_time_ns)
+				continue;
+			double rate = (double)r[i].iterations / ((double)r[i].wall_time_ns / 1e9);
+
+			if (rate < a->min_iteration_rate.v)
+				kt_assert_result_add_failure(out, KT_DETAIL_BENCHMARK,
+							     "worker %d iteration rate %.1f/s below "
+							     "floor %.1f/s",
+							     (int)r[i].tid, rate,
+							     a->min_iteration_rate.v);
+		}
+	}
+}
+
+static void check_migration(const struct kt_assert *a, const struct kt_cgroup_stats *st,
+			    struct kt_assert_result *out)
+{
+	if (!a->max_migration_ratio.set || !st->total_iterations)
+		return;
+	if (st->migration_ratio > a->max_migration_ratio.v)
+		kt_assert_result_add_failure(out, KT_DETAIL_MIGRATION,
+					     "migration ratio %.4f exceeds threshold %.4f (%llu "
+					     "migrations / %llu iterations)",
+					     st->migration_ratio, a->max_migration_ratio.v,
+					     (unsigned long long)st->total_migrations,
+					     (unsigned long long)st->total_iterations);
+}
+
+static void check_numa(const struct kt_assert *a, const struct kt_worker_report *r, size_t n,
+		       const struct kt_check_ctx *ctx, struct kt_assert_result *out)
+{
+	uint64_t local, total;
+
+	page_counts(r, n, have_nodes(ctx) ? ctx->cpuset_nodes : NULL, &local, &total);
+	if (!total)
+		return;
+	if (a->min_page_locality.set && have_nodes(ctx)) {
+		double loc = (double)local / (double)total;
+
+		if (loc < a->min_page_locality.v)
+			kt_assert_result_add_failure(out, KT_DETAIL_PAGE_LOCALITY,
+						     "page locality %.4f below threshold %.4f "
+						     "(%llu/%llu pages local)",
+						     loc, a->min_page_locality.v,
+						     (unsigned long long)local,
+						     (unsigned long long)total);
+	}
+	if (a->max_cross_node_migration_ratio.set) {
+		uint64_t m = numa_migrated(r, n);
+		double ratio = (double)m / (double)total;
+
+		if (ratio > a->max_cross_node_migration_ratio.v)
+			kt_assert_result_add_failure(out, KT_DETAIL_CROSS_NODE_MIGRATION,
+						     "cross-node migration ratio %.4f exceeds "
+						     "threshold %.4f (%llu/%llu pages migrated)",
+						     ratio, a->max_cross_node_migration_ratio.v,
+						     (unsigned long long)m, (unsigned long long)total);
+	}
+	if (a->max_slow_tier_ratio.set && have_nodes(ctx)) {
+		uint64_t slow = total - local;
+		double ratio = (double)slow / (double)total;
+
+		if (ratio > a->max_slow_tier_ratio.v)
+			kt_assert_result_add_failure(out, KT_DETAIL_SLOW_TIER,
+						     "slow-tier page ratio %.4f exceeds threshold "
+						     "%.4f (%llu/%llu pages on non-CPU nodes)",
+						     ratio, a->max_slow_tier_ratio.v,
+						     (unsigned long long)slow, (unsigned long long)total);
+	}
+}
+
+void kt_check_not_starved(const struct kt_worker_report *r, size_t n,
+			  const struct kt_check_ctx *ctx, struct kt_assert_result *out)
+{
+	struct kt_cgroup_stats st;
+
+	kt_assert_result_pass(out);
+	kt_cgroup_stats_compute(r, n, ctx, &st);
+	kt_scenario_stats_add_cgroup(&out->stats, &st);
+	check_starved_family(r, n, &st, NULL, NULL, out);
+}
+
+void kt_check_workers(const struct kt_assert *a, const struct kt_worker_report *r, size_t n,
+		      const struct kt_check_ctx *ctx, struct kt_assert_result *out)
+{
+	struct kt_cgroup_stats st;
+
+	if (!kt_assert_has_worker_checks(a)) {
+		kt_check_not_starved(r, n, ctx, out);
+		return;
+	}
+	kt_assert_result_pass(out);
+	kt_cgroup_stats_compute(r, n, ctx, &st);
+	kt_scenario_stats_add_cgroup(&out->stats, &st);
+
+	if (a->not_starved.set && a->not_starved.v)
+		check_starved_family(r, n, &st, &a->max_spread_pct, &a->max_gap_ms, out);
+	if (a->isolation.set && a->isolation.v && ctx && ctx->cpuset)
+		check_isolation(r, n, ctx->cpuset, out);
+	if (a->max_throughput_cv.set || a->min_work_rate.set)
+		check_throughput(a, r, n, out);
+	if (a->max_p99_wake_latency_ns.set || a->max_wake_latency_cv.set ||
+	    a->min_iteration_rate.set)
+		check_wake(a, r, n, out);
+	check_migration(a, &st, out);
+	check_numa(a, r, n, ctx, out);
+}

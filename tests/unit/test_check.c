@@ -1,0 +1,651 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+
+#include "check/check.h"
+#include "unit.h"
+#include "util/util.h"
+
+/* A completed report: wall 1 s, off-CPU off_pct %, work units wu, on cpu. */
+static struct kt_worker_report mk(pid_t tid, uint64_t wu, double off_pct, int cpu)
+{
+	struct kt_worker_report r;
+
+	memset(&r, 0, sizeof(r));
+	r.tid = tid;
+	r.work_units = wu;
+	r.wall_time_ns = 1000000000ull;
+	r.off_cpu_ns = (uint64_t)(off_pct * 1e7);
+	r.cpu_time_ns = r.wall_time_ns - r.off_cpu_ns;
+	r.iterations = wu / 1024 + 1;
+	r.completed = true;
+	r.max_gap_cpu = cpu;
+	kt_cpuset_set(&r.cpus_used, cpu);
+	return r;
+}
+
+static void set_samples(struct kt_worker_report *r, const uint64_t *v, size_t n)
+{
+	r->resume_latencies_ns = kt_calloc(n, sizeof(uint64_t));
+	memcpy(r->resume_latencies_ns, v, n * sizeof(uint64_t));
+	r->n_resume_latencies = n;
+	r->wake_sample_total = n;
+}
+
+static void set_pages(struct kt_worker_report *r, int n0, uint64_t p0, int n1, uint64_t p1)
+{
+	r->numa_pages = kt_calloc(2, sizeof(*r->numa_pages));
+	r->numa_pages[0] = (struct kt_numa_pages){n0, p0};
+	r->numa_pages[1] = (struct kt_numa_pages){n1, p1};
+	r->n_numa_pages = 2;
+}
+
+static void expect_pass(struct kt_assert_result *res)
+{
+	CHECK(res->passed);
+	for (size_t i = 0; i < res->n_details; i++)
+		unit_fail(__FILE__, __LINE__, "unexpected detail: %s", res->details[i].message);
+}
+
+static void expect_one(struct kt_assert_result *res, enum kt_detail_kind k, const char *msg)
+{
+	CHECK(!res->passed);
+	CHECK_INT_EQ(res->n_details, 1);
+	if (res->n_details >= 1) {
+		CHECK_INT_EQ(res->details[0].kind, k);
+		CHECK_STR_EQ(res->details[0].message, msg);
+	}
+}
+
+UNIT_TEST(check_assert_defaults_merge)
+{
+	struct kt_assert d = kt_assert_default_checks(), n = kt_assert_none(), m, o;
+
+	CHECK(d.not_starved.set && d.not_starved.v);
+	CHECK(d.max_imbalance_ratio.set && d.max_imbalance_ratio.v == 4.0);
+	CHECK(d.max_local_dsq_depth.set && d.max_local_dsq_depth.v == 50);
+	CHECK(d.fail_on_stall.set && d.fail_on_stall.v);
+	CHECK(d.sustained_samples.set && d.sustained_samples.v == 5);
+	CHECK(d.max_fallback_rate.set && d.max_fallback_rate.v == 200.0);
+	CHECK(d.max_keep_last_rate.set && d.max_keep_last_rate.v == 100.0);
+	CHECK(!d.isolation.set && !d.max_gap_ms.set && !d.max_spread_pct.set);
+	CHECK(!n.not_starved.set && !n.max_imbalance_ratio.set);
+	CHECK(kt_assert_has_worker_checks(&d));
+	CHECK(!kt_assert_has_worker_checks(&n));
+
+	/* Monitor-only fields are not worker checks. */
+	o = kt_assert_none();
+	o.max_imbalance_ratio = KT_SOME_F64(2.0);
+	CHECK(!kt_assert_has_worker_checks(&o));
+
+	/* Unset keeps, set replaces, a layer can switch a check off. */
+	o = kt_assert_none();
+	o.not_starved = KT_SOME_BOOL(false);
+	o.max_gap_ms = KT_SOME_U64(500);
+	m = kt_assert_merge(&d, &o);
+	CHECK(m.not_starved.set && !m.not_starved.v);
+	CHECK(m.max_gap_ms.set && m.max_gap_ms.v == 500);
+	CHECK(m.max_imbalance_ratio.set && m.max_imbalance_ratio.v == 4.0);
+	m = kt_assert_merge(&m, &n);
+	CHECK(m.not_starved.set && !m.not_starved.v);
+	o = kt_assert_none();
+	o.max_imbalance_ratio = KT_SOME_F64(8.0);
+	m = kt_assert_merge(&m, &o);
+	CHECK(m.max_imbalance_ratio.v == 8.0);
+	CHECK(m.max_gap_ms.v == 500);
+}
+
+UNIT_TEST(check_assert_json)
+{
+	struct kt_assert a = kt_assert_default_checks(), b;
+	json_t *j;
+	char *s, *err = NULL;
+
+	a.max_gap_ms = KT_SOME_U64(750);
+	a.max_spread_pct = KT_SOME_F64(12.5);
+	j = kt_assert_to_json(&a);
+	s = json_dumps(j, JSON_COMPACT);
+	CHECK_STR_CONTAINS(s, "\"not_starved\":true");
+	CHECK_STR_CONTAINS(s, "\"max_gap_ms\":750");
+	CHECK(!strstr(s, "isolation"));
+	CHECK_INT_EQ(kt_assert_from_json(j, &b, &err), 0);
+	CHECK(!memcmp(&a, &b, sizeof(a)) || (b.max_spread_pct.v == 12.5 && b.max_gap_ms.v == 750 &&
+					     b.not_starved.v && !b.isolation.set));
+	free(s);
+	json_decref(j);
+
+	j = json_loads("{\"max_gap_ms\":-1}", 0, NULL);
+	CHECK_INT_EQ(kt_assert_from_json(j, &b, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err, "max_gap_ms");
+	free(err);
+	err = NULL;
+	json_decref(j);
+	j = json_loads("{\"max_local_dsq_depth\":5000000000}", 0, NULL);
+	CHECK_INT_EQ(kt_assert_from_json(j, &b, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	json_decref(j);
+	j = json_loads("{\"not_starved\":1}", 0, NULL);
+	CHECK_INT_EQ(kt_assert_from_json(j, &b, &err), -EINVAL);
+	free(err);
+	json_decref(j);
+}
+
+UNIT_TEST(check_stats_math)
+{
+	uint64_t v[200];
+	double d[4] = {2, 4, 0, 0};
+
+	for (int i = 0; i < 100; i++)
+		v[i] = (uint64_t)(100 - i); /* unsorted 100..1 */
+	CHECK_INT_EQ(kt_stat_p99(v, 100), 99);
+	for (int i = 0; i < 200; i++)
+		v[i] = (uint64_t)(i + 1);
+	CHECK_INT_EQ(kt_stat_p99(v, 200), 198);
+	for (int i = 0; i < 10; i++)
+		v[i] = (uint64_t)(i + 1);
+	CHECK_INT_EQ(kt_stat_p99(v, 10), 10);
+	v[0] = 42;
+	CHECK_INT_EQ(kt_stat_p99(v, 1), 42);
+	CHECK_INT_EQ(kt_stat_p99(v, 0), 0);
+	v[0] = 4, v[1] = 1, v[2] = 3, v[3] = 2;
+	CHECK_INT_EQ(kt_stat_median(v, 4), 3);
+	CHECK_INT_EQ(kt_stat_median(v, 3), 2);
+	CHECK_DBL_NEAR(kt_stat_cv(d, 2), 1.0 / 3.0, 1e-12);
+	CHECK_DBL_NEAR(kt_stat_cv(d, 1), 0, 0);
+	d[0] = d[1] = d[2] = 5;
+	CHECK_DBL_NEAR(kt_stat_cv(d, 3), 0, 1e-12);
+	d[0] = d[1] = 0;
+	CHECK_DBL_NEAR(kt_stat_cv(d, 2), 0, 0);
+}
+
+UNIT_TEST(check_cgroup_stats)
+{
+	struct kt_worker_report r[3];
+	struct kt_cgroup_stats s;
+	struct kt_cpuset cs, nodes;
+	struct kt_check_ctx ctx = {&cs, &nodes};
+	uint64_t a[] = {1000, 2000, 3000, 4000}, b[] = {5000, 6000};
+
+	r[0] = mk(1, 4096, 10, 0);
+	r[1] = mk(2, 4096, 20, 1);
+	r[2] = mk(3, 4096, 60, 1);
+	r[0].max_gap_ms = 40;
+	r[1].max_gap_ms = 90;
+	r[1].max_gap_cpu = 7;
+	r[0].migration_count = 3;
+	r[0].iterations = 100;
+	r[1].iterations = 100;
+	r[2].iterations = 100;
+	r[0].schedstat_run_delay_ns = 4000000;
+	r[0].schedstat_run_count = 1000; /* 4 us */
+	r[1].schedstat_run_delay_ns = 8000000;
+	r[1].schedstat_run_count = 1000; /* 8 us */
+	set_samples(&r[0], a, 4);
+	set_samples(&r[1], b, 2);
+	set_pages(&r[0], 0, 75, 1, 25);
+	r[0].vmstat_numa_pages_migrated = 10;
+	kt_cpuset_parse("0-3", &cs);
+	kt_cpuset_parse("0", &nodes);
+	kt_cgroup_stats_compute(r, 3, &ctx, &s);
+	CHECK_INT_EQ(s.num_workers, 3);
+	CHECK_INT_EQ(s.num_cpus, 2);
+	CHECK_DBL_NEAR(s.avg_off_cpu_pct, 30, 1e-9);
+	CHECK_DBL_NEAR(s.min_off_cpu_pct, 10, 1e-9);
+	CHECK_DBL_NEAR(s.max_off_cpu_pct, 60, 1e-9);
+	CHECK_DBL_NEAR(s.spread, 50, 1e-9);
+	CHECK_INT_EQ(s.max_gap_ms, 90);
+	CHECK_INT_EQ(s.max_gap_cpu, 7);
+	CHECK_INT_EQ(s.total_migrations, 3);
+	CHECK_INT_EQ(s.total_iterations, 300);
+	CHECK_DBL_NEAR(s.migration_ratio, 0.01, 1e-12);
+	/* pooled 1000..6000: p99 = sorted[ceil(5.94)-1] = 6000, median sorted[3] = 4000 */
+	CHECK_DBL_NEAR(s.p99_wake_latency_us, 6.0, 1e-9);
+	CHECK_DBL_NEAR(s.median_wake_latency_us, 4.0, 1e-9);
+	CHECK_DBL_NEAR(s.wake_latency_tail_ratio, 1.5, 1e-9);
+	CHECK_DBL_NEAR(s.wake_latency_cv, 1707.825127659933 / 3500.0, 1e-9);
+	CHECK_DBL_NEAR(s.mean_run_delay_us, 6.0, 1e-9);
+	CHECK_DBL_NEAR(s.worst_run_delay_us, 8.0, 1e-9);
+	CHECK_DBL_NEAR(s.page_locality, 0.75, 1e-12);
+	CHECK_DBL_NEAR(s.cross_node_migration_ratio, 0.1, 1e-12);
+	CHECK_DBL_NEAR(s.iterations_per_worker, 100, 1e-12);
+	for (int i = 0; i < 3; i++)
+		kt_worker_report_clear(&r[i]);
+}
+
+UNIT_TEST(check_not_starved_messages)
+{
+	struct kt_worker_report r[2];
+	struct kt_assert a = kt_assert_default_checks();
+	struct kt_assert_result res;
+
+	/* Starved worker. */
+	r[0] = mk(12, 0, 10, 0);
+	r[1] = mk(13, 1024, 10, 1);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_STARVED, "tid 12 starved (0 work units)");
+	CHECK_INT_EQ(res.stats.n_cgroups, 1);
+	CHECK_INT_EQ(res.stats.total_workers, 2);
+	kt_assert_result_clear(&res);
+
+	/* Spread 30 > 15 (release default). */
+	r[0] = mk(12, 1024, 10, 0);
+	r[1] = mk(13, 1024, 40, 1);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_UNFAIR, "unfair cgroup: spread=30% (10-40%) 2 workers on 2 cpus");
+	CHECK_DBL_NEAR(res.stats.worst_spread, 30, 1e-9);
+	kt_assert_result_clear(&res);
+	/* 14% is within the default. */
+	r[1] = mk(13, 1024, 24, 1);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+	/* Override replaces the limit and shows it. */
+	r[1] = mk(13, 1024, 40, 1);
+	a.max_spread_pct = KT_SOME_F64(20);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_UNFAIR,
+		   "unfair cgroup: spread=30% (10-40%) 2 workers on 2 cpus (threshold 20%)");
+	kt_assert_result_clear(&res);
+	a.max_spread_pct = KT_SOME_F64(12.5);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	CHECK_STR_CONTAINS(res.details[0].message, "(threshold 12.5%)");
+	kt_assert_result_clear(&res);
+	a.max_spread_pct = KT_SOME_F64(35);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+	/* A single worker never fails spread. */
+	a = kt_assert_default_checks();
+	kt_check_workers(&a, &r[1], 1, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+
+	/* Gap: 2500 > 2000 default. */
+	r[0] = mk(12, 1024, 10, 0);
+	r[1] = mk(13, 1024, 10, 1);
+	r[1].max_gap_ms = 2500;
+	r[1].max_gap_cpu = 3;
+	r[1].max_gap_at_ms = 1200;
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_STUCK, "stuck 2500ms on cpu3 at +1200ms");
+	CHECK_INT_EQ(res.stats.worst_gap_ms, 2500);
+	CHECK_INT_EQ(res.stats.worst_gap_cpu, 3);
+	kt_assert_result_clear(&res);
+	r[1].max_gap_ms = 2000; /* not strictly greater */
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+	a.max_gap_ms = KT_SOME_U64(1000);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_STUCK, "stuck 2000ms on cpu3 at +1200ms (threshold 1000ms)");
+	kt_assert_result_clear(&res);
+
+	/* not_starved off: overrides ignored, starvation not checked. */
+	a.not_starved = KT_SOME_BOOL(false);
+	a.max_spread_pct = KT_SOME_F64(1);
+	r[0].work_units = 0;
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+
+	/* No worker fields at all: fallback to not_starved with defaults. */
+	a = kt_assert_none();
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_STARVED, "tid 12 starved (0 work units)");
+	kt_assert_result_clear(&res);
+	kt_check_not_starved(r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_STARVED, "tid 12 starved (0 work units)");
+	kt_assert_result_clear(&res);
+}
+
+UNIT_TEST(check_isolation_message)
+{
+	struct kt_worker_report r[2];
+	struct kt_assert a = kt_assert_default_checks();
+	struct kt_assert_result res;
+	struct kt_cpuset cs;
+	struct kt_check_ctx ctx = {&cs, NULL};
+
+	kt_cpuset_parse("0-3", &cs);
+	r[0] = mk(7, 1024, 10, 0);
+	kt_cpuset_set(&r[0].cpus_used, 5);
+	kt_cpuset_set(&r[0].cpus_used, 9);
+	r[1] = mk(8, 1024, 10, 2);
+	/* Not requested: no check. */
+	kt_check_workers(&a, r, 2, &ctx, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+	a.isolation = KT_SOME_BOOL(true);
+	kt_check_workers(&a, r, 2, &ctx, &res);
+	expect_one(&res, KT_DETAIL_ISOLATION, "tid 7 ran on unexpected CPUs {5, 9}");
+	kt_assert_result_clear(&res);
+	/* No cpuset: nothing to check against. */
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+}
+
+UNIT_TEST(check_throughput_messages)
+{
+	struct kt_worker_report r[2];
+	struct kt_assert a = kt_assert_none();
+	struct kt_assert_result res;
+
+	/* cpu 0.9 s each; rates 1000 and 3000 work/cpu_s -> CV 0.5, mean 2000 */
+	r[0] = mk(1, 900, 10, 0);
+	r[1] = mk(2, 2700, 10, 1);
+	a.max_throughput_cv = KT_SOME_F64(0.25);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_BENCHMARK,
+		   "throughput CV 0.500 exceeds limit 0.250 (mean=2000 work/cpu_s)");
+	kt_assert_result_clear(&res);
+	a.max_throughput_cv = KT_SOME_F64(0.6);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+	a = kt_assert_none();
+	a.min_work_rate = KT_SOME_F64(1500);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_BENCHMARK, "worker 1 throughput 1000 work/cpu_s below floor 1500");
+	kt_assert_result_clear(&res);
+}
+
+UNIT_TEST(check_wake_messages)
+{
+	struct kt_worker_report r[2];
+	struct kt_assert a = kt_assert_none();
+	struct kt_assert_result res;
+	uint64_t s0[50], s1[50];
+
+	for (int i = 0; i < 50; i++) {
+		s0[i] = 1000;
+		s1[i] = 1000;
+	}
+	s1[49] = 101000; /* one outlier in 100: p99 = sorted[98] = 1000 */
+	r[0] = mk(1, 1024, 10, 0);
+	r[1] = mk(2, 1024, 10, 1);
+	set_samples(&r[0], s0, 50);
+	set_samples(&r[1], s1, 50);
+	a.max_p99_wake_latency_ns = KT_SOME_U64(5000);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+	r[1].resume_latencies_ns[48] = 90000; /* now sorted[98] = 90000 */
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_BENCHMARK,
+		   "p99 wake latency 90000ns exceeds limit 5000ns (100 samples)");
+	kt_assert_result_clear(&res);
+
+	a = kt_assert_none();
+	a.max_wake_latency_cv = KT_SOME_F64(0.5);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	CHECK(!res.passed);
+	CHECK_INT_EQ(res.n_details, 1);
+	CHECK_STR_CONTAINS(res.details[0].message, "wake latency CV ");
+	CHECK_STR_CONTAINS(res.details[0].message, " exceeds limit 0.500 (mean=2890ns)");
+	kt_assert_result_clear(&res);
+
+	/* Iteration rate: mk() gives wu/1024+1 = 2 iterations in 1 s. */
+	a = kt_assert_none();
+	a.min_iteration_rate = KT_SOME_F64(2.5);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	CHECK_INT_EQ(res.n_details, 2);
+	CHECK_STR_EQ(res.details[0].message, "worker 1 iteration rate 2.0/s below floor 2.5/s");
+	kt_assert_result_clear(&res);
+	a.min_iteration_rate = KT_SOME_F64(1.5);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+	/* No reports: wake checks skip. */
+	a.max_p99_wake_latency_ns = KT_SOME_U64(1);
+	kt_check_workers(&a, r, 0, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+	kt_worker_report_clear(&r[0]);
+	kt_worker_report_clear(&r[1]);
+}
+
+UNIT_TEST(check_migration_numa_messages)
+{
+	struct kt_worker_report r[2];
+	struct kt_assert a = kt_assert_none();
+	struct kt_assert_result res;
+	struct kt_cpuset cs, nodes;
+	struct kt_check_ctx ctx = {&cs, &nodes};
+
+	r[0] = mk(1, 1024, 10, 0);
+	r[1] = mk(2, 1024, 10, 1);
+	r[0].iterations = 1000;
+	r[1].iterations = 1000;
+	r[0].migration_count = 150;
+	r[1].migration_count = 50;
+	a.max_migration_ratio = KT_SOME_F64(0.05);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_MIGRATION,
+		   "migration ratio 0.1000 exceeds threshold 0.0500 (200 migrations / 2000 iterations)");
+	kt_assert_result_clear(&res);
+
+	kt_cpuset_parse("0-3", &cs);
+	kt_cpuset_parse("0", &nodes);
+	set_pages(&r[0], 0, 60, 1, 40);
+	set_pages(&r[1], 0, 60, 1, 40);
+	r[0].vmstat_numa_pages_migrated = 20;
+	r[1].vmstat_numa_pages_migrated = 30;
+	a = kt_assert_none();
+	a.min_page_locality = KT_SOME_F64(0.9);
+	kt_check_workers(&a, r, 2, &ctx, &res);
+	expect_one(&res, KT_DETAIL_PAGE_LOCALITY,
+		   "page locality 0.6000 below threshold 0.9000 (120/200 pages local)");
+	kt_assert_result_clear(&res);
+	/* Without a cpuset the locality check is skipped. */
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+
+	a = kt_assert_none();
+	a.max_cross_node_migration_ratio = KT_SOME_F64(0.1);
+	kt_check_workers(&a, r, 2, &ctx, &res);
+	expect_one(&res, KT_DETAIL_CROSS_NODE_MIGRATION,
+		   "cross-node migration ratio 0.1500 exceeds threshold 0.1000 (30/200 pages "
+		   "migrated)");
+	kt_assert_result_clear(&res);
+
+	a = kt_assert_none();
+	a.max_slow_tier_ratio = KT_SOME_F64(0.25);
+	kt_check_workers(&a, r, 2, &ctx, &res);
+	expect_one(&res, KT_DETAIL_SLOW_TIER,
+		   "slow-tier page ratio 0.4000 exceeds threshold 0.2500 (80/200 pages on non-CPU "
+		   "nodes)");
+	kt_assert_result_clear(&res);
+	a.max_slow_tier_ratio = KT_SOME_F64(0.5);
+	kt_check_workers(&a, r, 2, &ctx, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+	kt_worker_report_clear(&r[0]);
+	kt_worker_report_clear(&r[1]);
+}
+
+UNIT_TEST(check_result_merge)
+{
+	struct kt_assert_result a, b, c;
+	struct kt_cgroup_stats cg;
+
+	kt_assert_result_pass(&a);
+	kt_assert_result_fail(&b, KT_DETAIL_OTHER, "boom");
+	kt_assert_result_merge(&a, &b);
+	CHECK(!a.passed);
+	CHECK(!a.skipped);
+	CHECK_INT_EQ(a.n_details, 1);
+	CHECK_STR_EQ(a.details[0].message, "boom");
+	kt_assert_result_clear(&a);
+	kt_assert_result_clear(&b);
+
+	kt_assert_result_skip(&a, "not enough CPUs");
+	kt_assert_result_skip(&b, "no LLCs");
+	CHECK(a.passed && a.skipped);
+	CHECK_INT_EQ(a.details[0].kind, KT_DETAIL_SKIP);
+	kt_assert_result_merge(&a, &b);
+	CHECK(a.passed && a.skipped);
+	CHECK_INT_EQ(a.n_details, 2);
+	kt_assert_result_pass(&c);
+	kt_assert_result_merge(&a, &c);
+	CHECK(a.passed && !a.skipped);
+	kt_assert_result_clear(&a);
+	kt_assert_result_clear(&b);
+	kt_assert_result_clear(&c);
+
+	/* Stats: counts summed, worst max, locality/iter-per-worker lowest non-zero. */
+	kt_assert_result_pass(&a);
+	kt_assert_result_pass(&b);
+	memset(&cg, 0, sizeof(cg));
+	cg.num_workers = 2;
+	cg.num_cpus = 4;
+	cg.total_migrations = 5;
+	cg.total_iterations = 100;
+	cg.spread = 10;
+	cg.max_gap_ms = 50;
+	cg.max_gap_cpu = 1;
+	cg.page_locality = 0.9;
+	cg.iterations_per_worker = 50;
+	cg.p99_wake_latency_us = 7;
+	kt_scenario_stats_add_cgroup(&a.stats, &cg);
+	cg.num_workers = 3;
+	cg.spread = 20;
+	cg.max_gap_ms = 80;
+	cg.max_gap_cpu = 6;
+	cg.page_locality = 0; /* unknown: ignored */
+	cg.iterations_per_worker = 20;
+	cg.p99_wake_latency_us = 3;
+	kt_scenario_stats_add_cgroup(&b.stats, &cg);
+	cg.page_locality = 0.5;
+	cg.iterations_per_worker = 0;
+	kt_scenario_stats_add_cgroup(&b.stats, &cg);
+	kt_assert_result_merge(&a, &b);
+	CHECK_INT_EQ(a.stats.n_cgroups, 3);
+	CHECK_INT_EQ(a.stats.total_workers, 8);
+	CHECK_INT_EQ(a.stats.total_cpus, 12);
+	CHECK_INT_EQ(a.stats.total_migrations, 15);
+	CHECK_INT_EQ(a.stats.total_iterations, 300);
+	CHECK_DBL_NEAR(a.stats.worst_spread, 20, 0);
+	CHECK_INT_EQ(a.stats.worst_gap_ms, 80);
+	CHECK_INT_EQ(a.stats.worst_gap_cpu, 6);
+	CHECK_DBL_NEAR(a.stats.worst_page_locality, 0.5, 0);
+	CHECK_DBL_NEAR(a.stats.worst_iterations_per_worker, 20, 0);
+	CHECK_DBL_NEAR(a.stats.worst_p99_wake_latency_us, 7, 0);
+	kt_assert_result_copy(&c, &a);
+	CHECK_INT_EQ(c.stats.total_workers, 8);
+	CHECK_INT_EQ(c.stats.worst_gap_cpu, 6);
+	CHECK(c.passed && !c.skipped);
+	kt_assert_result_clear(&a);
+	kt_assert_result_clear(&b);
+	kt_assert_result_clear(&c);
+}
+
+UNIT_TEST(check_result_json)
+{
+	struct kt_assert_result a, b;
+	struct kt_cgroup_stats cg;
+	char *s, *s2, *err = NULL;
+
+	kt_assert_result_pass(&a);
+	kt_assert_result_add_failure(&a, KT_DETAIL_STUCK, "stuck %dms on cpu%d at +%dms", 2500, 1,
+				     30);
+	kt_assert_result_add_detail(&a, KT_DETAIL_MONITOR, "quote \" and \n newline");
+	memset(&cg, 0, sizeof(cg));
+	cg.num_workers = 4;
+	cg.spread = 12.25;
+	cg.max_gap_ms = 2500;
+	cg.max_gap_cpu = 1;
+	kt_scenario_stats_add_cgroup(&a.stats, &cg);
+	a.stats.ext_metrics = kt_calloc(1, sizeof(*a.stats.ext_metrics));
+	a.stats.ext_metrics[0].name = kt_strdup("bogo_ops");
+	a.stats.ext_metrics[0].value = 1.5;
+	a.stats.n_ext_metrics = 1;
+	s = kt_assert_result_to_string(&a);
+	CHECK_STR_CONTAINS(s, "\"passed\":false,\"skipped\":false,\"details\":[{\"kind\":\"Stuck\","
+			      "\"message\":\"stuck 2500ms on cpu1 at +30ms\"}");
+	CHECK_STR_CONTAINS(s, "\"worst_gap_ms\":2500");
+	CHECK_STR_CONTAINS(s, "\"ext_metrics\":{\"bogo_ops\":1.5}");
+	CHECK_INT_EQ(kt_assert_result_parse(s, strlen(s), &b, &err), 0);
+	s2 = kt_assert_result_to_string(&b);
+	CHECK_STR_EQ(s, s2);
+	CHECK_INT_EQ(b.n_details, 2);
+	CHECK_STR_EQ(b.details[1].message, "quote \" and \n newline");
+	CHECK_INT_EQ(b.stats.cgroups[0].num_workers, 4);
+	free(s);
+	free(s2);
+	kt_assert_result_clear(&a);
+	kt_assert_result_clear(&b);
+
+	/* Skip result, no ext_metrics key when empty. */
+	kt_assert_result_skip(&a, "need >=2 LLCs");
+	s = kt_assert_result_to_string(&a);
+	CHECK(!strstr(s, "ext_metrics"));
+	CHECK_INT_EQ(kt_assert_result_parse(s, strlen(s), &b, NULL), 0);
+	CHECK(b.passed && b.skipped);
+	CHECK_INT_EQ(b.details[0].kind, KT_DETAIL_SKIP);
+	free(s);
+	kt_assert_result_clear(&a);
+	kt_assert_result_clear(&b);
+
+	/* Minimal and lenient forms. */
+	CHECK_INT_EQ(kt_assert_result_parse("{\"passed\":true}", 15, &b, NULL), 0);
+	CHECK(b.passed && !b.skipped && b.n_details == 0);
+	kt_assert_result_clear(&b);
+	const char *bare = "{\"passed\":false,\"details\":[\"plain error\"]}";
+
+	CHECK_INT_EQ(kt_assert_result_parse(bare, strlen(bare), &b, NULL), 0);
+	CHECK_INT_EQ(b.details[0].kind, KT_DETAIL_OTHER);
+	kt_assert_result_clear(&b);
+}
+
+UNIT_TEST(check_result_json_malformed)
+{
+	static const char *const bad[] = {
+		"",
+		"{",
+		"null",
+		"[]",
+		"{}",
+		"{\"passed\":\"yes\"}",
+		"{\"passed\":true,\"skipped\":1}",
+		"{\"passed\":true,\"details\":{}}",
+		"{\"passed\":true,\"details\":[{\"kind\":\"Nope\",\"message\":\"x\"}]}",
+		"{\"passed\":true,\"details\":[{\"kind\":\"Stuck\"}]}",
+		"{\"passed\":true,\"details\":[5]}",
+		"{\"passed\":true,\"stats\":[]}",
+		"{\"passed\":true,\"stats\":{\"total_workers\":-1}}",
+		"{\"passed\":true,\"stats\":{\"worst_spread\":\"x\"}}",
+		"{\"passed\":true,\"stats\":{\"cgroups\":[{\"num_workers\":1.5}]}}",
+		"{\"passed\":true,\"stats\":{\"cgroups\":[7]}}",
+		"{\"passed\":true,\"stats\":{\"ext_metrics\":{\"a\":\"b\"}}}",
+		"{\"passed\":true,\"passed\":false}",
+	};
+	struct kt_assert_result r;
+
+	for (size_t i = 0; i < KT_ARRAY_SIZE(bad); i++) {
+		char *err = NULL;
+
+		if (kt_assert_result_parse(bad[i], strlen(bad[i]), &r, &err) != -EINVAL)
+			unit_fail(__FILE__, __LINE__, "accepted: %s", bad[i]);
+		CHECK(err != NULL);
+		free(err);
+	}
+	/* Too many details is refused (bounded). */
+	struct sbuf sb = SBUF_INIT;
+
+	sb_adds(&sb, "{\"passed\":false,\"details\":[");
+	for (int i = 0; i < 5000; i++)
+		sb_adds(&sb, i ? ",\"x\"" : "\"x\"");
+	sb_adds(&sb, "]}");
+	CHECK_INT_EQ(kt_assert_result_parse(sb.s, sb.len, &r, NULL), -EINVAL);
+	sb_free(&sb);
+	/* Deep nesting does not crash. */
+	sb_init(&sb);
+	sb_adds(&sb, "{\"passed\":true,\"x\":");
+	for (int i = 0; i < 100000; i++)
+		sb_adds(&sb, "[");
+	CHECK_INT_EQ(kt_assert_result_parse(sb.s, sb.len, &r, NULL), -EINVAL);
+	sb_free(&sb);
+}
