@@ -183,14 +183,61 @@ static json_t *jstr(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+static int list_range(const char *range, bool json)
+{
+	struct kt_kid id;
+	char *err = NULL, *rel = NULL, **v = NULL;
+	size_t n = 0;
+
+	if (kt_kid_parse(range, &id, &err) || id.type != KT_KID_RANGE) {
+		kt_err("kernel list: --range %s: expected A..B with two versions (e.g. 6.10..6.12)",
+		       range);
+		free(err);
+		if (!err)
+			kt_kid_free(&id);
+		return 2;
+	}
+	if (kt_releases_fetch(&rel, &err) || kt_releases_range(rel, id.a, id.b, &v, &n, &err)) {
+		kt_err("kernel list: --range %s: %s", range, err);
+		free(err);
+		free(rel);
+		kt_kid_free(&id);
+		return 1;
+	}
+	if (json) {
+		json_t *o = json_object(), *a = json_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, json_string(v[i]));
+		json_object_set_new(o, "range", json_string(range));
+		json_object_set_new(o, "start", json_string(id.a));
+		json_object_set_new(o, "end", json_string(id.b));
+		json_object_set_new(o, "versions", a);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", v[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	free(rel);
+	kt_kid_free(&id);
+	return 0;
+}
+
 static int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"range", required_argument, NULL, 'r'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct kt_cache_entry *e;
 	size_t n, corrupt = 0, stale = 0, untracked = 0;
 	char *root, *err = NULL, kc[16];
+	const char *range = NULL;
 	bool json = false;
 	int c;
 
@@ -200,10 +247,15 @@ static int cmd_list(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'r':
+			range = optarg;
+			break;
 		case 'h':
-			printf("Usage: ktstr kernel list [--json]\n\nList cached kernels (newest "
-			       "first). Corrupt entries show their reason;\nentries built with "
-			       "another kconfig fragment are tagged (stale kconfig).\n");
+			printf("Usage: ktstr kernel list [--json] [--range A..B]\n\nList cached "
+			       "kernels (newest first). Corrupt entries show their reason;\nentries "
+			       "built with another kconfig fragment are tagged (stale kconfig).\n"
+			       "--range A..B only previews the kernel.org releases a range expands "
+			       "to\n(needs the network; the cache is not touched).\n");
 			return 0;
 		default:
 			return 2;
@@ -213,6 +265,8 @@ static int cmd_list(int argc, char **argv)
 		kt_err("kernel list: unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
+	if (range)
+		return list_range(range, json);
 	if (kt_cache_root(&root, &err)) {
 		kt_err("kernel list: %s", err);
 		free(err);

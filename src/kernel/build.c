@@ -82,8 +82,11 @@ static void progress_draw(struct progress *p)
 	int n;
 
 	fmt_dur(kt_now_ns() - p->stage_t0, d, sizeof(d));
-	n = snprintf(line, sizeof(line), "%s: %s [%s] %u objects%s%s", kt_label(), p->stage, d,
-		     p->objs, p->last_cc[0] ? ", CC " : "", p->last_cc);
+	if (p->objs)
+		n = snprintf(line, sizeof(line), "%s: %s [%s] %u objects, CC %s", kt_label(),
+			     p->stage, d, p->objs, p->last_cc);
+	else
+		n = snprintf(line, sizeof(line), "%s: %s [%s]", kt_label(), p->stage, d);
 	if (n > 0 && (unsigned)n >= cols)
 		line[cols - 1] = 0;
 	fprintf(stderr, "\r\x1b[K%s", line);
@@ -325,6 +328,7 @@ static int configure(struct build_ctx *c, bool fresh, char **err)
 	char *mk_def[] = {"make", "defconfig", NULL};
 	char *mk_kvm[] = {"make", "kvm_guest.config", NULL};
 	char *mk_old[] = {"make", "olddefconfig", NULL};
+	uint64_t t0 = kt_now_ns();
 	int r = 0;
 
 	if (!fresh && kt_read_file(cfgp, &cfg, NULL, 0) == 0 &&
@@ -343,6 +347,7 @@ static int configure(struct build_ctx *c, bool fresh, char **err)
 		if ((r = append_fragment(c->tree, err)) ||
 		    (r = run_stage(&c->prog, "make olddefconfig", c->tree, c->log, mk_old, err)))
 			goto out;
+		c->prog.stage_t0 = t0;
 		progress_done(&c->prog, "kernel configured");
 	}
 	free(cfg);
@@ -1090,6 +1095,24 @@ static int build_local(struct build_ctx *c, char **dir, char **err)
 
 		c->key = kt_cache_key_local(c->git_hash, has_cfg,
 					    has_cfg ? kt_crc32(cfg, strlen(cfg)) : 0);
+		if (has_cfg && !c->o->force) {
+			/*
+			 * The .config our own earlier build left behind is the one
+			 * stored with the plain key: that entry is a hit too.
+			 */
+			char *plain = kt_cache_key_local(c->git_hash, false, 0), ch[16];
+			struct kt_cache_entry e;
+
+			snprintf(ch, sizeof(ch), "%08x", kt_crc32(cfg, strlen(cfg)));
+			kt_cache_entry_load(c->root, plain, &e);
+			if (!e.corrupt && e.meta.config_hash && !strcmp(e.meta.config_hash, ch)) {
+				free(c->key);
+				c->key = plain;
+				plain = NULL;
+			}
+			kt_cache_entry_free(&e);
+			free(plain);
+		}
 		if (cache_hit(c)) {
 			*dir = kt_path_join(c->root, c->key);
 			r = 1;

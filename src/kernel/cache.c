@@ -498,9 +498,9 @@ char *kt_lock_holders(const char *lockfile)
 				for (size_t i = 0; i + 1 < len; i++)
 					if (!cmd[i])
 						cmd[i] = ' ';
-				if (len > 100)
-					strcpy(cmd + 100, "…");
 			}
+			if (cmd && strlen(cmd) > 100)
+				strcpy(cmd + 97, "...");
 			sb_addf(&sb, "%s  pid=%d cmd=%s", sb.len ? "\n" : "", pid,
 				cmd ? kt_trim(cmd) : "?");
 			free(cmd);
