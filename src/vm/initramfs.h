@@ -97,6 +97,15 @@ void kt_elf_deps_free(char **paths);
 #define KT_INITRAMFS_CACHE_MAX_ENTRIES 16
 #define KT_INITRAMFS_CACHE_MAX_BYTES (1024ull << 20)
 int kt_initramfs_cache_get(const void *cpio, size_t len, char **out_path, char **err);
+/*
+ * Write out_path = the compressed image at base_path followed by an
+ * uncompressed cpio (suffix, e.g. per-run arguments; finished with
+ * kt_cpio_finish). The kernel unpacks concatenated segments in order, so a
+ * cached base plus a small per-run suffix boots without recompressing the
+ * base. suffix may be NULL/0 (plain copy). out_path is written atomically.
+ */
+int kt_initramfs_compose(const char *base_path, const void *suffix, size_t suffix_len,
+			 const char *out_path, char **err);
 /* The cache directory as described above (malloc'd). */
 char *kt_initramfs_cache_dir(void);
 

@@ -210,3 +210,30 @@ fail:
 	free(path);
 	return r;
 }
+
+int kt_initramfs_compose(const char *base_path, const void *suffix, size_t suffix_len,
+			 const char *out_path, char **err)
+{
+	static const char zeros[4];
+	struct sbuf sb = SBUF_INIT;
+	char *base;
+	size_t blen;
+	int r;
+
+	r = kt_read_file(base_path, &base, &blen, 0);
+	if (r) {
+		*err = kt_asprintf("%s: %s", base_path, strerror(-r));
+		return r;
+	}
+	sb_add(&sb, base, blen);
+	free(base);
+	/* cpio headers start 4-byte aligned; the kernel skips zero padding. */
+	sb_add(&sb, zeros, (4 - sb.len % 4) % 4);
+	if (suffix_len)
+		sb_add(&sb, suffix, suffix_len);
+	r = kt_write_file_atomic(out_path, sb.s, sb.len, 0644);
+	if (r)
+		*err = kt_asprintf("%s: %s", out_path, strerror(-r));
+	sb_free(&sb);
+	return r;
+}

@@ -559,3 +559,40 @@ UNIT_TEST(initramfs_cache_prune_lru)
 		CHECK(kt_exists(fresh));
 	}
 }
+
+UNIT_TEST(initramfs_compose_base_and_suffix)
+{
+	const char *t = unit_tmpdir();
+	struct kt_cpio *b = kt_cpio_new(), *s = kt_cpio_new();
+	const void *bd, *sd;
+	size_t bl, sl, zl, olen;
+	char *path = NULL, *err = NULL, *out = kt_path_join(t, "initrd"), *o, *z;
+	unsigned long long fsz;
+	static struct ent e[16];
+	void *back;
+
+	setenv("KTSTR_INITRAMFS_CACHE_DIR", kt_path_join(t, "c"), 1);
+	kt_cpio_add_data(b, "init", "base-binary", 11, 0755);
+	kt_cpio_finish(b, &bd, &bl);
+	kt_cpio_add_data(s, "args", "--exact\nfoo", 11, 0644);
+	kt_cpio_finish(s, &sd, &sl);
+	CHECK_INT_EQ(kt_initramfs_cache_get(bd, bl, &path, &err), 0);
+	CHECK_INT_EQ(kt_initramfs_compose(path, sd, sl, out, &err), 0);
+	CHECK_INT_EQ(kt_read_file(out, &o, &olen, 0), 0);
+	CHECK_INT_EQ(kt_read_file(path, &z, &zl, 0), 0);
+	/* Layout: the zstd frame, zero padding to 4, the plain suffix archive. */
+	CHECK(!memcmp(o, z, zl));
+	CHECK_INT_EQ(olen, ((zl + 3) & ~(size_t)3) + sl);
+	CHECK(!memcmp(o + olen - sl, sd, sl));
+	fsz = ZSTD_findFrameCompressedSize(o, olen);
+	CHECK_INT_EQ(fsz, zl);
+	back = malloc(bl);
+	CHECK(ZSTD_decompress(back, bl, o, zl) == bl);
+	CHECK_INT_EQ(parse_newc(back, bl, e, 16), 1);
+	CHECK_INT_EQ(parse_newc(o + olen - sl, sl, e, 16), 1);
+	CHECK_STR_EQ(e[0].name, "args");
+	CHECK(kt_initramfs_compose("/nonexistent/base", sd, sl, out, &err) < 0);
+	CHECK_STR_CONTAINS(err, "/nonexistent/base");
+	kt_cpio_free(b);
+	kt_cpio_free(s);
+}
