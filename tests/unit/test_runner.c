@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Test API: registration, validation, plans, names, host fit, verdicts, reports. */
+#include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +102,12 @@ UNIT_TEST(runner_registry_lists_tests_and_scheds)
 	size_t n, ns;
 	const struct ktstr_test *const *v = kt_registry_tests(&n);
 	const struct ktstr_scheduler *const *s = kt_registry_scheds(&ns);
+	bool has_unit = false;
+
+	for (size_t i = 0; i < ns; i++)
+		if (s[i] == &unit_sched)
+			has_unit = true;
+	CHECK(has_unit);
 	bool found = false;
 
 	CHECK(n >= 11);
