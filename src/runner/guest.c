@@ -69,9 +69,12 @@ static void out_line(const char *fmt, ...)
 	pthread_mutex_unlock(&out_lock);
 }
 
+static bool in_guest; /* protocol lines only inside the VM */
+
 static void stage(const char *s)
 {
-	out_line("KTSTR_STAGE: %s", s);
+	if (in_guest)
+		out_line("KTSTR_STAGE: %s", s);
 }
 
 static void shm_send(uint32_t type, const void *data, uint32_t len)
@@ -308,6 +311,72 @@ static void ev_end(void *arg, uint32_t ms)
 	shm_send(KT_SHM_MSG_SCENARIO_END, &ms, sizeof(ms));
 }
 
+/* ---- the test body ----------------------------------------------------------- */
+
+int kt_run_body_local(const struct kt_plan *plan, const char *cg_root, pid_t spid,
+		      const struct kt_scn_events *ev, volatile sig_atomic_t *stop,
+		      struct kt_assert_result *out)
+{
+	const struct ktstr_test *t = plan->test;
+	struct kt_topo topo = {0};
+	struct kt_cgroup_mgr cg = {0};
+	struct ktstr_ctx tctx = {0};
+	struct kt_ctx sctx = {0};
+	char *err = NULL;
+	int rc;
+
+	kt_assert_result_clear(out);
+	if (kt_topo_read(NULL, &topo, &err)) {
+		kt_assert_result_fail(out, KT_DETAIL_OTHER, err);
+		free(err);
+		return -EIO;
+	}
+	if (kt_cgmgr_init(&cg, "/sys/fs/cgroup", cg_root, &err)) {
+		kt_assert_result_fail(out, KT_DETAIL_OTHER, err);
+		free(err);
+		kt_topo_free(&topo);
+		return -EIO;
+	}
+	sctx.topo = &topo;
+	sctx.cg = &cg;
+	sctx.duration_ms = (uint64_t)plan->duration_s * 1000;
+	sctx.workers_per_cgroup = (unsigned)plan->workers_per_cgroup;
+	sctx.sched_pid = spid;
+	sctx.settle_ms = 500;
+	sctx.assert = plan->assert;
+	sctx.events = ev;
+	sctx.stop = stop;
+
+	tctx.name = t->name;
+	tctx.numa_nodes = plan->topo.numa_nodes;
+	tctx.llcs = plan->topo.llcs;
+	tctx.cores = plan->topo.cores;
+	tctx.threads = plan->topo.threads;
+	tctx.cpus = kt_rtopo_cpus(&plan->topo);
+	tctx.duration_s = (unsigned)plan->duration_s;
+	tctx.workers_per_cgroup = (unsigned)plan->workers_per_cgroup;
+	tctx.sched_pid = spid;
+	tctx.assert = &sctx.assert;
+	tctx.topo = &topo;
+	tctx.scn = &sctx;
+	kt_assert_result_pass(&tctx.result);
+
+	if (in_guest)
+		out_line("KTSTR_PAYLOAD_STARTING");
+	stage("test body running");
+	rc = t->fn(&tctx);
+	stage("test body done");
+	if (rc < 0 && tctx.result.passed)
+		kt_assert_result_add_failure(&tctx.result, KT_DETAIL_OTHER,
+					     "test function returned error: %s", strerror(-rc));
+	kt_assert_result_copy(out, &tctx.result);
+	kt_assert_result_clear(&tctx.result);
+	kt_cgmgr_destroy(&cg);
+	kt_cgmgr_free(&cg);
+	kt_topo_free(&topo);
+	return 0;
+}
+
 /* ---- the mode -------------------------------------------------------------------- */
 
 static void send_result(const struct kt_assert_result *r)
@@ -350,18 +419,15 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 {
 	struct kt_assert_result res = {0};
 	struct kt_plan plan;
-	struct kt_topo topo = {0};
-	struct kt_cgroup_mgr cg = {0};
 	struct kt_scn_events ev = {.start = ev_start, .stim = ev_stim, .end = ev_end};
-	struct ktstr_ctx tctx = {0};
-	struct kt_ctx sctx = {0};
 	const struct ktstr_test *t;
 	pthread_t tr_thr, mon_thr;
-	bool tr_started = false, mon_started = false, topo_ok = false, cg_ok = false;
+	bool tr_started = false, mon_started = false;
 	char *test = NULL, *sched = NULL, *err = NULL, *why = NULL;
 	int watchdog = 0, rc;
 
 	(void)gctx;
+	in_guest = true;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
@@ -438,65 +504,16 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 	}
 
 	stage("reading topology");
-	if (kt_topo_read(NULL, &topo, &err)) {
-		kt_assert_result_fail(&res, KT_DETAIL_OTHER, err);
-		goto teardown;
-	}
-	topo_ok = true;
-	if (kt_cgmgr_init(&cg, "/sys/fs/cgroup", "/sys/fs/cgroup/ktstr", &err)) {
-		kt_assert_result_fail(&res, KT_DETAIL_OTHER, err);
-		goto teardown;
-	}
-	cg_ok = true;
-	sctx.topo = &topo;
-	sctx.cg = &cg;
-	sctx.duration_ms = (uint64_t)plan.duration_s * 1000;
-	sctx.workers_per_cgroup = (unsigned)plan.workers_per_cgroup;
-	sctx.sched_pid = sched ? sched_pid : 0;
-	sctx.settle_ms = 500;
-	sctx.assert = plan.assert;
-	sctx.events = &ev;
-	sctx.stop = &stop_flag;
-
-	tctx.name = t->name;
-	tctx.numa_nodes = plan.topo.numa_nodes;
-	tctx.llcs = plan.topo.llcs;
-	tctx.cores = plan.topo.cores;
-	tctx.threads = plan.topo.threads;
-	tctx.cpus = kt_rtopo_cpus(&plan.topo);
-	tctx.duration_s = (unsigned)plan.duration_s;
-	tctx.workers_per_cgroup = (unsigned)plan.workers_per_cgroup;
-	tctx.sched_pid = sctx.sched_pid;
-	tctx.assert = &sctx.assert;
-	tctx.topo = &topo;
-	tctx.scn = &sctx;
-	kt_assert_result_pass(&tctx.result);
-
-	out_line("KTSTR_PAYLOAD_STARTING");
-	stage("test body running");
-	rc = t->fn(&tctx);
-	stage("test body done");
-	if (rc < 0 && tctx.result.passed)
-		kt_assert_result_add_failure(&tctx.result, KT_DETAIL_OTHER,
-					     "test function returned error: %s", strerror(-rc));
-	if (sched && sched_reap() && tctx.result.passed) {
+	rc = kt_run_body_local(&plan, "/sys/fs/cgroup/ktstr", sched ? sched_pid : 0, &ev,
+			       &stop_flag, &res);
+	if (rc >= 0 && sched && sched_reap() && res.passed) {
 		char *d = describe_status(sched_status);
 
-		kt_assert_result_add_failure(&tctx.result, KT_DETAIL_SCHEDULER_DIED,
+		kt_assert_result_add_failure(&res, KT_DETAIL_SCHEDULER_DIED,
 					     "scheduler process died unexpectedly (%s)", d);
 		free(d);
 	}
-	kt_assert_result_clear(&res);
-	kt_assert_result_copy(&res, &tctx.result);
-	kt_assert_result_clear(&tctx.result);
 
-teardown:
-	if (cg_ok) {
-		kt_cgmgr_destroy(&cg);
-		kt_cgmgr_free(&cg);
-	}
-	if (topo_ok)
-		kt_topo_free(&topo);
 send:
 	stage("sending result");
 	send_result(&res);

@@ -13,10 +13,31 @@ extern const struct ktstr_test *const __stop_ktstr_tests[] __attribute__((weak))
 extern const struct ktstr_scheduler *const __start_ktstr_scheds[] __attribute__((weak));
 extern const struct ktstr_scheduler *const __stop_ktstr_scheds[] __attribute__((weak));
 
+static int cmp_test(const void *a, const void *b)
+{
+	const struct ktstr_test *x = *(const struct ktstr_test *const *)a;
+	const struct ktstr_test *y = *(const struct ktstr_test *const *)b;
+	int c = strcmp(x->file ? x->file : "", y->file ? y->file : "");
+
+	return c ? c : x->line - y->line;
+}
+
+/* In declaration order (file, then line), not the section's link order. */
 const struct ktstr_test *const *kt_registry_tests(size_t *n)
 {
-	*n = __start_ktstr_tests ? (size_t)(__stop_ktstr_tests - __start_ktstr_tests) : 0;
-	return __start_ktstr_tests;
+	static const struct ktstr_test **sorted;
+	static size_t count;
+
+	if (!sorted) {
+		count = __start_ktstr_tests ? (size_t)(__stop_ktstr_tests - __start_ktstr_tests)
+					    : 0;
+		sorted = kt_calloc(count + 1, sizeof(*sorted));
+		for (size_t i = 0; i < count; i++)
+			sorted[i] = __start_ktstr_tests[i];
+		qsort(sorted, count, sizeof(*sorted), cmp_test);
+	}
+	*n = count;
+	return sorted;
 }
 
 const struct ktstr_scheduler *const *kt_registry_scheds(size_t *n)
