@@ -432,6 +432,18 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 		rc = run_host_only(&plan, &o, full, t0, ho->verbose);
 		goto out;
 	}
+	/* A scheduler given as a path needs no kernel to be checked. */
+	if (plan.sched && plan.sched->binary && strchr(plan.sched->binary, '/')) {
+		sched_path = kt_sched_lookup(plan.sched->binary, NULL, ho->direct, &err);
+		if (!sched_path) {
+			o.sched_fail_reason = err;
+			err = NULL;
+			rc = finish(&plan, NULL, &o, full, t0, ho->verbose);
+			goto out;
+		}
+		free(sched_path);
+		sched_path = NULL;
+	}
 	if (resolve_kernel(ho->kernel_label, &k, &err)) {
 		o.infra_error = kt_asprintf("kernel: %s", err ? err : "not found");
 		rc = finish(&plan, NULL, &o, full, t0, ho->verbose);

@@ -186,7 +186,9 @@ enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outco
 	add_indented(&sb, sb_str(&d), "  ");
 	if (o->have_result)
 		add_stats(&sb, &o->result.stats);
-	if (sched_death || verbose || o->timed_out || o->crashed || !o->have_result) {
+	/* Diagnostics describe a VM run; none for errors before any VM booted. */
+	if ((sched_death || verbose || o->timed_out || o->crashed || !o->have_result) &&
+	    !(o->infra_error && o->wall_s <= 0) && !(o->sched_fail_reason && o->wall_s <= 0)) {
 		sb_adds(&sb, "--- diagnostics ---\n");
 		sb_addf(&sb, "init stage: %s\n", o->init_stage ? o->init_stage : "unknown");
 		if (o->exit_code >= 0)
