@@ -172,6 +172,40 @@ static void progress(bool tty, size_t done, size_t total, int np, int nf, int ns
 	fflush(stderr);
 }
 
+struct sc_count {
+	int ok, bad;
+};
+
+static int count_sidecar(void *arg, const char *path)
+{
+	struct sc_count *c = arg;
+	struct kt_sidecar sc;
+	char *err = NULL;
+
+	if (kt_sidecar_read(path, &sc, &err)) {
+		kt_warn("%s", err);
+		free(err);
+		c->bad++;
+		return 0;
+	}
+	kt_sidecar_free(&sc);
+	c->ok++;
+	return 0;
+}
+
+/* "results: N sidecars in DIR" (read back, so a broken one is reported). */
+static void report_sidecars(const char *version)
+{
+	bool override;
+	char *dir = kt_sidecar_dir(version, &override);
+	struct sc_count c = {0};
+
+	if (kt_sidecar_scan(dir, count_sidecar, &c) >= 0)
+		fprintf(stderr, "ktstr: results: %d sidecar%s in %s%s\n", c.ok, c.ok == 1 ? "" : "s",
+			dir, c.bad ? " (some unreadable)" : "");
+	free(dir);
+}
+
 static int cmd_test(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -185,6 +219,8 @@ static int cmd_test(int argc, char **argv)
 	};
 	struct kt_strv kernels = {0}, filters = {0};
 	struct kt_kernel *ks = NULL;
+	char *run_version = NULL;
+	bool have_run = false;
 	size_t nk = 0, njobs = 0, done = 0;
 	struct job *jobs = NULL;
 	char *env_add[8] = {0}, *err = NULL;
@@ -270,12 +306,16 @@ static int cmd_test(int argc, char **argv)
 		struct kt_kernel k = {0};
 
 		if (nk) {
+			have_run = true;
+			run_version = ks[0].version ? kt_strdup(ks[0].version) : NULL;
 			if (kt_sidecar_session_begin(ks[0].version, &err)) {
 				kt_warn("sidecars: %s", err);
 				free(err);
 				err = NULL;
 			}
 		} else if (kt_kernel_resolve(NULL, &k, &err) == 0) {
+			have_run = true;
+			run_version = k.version ? kt_strdup(k.version) : NULL;
 			if (kt_sidecar_session_begin(k.version, &err)) {
 				kt_warn("sidecars: %s", err);
 				free(err);
@@ -408,8 +448,11 @@ static int cmd_test(int argc, char **argv)
 	for (size_t i = 0; i < njobs; i++)
 		if (jobs[i].verdict == 1)
 			printf("  failed: %s\n", jobs[i].name);
+	if (have_run)
+		report_sidecars(run_version);
 	rc = nf ? 1 : 0;
 out:
+	free(run_version);
 	for (size_t i = 0; i < njobs; i++) {
 		free(jobs[i].bin);
 		free(jobs[i].name);
