@@ -44,10 +44,10 @@ static void usage_build(FILE *f)
 static int cmd_build(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"source", required_argument, NULL, 's'}, {"git", required_argument, NULL, 'g'},
-		{"ref", required_argument, NULL, 'r'},    {"force", no_argument, NULL, 'f'},
-		{"clean", no_argument, NULL, 'c'},        {"cpu-cap", required_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	    {"source", required_argument, NULL, 's'}, {"git", required_argument, NULL, 'g'},
+	    {"ref", required_argument, NULL, 'r'},    {"force", no_argument, NULL, 'f'},
+	    {"clean", no_argument, NULL, 'c'},	      {"cpu-cap", required_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0}};
 	struct kt_build_opts o = {0};
 	const char *source = NULL;
 	char *dir = NULL, *key = NULL, *err = NULL;
@@ -150,8 +150,8 @@ static int cmd_build(int argc, char **argv)
 					break;
 			}
 			if (failed)
-				kt_err("kernel build range %s..%s: %zu/%zu version(s) failed: %s", id.a,
-				       id.b, failed, n, sb_str(&fl));
+				kt_err("kernel build range %s..%s: %zu/%zu version(s) failed: %s",
+				       id.a, id.b, failed, n, sb_str(&fl));
 			for (size_t i = 0; i < n; i++)
 				free(vers[i]);
 			free(vers);
@@ -251,11 +251,12 @@ static int cmd_list(int argc, char **argv)
 			range = optarg;
 			break;
 		case 'h':
-			printf("Usage: ktstr kernel list [--json] [--range A..B]\n\nList cached "
-			       "kernels (newest first). Corrupt entries show their reason;\nentries "
-			       "built with another kconfig fragment are tagged (stale kconfig).\n"
-			       "--range A..B only previews the kernel.org releases a range expands "
-			       "to\n(needs the network; the cache is not touched).\n");
+			printf(
+			    "Usage: ktstr kernel list [--json] [--range A..B]\n\nList cached "
+			    "kernels (newest first). Corrupt entries show their reason;\nentries "
+			    "built with another kconfig fragment are tagged (stale kconfig).\n"
+			    "--range A..B only previews the kernel.org releases a range expands "
+			    "to\n(needs the network; the cache is not touched).\n");
 			return 0;
 		default:
 			return 2;
@@ -296,7 +297,8 @@ static int cmd_list(int argc, char **argv)
 				const struct kt_cache_meta *m = &e[i].meta;
 				json_t *src = json_object(), *sch = json_array();
 
-				json_object_set_new(src, "type", json_string(kt_src_type_name(m->src)));
+				json_object_set_new(src, "type",
+						    json_string(kt_src_type_name(m->src)));
 				if (m->src != KT_SRC_TARBALL)
 					json_object_set_new(src, "git_hash", jstr(m->git_hash));
 				if (m->src == KT_SRC_GIT)
@@ -350,7 +352,7 @@ static int cmd_list(int argc, char **argv)
 			printf("  %-48s %-12s %-8s %-7s %s%s\n", e[i].key,
 			       m->version ? m->version : "-", kt_src_type_name(m->src), m->arch,
 			       m->built_at,
-			       !strcmp(ks, "stale")       ? " (stale kconfig)"
+			       !strcmp(ks, "stale")	  ? " (stale kconfig)"
 			       : !strcmp(ks, "untracked") ? " (untracked kconfig)"
 							  : "");
 		}
@@ -369,7 +371,8 @@ static int cmd_list(int argc, char **argv)
 	if (stale)
 		kt_info("stale kconfig: %zu entr%s built with a different ktstr.kconfig "
 			"(current %s); they are not used implicitly. Rebuild with `ktstr kernel "
-			"build`.", stale, stale == 1 ? "y" : "ies", kc);
+			"build`.",
+			stale, stale == 1 ? "y" : "ies", kc);
 	if (corrupt)
 		kt_info("%zu corrupt entr%s. Run `ktstr kernel clean --corrupt-only` to remove.",
 			corrupt, corrupt == 1 ? "y" : "ies");
@@ -399,7 +402,8 @@ static int cmd_clean(int argc, char **argv)
 		switch (c) {
 		case 'k':
 			if (kt_parse_u64(optarg, &keep)) {
-				kt_err("kernel clean: --keep must be a number (got \"%s\")", optarg);
+				kt_err("kernel clean: --keep must be a number (got \"%s\")",
+				       optarg);
 				return 2;
 			}
 			has_keep = true;
@@ -465,7 +469,8 @@ static int cmd_clean(int argc, char **argv)
 		}
 		for (size_t i = 0; i < n; i++)
 			if (rm[i])
-				fprintf(stderr, "  %s%s\n", e[i].key, e[i].corrupt ? " (corrupt)" : "");
+				fprintf(stderr, "  %s%s\n", e[i].key,
+					e[i].corrupt ? " (corrupt)" : "");
 		fprintf(stderr, "remove %zu entr%s? [y/N] ", nrm, nrm == 1 ? "y" : "ies");
 		fflush(stderr);
 		if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y') ||
@@ -505,9 +510,8 @@ out:
 
 static int cmd_resolve(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct kt_kernel k;
 	char *err = NULL;
 	bool json = false;
@@ -524,7 +528,8 @@ static int cmd_resolve(int argc, char **argv)
 			       "Show which kernel an id (path, image file, version, cache key,\n"
 			       "git+URL#REF) resolves to; without ID, the implicit chain:\n"
 			       "KTSTR_TEST_KERNEL, KTSTR_KERNEL, the newest valid cache entry,\n"
-			       "./linux, ../linux, /lib/modules/$(uname -r)/build, /boot/vmlinuz-*.\n");
+			       "./linux, ../linux, /lib/modules/$(uname -r)/build, "
+			       "/boot/vmlinuz-*.\n");
 			return 0;
 		default:
 			return 2;
@@ -584,5 +589,4 @@ static int cmd_kernel(int argc, char **argv)
 	return 2;
 }
 
-KTSTR_COMMAND(kernel, "kernel", "build, list, clean and resolve cached kernels", cmd_kernel,
-	      50);
+KTSTR_COMMAND(kernel, "kernel", "build, list, clean and resolve cached kernels", cmd_kernel, 50);

@@ -210,8 +210,8 @@ static int run_stage(struct progress *p, const char *stage, const char *dir, con
 		progress_abort(p);
 		print_log_tail(log, 40);
 		if (r)
-			set_err(err, "%s: cannot run %s: %s (log: %s)", stage, argv[0], strerror(-r),
-				log);
+			set_err(err, "%s: cannot run %s: %s (log: %s)", stage, argv[0],
+				strerror(-r), log);
 		else
 			set_err(err, "%s failed (exit %d) (log: %s)", sb_str(&cmd), st, log);
 		sb_free(&cmd);
@@ -224,11 +224,18 @@ static int run_stage(struct progress *p, const char *stage, const char *dir, con
 /* ---- config ----------------------------------------------------------------------- */
 
 static const char *const required_y[] = {
-	"CONFIG_SCHED_CLASS_EXT", "CONFIG_DEBUG_INFO_BTF", "CONFIG_BPF_SYSCALL",
-	"CONFIG_FTRACE",          "CONFIG_KPROBE_EVENTS",  "CONFIG_BPF_EVENTS",
-	"CONFIG_DEVMEM",          "CONFIG_SERIAL_8250_CONSOLE",
-	"CONFIG_PVH",             "CONFIG_NUMA",           "CONFIG_CPUSETS",
-	"CONFIG_SCHEDSTATS",
+    "CONFIG_SCHED_CLASS_EXT",
+    "CONFIG_DEBUG_INFO_BTF",
+    "CONFIG_BPF_SYSCALL",
+    "CONFIG_FTRACE",
+    "CONFIG_KPROBE_EVENTS",
+    "CONFIG_BPF_EVENTS",
+    "CONFIG_DEVMEM",
+    "CONFIG_SERIAL_8250_CONSOLE",
+    "CONFIG_PVH",
+    "CONFIG_NUMA",
+    "CONFIG_CPUSETS",
+    "CONFIG_SCHEDSTATS",
 };
 static const char *const required_unset[] = {"CONFIG_STRICT_DEVMEM"};
 
@@ -296,8 +303,7 @@ static int append_fragment(const char *tree, char **err)
 	FILE *f = fopen(path, "ae");
 
 	if (!f || fputs("\n", f) < 0 || fwrite(frag, 1, len, f) != len || fclose(f)) {
-		set_err(err, "cannot append the kconfig fragment to %s: %s", path,
-			strerror(errno));
+		set_err(err, "cannot append the kconfig fragment to %s: %s", path, strerror(errno));
 		free(path);
 		return -EIO;
 	}
@@ -308,9 +314,9 @@ static int append_fragment(const char *tree, char **err)
 struct build_ctx {
 	const struct kt_build_opts *o;
 	char *root;
-	char *key;         /* NULL: not cacheable */
-	char *tree;        /* source tree being built */
-	char *tmp;         /* temporary dir (tarball/git) or NULL */
+	char *key;  /* NULL: not cacheable */
+	char *tree; /* source tree being built */
+	char *tmp;  /* temporary dir (tarball/git) or NULL */
 	char *log;
 	char *version;
 	unsigned jobs;
@@ -358,8 +364,10 @@ static int configure(struct build_ctx *c, bool fresh, char **err)
 	}
 	missing = config_missing(cfg);
 	if (*missing) {
-		set_err(err, "critical config options are missing in %s: %s (is pahole/clang "
-			     "installed? see %s)", cfgp, missing, c->log);
+		set_err(err,
+			"critical config options are missing in %s: %s (is pahole/clang "
+			"installed? see %s)",
+			cfgp, missing, c->log);
 		r = -EINVAL;
 	}
 	free(missing);
@@ -520,8 +528,10 @@ static int extract(struct build_ctx *c, const char *tarball, char **err)
 	if (d)
 		closedir(d);
 	if (!c->tree) {
-		set_err(err, "%s does not contain a kernel source tree (no top directory with a "
-			     "Kconfig)", tarball);
+		set_err(err,
+			"%s does not contain a kernel source tree (no top directory with a "
+			"Kconfig)",
+			tarball);
 		return -EINVAL;
 	}
 	progress_done(&c->prog, "source extracted");
@@ -551,13 +561,12 @@ static char *index_lookup(const char *root, const char *canon, const struct stat
 	return v;
 }
 
-static void index_store(const char *root, const char *canon, const struct stat *st,
-			const char *ver)
+static void index_store(const char *root, const char *canon, const struct stat *st, const char *ver)
 {
 	char *p = index_path(root, canon), *dir = kt_path_join(root, ".source-index");
-	char *text = kt_asprintf("%lld %lld %lld %s %s\n", (long long)st->st_size,
-				 (long long)st->st_mtim.tv_sec, (long long)st->st_mtim.tv_nsec, ver,
-				 canon);
+	char *text =
+	    kt_asprintf("%lld %lld %lld %s %s\n", (long long)st->st_size,
+			(long long)st->st_mtim.tv_sec, (long long)st->st_mtim.tv_nsec, ver, canon);
 
 	kt_mkdir_p(dir, 0755);
 	kt_write_file_atomic(p, text, strlen(text), 0644);
@@ -719,8 +728,10 @@ static int store(struct build_ctx *c, char **err)
 		char *lf = kt_asprintf("%s/.locks/%s.lock", c->root, c->key);
 		char *h = kt_lock_holders(lf);
 
-		set_err(err, "cache entry \"%s\" is locked by active test runs (lockfile %s, "
-			     "holders: %s)", c->key, lf, *h ? h : "unknown");
+		set_err(err,
+			"cache entry \"%s\" is locked by active test runs (lockfile %s, "
+			"holders: %s)",
+			c->key, lf, *h ? h : "unknown");
 		free(h);
 		free(lf);
 		r = lockfd;
@@ -776,7 +787,7 @@ out:
 static int compile(struct build_ctx *c, char **err)
 {
 	char jobs[32];
-	char *mk[] = {"make", jobs, "KCFLAGS=-Wno-error", (char *)kt_kernel_image_name(),
+	char *mk[] = {"make",	 jobs, "KCFLAGS=-Wno-error", (char *)kt_kernel_image_name(),
 		      "vmlinux", NULL};
 	char *sx[] = {"make", jobs, "-C", "tools/sched_ext", NULL};
 	char *bindir;
@@ -854,8 +865,10 @@ static int force_check(struct build_ctx *c, char **err)
 		char *lf = kt_asprintf("%s/.locks/%s.lock", c->root, c->key);
 		char *h = kt_lock_holders(lf);
 
-		set_err(err, "cache entry \"%s\" is locked by active test runs (lockfile %s, "
-			     "holders: %s)", c->key, lf, *h ? h : "unknown");
+		set_err(err,
+			"cache entry \"%s\" is locked by active test runs (lockfile %s, "
+			"holders: %s)",
+			c->key, lf, *h ? h : "unknown");
 		free(h);
 		free(lf);
 		return -EBUSY;
@@ -995,8 +1008,9 @@ static int build_version(struct build_ctx *c, char **dir, char **err)
 static int build_git(struct build_ctx *c, char **dir, char **err)
 {
 	char *argv_init[] = {"git", "init", "-q", NULL, NULL};
-	char *argv_fetch[] = {"git", "fetch", "-q", "--depth", "1", (char *)c->o->git_url,
-			      (char *)c->o->git_ref, NULL};
+	char *argv_fetch[] = {
+	    "git", "fetch", "-q", "--depth", "1", (char *)c->o->git_url, (char *)c->o->git_ref,
+	    NULL};
 	char *argv_co[] = {"git", "checkout", "-q", "FETCH_HEAD", NULL};
 	char *head;
 	int r, lk = -1;
@@ -1045,8 +1059,14 @@ out:
 static int build_local(struct build_ctx *c, char **dir, char **err)
 {
 	char *mk, *kc, *top = NULL, *cfgp = NULL, *cfg = NULL, *status = NULL;
-	char *argv_st[] = {"git", "-C", NULL, "status", "--porcelain", "--untracked-files=no",
-			   "--ignore-submodules", NULL};
+	char *argv_st[] = {"git",
+			   "-C",
+			   NULL,
+			   "status",
+			   "--porcelain",
+			   "--untracked-files=no",
+			   "--ignore-submodules",
+			   NULL};
 	char *argv_mrp[] = {"make", "mrproper", NULL};
 	bool git = false;
 	int r = 0, lk = -1, srclk = -1;
@@ -1158,7 +1178,8 @@ static int build_local(struct build_ctx *c, char **dir, char **err)
 				"stash to enable caching");
 		else
 			kt_info("skipping cache — %s is not a git repository, so its contents "
-				"cannot be identified", c->canon);
+				"cannot be identified",
+				c->canon);
 		free(img);
 		*dir = kt_strdup(c->tree);
 		r = 0;

@@ -49,8 +49,9 @@ int kt_cache_root(char **out, char **err)
 	}
 	h = kt_getenv("HOME");
 	if (!h || h[0] != '/') {
-		set_err(err, "cannot locate the kernel cache: HOME is %s and neither "
-			     "KTSTR_CACHE_DIR nor XDG_CACHE_HOME is set",
+		set_err(err,
+			"cannot locate the kernel cache: HOME is %s and neither "
+			"KTSTR_CACHE_DIR nor XDG_CACHE_HOME is set",
 			h ? "relative" : "unset or empty");
 		return -ENOENT;
 	}
@@ -271,7 +272,8 @@ int kt_meta_parse(const char *text, struct kt_cache_meta *m, const char **kind, 
 
 		m->has_src_vmlinux = true;
 		m->source_vmlinux_size = (uint64_t)json_integer_value(v);
-		m->source_vmlinux_mtime_secs = mt && json_is_integer(mt) ? json_integer_value(mt) : 0;
+		m->source_vmlinux_mtime_secs =
+		    mt && json_is_integer(mt) ? json_integer_value(mt) : 0;
 	}
 	v = json_object_get(o, "schedulers");
 	if (v && !json_is_null(v)) {
@@ -283,7 +285,8 @@ int kt_meta_parse(const char *text, struct kt_cache_meta *m, const char **kind, 
 			goto bad;
 		}
 		m->schedulers = kt_calloc(json_array_size(v) + 1, sizeof(char *));
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			const char *s = json_string_value(e);
 
 			if (!s || !*s || strchr(s, '/') || s[0] == '.') {

@@ -53,8 +53,19 @@ static char *releases_url(void)
 static int curl_get(const char *url, const char *file, int max_secs, char **err)
 {
 	char maxt[16];
-	char *argv[] = {"curl", "-sS", "-L", "--connect-timeout", "15", "--max-time", maxt,
-			"-o", (char *)file, "-w", "%{http_code} %{content_type}", (char *)url, NULL};
+	char *argv[] = {"curl",
+			"-sS",
+			"-L",
+			"--connect-timeout",
+			"15",
+			"--max-time",
+			maxt,
+			"-o",
+			(char *)file,
+			"-w",
+			"%{http_code} %{content_type}",
+			(char *)url,
+			NULL};
 	struct sbuf out = SBUF_INIT;
 	struct kt_run_opts o = {.capture = &out, .capture_stdout_only = false};
 	int st = 0, r, code = 0;
@@ -163,7 +174,8 @@ static size_t releases_rows(const char *text, char ***vers)
 
 	*vers = NULL;
 	rel = o ? json_object_get(o, "releases") : NULL;
-	json_array_foreach(rel, i, e) {
+	json_array_foreach(rel, i, e)
+	{
 		const char *mon = json_string_value(json_object_get(e, "moniker"));
 		const char *v = json_string_value(json_object_get(e, "version"));
 
@@ -309,7 +321,10 @@ int kt_kernel_download(const char *version, const char *dir, char **path, char *
 	if (magic[0] == '<' || !strncmp(magic, "<!", 2)) {
 		set_err(err, "%s returned an HTML page, not a kernel tarball", url);
 		r = -EPROTO;
-	} else if (!v.has_rc && memcmp(magic, "\xfd" "7zXZ", 5)) {
+	} else if (!v.has_rc && memcmp(magic,
+				       "\xfd"
+				       "7zXZ",
+				       5)) {
 		set_err(err, "%s is not an xz-compressed tarball", url);
 		r = -EPROTO;
 	} else if (v.has_rc && memcmp(magic, "\x1f\x8b", 2)) {

@@ -203,7 +203,8 @@ int kt_kid_parse(const char *in, struct kt_kid *out, char **err)
 			kt_version_parse(a, &va);
 			kt_version_parse(dots + 2, &vb);
 			if (kt_version_cmp(&va, &vb) > 0) {
-				set_err(err, "kernel range %s is inverted (%s > %s)", s, a, dots + 2);
+				set_err(err, "kernel range %s is inverted (%s > %s)", s, a,
+					dots + 2);
 				free(a);
 				free(s);
 				return -EINVAL;
@@ -388,8 +389,10 @@ int kt_kernel_list_parse(const char *s, struct kt_kernel_list_item **out, size_t
 		}
 		eq = strchr(tok, '=');
 		if (!eq) {
-			set_err(err, "KTSTR_KERNEL_LIST: entry %zu \"%s\" has no '=' (expected "
-				     "label=path)", idx + 1, tok);
+			set_err(err,
+				"KTSTR_KERNEL_LIST: entry %zu \"%s\" has no '=' (expected "
+				"label=path)",
+				idx + 1, tok);
 			r = -EINVAL;
 			goto out;
 		}
@@ -437,8 +440,7 @@ out:
 	return 0;
 }
 
-int kt_kernel_list_format(const struct kt_kernel_list_item *items, size_t n, char **out,
-			  char **err)
+int kt_kernel_list_format(const struct kt_kernel_list_item *items, size_t n, char **out, char **err)
 {
 	struct sbuf sb = SBUF_INIT;
 
@@ -446,14 +448,18 @@ int kt_kernel_list_format(const struct kt_kernel_list_item *items, size_t n, cha
 		const char *l = items[i].label, *p = items[i].path;
 
 		if (!l || !*l || strpbrk(l, ";=")) {
-			set_err(err, "kernel label \"%s\" cannot be used in KTSTR_KERNEL_LIST "
-				     "(empty or contains ';' or '=')", l ? l : "");
+			set_err(err,
+				"kernel label \"%s\" cannot be used in KTSTR_KERNEL_LIST "
+				"(empty or contains ';' or '=')",
+				l ? l : "");
 			sb_free(&sb);
 			return -EINVAL;
 		}
 		if (!p || !*p || strchr(p, ';')) {
-			set_err(err, "kernel path \"%s\" cannot be used in KTSTR_KERNEL_LIST "
-				     "(empty or contains ';')", p ? p : "");
+			set_err(err,
+				"kernel path \"%s\" cannot be used in KTSTR_KERNEL_LIST "
+				"(empty or contains ';')",
+				p ? p : "");
 			sb_free(&sb);
 			return -EINVAL;
 		}

@@ -14,12 +14,12 @@
 /* ---- resolution (the API other modules use) ------------------------------ */
 
 struct kt_kernel {
-	char *image;     /* bootable image (bzImage) */
-	char *vmlinux;   /* ELF with symbols + BTF, NULL if none */
-	char *dir;       /* cache entry dir, source tree or image dir */
-	char *key;       /* cache key, NULL when not from the cache */
-	char *version;   /* e.g. "6.12.57", NULL when unknown */
-	char *label;     /* sanitized, e.g. "kernel_6_12_57" */
+	char *image;	 /* bootable image (bzImage) */
+	char *vmlinux;	 /* ELF with symbols + BTF, NULL if none */
+	char *dir;	 /* cache entry dir, source tree or image dir */
+	char *key;	 /* cache key, NULL when not from the cache */
+	char *version;	 /* e.g. "6.12.57", NULL when unknown */
+	char *label;	 /* sanitized, e.g. "kernel_6_12_57" */
 	char *sched_dir; /* dir holding scx_* binaries, NULL if none */
 };
 
@@ -85,7 +85,7 @@ struct kt_version {
 	unsigned maj, min;
 	unsigned long patch; /* 0 when absent */
 	bool has_patch;
-	unsigned long rc;    /* 0 when absent */
+	unsigned long rc; /* 0 when absent */
 	bool has_rc;
 };
 
@@ -128,18 +128,18 @@ enum kt_src_type { KT_SRC_TARBALL, KT_SRC_GIT, KT_SRC_LOCAL };
 
 struct kt_cache_meta {
 	enum kt_src_type src;
-	char *git_hash;         /* git, local */
-	char *git_ref;          /* git */
+	char *git_hash;		/* git, local */
+	char *git_ref;		/* git */
 	char *source_tree_path; /* local */
 	char *arch;
 	char *image_name;
 	char *built_at;
 	bool has_vmlinux;
 	bool vmlinux_stripped;
-	char *version;            /* NULL: null */
-	char *config_hash;        /* NULL: null */
+	char *version;		  /* NULL: null */
+	char *config_hash;	  /* NULL: null */
 	char *ktstr_kconfig_hash; /* NULL: null */
-	bool has_src_vmlinux;     /* source_vmlinux_size/mtime present */
+	bool has_src_vmlinux;	  /* source_vmlinux_size/mtime present */
 	uint64_t source_vmlinux_size;
 	int64_t source_vmlinux_mtime_secs;
 	char **schedulers;
@@ -156,7 +156,7 @@ struct kt_cache_entry {
 	char *key;
 	char *path;
 	bool corrupt;
-	char *error;            /* corrupt: reason */
+	char *error;		/* corrupt: reason */
 	const char *error_kind; /* missing|unreadable|schema_drift|malformed|truncated|
 				   parse_error|image_missing|unknown */
 	struct kt_cache_meta meta;
@@ -194,7 +194,7 @@ struct kt_build_opts {
 	bool force;
 	bool clean;
 	const char *cpu_cap; /* --cpu-cap value, NULL when not given */
-	bool quiet_hit;      /* resolution: no "use --force" hint */
+	bool quiet_hit;	     /* resolution: no "use --force" hint */
 };
 
 /*

@@ -32,6 +32,19 @@ static void set_err(char **err, const char *fmt, ...)
 	*err = sb_steal(&sb);
 }
 
+/* Builds (with their downloads) run one at a time: each uses every CPU. */
+static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int locked_build(const struct kt_build_opts *o, char **dir, char **key, char **err)
+{
+	int r;
+
+	pthread_mutex_lock(&build_lock);
+	r = kt_kernel_build(o, dir, key, err);
+	pthread_mutex_unlock(&build_lock);
+	return r;
+}
+
 void kt_kernel_free(struct kt_kernel *k)
 {
 	if (!k)
@@ -65,7 +78,8 @@ static void from_entry(const struct kt_cache_entry *e, struct kt_kernel *out)
 	out->key = kt_strdup(e->key);
 	out->version = e->meta.version ? kt_strdup(e->meta.version) : NULL;
 	{
-		char *raw = e->meta.version ? kt_strdup(e->meta.version) : kt_cache_key_label(e->key);
+		char *raw =
+		    e->meta.version ? kt_strdup(e->meta.version) : kt_cache_key_label(e->key);
 
 		out->label = kt_kernel_label_sanitize(raw);
 		free(raw);
@@ -86,8 +100,10 @@ static int load_key(const char *root, const char *key, struct kt_kernel *out, ch
 		return -ENOENT;
 	kt_cache_entry_load(root, key, &e);
 	if (e.corrupt) {
-		set_err(err, "cache entry %s is corrupt: %s. Run `ktstr kernel clean "
-			     "--corrupt-only` and rebuild it", e.path, e.error);
+		set_err(err,
+			"cache entry %s is corrupt: %s. Run `ktstr kernel clean "
+			"--corrupt-only` and rebuild it",
+			e.path, e.error);
 		r = -EINVAL;
 	} else {
 		from_entry(&e, out);
@@ -100,8 +116,8 @@ static char *path_label(const char *canon)
 {
 	char *copy = kt_strdup(canon), *raw, *l;
 
-	raw = kt_asprintf("path_%s_%06x", basename(copy),
-			  kt_crc32(canon, strlen(canon)) & 0xffffffu);
+	raw =
+	    kt_asprintf("path_%s_%06x", basename(copy), kt_crc32(canon, strlen(canon)) & 0xffffffu);
 	l = kt_kernel_label_sanitize(raw);
 	free(raw);
 	free(copy);
@@ -163,7 +179,8 @@ static int from_path(const char *path, struct kt_kernel *out, char **err)
 		if (!img)
 			img = existing(canon, kt_kernel_image_name(), false);
 		if (!img) {
-			char *mk = kt_path_join(canon, "Makefile"), *kc = kt_path_join(canon, "Kconfig");
+			char *mk = kt_path_join(canon, "Makefile"),
+			     *kc = kt_path_join(canon, "Kconfig");
 			bool src = kt_exists(mk) && kt_exists(kc);
 
 			set_err(err, "no kernel image in %s (tried %s, %s)%s%s%s", canon,
@@ -231,8 +248,10 @@ static int resolve_explicit(const char *id, struct kt_kernel *out, char **err)
 		goto out;
 	}
 	if (k.type == KT_KID_RANGE) {
-		set_err(err, "kernel range %s..%s names several kernels; it is accepted only where "
-			     "several --kernel values are", k.a, k.b);
+		set_err(err,
+			"kernel range %s..%s names several kernels; it is accepted only where "
+			"several --kernel values are",
+			k.a, k.b);
 		r = -EINVAL;
 		goto out;
 	}
@@ -243,8 +262,10 @@ static int resolve_explicit(const char *id, struct kt_kernel *out, char **err)
 			goto out;
 		r = load_key(root, k.a, out, err);
 		if (r == -ENOENT)
-			set_err(err, "cache key %s not found. Run `ktstr kernel list` to see the "
-				     "cached kernels", k.a);
+			set_err(err,
+				"cache key %s not found. Run `ktstr kernel list` to see the "
+				"cached kernels",
+				k.a);
 		goto out;
 	}
 	if (k.type == KT_KID_VERSION) {
@@ -274,11 +295,11 @@ static int resolve_explicit(const char *id, struct kt_kernel *out, char **err)
 		key = kt_cache_key_tarball(ver);
 		r = load_key(root, key, out, err);
 		if (r == -ENOENT) {
-			struct kt_build_opts o = {.src = KT_BUILD_VERSION, .version = ver,
-						  .quiet_hit = true};
+			struct kt_build_opts o = {
+			    .src = KT_BUILD_VERSION, .version = ver, .quiet_hit = true};
 
 			kt_info("kernel %s is not cached; downloading and building it", ver);
-			r = kt_kernel_build(&o, &dir, &bkey, err);
+			r = locked_build(&o, &dir, &bkey, err);
 			if (!r)
 				r = load_key(root, key, out, err);
 		}
@@ -287,10 +308,10 @@ static int resolve_explicit(const char *id, struct kt_kernel *out, char **err)
 	}
 	/* git */
 	{
-		struct kt_build_opts o = {.src = KT_BUILD_GIT, .git_url = k.a, .git_ref = k.b,
-					  .quiet_hit = true};
+		struct kt_build_opts o = {
+		    .src = KT_BUILD_GIT, .git_url = k.a, .git_ref = k.b, .quiet_hit = true};
 
-		r = kt_kernel_build(&o, &dir, &bkey, err);
+		r = locked_build(&o, &dir, &bkey, err);
 		if (!r && bkey)
 			r = load_key(root, bkey, out, err);
 		else if (!r)
@@ -378,8 +399,10 @@ static int from_env_kernel(const char *raw, struct kt_kernel *out, char **err)
 		if (k.type == KT_KID_VERSION && kt_version_is_prefix(k.a)) {
 			r = newest_matching(root, k.a, out);
 			if (r)
-				set_err(err, "KTSTR_KERNEL=%s: no cached kernel of the %s series in %s. "
-					     "Run `ktstr kernel build %s`", t, k.a, root, k.a);
+				set_err(err,
+					"KTSTR_KERNEL=%s: no cached kernel of the %s series in %s. "
+					"Run `ktstr kernel build %s`",
+					t, k.a, root, k.a);
 			break;
 		}
 		if (k.type == KT_KID_CACHEKEY && (r = kt_cache_key_validate(k.a, err))) {
@@ -393,17 +416,22 @@ static int from_env_kernel(const char *raw, struct kt_kernel *out, char **err)
 		r = load_key(root, key, out, err);
 		if (r == -ENOENT) {
 			if (k.type == KT_KID_VERSION)
-				set_err(err, "KTSTR_KERNEL=%s: kernel %s is not in the cache %s (key "
-					     "%s). Run `ktstr kernel build %s`", t, k.a, root, key,
-					k.a);
+				set_err(err,
+					"KTSTR_KERNEL=%s: kernel %s is not in the cache %s (key "
+					"%s). Run `ktstr kernel build %s`",
+					t, k.a, root, key, k.a);
 			else
-				set_err(err, "KTSTR_KERNEL=%s: cache key %s not found. Run `ktstr "
-					     "kernel list` to see the cached kernels", t, k.a);
+				set_err(err,
+					"KTSTR_KERNEL=%s: cache key %s not found. Run `ktstr "
+					"kernel list` to see the cached kernels",
+					t, k.a);
 		}
 		break;
 	default:
-		set_err(err, "KTSTR_KERNEL=%s: a %s cannot be used here; give a path, a version or "
-			     "a cache key", t, kt_kid_type_name(k.type));
+		set_err(err,
+			"KTSTR_KERNEL=%s: a %s cannot be used here; give a path, a version or "
+			"a cache key",
+			t, kt_kid_type_name(k.type));
 		r = -EINVAL;
 	}
 	free(root);
@@ -438,7 +466,8 @@ static int resolve_implicit(struct kt_kernel *out, char **err)
 
 		if (kt_cache_list(root, &e, &n) == 0) {
 			for (size_t i = 0; i < n; i++) {
-				if (e[i].corrupt || strcmp(kt_cache_kconfig_status(&e[i]), "matches"))
+				if (e[i].corrupt ||
+				    strcmp(kt_cache_kconfig_status(&e[i]), "matches"))
 					continue;
 				from_entry(&e[i], out);
 				kt_cache_entries_free(e, n);
@@ -524,9 +553,12 @@ static int resolve_implicit(struct kt_kernel *out, char **err)
 			}
 		}
 	}
-	set_err(err, "no kernel found (tried KTSTR_TEST_KERNEL and KTSTR_KERNEL (both unset), %s). Build "
-		     "one with `ktstr kernel build --source DIR|TARBALL` or `ktstr kernel build "
-		     "VERSION`, or set KTSTR_KERNEL", sb_str(&tried));
+	set_err(
+	    err,
+	    "no kernel found (tried KTSTR_TEST_KERNEL and KTSTR_KERNEL (both unset), %s). Build "
+	    "one with `ktstr kernel build --source DIR|TARBALL` or `ktstr kernel build "
+	    "VERSION`, or set KTSTR_KERNEL",
+	    sb_str(&tried));
 	sb_free(&tried);
 	return -ENOENT;
 }
@@ -736,8 +768,8 @@ int kt_kernel_lock_shared(const struct kt_kernel *k, char **err)
 		char *lf = kt_asprintf("%s/.locks/%s.lock", root, k->key);
 		char *h = kt_lock_holders(lf);
 
-		set_err(err, "cannot lock cache entry %s (lockfile %s) within 10 s: %s%s%s",
-			k->key, lf, strerror(-fd), *h ? "; holders:\n" : "", h);
+		set_err(err, "cannot lock cache entry %s (lockfile %s) within 10 s: %s%s%s", k->key,
+			lf, strerror(-fd), *h ? "; holders:\n" : "", h);
 		free(h);
 		free(lf);
 		fd = fd == -1 ? -EIO : fd;

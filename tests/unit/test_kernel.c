@@ -150,7 +150,7 @@ UNIT_TEST(kernel_id_parse)
 		CHECK_INT_EQ(k.type, KT_KID_VERSION);
 		kt_kid_free(&k);
 	}
-	const char *keys[] = {"v6.14", "6", "1.2.3.4", "6.12.3-tarball-x86_64-kc1234abcd",
+	const char *keys[] = {"v6.14",	 "6",  "1.2.3.4", "6.12.3-tarball-x86_64-kc1234abcd",
 			      "garbage", "6.x"};
 	for (size_t i = 0; i < KT_ARRAY_SIZE(keys); i++) {
 		CHECK_INT_EQ(kt_kid_parse(keys[i], &k, &err), 0);
@@ -329,22 +329,24 @@ UNIT_TEST(kernel_meta_corrupt_kinds)
 	struct {
 		const char *text, *kind;
 	} cases[] = {
-		{"", "truncated"},
-		{"{\"source\": {\"type\": \"tarb", "truncated"},
-		{"{,}", "parse_error"},
-		{"[1,2]", "malformed"},
-		{"{\"source\":{\"type\":\"tarball\"},\"arch\":\"x86_64\",\"image_name\":\"bzImage\","
-		 "\"has_vmlinux\":true,\"vmlinux_stripped\":true}",
-		 "schema_drift"}, /* no built_at */
-		{"{\"source\":{\"type\":\"svn\"},\"arch\":\"x86_64\",\"image_name\":\"bzImage\","
-		 "\"built_at\":\"2026-01-02T03:04:05Z\",\"has_vmlinux\":true,\"vmlinux_stripped\":true}",
-		 "schema_drift"},
-		{"{\"source\":{\"type\":\"tarball\"},\"arch\":\"x86_64\",\"image_name\":\"../x\","
-		 "\"built_at\":\"2026-01-02T03:04:05Z\",\"has_vmlinux\":true,\"vmlinux_stripped\":true}",
-		 "schema_drift"},
-		{"{\"source\":{\"type\":\"tarball\"},\"arch\":\"x86_64\",\"image_name\":\"bzImage\","
-		 "\"built_at\":\"yesterday\",\"has_vmlinux\":true,\"vmlinux_stripped\":true}",
-		 "schema_drift"},
+	    {"", "truncated"},
+	    {"{\"source\": {\"type\": \"tarb", "truncated"},
+	    {"{,}", "parse_error"},
+	    {"[1,2]", "malformed"},
+	    {"{\"source\":{\"type\":\"tarball\"},\"arch\":\"x86_64\",\"image_name\":\"bzImage\","
+	     "\"has_vmlinux\":true,\"vmlinux_stripped\":true}",
+	     "schema_drift"}, /* no built_at */
+	    {"{\"source\":{\"type\":\"svn\"},\"arch\":\"x86_64\",\"image_name\":\"bzImage\","
+	     "\"built_at\":\"2026-01-02T03:04:05Z\",\"has_vmlinux\":true,\"vmlinux_stripped\":"
+	     "true}",
+	     "schema_drift"},
+	    {"{\"source\":{\"type\":\"tarball\"},\"arch\":\"x86_64\",\"image_name\":\"../x\","
+	     "\"built_at\":\"2026-01-02T03:04:05Z\",\"has_vmlinux\":true,\"vmlinux_stripped\":"
+	     "true}",
+	     "schema_drift"},
+	    {"{\"source\":{\"type\":\"tarball\"},\"arch\":\"x86_64\",\"image_name\":\"bzImage\","
+	     "\"built_at\":\"yesterday\",\"has_vmlinux\":true,\"vmlinux_stripped\":true}",
+	     "schema_drift"},
 	};
 
 	CHECK_INT_EQ(kt_meta_parse(good, &m, &kind, &err), 0);
@@ -423,12 +425,12 @@ UNIT_TEST(kernel_resolve_order)
 	CHECK_INT_EQ(chdir(work), 0);
 
 	/* stale kconfig entries are skipped; newest valid wins */
-	free(fake_entry(root, "6.12.1-tarball-x86_64-kc00000000", "6.12.1",
-			"2026-06-01T00:00:00Z", "00000000"));
-	free(fake_entry(root, kt_cache_key_tarball("6.10.1"), "6.10.1", "2025-01-01T00:00:00Z",
-			kc));
-	free(fake_entry(root, kt_cache_key_tarball("6.11.1"), "6.11.1", "2025-06-01T00:00:00Z",
-			kc));
+	free(fake_entry(root, "6.12.1-tarball-x86_64-kc00000000", "6.12.1", "2026-06-01T00:00:00Z",
+			"00000000"));
+	free(
+	    fake_entry(root, kt_cache_key_tarball("6.10.1"), "6.10.1", "2025-01-01T00:00:00Z", kc));
+	free(
+	    fake_entry(root, kt_cache_key_tarball("6.11.1"), "6.11.1", "2025-06-01T00:00:00Z", kc));
 	CHECK_INT_EQ(kt_kernel_resolve(NULL, &k, &err), 0);
 	CHECK_STR_EQ(k.version, "6.11.1");
 	CHECK_STR_EQ(k.label, "kernel_6_11_1");
@@ -654,12 +656,12 @@ UNIT_TEST(kernel_list_env_parse)
 	struct {
 		const char *in, *msg;
 	} bad[] = {
-		{"=/x", "empty label"},
-		{"a/x", "has no '='"},
-		{"a=/x;a=/y", "duplicate label \"a\""},
-		{"a=/x;;b=/y", "entry 2 is empty"},
-		{"a=b=/y", "more than one '='"},
-		{"a=", "empty path"},
+	    {"=/x", "empty label"},
+	    {"a/x", "has no '='"},
+	    {"a=/x;a=/y", "duplicate label \"a\""},
+	    {"a=/x;;b=/y", "entry 2 is empty"},
+	    {"a=b=/y", "more than one '='"},
+	    {"a=", "empty path"},
 	};
 	for (size_t i = 0; i < KT_ARRAY_SIZE(bad); i++) {
 		err = NULL;
@@ -730,24 +732,24 @@ UNIT_TEST(kernel_cpu_cap)
  * FAKE_SLEEP=N stalls the compile step.
  */
 static const char fake_make[] =
-	"#!/bin/sh\n"
-	"for a in \"$@\"; do\n"
-	"  case \"$a\" in\n"
-	"  defconfig) echo 'CONFIG_FOO=y' > .config ;;\n"
-	"  kvm_guest.config) echo 'CONFIG_KVM_GUEST=y' >> .config ;;\n"
-	"  olddefconfig) [ -n \"$FAKE_DROP\" ] && sed -i \"/^$FAKE_DROP=/d\" .config; true ;;\n"
-	"  mrproper) rm -f .config ;;\n"
-	"  bzImage) mkdir -p arch/x86/boot; echo '  CC      kernel/sched/ext.o';"
-	" if [ -n \"$FAKE_SLEEP\" ]; then echo '  CC      kernel/slow.o'; sleep $FAKE_SLEEP; fi;"
-	" printf bzimage > arch/x86/boot/bzImage ;;\n"
-	"  vmlinux) if [ -n \"$FAKE_FAIL\" ]; then echo 'kernel/x.c:1: error: boom'; exit 2; fi;"
-	" cp \"$FAKE_VMLINUX\" vmlinux ;;\n"
-	"  esac\n"
-	"done\n"
-	"case \"$*\" in *tools/sched_ext*) mkdir -p tools/sched_ext/build/bin;"
-	" for s in scx_simple scx_qmap; do printf '#!/bin/sh\\n' > tools/sched_ext/build/bin/$s;"
-	" chmod +x tools/sched_ext/build/bin/$s; done ;; esac\n"
-	"exit 0\n";
+    "#!/bin/sh\n"
+    "for a in \"$@\"; do\n"
+    "  case \"$a\" in\n"
+    "  defconfig) echo 'CONFIG_FOO=y' > .config ;;\n"
+    "  kvm_guest.config) echo 'CONFIG_KVM_GUEST=y' >> .config ;;\n"
+    "  olddefconfig) [ -n \"$FAKE_DROP\" ] && sed -i \"/^$FAKE_DROP=/d\" .config; true ;;\n"
+    "  mrproper) rm -f .config ;;\n"
+    "  bzImage) mkdir -p arch/x86/boot; echo '  CC      kernel/sched/ext.o';"
+    " if [ -n \"$FAKE_SLEEP\" ]; then echo '  CC      kernel/slow.o'; sleep $FAKE_SLEEP; fi;"
+    " printf bzimage > arch/x86/boot/bzImage ;;\n"
+    "  vmlinux) if [ -n \"$FAKE_FAIL\" ]; then echo 'kernel/x.c:1: error: boom'; exit 2; fi;"
+    " cp \"$FAKE_VMLINUX\" vmlinux ;;\n"
+    "  esac\n"
+    "done\n"
+    "case \"$*\" in *tools/sched_ext*) mkdir -p tools/sched_ext/build/bin;"
+    " for s in scx_simple scx_qmap; do printf '#!/bin/sh\\n' > tools/sched_ext/build/bin/$s;"
+    " chmod +x tools/sched_ext/build/bin/$s; done ;; esac\n"
+    "exit 0\n";
 
 /* Set up tmp/bin/make, an ELF vmlinux, a source tree and its tarball. */
 static void fake_kernel_env(const char *tmp)
@@ -760,12 +762,13 @@ static void fake_kernel_env(const char *tmp)
 	write_file(binp, fake_make);
 	chmod(binp, 0755);
 	setenv("PATH", path, 1);
-	CHECK_INT_EQ(sh(&out, "cd %s && printf btf > btf && objcopy --add-section .BTF=btf %s "
-			      "vmlinux.elf && mkdir -p tb/linux-source-9.8 && cd tb/linux-source-9.8 "
-			      "&& printf 'VERSION = 9\\nPATCHLEVEL = 8\\nSUBLEVEL = 7\\n"
-			      "EXTRAVERSION =\\n' > Makefile && touch Kconfig && cd .. && "
-			      "tar -cJf ../linux-source-9.8.tar.xz linux-source-9.8",
-			 tmp, bin()),
+	CHECK_INT_EQ(sh(&out,
+			"cd %s && printf btf > btf && objcopy --add-section .BTF=btf %s "
+			"vmlinux.elf && mkdir -p tb/linux-source-9.8 && cd tb/linux-source-9.8 "
+			"&& printf 'VERSION = 9\\nPATCHLEVEL = 8\\nSUBLEVEL = 7\\n"
+			"EXTRAVERSION =\\n' > Makefile && touch Kconfig && cd .. && "
+			"tar -cJf ../linux-source-9.8.tar.xz linux-source-9.8",
+			tmp, bin()),
 		     0);
 	if (out && *out)
 		fprintf(stderr, "%s", out);
@@ -802,9 +805,9 @@ UNIT_TEST(kernel_cli_build_tarball_fake_make)
 	char *root = kt_asprintf("%s/cache", tmp), *meta;
 
 	fake_kernel_env(tmp);
-	CHECK_INT_EQ(sh(&out, "%s kernel build --source %s/linux-source-9.8.tar.xz </dev/null", bin(),
-			tmp),
-		     0);
+	CHECK_INT_EQ(
+	    sh(&out, "%s kernel build --source %s/linux-source-9.8.tar.xz </dev/null", bin(), tmp),
+	    0);
 	CHECK_STR_CONTAINS(out, "Kernel cached: ");
 	CHECK_STR_CONTAINS(out, "kernel configured");
 	free(out);
@@ -822,7 +825,8 @@ UNIT_TEST(kernel_cli_build_tarball_fake_make)
 	CHECK(!strstr(out, ".debug_info"));
 	free(out);
 	/* second build: a cache hit */
-	CHECK_INT_EQ(sh(&out, "%s kernel build --source %s/linux-source-9.8.tar.xz", bin(), tmp), 0);
+	CHECK_INT_EQ(sh(&out, "%s kernel build --source %s/linux-source-9.8.tar.xz", bin(), tmp),
+		     0);
 	CHECK_STR_CONTAINS(out, "cached kernel found: ");
 	CHECK_STR_CONTAINS(out, "use --force to rebuild");
 	CHECK(!strstr(out, "extracting"));
@@ -834,9 +838,8 @@ UNIT_TEST(kernel_cli_build_tarball_fake_make)
 	free(out);
 	/* --force with a failing make: error with the log, old entry untouched */
 	setenv("FAKE_FAIL", "1", 1);
-	CHECK_INT_EQ(sh(&out, "%s kernel build --force --source %s/linux-source-9.8.tar.xz", bin(),
-			tmp),
-		     1);
+	CHECK_INT_EQ(
+	    sh(&out, "%s kernel build --force --source %s/linux-source-9.8.tar.xz", bin(), tmp), 1);
 	CHECK_STR_CONTAINS(out, "kernel/x.c:1: error: boom");
 	CHECK_STR_CONTAINS(out, "ktstr: error: kernel build: make -j");
 	CHECK_STR_CONTAINS(out, "failed (exit 2) (log: ");
@@ -846,17 +849,16 @@ UNIT_TEST(kernel_cli_build_tarball_fake_make)
 	CHECK(no_tmp_left(root));
 	/* a config without a critical option is refused */
 	setenv("FAKE_DROP", "CONFIG_PVH", 1);
-	CHECK_INT_EQ(sh(&out, "%s kernel build --force --source %s/linux-source-9.8.tar.xz", bin(),
-			tmp),
-		     1);
+	CHECK_INT_EQ(
+	    sh(&out, "%s kernel build --force --source %s/linux-source-9.8.tar.xz", bin(), tmp), 1);
 	CHECK_STR_CONTAINS(out, "critical config options are missing");
 	CHECK_STR_CONTAINS(out, "CONFIG_PVH=y");
 	free(out);
 	unsetenv("FAKE_DROP");
 	/* cpu cap errors */
-	CHECK_INT_EQ(sh(&out, "%s kernel build --cpu-cap 0 --source %s/linux-source-9.8.tar.xz",
-			bin(), tmp),
-		     1);
+	CHECK_INT_EQ(
+	    sh(&out, "%s kernel build --cpu-cap 0 --source %s/linux-source-9.8.tar.xz", bin(), tmp),
+	    1);
 	CHECK_STR_CONTAINS(out, "--cpu-cap must be ≥ 1 CPU (got 0)");
 	free(out);
 	CHECK_INT_EQ(sh(&out, "KTSTR_CPU_CAP=x %s kernel build --source %s/linux-source-9.8.tar.xz",
@@ -881,8 +883,10 @@ UNIT_TEST(kernel_cli_build_local_and_git)
 
 	fake_kernel_env(tmp);
 	/* a non-git tree builds in place and is never stored */
-	CHECK_INT_EQ(sh(&out, "cp -a %s/tb/linux-source-9.8 %s/plain && %s kernel build --source "
-			      "%s/plain", tmp, tmp, bin(), tmp),
+	CHECK_INT_EQ(sh(&out,
+			"cp -a %s/tb/linux-source-9.8 %s/plain && %s kernel build --source "
+			"%s/plain",
+			tmp, tmp, bin(), tmp),
 		     0);
 	CHECK_STR_CONTAINS(out, "kernel built at ");
 	CHECK_STR_CONTAINS(out, "skipping cache");
@@ -891,11 +895,12 @@ UNIT_TEST(kernel_cli_build_local_and_git)
 	CHECK_STR_EQ(out, "0\n");
 	free(out);
 	/* a clean git tree is stored under local-{hash7} */
-	CHECK_INT_EQ(sh(&out, "cp -a %s/tb/linux-source-9.8 %s/repo && cd %s/repo && git init -q "
-			      "-b main && printf '.config\\n*.o\\nvmlinux\\narch/\\ntools/\\n' > "
-			      ".gitignore && git add -A && git -c user.email=t@t -c user.name=t "
-			      "commit -qm init",
-			 tmp, tmp, tmp),
+	CHECK_INT_EQ(sh(&out,
+			"cp -a %s/tb/linux-source-9.8 %s/repo && cd %s/repo && git init -q "
+			"-b main && printf '.config\\n*.o\\nvmlinux\\narch/\\ntools/\\n' > "
+			".gitignore && git add -A && git -c user.email=t@t -c user.name=t "
+			"commit -qm init",
+			tmp, tmp, tmp),
 		     0);
 	free(out);
 	CHECK_INT_EQ(sh(&hash, "git -C %s/repo rev-parse --short=7 HEAD | tr -d '\\n'", tmp), 0);
@@ -908,15 +913,17 @@ UNIT_TEST(kernel_cli_build_local_and_git)
 	CHECK_STR_CONTAINS(out, "cached kernel found: ");
 	free(out);
 	/* a hand-edited .config is a different kernel */
-	CHECK_INT_EQ(sh(&out, "echo CONFIG_EXTRA=y >> %s/repo/.config && %s kernel build --source "
-			      "%s/repo", tmp, bin(), tmp),
+	CHECK_INT_EQ(sh(&out,
+			"echo CONFIG_EXTRA=y >> %s/repo/.config && %s kernel build --source "
+			"%s/repo",
+			tmp, bin(), tmp),
 		     0);
 	CHECK_STR_CONTAINS(out, "-cfg");
 	CHECK_STR_CONTAINS(out, "Kernel cached: local-");
 	free(out);
 	/* a dirty tree builds but is not stored */
 	CHECK_INT_EQ(sh(&out, "echo '# x' >> %s/repo/Kconfig && %s kernel build --source %s/repo",
-			 tmp, bin(), tmp),
+			tmp, bin(), tmp),
 		     0);
 	CHECK_STR_CONTAINS(out, "uncommitted changes");
 	CHECK(!strstr(out, "Kernel cached"));
@@ -1008,25 +1015,28 @@ UNIT_TEST(kernel_cli_download_loopback)
 
 	fake_kernel_env(tmp);
 	/* a mirror: v9.x/linux-9.8.6.tar.xz (tree says 9.8.6), an HTML "tarball", releases.json */
-	CHECK_INT_EQ(sh(&out, "cd %s && mkdir -p www/v9.x && sed -i 's/SUBLEVEL = 7/SUBLEVEL = 6/' "
-			      "tb/linux-source-9.8/Makefile && mv tb/linux-source-9.8 tb/linux-9.8.6 && "
-			      "tar -cJf www/v9.x/linux-9.8.6.tar.xz -C tb linux-9.8.6 && "
-			      "echo '<html><body>captive portal</body></html>' > "
-			      "www/v9.x/linux-9.8.5.tar.xz && "
-			      "echo '{\"releases\":[{\"moniker\":\"stable\",\"version\":\"9.8.6\"},"
-			      "{\"moniker\":\"mainline\",\"version\":\"9.9-rc1\"}]}' > "
-			      "www/releases.json",
-			 tmp),
+	CHECK_INT_EQ(sh(&out,
+			"cd %s && mkdir -p www/v9.x && sed -i 's/SUBLEVEL = 7/SUBLEVEL = 6/' "
+			"tb/linux-source-9.8/Makefile && mv tb/linux-source-9.8 tb/linux-9.8.6 && "
+			"tar -cJf www/v9.x/linux-9.8.6.tar.xz -C tb linux-9.8.6 && "
+			"echo '<html><body>captive portal</body></html>' > "
+			"www/v9.x/linux-9.8.5.tar.xz && "
+			"echo '{\"releases\":[{\"moniker\":\"stable\",\"version\":\"9.8.6\"},"
+			"{\"moniker\":\"mainline\",\"version\":\"9.9-rc1\"}]}' > "
+			"www/releases.json",
+			tmp),
 		     0);
 	free(out);
-	CHECK_INT_EQ(sh(NULL, "cd %s && (python3 -u -m http.server 0 --bind 127.0.0.1 --directory "
-			      "www > http.log 2>&1 & echo $! > http.pid)",
+	CHECK_INT_EQ(sh(NULL,
+			"cd %s && (python3 -u -m http.server 0 --bind 127.0.0.1 --directory "
+			"www > http.log 2>&1 & echo $! > http.pid)",
 			tmp),
 		     0);
 	for (int i = 0; i < 100; i++) {
 		free(port);
 		port = NULL;
-		sh(&port, "sed -n 's/.*port \\([0-9]*\\).*/\\1/p' %s/http.log | head -1 | tr -d '\\n'",
+		sh(&port,
+		   "sed -n 's/.*port \\([0-9]*\\).*/\\1/p' %s/http.log | head -1 | tr -d '\\n'",
 		   tmp);
 		if (port && *port)
 			break;
@@ -1072,8 +1082,9 @@ UNIT_TEST(kernel_cli_build_interrupted_leaves_nothing)
 
 	fake_kernel_env(tmp);
 	setenv("FAKE_SLEEP", "30", 1);
-	CHECK_INT_EQ(sh(NULL, "cd %s && (%s kernel build --source %s/linux-source-9.8.tar.xz "
-			      "> build.out 2>&1 & echo $! > build.pid)",
+	CHECK_INT_EQ(sh(NULL,
+			"cd %s && (%s kernel build --source %s/linux-source-9.8.tar.xz "
+			"> build.out 2>&1 & echo $! > build.pid)",
 			tmp, bin(), tmp),
 		     0);
 	for (int i = 0; i < 200; i++) {
@@ -1087,11 +1098,12 @@ UNIT_TEST(kernel_cli_build_interrupted_leaves_nothing)
 	CHECK_STR_CONTAINS(out, "building kernel");
 	free(out);
 	usleep(200000);
-	CHECK_INT_EQ(sh(&out, "pid=$(cat %s/build.pid); kill -INT $pid; "
-			      "for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; "
-			      "done; kill -0 $pid 2>/dev/null && echo still running; "
-			      "pgrep -f 'sleep 30' -P $pid; true",
-			 tmp),
+	CHECK_INT_EQ(sh(&out,
+			"pid=$(cat %s/build.pid); kill -INT $pid; "
+			"for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; "
+			"done; kill -0 $pid 2>/dev/null && echo still running; "
+			"pgrep -f 'sleep 30' -P $pid; true",
+			tmp),
 		     0);
 	CHECK_STR_EQ(out, "");
 	free(out);
@@ -1110,7 +1122,8 @@ UNIT_TEST(kernel_entry_lock_blocks_force_and_clean)
 	int fd;
 
 	fake_kernel_env(tmp);
-	CHECK_INT_EQ(sh(&out, "%s kernel build --source %s/linux-source-9.8.tar.xz", bin(), tmp), 0);
+	CHECK_INT_EQ(sh(&out, "%s kernel build --source %s/linux-source-9.8.tar.xz", bin(), tmp),
+		     0);
 	free(out);
 	CHECK_INT_EQ(kt_kernel_resolve("9.8.7", &k, &err), 0);
 	fd = kt_kernel_lock_shared(&k, &err);
@@ -1122,9 +1135,8 @@ UNIT_TEST(kernel_entry_lock_blocks_force_and_clean)
 		CHECK(fd2 >= 0);
 		close(fd2);
 	}
-	CHECK_INT_EQ(sh(&out, "%s kernel build --force --source %s/linux-source-9.8.tar.xz", bin(),
-			tmp),
-		     1);
+	CHECK_INT_EQ(
+	    sh(&out, "%s kernel build --force --source %s/linux-source-9.8.tar.xz", bin(), tmp), 1);
 	CHECK_STR_CONTAINS(out, "is locked by active test runs");
 	CHECK_STR_CONTAINS(out, "pid=");
 	free(out);
@@ -1133,9 +1145,8 @@ UNIT_TEST(kernel_entry_lock_blocks_force_and_clean)
 	free(out);
 	CHECK(kt_is_file(k.image));
 	close(fd);
-	CHECK_INT_EQ(sh(&out, "%s kernel build --force --source %s/linux-source-9.8.tar.xz", bin(),
-			tmp),
-		     0);
+	CHECK_INT_EQ(
+	    sh(&out, "%s kernel build --force --source %s/linux-source-9.8.tar.xz", bin(), tmp), 0);
 	CHECK_STR_CONTAINS(out, "Kernel cached");
 	free(out);
 	/* not a cache entry: nothing to lock */
