@@ -22,21 +22,32 @@ const char *kt_shm_type_name(uint32_t type, char buf[5])
 	return buf;
 }
 
+/*
+ * The pointers are updated by the other side at any time: read them with one
+ * aligned atomic load (never torn) when the address allows, which it does
+ * for every page-aligned region; byte-wise only for odd test buffers.
+ */
 uint32_t kt_shm_load_u32(const volatile uint8_t *region, size_t off)
 {
+	const volatile uint8_t *p = region + off;
 	uint32_t v = 0;
 
+	if (((uintptr_t)p & 3) == 0)
+		return __atomic_load_n((const volatile uint32_t *)p, __ATOMIC_ACQUIRE);
 	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | region[off + (size_t)i];
+		v = (v << 8) | p[i];
 	return v;
 }
 
 uint64_t kt_shm_load_u64(const volatile uint8_t *region, size_t off)
 {
+	const volatile uint8_t *p = region + off;
 	uint64_t v = 0;
 
+	if (((uintptr_t)p & 7) == 0)
+		return __atomic_load_n((const volatile uint64_t *)p, __ATOMIC_ACQUIRE);
 	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | region[off + (size_t)i];
+		v = (v << 8) | p[i];
 	return v;
 }
 
@@ -57,7 +68,7 @@ void kt_shm_store_read_ptr(volatile uint8_t *region, uint64_t read_ptr)
 	/* Payload reads must complete before the guest may reuse the space. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	if (((uintptr_t)(region + KT_SHM_OFF_READ_PTR) & 7) == 0)
-		__atomic_store_n((uint64_t *)(uintptr_t)(region + KT_SHM_OFF_READ_PTR), read_ptr,
+		__atomic_store_n((volatile uint64_t *)(region + KT_SHM_OFF_READ_PTR), read_ptr,
 				 __ATOMIC_RELEASE);
 	else
 		store_u64(region, KT_SHM_OFF_READ_PTR, read_ptr);

@@ -193,8 +193,13 @@ void kt_shm_guest_close(struct kt_shm_guest *g)
 	guest_reset(g);
 }
 
+/* One aligned atomic store (the host must never see a torn pointer). */
 static void put_u64(volatile uint8_t *p, uint64_t v)
 {
+	if (((uintptr_t)p & 7) == 0) {
+		__atomic_store_n((volatile uint64_t *)p, v, __ATOMIC_RELEASE);
+		return;
+	}
 	for (int i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
@@ -260,11 +265,7 @@ int kt_shm_guest_write(struct kt_shm_guest *g, uint32_t type, const void *payloa
 			ring_put(g, pos, payload, len);
 		/* Publish last: the host must never see the pointer before the bytes. */
 		__atomic_thread_fence(__ATOMIC_RELEASE);
-		if (((uintptr_t)(g->region + KT_SHM_OFF_WRITE_PTR) & 7) == 0)
-			__atomic_store_n((uint64_t *)(uintptr_t)(g->region + KT_SHM_OFF_WRITE_PTR),
-					 wp + need, __ATOMIC_RELEASE);
-		else
-			put_u64(g->region + KT_SHM_OFF_WRITE_PTR, wp + need);
+		put_u64(g->region + KT_SHM_OFF_WRITE_PTR, wp + need);
 	}
 	pthread_mutex_unlock(&g->lock);
 	return r;
