@@ -9,7 +9,8 @@
  * cores/threads inside a socket give core_id and SMT siblings. Guest RAM is
  * one memory-backend-file per NUMA node on an inherited memfd
  * (mem-path=/dev/fd/N, share=on), which the engine maps to read guest
- * memory. COM1/COM2 are ISA serial ports on inherited connected sockets
+ * memory. Under TCG the CPU model is qemu64 with the Intel vendor (SMT
+ * siblings through CPUID leaf 0xB). COM1/COM2 are ISA serial ports on inherited connected sockets
  * (chardev socket fd=N). TCG runs single-threaded (DESIGN.md: thread=multi
  * oopsed guests during sched_ext live patching).
  */
@@ -64,6 +65,13 @@ char **kt_vm_build_argv(const struct kt_vm_plan *p, const char *cmdline)
 		ADD(&a, "host");
 	} else {
 		ADD(&a, "tcg,thread=single");
+		/*
+		 * qemu64 reports an AMD vendor without topoext, so the guest
+		 * kernel would see every SMT thread as a core; with the
+		 * Intel vendor it reads leaf 0xB and gets the siblings right.
+		 */
+		ADD(&a, "-cpu");
+		ADD(&a, "qemu64,vendor=GenuineIntel");
 	}
 	ADD(&a, "-m");
 	ADD(&a, "%uM", p->memory_mb);

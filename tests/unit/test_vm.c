@@ -193,7 +193,7 @@ UNIT_TEST(vm_argv_numa)
 
 	CHECK_STR_EQ(argv[0], "qemu-system-x86_64");
 	CHECK_STR_CONTAINS(s, " -M q35 ");
-	CHECK_STR_CONTAINS(s, " -accel tcg,thread=single ");
+	CHECK_STR_CONTAINS(s, " -accel tcg,thread=single -cpu qemu64,vendor=GenuineIntel ");
 	CHECK_STR_CONTAINS(s, " -m 1024M ");
 	CHECK_STR_CONTAINS(s, " -smp cpus=16,sockets=4,dies=1,cores=2,threads=2 ");
 	CHECK_STR_CONTAINS(s, "memory-backend-file,id=ram0,size=512M,mem-path=/dev/fd/7,share=on");

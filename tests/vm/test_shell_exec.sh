@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# --exec: output streamed to stdout, exit status passed through, a missing
+# command fails with the guest shell's message; include files land on PATH.
+set -eu
+. "$(dirname "$0")/lib_shell.sh"
+
+kshell --exec 'echo hello-from-guest; echo to-stderr >&2; printf no-newline; exit 7'
+[ $rc = 7 ] || { show; fail "exit 7 gave status $rc"; }
+grep -qx hello-from-guest "$TMP/out" || { show; fail "guest stdout not streamed"; }
+grep -qx to-stderr "$TMP/out" || { show; fail "guest stderr not streamed"; }
+grep -q '^no-newline$' "$TMP/out" || { show; fail "output without a final newline lost"; }
+if grep -q KTSTR_ "$TMP/out"; then show; fail "protocol lines leaked into the output"; fi
+grep -q 'ktstr: accel: ' "$TMP/err" || { show; fail "no accel line on stderr"; }
+check_no_leftover_qemu
+
+kshell --exec 'no-such-command-xyz --flag'
+[ $rc != 0 ] || { show; fail "a missing command exited 0"; }
+grep -q 'no-such-command-xyz: not found' "$TMP/out" "$TMP/err" ||
+	{ show; fail "no 'not found' message from the guest"; }
+
+# include a script and a data file; the script's directory is on PATH
+mkdir -p "$TMP/inc/tools"
+printf '#!/bin/sh\necho "tool ran with $1"\n' >"$TMP/inc/tools/mytool"
+chmod +x "$TMP/inc/tools/mytool"
+echo payload-data >"$TMP/data.txt"
+kshell -i "$TMP/inc/tools" -i "$TMP/data.txt" \
+	--exec 'mytool arg1 && cat /include-files/data.txt && test -x /bin/ktstr && ktstr --version'
+[ $rc = 0 ] || { show; fail "include files: exit $rc"; }
+grep -qx 'tool ran with arg1' "$TMP/out" || { show; fail "included tool not on PATH"; }
+grep -qx 'payload-data' "$TMP/out" || { show; fail "included file missing"; }
+grep -q '^ktstr ' "$TMP/out" || { show; fail "/bin/ktstr does not run in the guest"; }
+check_no_leftover_qemu
+echo "ok: exec status, output, missing command, include files"
