@@ -35,34 +35,43 @@ struct field {
 	const char *name;
 	size_t off;
 	enum fkind kind;
-	bool worker;   /* a worker-level check (vs monitor) */
-	uint64_t max;  /* F_U64 upper bound */
+	bool worker;  /* a worker-level check (vs monitor) */
+	uint64_t max; /* F_U64 upper bound */
 };
 
-#define FB(n, w) {#n, offsetof(struct kt_assert, n), F_BOOL, w, 0}
-#define FU(n, w, m) {#n, offsetof(struct kt_assert, n), F_U64, w, m}
-#define FF(n, w) {#n, offsetof(struct kt_assert, n), F_F64, w, 0}
+#define FB(n, w)                                                \
+	{                                                       \
+#n, offsetof(struct kt_assert, n), F_BOOL, w, 0 \
+	}
+#define FU(n, w, m)                                            \
+	{                                                      \
+#n, offsetof(struct kt_assert, n), F_U64, w, m \
+	}
+#define FF(n, w)                                               \
+	{                                                      \
+#n, offsetof(struct kt_assert, n), F_F64, w, 0 \
+	}
 
 static const struct field fields[] = {
-	FB(not_starved, true),
-	FB(isolation, true),
-	FU(max_gap_ms, true, INT64_MAX),
-	FF(max_spread_pct, true),
-	FF(max_throughput_cv, true),
-	FF(min_work_rate, true),
-	FU(max_p99_wake_latency_ns, true, INT64_MAX),
-	FF(max_wake_latency_cv, true),
-	FF(min_iteration_rate, true),
-	FF(max_migration_ratio, true),
-	FF(max_imbalance_ratio, false),
-	FU(max_local_dsq_depth, false, UINT32_MAX),
-	FB(fail_on_stall, false),
-	FU(sustained_samples, false, INT64_MAX),
-	FF(max_fallback_rate, false),
-	FF(max_keep_last_rate, false),
-	FF(min_page_locality, true),
-	FF(max_cross_node_migration_ratio, true),
-	FF(max_slow_tier_ratio, true),
+    FB(not_starved, true),
+    FB(isolation, true),
+    FU(max_gap_ms, true, INT64_MAX),
+    FF(max_spread_pct, true),
+    FF(max_throughput_cv, true),
+    FF(min_work_rate, true),
+    FU(max_p99_wake_latency_ns, true, INT64_MAX),
+    FF(max_wake_latency_cv, true),
+    FF(min_iteration_rate, true),
+    FF(max_migration_ratio, true),
+    FF(max_imbalance_ratio, false),
+    FU(max_local_dsq_depth, false, UINT32_MAX),
+    FB(fail_on_stall, false),
+    FU(sustained_samples, false, INT64_MAX),
+    FF(max_fallback_rate, false),
+    FF(max_keep_last_rate, false),
+    FF(min_page_locality, true),
+    FF(max_cross_node_migration_ratio, true),
+    FF(max_slow_tier_ratio, true),
 };
 
 static bool field_set(const struct kt_assert *a, const struct field *f)
@@ -128,8 +137,8 @@ json_t *kt_assert_to_json(const struct kt_assert *a)
 		case F_U64: {
 			uint64_t v = ((const struct kt_opt_u64 *)p)->v;
 
-			json_object_set_new(o, f->name,
-					    json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v));
+			json_object_set_new(
+			    o, f->name, json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v));
 			break;
 		}
 		default:
@@ -174,7 +183,7 @@ int kt_assert_from_json(const json_t *j, struct kt_assert *out, char **err)
 			*(struct kt_opt_f64 *)p = KT_SOME_F64(json_number_value(v));
 		}
 		continue;
-bad:
+	bad:
 		if (err)
 			*err = kt_asprintf("assert: invalid value for '%s'", f->name);
 		return -EINVAL;

@@ -155,11 +155,11 @@ struct kt_scenario_stats {
 	uint64_t total_iterations;
 	double worst_mean_run_delay_us;
 	double worst_run_delay_us;
-	double worst_page_locality;            /* lowest non-zero */
+	double worst_page_locality; /* lowest non-zero */
 	double worst_cross_node_migration_ratio;
 	double worst_wake_latency_tail_ratio;
-	double worst_iterations_per_worker;    /* lowest non-zero */
-	struct kt_ext_metric *ext_metrics;     /* omitted from JSON when empty */
+	double worst_iterations_per_worker; /* lowest non-zero */
+	struct kt_ext_metric *ext_metrics;  /* omitted from JSON when empty */
 	size_t n_ext_metrics;
 };
 
@@ -192,6 +192,14 @@ void kt_assert_result_copy(struct kt_assert_result *dst, const struct kt_assert_
 
 /* Fold one cgroup's stats into scenario stats (what merge does per cgroup). */
 void kt_scenario_stats_add_cgroup(struct kt_scenario_stats *s, const struct kt_cgroup_stats *cg);
+
+/*
+ * The "--- stats ---" body of a failure message (reference §5.5), without
+ * the header line:
+ *   "{W} workers, {C} cpus, {M} migrations, worst_spread={:.1}%, worst_gap={}ms\n"
+ *   "  cg{i}: workers={} cpus={} spread={:.1}% gap={}ms migrations={} iter={}\n" ...
+ */
+void kt_scenario_stats_format(const struct kt_scenario_stats *s, struct sbuf *out);
 
 json_t *kt_assert_result_to_json(const struct kt_assert_result *r);
 char *kt_assert_result_to_string(const struct kt_assert_result *r); /* compact, malloc'd */

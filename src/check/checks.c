@@ -181,7 +181,8 @@ void kt_cgroup_stats_compute(const struct kt_worker_report *r, size_t n,
 		s->p99_wake_latency_us = (double)kt_stat_p99(samp, nsamp) / 1000.0;
 		s->median_wake_latency_us = (double)kt_stat_median(samp, nsamp) / 1000.0;
 		if (s->median_wake_latency_us > 0)
-			s->wake_latency_tail_ratio = s->p99_wake_latency_us / s->median_wake_latency_us;
+			s->wake_latency_tail_ratio =
+			    s->p99_wake_latency_us / s->median_wake_latency_us;
 	}
 	free(samp);
 
@@ -222,7 +223,8 @@ static void fmt_set(const struct kt_cpuset *s, struct sbuf *sb)
 	bool first = true;
 
 	sb_adds(sb, "{");
-	kt_cpuset_for_each(cpu, s) {
+	kt_cpuset_for_each(cpu, s)
+	{
 		sb_addf(sb, "%s%d", first ? "" : ", ", cpu);
 		first = false;
 	}
@@ -232,7 +234,8 @@ static void fmt_set(const struct kt_cpuset *s, struct sbuf *sb)
 /* ---- checks -------------------------------------------------------------- */
 
 static void check_starved_family(const struct kt_worker_report *r, size_t n,
-				 const struct kt_cgroup_stats *st, const struct kt_opt_f64 *spread_ov,
+				 const struct kt_cgroup_stats *st,
+				 const struct kt_opt_f64 *spread_ov,
 				 const struct kt_opt_u64 *gap_ov, struct kt_assert_result *out)
 {
 	double limit = spread_ov && spread_ov->set ? spread_ov->v : KT_DEFAULT_SPREAD_LIMIT_PCT;
@@ -242,8 +245,8 @@ static void check_starved_family(const struct kt_worker_report *r, size_t n,
 
 	for (size_t i = 0; i < n; i++) {
 		if (r[i].work_units == 0)
-			kt_assert_result_add_failure(out, KT_DETAIL_STARVED,
-						     "tid %d starved (0 work units)", (int)r[i].tid);
+			kt_assert_result_add_failure(
+			    out, KT_DETAIL_STARVED, "tid %d starved (0 work units)", (int)r[i].tid);
 		if (r[i].wall_time_ns > 0)
 			npct++;
 	}
@@ -255,11 +258,12 @@ static void check_starved_family(const struct kt_worker_report *r, size_t n,
 			fmt_f64(spread_ov->v, num, sizeof(num));
 			snprintf(thr, sizeof(thr), " (threshold %s%%)", num);
 		}
-		kt_assert_result_add_failure(out, KT_DETAIL_UNFAIR,
-					     "unfair cgroup: spread=%.0f%% (%.0f-%.0f%%) %zu workers "
-					     "on %llu cpus%s",
-					     st->spread, st->min_off_cpu_pct, st->max_off_cpu_pct, n,
-					     (unsigned long long)st->num_cpus, thr);
+		kt_assert_result_add_failure(
+		    out, KT_DETAIL_UNFAIR,
+		    "unfair cgroup: spread=%.0f%% (%.0f-%.0f%%) %zu workers "
+		    "on %llu cpus%s",
+		    st->spread, st->min_off_cpu_pct, st->max_off_cpu_pct, n,
+		    (unsigned long long)st->num_cpus, thr);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (r[i].max_gap_ms <= gap_limit)
@@ -268,7 +272,8 @@ static void check_starved_family(const struct kt_worker_report *r, size_t n,
 		if (gap_ov && gap_ov->set)
 			snprintf(thr, sizeof(thr), " (threshold %llums)",
 				 (unsigned long long)gap_ov->v);
-		kt_assert_result_add_failure(out, KT_DETAIL_STUCK, "stuck %llums on cpu%d at +%llums%s",
+		kt_assert_result_add_failure(out, KT_DETAIL_STUCK,
+					     "stuck %llums on cpu%d at +%llums%s",
 					     (unsigned long long)r[i].max_gap_ms, r[i].max_gap_cpu,
 					     (unsigned long long)r[i].max_gap_at_ms, thr);
 	}
@@ -283,9 +288,8 @@ static void check_isolation(const struct kt_worker_report *r, size_t n,
 		int cpu;
 
 		kt_cpuset_zero(&bad);
-		kt_cpuset_for_each(cpu, &r[i].cpus_used)
-			if (!kt_cpuset_has(cpuset, cpu))
-				kt_cpuset_set(&bad, cpu);
+		kt_cpuset_for_each(cpu, &r[i].cpus_used) if (!kt_cpuset_has(cpuset, cpu))
+		    kt_cpuset_set(&bad, cpu);
 		if (kt_cpuset_empty(&bad))
 			continue;
 		fmt_set(&bad, &sb);
@@ -296,8 +300,8 @@ static void check_isolation(const struct kt_worker_report *r, size_t n,
 	}
 }
 
-static void check_throughput(const struct kt_assert *a, const struct kt_worker_report *r,
-			     size_t n, struct kt_assert_result *out)
+static void check_throughput(const struct kt_assert *a, const struct kt_worker_report *r, size_t n,
+			     struct kt_assert_result *out)
 {
 	double *rates = kt_calloc(n + 1, sizeof(double));
 	size_t k = 0;
@@ -352,12 +356,12 @@ static void check_wake(const struct kt_assert *a, const struct kt_worker_report 
 		uint64_t p = kt_stat_p99(samp, ns);
 
 		if (p > a->max_p99_wake_latency_ns.v)
-			kt_assert_result_add_failure(out, KT_DETAIL_BENCHMARK,
-						     "p99 wake latency %lluns exceeds limit %lluns "
-						     "(%zu samples)",
-						     (unsigned long long)p,
-						     (unsigned long long)a->max_p99_wake_latency_ns.v,
-						     ns);
+			kt_assert_result_add_failure(
+			    out, KT_DETAIL_BENCHMARK,
+			    "p99 wake latency %lluns exceeds limit %lluns "
+			    "(%zu samples)",
+			    (unsigned long long)p, (unsigned long long)a->max_p99_wake_latency_ns.v,
+			    ns);
 	}
 	free(samp);
 	if (a->min_iteration_rate.set) {
@@ -367,11 +371,11 @@ static void check_wake(const struct kt_assert *a, const struct kt_worker_report 
 			double rate = (double)r[i].iterations / ((double)r[i].wall_time_ns / 1e9);
 
 			if (rate < a->min_iteration_rate.v)
-				kt_assert_result_add_failure(out, KT_DETAIL_BENCHMARK,
-							     "worker %d iteration rate %.1f/s below "
-							     "floor %.1f/s",
-							     (int)r[i].tid, rate,
-							     a->min_iteration_rate.v);
+				kt_assert_result_add_failure(
+				    out, KT_DETAIL_BENCHMARK,
+				    "worker %d iteration rate %.1f/s below "
+				    "floor %.1f/s",
+				    (int)r[i].tid, rate, a->min_iteration_rate.v);
 		}
 	}
 }
@@ -418,7 +422,8 @@ static void check_numa(const struct kt_assert *a, const struct kt_worker_report 
 						     "cross-node migration ratio %.4f exceeds "
 						     "threshold %.4f (%llu/%llu pages migrated)",
 						     ratio, a->max_cross_node_migration_ratio.v,
-						     (unsigned long long)m, (unsigned long long)total);
+						     (unsigned long long)m,
+						     (unsigned long long)total);
 	}
 	if (a->max_slow_tier_ratio.set && have_nodes(ctx)) {
 		uint64_t slow = total - local;
@@ -429,7 +434,8 @@ static void check_numa(const struct kt_assert *a, const struct kt_worker_report 
 						     "slow-tier page ratio %.4f exceeds threshold "
 						     "%.4f (%llu/%llu pages on non-CPU nodes)",
 						     ratio, a->max_slow_tier_ratio.v,
-						     (unsigned long long)slow, (unsigned long long)total);
+						     (unsigned long long)slow,
+						     (unsigned long long)total);
 	}
 }
 

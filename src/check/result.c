@@ -14,19 +14,19 @@
 #define MAX_MESSAGE (64u << 10)
 
 static const char *const kind_names[KT_DETAIL__COUNT] = {
-	[KT_DETAIL_STARVED] = "Starved",
-	[KT_DETAIL_STUCK] = "Stuck",
-	[KT_DETAIL_UNFAIR] = "Unfair",
-	[KT_DETAIL_ISOLATION] = "Isolation",
-	[KT_DETAIL_BENCHMARK] = "Benchmark",
-	[KT_DETAIL_MIGRATION] = "Migration",
-	[KT_DETAIL_PAGE_LOCALITY] = "PageLocality",
-	[KT_DETAIL_CROSS_NODE_MIGRATION] = "CrossNodeMigration",
-	[KT_DETAIL_SLOW_TIER] = "SlowTier",
-	[KT_DETAIL_MONITOR] = "Monitor",
-	[KT_DETAIL_SCHEDULER_DIED] = "SchedulerDied",
-	[KT_DETAIL_SKIP] = "Skip",
-	[KT_DETAIL_OTHER] = "Other",
+    [KT_DETAIL_STARVED] = "Starved",
+    [KT_DETAIL_STUCK] = "Stuck",
+    [KT_DETAIL_UNFAIR] = "Unfair",
+    [KT_DETAIL_ISOLATION] = "Isolation",
+    [KT_DETAIL_BENCHMARK] = "Benchmark",
+    [KT_DETAIL_MIGRATION] = "Migration",
+    [KT_DETAIL_PAGE_LOCALITY] = "PageLocality",
+    [KT_DETAIL_CROSS_NODE_MIGRATION] = "CrossNodeMigration",
+    [KT_DETAIL_SLOW_TIER] = "SlowTier",
+    [KT_DETAIL_MONITOR] = "Monitor",
+    [KT_DETAIL_SCHEDULER_DIED] = "SchedulerDied",
+    [KT_DETAIL_SKIP] = "Skip",
+    [KT_DETAIL_OTHER] = "Other",
 };
 
 const char *kt_detail_kind_name(enum kt_detail_kind k)
@@ -140,19 +140,19 @@ static void fold_scalars(struct kt_scenario_stats *d, const struct kt_scenario_s
 	}
 	d->worst_migration_ratio = maxd(d->worst_migration_ratio, s->worst_migration_ratio);
 	d->worst_p99_wake_latency_us =
-		maxd(d->worst_p99_wake_latency_us, s->worst_p99_wake_latency_us);
+	    maxd(d->worst_p99_wake_latency_us, s->worst_p99_wake_latency_us);
 	d->worst_median_wake_latency_us =
-		maxd(d->worst_median_wake_latency_us, s->worst_median_wake_latency_us);
+	    maxd(d->worst_median_wake_latency_us, s->worst_median_wake_latency_us);
 	d->worst_wake_latency_cv = maxd(d->worst_wake_latency_cv, s->worst_wake_latency_cv);
 	d->worst_mean_run_delay_us = maxd(d->worst_mean_run_delay_us, s->worst_mean_run_delay_us);
 	d->worst_run_delay_us = maxd(d->worst_run_delay_us, s->worst_run_delay_us);
 	d->worst_page_locality = lowest_nonzero(d->worst_page_locality, s->worst_page_locality);
 	d->worst_cross_node_migration_ratio =
-		maxd(d->worst_cross_node_migration_ratio, s->worst_cross_node_migration_ratio);
+	    maxd(d->worst_cross_node_migration_ratio, s->worst_cross_node_migration_ratio);
 	d->worst_wake_latency_tail_ratio =
-		maxd(d->worst_wake_latency_tail_ratio, s->worst_wake_latency_tail_ratio);
+	    maxd(d->worst_wake_latency_tail_ratio, s->worst_wake_latency_tail_ratio);
 	d->worst_iterations_per_worker =
-		lowest_nonzero(d->worst_iterations_per_worker, s->worst_iterations_per_worker);
+	    lowest_nonzero(d->worst_iterations_per_worker, s->worst_iterations_per_worker);
 }
 
 void kt_scenario_stats_add_cgroup(struct kt_scenario_stats *s, const struct kt_cgroup_stats *cg)
@@ -193,13 +193,14 @@ void kt_assert_result_merge(struct kt_assert_result *dst, const struct kt_assert
 	for (size_t i = 0; i < src->n_details; i++)
 		kt_assert_result_add_detail(dst, src->details[i].kind, src->details[i].message);
 	if (s->n_cgroups) {
-		d->cgroups = kt_realloc(d->cgroups, (d->n_cgroups + s->n_cgroups) * sizeof(*d->cgroups));
+		d->cgroups =
+		    kt_realloc(d->cgroups, (d->n_cgroups + s->n_cgroups) * sizeof(*d->cgroups));
 		memcpy(d->cgroups + d->n_cgroups, s->cgroups, s->n_cgroups * sizeof(*s->cgroups));
 		d->n_cgroups += s->n_cgroups;
 	}
 	if (s->n_ext_metrics) {
 		d->ext_metrics = kt_realloc(d->ext_metrics, (d->n_ext_metrics + s->n_ext_metrics) *
-								    sizeof(*d->ext_metrics));
+								sizeof(*d->ext_metrics));
 		for (size_t i = 0; i < s->n_ext_metrics; i++) {
 			d->ext_metrics[d->n_ext_metrics].name = kt_strdup(s->ext_metrics[i].name);
 			d->ext_metrics[d->n_ext_metrics].value = s->ext_metrics[i].value;
@@ -216,6 +217,26 @@ void kt_assert_result_copy(struct kt_assert_result *dst, const struct kt_assert_
 	dst->skipped = true;
 	kt_assert_result_merge(dst, src);
 	dst->stats.worst_gap_cpu = src->stats.worst_gap_cpu;
+}
+
+void kt_scenario_stats_format(const struct kt_scenario_stats *s, struct sbuf *out)
+{
+	sb_addf(out,
+		"%llu workers, %llu cpus, %llu migrations, worst_spread=%.1f%%, worst_gap=%llums\n",
+		(unsigned long long)s->total_workers, (unsigned long long)s->total_cpus,
+		(unsigned long long)s->total_migrations, s->worst_spread,
+		(unsigned long long)s->worst_gap_ms);
+	for (size_t i = 0; i < s->n_cgroups; i++) {
+		const struct kt_cgroup_stats *c = &s->cgroups[i];
+
+		sb_addf(out,
+			"  cg%zu: workers=%llu cpus=%llu spread=%.1f%% gap=%llums migrations=%llu "
+			"iter=%llu\n",
+			i, (unsigned long long)c->num_workers, (unsigned long long)c->num_cpus,
+			c->spread, (unsigned long long)c->max_gap_ms,
+			(unsigned long long)c->total_migrations,
+			(unsigned long long)c->total_iterations);
+	}
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -238,40 +259,71 @@ struct nfield {
 	char type; /* 'u' u64, 'i' i64, 'd' double */
 };
 
-#define CU(n) {#n, offsetof(struct kt_cgroup_stats, n), 'u'}
-#define CI(n) {#n, offsetof(struct kt_cgroup_stats, n), 'i'}
-#define CD(n) {#n, offsetof(struct kt_cgroup_stats, n), 'd'}
+#define CU(n)                                                \
+	{                                                    \
+#n, offsetof(struct kt_cgroup_stats, n), 'u' \
+	}
+#define CI(n)                                                \
+	{                                                    \
+#n, offsetof(struct kt_cgroup_stats, n), 'i' \
+	}
+#define CD(n)                                                \
+	{                                                    \
+#n, offsetof(struct kt_cgroup_stats, n), 'd' \
+	}
 static const struct nfield cg_fields[] = {
-	CU(num_workers),	    CU(num_cpus),	     CD(avg_off_cpu_pct),
-	CD(min_off_cpu_pct),	    CD(max_off_cpu_pct),     CD(spread),
-	CU(max_gap_ms),		    CI(max_gap_cpu),	     CU(total_migrations),
-	CD(migration_ratio),	    CD(p99_wake_latency_us), CD(median_wake_latency_us),
-	CD(wake_latency_cv),	    CU(total_iterations),    CD(mean_run_delay_us),
-	CD(worst_run_delay_us),	    CD(page_locality),	     CD(cross_node_migration_ratio),
-	CD(wake_latency_tail_ratio), CD(iterations_per_worker),
+    CU(num_workers),
+    CU(num_cpus),
+    CD(avg_off_cpu_pct),
+    CD(min_off_cpu_pct),
+    CD(max_off_cpu_pct),
+    CD(spread),
+    CU(max_gap_ms),
+    CI(max_gap_cpu),
+    CU(total_migrations),
+    CD(migration_ratio),
+    CD(p99_wake_latency_us),
+    CD(median_wake_latency_us),
+    CD(wake_latency_cv),
+    CU(total_iterations),
+    CD(mean_run_delay_us),
+    CD(worst_run_delay_us),
+    CD(page_locality),
+    CD(cross_node_migration_ratio),
+    CD(wake_latency_tail_ratio),
+    CD(iterations_per_worker),
 };
 
-#define SU(n) {#n, offsetof(struct kt_scenario_stats, n), 'u'}
-#define SI(n) {#n, offsetof(struct kt_scenario_stats, n), 'i'}
-#define SD(n) {#n, offsetof(struct kt_scenario_stats, n), 'd'}
+#define SU(n)                                                  \
+	{                                                      \
+#n, offsetof(struct kt_scenario_stats, n), 'u' \
+	}
+#define SI(n)                                                  \
+	{                                                      \
+#n, offsetof(struct kt_scenario_stats, n), 'i' \
+	}
+#define SD(n)                                                  \
+	{                                                      \
+#n, offsetof(struct kt_scenario_stats, n), 'd' \
+	}
 static const struct nfield sc_fields[] = {
-	SU(total_workers),
-	SU(total_cpus),
-	SU(total_migrations),
-	SD(worst_spread),
-	SU(worst_gap_ms),
-	SI(worst_gap_cpu),
-	SD(worst_migration_ratio),
-	SD(worst_p99_wake_latency_us),
-	SD(worst_median_wake_latency_us),
-	SD(worst_wake_latency_cv),
-	SU(total_iterations),
-	SD(worst_mean_run_delay_us),
-	SD(worst_run_delay_us),
-	SD(worst_page_locality),
-	SD(worst_cross_node_migration_ratio),
-	SD(worst_wake_latency_tail_ratio),
-	SD(worst_iterations_per_worker),
+    SU(total_workers),
+    SU(total_cpus),
+    SU(total_migrations),
+    SD(worst_spread),
+    SU(worst_gap_ms),
+    SI(worst_gap_cpu),
+    SD(worst_migration_ratio),
+    SD(worst_p99_wake_latency_us),
+    SD(worst_median_wake_latency_us),
+    SD(worst_wake_latency_cv),
+    SU(total_iterations),
+    SD(worst_mean_run_delay_us),
+    SD(worst_run_delay_us),
+    SD(worst_page_locality),
+    SD(worst_cross_node_migration_ratio),
+    SD(worst_wake_latency_tail_ratio),
+    SD(worst_iterations_per_worker),
 };
 
 static void put_fields(json_t *o, const void *base, const struct nfield *f, size_t n)
@@ -313,7 +365,7 @@ static int get_fields(const json_t *o, void *base, const struct nfield *f, size_
 			*(int64_t *)p = json_integer_value(v);
 		}
 		continue;
-bad:
+	bad:
 		*bad = f[i].name;
 		return -EINVAL;
 	}
@@ -328,10 +380,9 @@ json_t *kt_assert_result_to_json(const struct kt_assert_result *r)
 	json_object_set_new(o, "passed", json_boolean(r->passed));
 	json_object_set_new(o, "skipped", json_boolean(r->skipped));
 	for (size_t i = 0; i < r->n_details; i++)
-		json_array_append_new(det, json_pack("{s:s,s:s}", "kind",
-						     kt_detail_kind_name(r->details[i].kind),
-						     "message",
-						     r->details[i].message ? r->details[i].message : ""));
+		json_array_append_new(
+		    det, json_pack("{s:s,s:s}", "kind", kt_detail_kind_name(r->details[i].kind),
+				   "message", r->details[i].message ? r->details[i].message : ""));
 	json_object_set_new(o, "details", det);
 	for (size_t i = 0; i < s->n_cgroups; i++) {
 		json_t *c = json_object();
@@ -345,7 +396,8 @@ json_t *kt_assert_result_to_json(const struct kt_assert_result *r)
 		json_t *ext = json_object();
 
 		for (size_t i = 0; i < s->n_ext_metrics; i++)
-			json_object_set_new(ext, s->ext_metrics[i].name, jf(s->ext_metrics[i].value));
+			json_object_set_new(ext, s->ext_metrics[i].name,
+					    jf(s->ext_metrics[i].value));
 		json_object_set_new(st, "ext_metrics", ext);
 	}
 	json_object_set_new(o, "stats", st);
@@ -400,7 +452,8 @@ int kt_assert_result_from_json(const json_t *j, struct kt_assert_result *out, ch
 			     "details");
 			goto out;
 		}
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			enum kt_detail_kind k = KT_DETAIL_OTHER;
 			json_t *kind, *msg;
 
@@ -446,8 +499,10 @@ int kt_assert_result_from_json(const json_t *j, struct kt_assert_result *out, ch
 				     "stats.cgroups");
 				goto out;
 			}
-			r.stats.cgroups = kt_calloc(json_array_size(v) + 1, sizeof(*r.stats.cgroups));
-			json_array_foreach(v, i, e) {
+			r.stats.cgroups =
+			    kt_calloc(json_array_size(v) + 1, sizeof(*r.stats.cgroups));
+			json_array_foreach(v, i, e)
+			{
 				if (!json_is_object(e) ||
 				    get_fields(e, &r.stats.cgroups[i], cg_fields,
 					       KT_ARRAY_SIZE(cg_fields), &bad)) {
@@ -468,16 +523,18 @@ int kt_assert_result_from_json(const json_t *j, struct kt_assert_result *out, ch
 				     "stats.ext_metrics");
 				goto out;
 			}
-			r.stats.ext_metrics = kt_calloc(json_object_size(v) + 1,
-							sizeof(*r.stats.ext_metrics));
-			json_object_foreach((json_t *)v, key, e) {
+			r.stats.ext_metrics =
+			    kt_calloc(json_object_size(v) + 1, sizeof(*r.stats.ext_metrics));
+			json_object_foreach((json_t *)v, key, e)
+			{
 				if (!json_is_number(e) || strlen(key) > 4096) {
 					perr(err, "assert result: invalid entry in '%s'",
 					     "stats.ext_metrics");
 					goto out;
 				}
 				r.stats.ext_metrics[r.stats.n_ext_metrics].name = kt_strdup(key);
-				r.stats.ext_metrics[r.stats.n_ext_metrics].value = json_number_value(e);
+				r.stats.ext_metrics[r.stats.n_ext_metrics].value =
+				    json_number_value(e);
 				r.stats.n_ext_metrics++;
 			}
 		}

@@ -138,7 +138,8 @@ static int validate(const struct kt_workload_config *cfg, char **err)
 		break;
 	case KT_AFF_RANDOM:
 		if (kt_cpuset_empty(&cfg->affinity.set) || cfg->affinity.count == 0) {
-			*err = errf("%s: random affinity needs a non-empty pool and count > 0", name);
+			*err =
+			    errf("%s: random affinity needs a non-empty pool and count > 0", name);
 			return -EINVAL;
 		}
 		break;
@@ -172,8 +173,7 @@ static void random_subset(const struct kt_cpuset *pool, unsigned count, uint64_t
 {
 	int cpus[KT_MAX_CPUS], n = 0, cpu;
 
-	kt_cpuset_for_each(cpu, pool)
-		cpus[n++] = cpu;
+	kt_cpuset_for_each(cpu, pool) cpus[n++] = cpu;
 	if (count > (unsigned)n)
 		count = (unsigned)n;
 	for (unsigned i = 0; i < count; i++) {
@@ -355,7 +355,7 @@ int kt_workload_spawn(const struct kt_workload_config *cfg, struct kt_workload *
 	struct kt_workload *wl;
 	char *msg = NULL;
 	unsigned g, ngroups;
-	int (*pair_pipes)[2][2] = NULL;
+	int(*pair_pipes)[2][2] = NULL;
 	size_t npairs = 0;
 	uint64_t rng;
 	pid_t parent = getpid();
@@ -383,8 +383,8 @@ int kt_workload_spawn(const struct kt_workload_config *cfg, struct kt_workload *
 		wl->w[i].report_fd = wl->w[i].start_fd = -1;
 
 	wl->iter_len = wl->n * sizeof(uint64_t);
-	wl->iter_slots = mmap(NULL, wl->iter_len, PROT_READ | PROT_WRITE,
-			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	wl->iter_slots =
+	    mmap(NULL, wl->iter_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (wl->iter_slots == MAP_FAILED) {
 		wl->iter_slots = NULL;
 		rc = -errno;
@@ -407,7 +407,7 @@ int kt_workload_spawn(const struct kt_workload_config *cfg, struct kt_workload *
 		pair_pipes = kt_calloc(npairs, sizeof(*pair_pipes));
 		for (size_t p = 0; p < npairs; p++)
 			pair_pipes[p][0][0] = pair_pipes[p][0][1] = pair_pipes[p][1][0] =
-				pair_pipes[p][1][1] = -1;
+			    pair_pipes[p][1][1] = -1;
 		for (size_t p = 0; p < npairs; p++) {
 			if (pipe2(pair_pipes[p][0], O_CLOEXEC) < 0 ||
 			    pipe2(pair_pipes[p][1], O_CLOEXEC) < 0) {
@@ -569,8 +569,8 @@ uint64_t kt_workload_snapshot_iterations(const struct kt_workload *wl, uint64_t 
 	uint64_t sum = 0;
 
 	for (size_t i = 0; i < wl->n; i++) {
-		uint64_t v = wl->iter_slots ? __atomic_load_n(&wl->iter_slots[i], __ATOMIC_RELAXED)
-					    : 0;
+		uint64_t v =
+		    wl->iter_slots ? __atomic_load_n(&wl->iter_slots[i], __ATOMIC_RELAXED) : 0;
 
 		if (per_worker)
 			per_worker[i] = v;
@@ -593,8 +593,7 @@ int kt_workload_set_affinity(struct kt_workload *wl, size_t idx, const struct kt
 	if (!cs)
 		return -ENOMEM;
 	CPU_ZERO_S(sz, cs);
-	kt_cpuset_for_each(cpu, set)
-		CPU_SET_S(cpu, sz, cs);
+	kt_cpuset_for_each(cpu, set) CPU_SET_S(cpu, sz, cs);
 	if (sched_setaffinity(wl->w[idx].pid, sz, cs) < 0)
 		rc = -errno;
 	CPU_FREE(cs);
@@ -657,7 +656,8 @@ int kt_workload_stop_and_collect(struct kt_workload *wl, unsigned deadline_ms,
 	}
 
 	/* Read every pipe to EOF under one shared deadline. */
-	t_end = kt_now_ns() + (uint64_t)(deadline_ms ? deadline_ms : DEFAULT_DEADLINE_MS) * 1000000ull;
+	t_end =
+	    kt_now_ns() + (uint64_t)(deadline_ms ? deadline_ms : DEFAULT_DEADLINE_MS) * 1000000ull;
 	struct pollfd *pfds = kt_calloc(wl->n, sizeof(*pfds));
 	size_t *map = kt_calloc(wl->n, sizeof(*map));
 	char *chunk = kt_malloc(65536);

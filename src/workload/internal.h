@@ -8,12 +8,12 @@
 /* What one forked worker needs; filled by the parent before fork. */
 struct kt_worker_ctx {
 	const struct kt_workload_config *cfg;
-	unsigned idx;          /* index in the workload */
-	unsigned group_idx;    /* index inside its group (0 = first/messenger) */
-	void *group_mem;       /* shared futex region of the group (NULL if ungrouped) */
-	uint64_t *iter_slot;   /* shared iteration counter (atomic stores) */
-	int pipe_rd;           /* PipeIo/CachePipe: read end from the partner, else -1 */
-	int pipe_wr;           /* write end to the partner, else -1 */
+	unsigned idx;	     /* index in the workload */
+	unsigned group_idx;  /* index inside its group (0 = first/messenger) */
+	void *group_mem;     /* shared futex region of the group (NULL if ungrouped) */
+	uint64_t *iter_slot; /* shared iteration counter (atomic stores) */
+	int pipe_rd;	     /* PipeIo/CachePipe: read end from the partner, else -1 */
+	int pipe_wr;	     /* write end to the partner, else -1 */
 	bool has_affinity;
 	struct kt_cpuset affinity;
 };

@@ -7,7 +7,7 @@
 
 #include "workload/workload.h"
 
-#define MAX_MIGRATIONS KT_MAX_WAKE_SAMPLES
+#define MAX_MIGRATIONS KT_MAX_MIGRATIONS
 #define MAX_NUMA_NODES 1024
 
 void kt_worker_report_clear(struct kt_worker_report *r)
@@ -121,15 +121,13 @@ json_t *kt_worker_report_to_json(const struct kt_worker_report *r)
 	json_object_set_new(o, "off_cpu_ns", ju64(r->off_cpu_ns));
 	json_object_set_new(o, "migration_count", ju64(r->migration_count));
 	a = json_array();
-	kt_cpuset_for_each(cpu, &r->cpus_used)
-		json_array_append_new(a, json_integer(cpu));
+	kt_cpuset_for_each(cpu, &r->cpus_used) json_array_append_new(a, json_integer(cpu));
 	json_object_set_new(o, "cpus_used", a);
 	a = json_array();
 	for (size_t i = 0; i < r->n_migrations; i++)
-		json_array_append_new(a, json_pack("{s:o,s:i,s:i}", "at_ns",
-						   ju64(r->migrations[i].at_ns), "from_cpu",
-						   r->migrations[i].from_cpu, "to_cpu",
-						   r->migrations[i].to_cpu));
+		json_array_append_new(
+		    a, json_pack("{s:o,s:i,s:i}", "at_ns", ju64(r->migrations[i].at_ns), "from_cpu",
+				 r->migrations[i].from_cpu, "to_cpu", r->migrations[i].to_cpu));
 	json_object_set_new(o, "migrations", a);
 	json_object_set_new(o, "max_gap_ms", ju64(r->max_gap_ms));
 	json_object_set_new(o, "max_gap_cpu", json_integer(r->max_gap_cpu));
@@ -161,16 +159,72 @@ json_t *kt_worker_report_to_json(const struct kt_worker_report *r)
 	return o;
 }
 
+/*
+ * Compact JSON text, written directly (the worker sends this; jansson's
+ * object model is ~10x slower for 100k-entry arrays, which matters under TCG).
+ * Same keys, order and values as kt_worker_report_to_json().
+ */
 char *kt_worker_report_to_string(const struct kt_worker_report *r)
 {
-	json_t *j = kt_worker_report_to_json(r);
-	char *s;
+	struct sbuf sb = SBUF_INIT;
+	int cpu;
+	bool first = true;
 
-	if (!j)
-		return NULL;
-	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(j);
-	return s;
+#define U(v) ((unsigned long long)((v) > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : (v)))
+	sb_addf(&sb,
+		"{\"tid\":%d,\"work_units\":%llu,\"cpu_time_ns\":%llu,\"wall_time_ns\":%llu,"
+		"\"off_cpu_ns\":%llu,\"migration_count\":%llu,\"cpus_used\":[",
+		(int)r->tid, U(r->work_units), U(r->cpu_time_ns), U(r->wall_time_ns),
+		U(r->off_cpu_ns), U(r->migration_count));
+	kt_cpuset_for_each(cpu, &r->cpus_used)
+	{
+		sb_addf(&sb, first ? "%d" : ",%d", cpu);
+		first = false;
+	}
+	sb_adds(&sb, "],\"migrations\":[");
+	for (size_t i = 0; i < r->n_migrations; i++)
+		sb_addf(&sb, "%s{\"at_ns\":%llu,\"from_cpu\":%d,\"to_cpu\":%d}", i ? "," : "",
+			U(r->migrations[i].at_ns), r->migrations[i].from_cpu,
+			r->migrations[i].to_cpu);
+	sb_addf(&sb,
+		"],\"max_gap_ms\":%llu,\"max_gap_cpu\":%d,\"max_gap_at_ms\":%llu,"
+		"\"resume_latencies_ns\":[",
+		U(r->max_gap_ms), r->max_gap_cpu, U(r->max_gap_at_ms));
+	for (size_t i = 0; i < r->n_resume_latencies; i++)
+		sb_addf(&sb, i ? ",%llu" : "%llu", U(r->resume_latencies_ns[i]));
+	sb_addf(&sb,
+		"],\"wake_sample_total\":%llu,\"iterations\":%llu,\"schedstat_run_delay_ns\":%llu,"
+		"\"schedstat_run_count\":%llu,\"schedstat_cpu_time_ns\":%llu,\"completed\":%s",
+		U(r->wake_sample_total), U(r->iterations), U(r->schedstat_run_delay_ns),
+		U(r->schedstat_run_count), U(r->schedstat_cpu_time_ns),
+		r->completed ? "true" : "false");
+	if (r->n_numa_pages) {
+		sb_adds(&sb, ",\"numa_pages\":{");
+		for (size_t i = 0; i < r->n_numa_pages; i++)
+			sb_addf(&sb, "%s\"%d\":%llu", i ? "," : "", r->numa_pages[i].node,
+				U(r->numa_pages[i].pages));
+		sb_adds(&sb, "}");
+	}
+	sb_addf(&sb, ",\"vmstat_numa_pages_migrated\":%llu", U(r->vmstat_numa_pages_migrated));
+	switch (r->exit_info.kind) {
+	case KT_EXIT_EXITED:
+		sb_addf(&sb, ",\"exit_info\":{\"Exited\":%d}", r->exit_info.value);
+		break;
+	case KT_EXIT_SIGNALED:
+		sb_addf(&sb, ",\"exit_info\":{\"Signaled\":%d}", r->exit_info.value);
+		break;
+	case KT_EXIT_TIMED_OUT:
+		sb_adds(&sb, ",\"exit_info\":\"TimedOut\"");
+		break;
+	case KT_EXIT_WAIT_FAILED:
+		sb_addf(&sb, ",\"exit_info\":{\"WaitFailed\":%d}", r->exit_info.value);
+		break;
+	default:
+		break;
+	}
+	sb_addf(&sb, ",\"is_messenger\":%s}", r->is_messenger ? "true" : "false");
+#undef U
+	return sb_steal(&sb);
 }
 
 /* ---- parse --------------------------------------------------------------- */
@@ -235,10 +289,10 @@ static int parse_exit_info(const json_t *v, struct kt_exit_info *e, char **err)
 		const char *name;
 		enum kt_exit_kind kind;
 	} kinds[] = {
-		{"Exited", KT_EXIT_EXITED},
-		{"Signaled", KT_EXIT_SIGNALED},
-		{"TimedOut", KT_EXIT_TIMED_OUT},
-		{"WaitFailed", KT_EXIT_WAIT_FAILED},
+	    {"Exited", KT_EXIT_EXITED},
+	    {"Signaled", KT_EXIT_SIGNALED},
+	    {"TimedOut", KT_EXIT_TIMED_OUT},
+	    {"WaitFailed", KT_EXIT_WAIT_FAILED},
 	};
 	const char *name = NULL;
 	json_t *val = NULL;
@@ -286,7 +340,7 @@ int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, ch
 	if (!rc && tid > (uint64_t)INT32_MAX)
 		rc = fail(err, "worker report: '%s' out of range", "tid");
 	r.tid = (pid_t)tid;
-	rc = rc ?: get_u64(j, "work_units", true, &r.work_units, err);
+	rc = rc ?: get_u64(j, "work_units", false, &r.work_units, err);
 	rc = rc ?: get_u64(j, "cpu_time_ns", false, &r.cpu_time_ns, err);
 	rc = rc ?: get_u64(j, "wall_time_ns", false, &r.wall_time_ns, err);
 	rc = rc ?: get_u64(j, "off_cpu_ns", false, &r.off_cpu_ns, err);
@@ -298,15 +352,17 @@ int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, ch
 	rc = rc ?: get_u64(j, "schedstat_run_delay_ns", false, &r.schedstat_run_delay_ns, err);
 	rc = rc ?: get_u64(j, "schedstat_run_count", false, &r.schedstat_run_count, err);
 	rc = rc ?: get_u64(j, "schedstat_cpu_time_ns", false, &r.schedstat_cpu_time_ns, err);
-	rc = rc ?: get_u64(j, "vmstat_numa_pages_migrated", false, &r.vmstat_numa_pages_migrated,
-			   err);
+	rc = rc
+		 ?: get_u64(j, "vmstat_numa_pages_migrated", false, &r.vmstat_numa_pages_migrated,
+			    err);
 	rc = rc ?: get_bool(j, "completed", true, &r.completed, err);
 	rc = rc ?: get_bool(j, "is_messenger", false, &r.is_messenger, err);
 	if (rc)
 		goto out;
 
 	v = json_object_get(j, "max_gap_cpu");
-	if (v && !json_is_null(v) && get_int(v, "max_gap_cpu", -1, KT_MAX_CPUS - 1, &r.max_gap_cpu, err))
+	if (v && !json_is_null(v) &&
+	    get_int(v, "max_gap_cpu", -1, KT_MAX_CPUS - 1, &r.max_gap_cpu, err))
 		goto bad;
 
 	v = json_object_get(j, "cpus_used");
@@ -316,7 +372,8 @@ int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, ch
 
 		if (!json_is_array(v))
 			goto bad_shape_cpus;
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			int cpu;
 
 			if (get_int(e, "cpus_used", 0, KT_MAX_CPUS - 1, &cpu, err))
@@ -331,15 +388,16 @@ int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, ch
 		json_t *e;
 
 		if (!json_is_array(v) || (n = json_array_size(v)) > MAX_MIGRATIONS) {
-			fail(err, "worker report: '%s' is not an array of bounded size", "migrations");
+			fail(err, "worker report: '%s' is not an array of bounded size",
+			     "migrations");
 			goto bad;
 		}
 		r.migrations = n ? kt_calloc(n, sizeof(*r.migrations)) : NULL;
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			struct kt_migration *m = &r.migrations[i];
 
-			if (!json_is_object(e) ||
-			    get_u64(e, "at_ns", true, &m->at_ns, err) ||
+			if (!json_is_object(e) || get_u64(e, "at_ns", true, &m->at_ns, err) ||
 			    get_int(json_object_get(e, "from_cpu"), "from_cpu", 0, KT_MAX_CPUS - 1,
 				    &m->from_cpu, err) ||
 			    get_int(json_object_get(e, "to_cpu"), "to_cpu", 0, KT_MAX_CPUS - 1,
@@ -362,9 +420,11 @@ int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, ch
 			goto bad;
 		}
 		r.resume_latencies_ns = n ? kt_calloc(n, sizeof(uint64_t)) : NULL;
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			if (!json_is_integer(e) || json_integer_value(e) < 0) {
-				fail(err, "worker report: invalid entry in '%s'", "resume_latencies_ns");
+				fail(err, "worker report: invalid entry in '%s'",
+				     "resume_latencies_ns");
 				goto bad;
 			}
 			r.resume_latencies_ns[i] = (uint64_t)json_integer_value(e);
@@ -379,15 +439,17 @@ int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, ch
 		size_t n;
 
 		if (!json_is_object(v) || (n = json_object_size(v)) > MAX_NUMA_NODES) {
-			fail(err, "worker report: '%s' is not an object of bounded size", "numa_pages");
+			fail(err, "worker report: '%s' is not an object of bounded size",
+			     "numa_pages");
 			goto bad;
 		}
 		r.numa_pages = n ? kt_calloc(n, sizeof(*r.numa_pages)) : NULL;
-		json_object_foreach((json_t *)v, key, e) {
+		json_object_foreach((json_t *)v, key, e)
+		{
 			uint64_t node;
 
-			if (kt_parse_u64(key, &node) || node >= MAX_NUMA_NODES || !json_is_integer(e) ||
-			    json_integer_value(e) < 0) {
+			if (kt_parse_u64(key, &node) || node >= MAX_NUMA_NODES ||
+			    !json_is_integer(e) || json_integer_value(e) < 0) {
 				fail(err, "worker report: invalid entry in '%s'", "numa_pages");
 				goto bad;
 			}

@@ -26,7 +26,7 @@
 volatile sig_atomic_t kt_worker_stop;
 
 #define CHECKPOINT_UNITS 1024
-#define MAX_MIGRATIONS KT_MAX_WAKE_SAMPLES
+#define MAX_MIGRATIONS KT_MAX_MIGRATIONS
 #define FUTEX_WAIT_NS 100000000ull
 
 static inline void cpu_relax(void)
@@ -263,8 +263,8 @@ static void checkpoint(struct wstate *st)
 		if (r->n_migrations < MAX_MIGRATIONS) {
 			if (r->n_migrations == st->mig_cap) {
 				st->mig_cap = st->mig_cap ? st->mig_cap * 2 : 64;
-				r->migrations = kt_realloc(r->migrations,
-							   st->mig_cap * sizeof(*r->migrations));
+				r->migrations =
+				    kt_realloc(r->migrations, st->mig_cap * sizeof(*r->migrations));
 			}
 			r->migrations[r->n_migrations].at_ns = now - st->start;
 			r->migrations[r->n_migrations].from_cpu = st->last_cpu;
@@ -313,9 +313,10 @@ static void apply_mem_policy(const struct kt_mem_policy *mp)
 		return;
 	memset(mask, 0, sizeof(mask));
 	if (kt_mem_policy_has_nodes(mp)) {
-		kt_cpuset_for_each(node, &mp->nodes) {
+		kt_cpuset_for_each(node, &mp->nodes)
+		{
 			mask[node / (8 * sizeof(unsigned long))] |=
-				1ul << (node % (8 * sizeof(unsigned long)));
+			    1ul << (node % (8 * sizeof(unsigned long)));
 			max_node = node;
 		}
 		syscall(SYS_set_mempolicy, mode | (int)mp->flags, mask,
@@ -334,8 +335,7 @@ static void set_affinity_set(const struct kt_cpuset *set)
 	if (!cs)
 		return;
 	CPU_ZERO_S(sz, cs);
-	kt_cpuset_for_each(cpu, set)
-		CPU_SET_S(cpu, sz, cs);
+	kt_cpuset_for_each(cpu, set) CPU_SET_S(cpu, sz, cs);
 	sched_setaffinity(0, sz, cs);
 	CPU_FREE(cs);
 }
@@ -515,7 +515,8 @@ static void fan_out_compute(struct wstate *st)
 		uint32_t v = load32(gen32);
 
 		if (v != st->last_gen) {
-			uint64_t stamp = __atomic_load_n(&region[1], __ATOMIC_ACQUIRE), now = now_ns();
+			uint64_t stamp = __atomic_load_n(&region[1], __ATOMIC_ACQUIRE),
+				 now = now_ns();
 
 			st->last_gen = v;
 			wake_sample(st, now > stamp ? now - stamp : 0);
@@ -612,7 +613,8 @@ static void affinity_churn(struct wstate *st)
 	spin_burst(st, st->ctx->cfg->work.affinity_churn.spin_iters);
 	if (n > 0) {
 		pick = (int)(xorshift64(&st->rng) % (uint64_t)n);
-		kt_cpuset_for_each(cpu, &st->start_mask) {
+		kt_cpuset_for_each(cpu, &st->start_mask)
+		{
 			if (k++ == pick)
 				break;
 		}
@@ -786,8 +788,8 @@ static void setup_type(struct wstate *st)
 		kb = w->page_fault_churn.region_kb;
 		break;
 	case KT_WORK_FAN_OUT_COMPUTE: {
-		double n = floor(sqrt((double)w->fan_out_compute.cache_footprint_kb * 1024.0 / 3.0 /
-				      8.0));
+		double n =
+		    floor(sqrt((double)w->fan_out_compute.cache_footprint_kb * 1024.0 / 3.0 / 8.0));
 
 		st->mat_n = n > 0 ? (size_t)n : 0;
 		if (st->mat_n && st->ctx->group_idx != 0) {
@@ -865,9 +867,9 @@ void kt_worker_main(const struct kt_worker_ctx *ctx, struct kt_worker_report *re
 
 	memset(rep, 0, sizeof(*rep));
 	rep->tid = getpid();
-	rep->is_messenger = kt_work_group_size(&cfg->work) > 0 && ctx->group_idx == 0 &&
-			    (cfg->work.type == KT_WORK_FUTEX_FAN_OUT ||
-			     cfg->work.type == KT_WORK_FAN_OUT_COMPUTE);
+	rep->is_messenger =
+	    kt_work_group_size(&cfg->work) > 0 && ctx->group_idx == 0 &&
+	    (cfg->work.type == KT_WORK_FUTEX_FAN_OUT || cfg->work.type == KT_WORK_FAN_OUT_COMPUTE);
 
 	if (ctx->has_affinity)
 		set_affinity_set(&ctx->affinity);
@@ -875,9 +877,9 @@ void kt_worker_main(const struct kt_worker_ctx *ctx, struct kt_worker_report *re
 	apply_mem_policy(&cfg->mem);
 
 	if (cfg->work.type == KT_WORK_CUSTOM) {
-		int rc = cfg->work.custom.fn ? cfg->work.custom.fn(&kt_worker_stop,
-								      cfg->work.custom.arg, rep)
-					     : -EINVAL;
+		int rc = cfg->work.custom.fn
+			     ? cfg->work.custom.fn(&kt_worker_stop, cfg->work.custom.arg, rep)
+			     : -EINVAL;
 
 		rep->tid = getpid();
 		rep->completed = rc == 0;

@@ -18,6 +18,13 @@
  * a pipe as JSON and are treated as untrusted input: a worker that died,
  * timed out or sent garbage yields a sentinel report (completed=false,
  * exit_info set).
+ *
+ * Caveats for callers: PR_SET_PDEATHSIG fires when the *thread* that
+ * forked exits, so spawn from a thread that outlives the workload. If the
+ * process ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT, as a PID 1 might),
+ * spawn restores SIG_DFL so workers can be waited for and their exit
+ * status reported. Workers reap only their own PIDs (never waitpid(-1)).
+ * A handle is not thread-safe.
  */
 #ifndef KTSTR_WORKLOAD_H
 #define KTSTR_WORKLOAD_H
@@ -60,10 +67,10 @@ enum kt_work_type {
 
 /* Sequence phases. */
 enum kt_phase_kind {
-	KT_PHASE_SPIN,  /* spin 1024-unit bursts until the duration elapsed */
+	KT_PHASE_SPIN,	/* spin 1024-unit bursts until the duration elapsed */
 	KT_PHASE_SLEEP, /* sleep the duration (one wake sample) */
 	KT_PHASE_YIELD, /* u+=1; sched_yield until the duration elapsed */
-	KT_PHASE_IO,    /* IoSync body until the duration elapsed */
+	KT_PHASE_IO,	/* IoSync body until the duration elapsed */
 };
 
 struct kt_phase {
@@ -120,15 +127,15 @@ struct kt_work {
 			uint64_t spin_iters; /* 1024 */
 		} affinity_churn, policy_churn;
 		struct {
-			uint32_t fan_out;            /* 4 */
+			uint32_t fan_out;	     /* 4 */
 			uint64_t cache_footprint_kb; /* 256 */
-			uint32_t operations;         /* 5 */
-			uint64_t sleep_usec;         /* 100 */
+			uint32_t operations;	     /* 5 */
+			uint64_t sleep_usec;	     /* 100 */
 		} fan_out_compute;
 		struct {
-			uint64_t region_kb;         /* 4096 */
+			uint64_t region_kb;	    /* 4096 */
 			uint64_t touches_per_cycle; /* 256 */
-			uint64_t spin_iters;        /* 64 */
+			uint64_t spin_iters;	    /* 64 */
 		} page_fault_churn;
 		struct {
 			uint32_t contenders; /* 4 */
@@ -170,17 +177,17 @@ struct kt_sched_policy {
 };
 
 enum kt_affinity_kind {
-	KT_AFF_NONE,       /* inherit */
-	KT_AFF_FIXED,      /* every worker pinned to .set */
-	KT_AFF_RANDOM,     /* each worker: random .count CPUs out of .set (sampled at spawn) */
+	KT_AFF_NONE,	   /* inherit */
+	KT_AFF_FIXED,	   /* every worker pinned to .set */
+	KT_AFF_RANDOM,	   /* each worker: random .count CPUs out of .set (sampled at spawn) */
 	KT_AFF_SINGLE_CPU, /* every worker pinned to .cpu */
 };
 
 struct kt_affinity {
 	enum kt_affinity_kind kind;
 	struct kt_cpuset set; /* FIXED: the mask; RANDOM: the pool */
-	unsigned count;       /* RANDOM: subset size (>= 1) */
-	int cpu;              /* SINGLE_CPU */
+	unsigned count;	      /* RANDOM: subset size (>= 1) */
+	int cpu;	      /* SINGLE_CPU */
 };
 
 enum kt_mem_policy_kind {
@@ -201,7 +208,7 @@ enum kt_mem_policy_kind {
 struct kt_mem_policy {
 	enum kt_mem_policy_kind kind;
 	struct kt_cpuset nodes; /* node numbers (bitset reused as a node set) */
-	uint32_t flags;         /* KT_MPOL_F_* */
+	uint32_t flags;		/* KT_MPOL_F_* */
 };
 
 /* The set-variants (Bind/Preferred/Interleave/PreferredMany/WeightedInterleave). */
@@ -234,10 +241,10 @@ struct kt_numa_pages {
 };
 
 enum kt_exit_kind {
-	KT_EXIT_NONE,      /* not a sentinel */
-	KT_EXIT_EXITED,    /* value = exit code */
-	KT_EXIT_SIGNALED,  /* value = signal */
-	KT_EXIT_TIMED_OUT, /* still alive at the deadline */
+	KT_EXIT_NONE,	     /* not a sentinel */
+	KT_EXIT_EXITED,	     /* value = exit code */
+	KT_EXIT_SIGNALED,    /* value = signal */
+	KT_EXIT_TIMED_OUT,   /* still alive at the deadline */
 	KT_EXIT_WAIT_FAILED, /* value = errno */
 };
 
@@ -247,6 +254,8 @@ struct kt_exit_info {
 };
 
 #define KT_MAX_WAKE_SAMPLES 100000
+/* Migration events kept per worker (migration_count still counts all). */
+#define KT_MAX_MIGRATIONS 10000
 
 struct kt_worker_report {
 	pid_t tid;
@@ -291,12 +300,11 @@ char *kt_worker_report_to_string(const struct kt_worker_report *r);
 /*
  * Parse untrusted JSON. Strict about types and ranges, lenient about
  * missing optional keys (numa_pages, exit_info, is_messenger, arrays).
- * Arrays are capped (migrations and wake samples at KT_MAX_WAKE_SAMPLES,
- * cpus < KT_MAX_CPUS). Returns 0 or -EINVAL with *err (malloc'd) set.
+ * Arrays are capped (migrations at KT_MAX_MIGRATIONS, wake samples at
+ * KT_MAX_WAKE_SAMPLES, cpus < KT_MAX_CPUS). Returns 0 or -EINVAL with *err (malloc'd) set.
  */
 int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, char **err);
-int kt_worker_report_parse(const char *text, size_t len, struct kt_worker_report *out,
-			   char **err);
+int kt_worker_report_parse(const char *text, size_t len, struct kt_worker_report *out, char **err);
 
 /* "Exited(1)", "Signaled(9)", "TimedOut", "WaitFailed(10)", "" for none. */
 void kt_exit_info_format(const struct kt_exit_info *e, char *buf, size_t len);

@@ -232,7 +232,8 @@ UNIT_TEST(check_not_starved_messages)
 	r[0] = mk(12, 1024, 10, 0);
 	r[1] = mk(13, 1024, 40, 1);
 	kt_check_workers(&a, r, 2, NULL, &res);
-	expect_one(&res, KT_DETAIL_UNFAIR, "unfair cgroup: spread=30% (10-40%) 2 workers on 2 cpus");
+	expect_one(&res, KT_DETAIL_UNFAIR,
+		   "unfair cgroup: spread=30% (10-40%) 2 workers on 2 cpus");
 	CHECK_DBL_NEAR(res.stats.worst_spread, 30, 1e-9);
 	kt_assert_result_clear(&res);
 	/* 14% is within the default. */
@@ -347,7 +348,8 @@ UNIT_TEST(check_throughput_messages)
 	a = kt_assert_none();
 	a.min_work_rate = KT_SOME_F64(1500);
 	kt_check_workers(&a, r, 2, NULL, &res);
-	expect_one(&res, KT_DETAIL_BENCHMARK, "worker 1 throughput 1000 work/cpu_s below floor 1500");
+	expect_one(&res, KT_DETAIL_BENCHMARK,
+		   "worker 1 throughput 1000 work/cpu_s below floor 1500");
 	kt_assert_result_clear(&res);
 }
 
@@ -422,8 +424,9 @@ UNIT_TEST(check_migration_numa_messages)
 	r[1].migration_count = 50;
 	a.max_migration_ratio = KT_SOME_F64(0.05);
 	kt_check_workers(&a, r, 2, NULL, &res);
-	expect_one(&res, KT_DETAIL_MIGRATION,
-		   "migration ratio 0.1000 exceeds threshold 0.0500 (200 migrations / 2000 iterations)");
+	expect_one(
+	    &res, KT_DETAIL_MIGRATION,
+	    "migration ratio 0.1000 exceeds threshold 0.0500 (200 migrations / 2000 iterations)");
 	kt_assert_result_clear(&res);
 
 	kt_cpuset_parse("0-3", &cs);
@@ -603,24 +606,24 @@ UNIT_TEST(check_result_json)
 UNIT_TEST(check_result_json_malformed)
 {
 	static const char *const bad[] = {
-		"",
-		"{",
-		"null",
-		"[]",
-		"{}",
-		"{\"passed\":\"yes\"}",
-		"{\"passed\":true,\"skipped\":1}",
-		"{\"passed\":true,\"details\":{}}",
-		"{\"passed\":true,\"details\":[{\"kind\":\"Nope\",\"message\":\"x\"}]}",
-		"{\"passed\":true,\"details\":[{\"kind\":\"Stuck\"}]}",
-		"{\"passed\":true,\"details\":[5]}",
-		"{\"passed\":true,\"stats\":[]}",
-		"{\"passed\":true,\"stats\":{\"total_workers\":-1}}",
-		"{\"passed\":true,\"stats\":{\"worst_spread\":\"x\"}}",
-		"{\"passed\":true,\"stats\":{\"cgroups\":[{\"num_workers\":1.5}]}}",
-		"{\"passed\":true,\"stats\":{\"cgroups\":[7]}}",
-		"{\"passed\":true,\"stats\":{\"ext_metrics\":{\"a\":\"b\"}}}",
-		"{\"passed\":true,\"passed\":false}",
+	    "",
+	    "{",
+	    "null",
+	    "[]",
+	    "{}",
+	    "{\"passed\":\"yes\"}",
+	    "{\"passed\":true,\"skipped\":1}",
+	    "{\"passed\":true,\"details\":{}}",
+	    "{\"passed\":true,\"details\":[{\"kind\":\"Nope\",\"message\":\"x\"}]}",
+	    "{\"passed\":true,\"details\":[{\"kind\":\"Stuck\"}]}",
+	    "{\"passed\":true,\"details\":[5]}",
+	    "{\"passed\":true,\"stats\":[]}",
+	    "{\"passed\":true,\"stats\":{\"total_workers\":-1}}",
+	    "{\"passed\":true,\"stats\":{\"worst_spread\":\"x\"}}",
+	    "{\"passed\":true,\"stats\":{\"cgroups\":[{\"num_workers\":1.5}]}}",
+	    "{\"passed\":true,\"stats\":{\"cgroups\":[7]}}",
+	    "{\"passed\":true,\"stats\":{\"ext_metrics\":{\"a\":\"b\"}}}",
+	    "{\"passed\":true,\"passed\":false}",
 	};
 	struct kt_assert_result r;
 
@@ -648,4 +651,31 @@ UNIT_TEST(check_result_json_malformed)
 		sb_adds(&sb, "[");
 	CHECK_INT_EQ(kt_assert_result_parse(sb.s, sb.len, &r, NULL), -EINVAL);
 	sb_free(&sb);
+}
+
+UNIT_TEST(check_stats_format)
+{
+	struct kt_scenario_stats s;
+	struct kt_cgroup_stats cg;
+	struct sbuf sb = SBUF_INIT;
+
+	memset(&s, 0, sizeof(s));
+	memset(&cg, 0, sizeof(cg));
+	cg.num_workers = 2;
+	cg.num_cpus = 4;
+	cg.spread = 12.34;
+	cg.max_gap_ms = 50;
+	cg.total_migrations = 7;
+	cg.total_iterations = 900;
+	kt_scenario_stats_add_cgroup(&s, &cg);
+	cg.spread = 3;
+	cg.max_gap_ms = 20;
+	kt_scenario_stats_add_cgroup(&s, &cg);
+	kt_scenario_stats_format(&s, &sb);
+	CHECK_STR_EQ(sb_str(&sb),
+		     "4 workers, 8 cpus, 14 migrations, worst_spread=12.3%, worst_gap=50ms\n"
+		     "  cg0: workers=2 cpus=4 spread=12.3% gap=50ms migrations=7 iter=900\n"
+		     "  cg1: workers=2 cpus=4 spread=3.0% gap=20ms migrations=7 iter=900\n");
+	sb_free(&sb);
+	free(s.cgroups);
 }

@@ -32,11 +32,10 @@ static bool gone(pid_t pid)
 UNIT_TEST(workload_type_names)
 {
 	static const char *const all[] = {
-		"CpuSpin",	   "YieldHeavy",     "Mixed",	      "IoSync",
-		"Bursty",	   "PipeIo",	      "FutexPingPong", "FutexFanOut",
-		"CachePressure", "CacheYield",     "CachePipe",     "Sequence",
-		"ForkExit",	   "NiceSweep",      "AffinityChurn", "PolicyChurn",
-		"FanOutCompute", "PageFaultChurn", "MutexContention", "Custom",
+	    "CpuSpin",	   "YieldHeavy",    "Mixed",	      "IoSync",		 "Bursty",
+	    "PipeIo",	   "FutexPingPong", "FutexFanOut",    "CachePressure",	 "CacheYield",
+	    "CachePipe",   "Sequence",	    "ForkExit",	      "NiceSweep",	 "AffinityChurn",
+	    "PolicyChurn", "FanOutCompute", "PageFaultChurn", "MutexContention", "Custom",
 	};
 	enum kt_work_type t;
 	struct kt_work w;
@@ -219,22 +218,22 @@ UNIT_TEST(workload_report_json_roundtrip)
 UNIT_TEST(workload_report_json_malformed)
 {
 	static const char *const bad[] = {
-		"",
-		"not json",
-		"[1,2]",
-		"{\"tid\":1}",                                     /* missing work_units */
-		"{\"tid\":1,\"work_units\":5}",                    /* missing completed */
-		"{\"tid\":-1,\"work_units\":5,\"completed\":true}",
-		"{\"tid\":1,\"work_units\":\"5\",\"completed\":true}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":1}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"cpus_used\":[5000]}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"cpus_used\":{}}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"migrations\":[{\"at_ns\":1}]}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"resume_latencies_ns\":[-1]}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"numa_pages\":{\"x\":1}}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"exit_info\":{\"Boom\":1}}",
-		"{\"tid\":1,\"work_units\":5,\"completed\":true,\"tid\":2}",
-		"{\"tid\":99999999999,\"work_units\":5,\"completed\":true}",
+	    "",
+	    "not json",
+	    "[1,2]",
+	    "{\"work_units\":5,\"completed\":true}", /* missing tid */
+	    "{\"tid\":1,\"work_units\":5}",	     /* missing completed */
+	    "{\"tid\":-1,\"work_units\":5,\"completed\":true}",
+	    "{\"tid\":1,\"work_units\":\"5\",\"completed\":true}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":1}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"cpus_used\":[5000]}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"cpus_used\":{}}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"migrations\":[{\"at_ns\":1}]}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"resume_latencies_ns\":[-1]}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"numa_pages\":{\"x\":1}}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"exit_info\":{\"Boom\":1}}",
+	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"tid\":2}",
+	    "{\"tid\":99999999999,\"work_units\":5,\"completed\":true}",
 	};
 	struct kt_worker_report r;
 
@@ -247,9 +246,9 @@ UNIT_TEST(workload_report_json_malformed)
 		free(err);
 	}
 	/* Minimal valid report. */
-	CHECK_INT_EQ(kt_worker_report_parse("{\"tid\":1,\"work_units\":5,\"completed\":true}", 41,
-					    &r, NULL),
-		     0);
+	CHECK_INT_EQ(
+	    kt_worker_report_parse("{\"tid\":1,\"work_units\":5,\"completed\":true}", 41, &r, NULL),
+	    0);
 	CHECK_INT_EQ(r.work_units, 5);
 
 	/* Over-long wake sample array is refused (bounded). */
@@ -548,4 +547,65 @@ UNIT_TEST(workload_all_types_run)
 
 	snprintf(path, sizeof(path), "/tmp/ktstr_io_%d", (int)io_pid);
 	CHECK(!kt_exists(path));
+}
+
+static int huge_report(volatile sig_atomic_t *stop, void *arg, struct kt_worker_report *rep)
+{
+	size_t n = *(size_t *)arg;
+
+	rep->migrations = kt_calloc(n, sizeof(*rep->migrations));
+	for (size_t i = 0; i < n; i++)
+		rep->migrations[i] = (struct kt_migration){
+		    .at_ns = 1000000000000ull + i, .from_cpu = 1000, .to_cpu = 1001};
+	rep->n_migrations = n;
+	rep->work_units = 1;
+	return 0;
+}
+
+/* A report beyond the size bound (or array caps) becomes a sentinel, not a crash. */
+UNIT_TEST(workload_oversized_report_is_sentinel)
+{
+	struct kt_workload_config c;
+	struct kt_workload *wl;
+	struct kt_worker_report *r;
+	size_t n, count = 400000; /* ~21 MB of JSON > 16 MiB cap */
+
+	kt_workload_config_init(&c);
+	kt_work_default(&c.work, KT_WORK_CUSTOM);
+	c.work.custom.fn = huge_report;
+	c.work.custom.arg = &count;
+	CHECK_INT_EQ(kt_workload_spawn(&c, &wl, NULL), 0);
+	kt_workload_start(wl);
+	CHECK_INT_EQ(kt_workload_stop_and_collect(wl, 5000, &r, &n), 0);
+	CHECK(!r[0].completed);
+	CHECK_INT_EQ(r[0].work_units, 0);
+	CHECK(r[0].exit_info.kind != KT_EXIT_NONE);
+	kt_worker_reports_free(r, n);
+	kt_workload_destroy(wl);
+
+	/* Within the byte cap but over the array cap: rejected by the parser. */
+	count = KT_MAX_MIGRATIONS + 1;
+	CHECK_INT_EQ(kt_workload_spawn(&c, &wl, NULL), 0);
+	kt_workload_start(wl);
+	CHECK_INT_EQ(kt_workload_stop_and_collect(wl, 5000, &r, &n), 0);
+	CHECK(!r[0].completed);
+	CHECK_INT_EQ(r[0].exit_info.kind, KT_EXIT_EXITED);
+	CHECK_INT_EQ(r[0].exit_info.value, 0);
+	kt_worker_reports_free(r, n);
+	kt_workload_destroy(wl);
+	CHECK(no_children());
+}
+
+UNIT_TEST(workload_report_reference_sentinel_shape)
+{
+	/* The reference's sentinel carries only tid, exit_info and completed. */
+	const char *s = "{\"tid\":9,\"exit_info\":{\"Exited\":1},\"completed\":false}";
+	struct kt_worker_report r;
+
+	CHECK_INT_EQ(kt_worker_report_parse(s, strlen(s), &r, NULL), 0);
+	CHECK_INT_EQ(r.tid, 9);
+	CHECK_INT_EQ(r.work_units, 0);
+	CHECK(!r.completed);
+	CHECK_INT_EQ(r.exit_info.kind, KT_EXIT_EXITED);
+	CHECK_INT_EQ(r.exit_info.value, 1);
 }
