@@ -1075,3 +1075,67 @@ int kt_catalog_run(const struct kt_ctx *ctx, const struct kt_catalog_entry *e,
 	memset(out, 0, sizeof(*out));
 	return e->run(ctx, e, out);
 }
+
+/* ---- developer scenario: a worker escapes its cpuset ------------------------------- */
+
+int kt_dev_cpuset_escape(const struct kt_ctx *ctx, struct kt_assert_result *out)
+{
+	struct kt_workload_config cfg;
+	struct kt_workload *wl = NULL;
+	struct kt_worker_report *reps = NULL;
+	struct kt_cpuset inside, outside, nodes;
+	struct kt_cpuset_spec in_spec = KT_CPUSET_DISJOINT(0, 2);
+	struct kt_cpuset_spec out_spec = KT_CPUSET_DISJOINT(1, 2);
+	struct kt_assert a = ctx->assert;
+	struct kt_check_ctx cc = {.cpuset = &inside, .cpuset_nodes = &nodes};
+	char *err = NULL;
+	size_t n = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (kt_cpuset_spec_validate(&in_spec, ctx->topo, &err) < 0) {
+		free(err);
+		return skip(out, "need >=2 usable CPUs");
+	}
+	kt_cpuset_spec_resolve(&in_spec, ctx->topo, &inside);
+	kt_cpuset_spec_resolve(&out_spec, ctx->topo, &outside);
+	kt_topo_nodes_of(ctx->topo, &inside, &nodes);
+	r = kt_cgmgr_create(ctx->cg, "cg_0", &err);
+	if (r == 0)
+		r = kt_cgmgr_set_cpuset(ctx->cg, "cg_0", &inside, &err);
+	kt_workload_config_init(&cfg);
+	cfg.num_workers = ctx->workers_per_cgroup ? ctx->workers_per_cgroup : 2;
+	if (r == 0)
+		r = kt_workload_spawn(&cfg, &wl, &err);
+	if (r == 0)
+		r = kt_cgmgr_move(ctx->cg, "cg_0", kt_workload_pids(wl), kt_workload_count(wl), &err);
+	if (r < 0) {
+		kt_assert_result_fail(out, KT_DETAIL_OTHER, err ? err : strerror(-r));
+		goto done;
+	}
+	kt_workload_start(wl);
+	kt_ctx_sleep(ctx, ctx->duration_ms / 2);
+	/* The escape: leave the cgroup (the recorded cpuset stays) and pin outside it. */
+	{
+		char *root_procs = kt_path_join(ctx->cg->fs, "cgroup.procs");
+
+		for (size_t i = 0; i < kt_workload_count(wl); i++) {
+			char buf[32];
+
+			snprintf(buf, sizeof(buf), "%d", (int)kt_workload_pids(wl)[i]);
+			kt_cg_write(root_procs, buf);
+			kt_workload_set_affinity(wl, i, &outside);
+		}
+		free(root_procs);
+	}
+	kt_ctx_sleep(ctx, ctx->duration_ms - ctx->duration_ms / 2);
+	a.isolation = KT_SOME_BOOL(true);
+	if (kt_workload_stop_and_collect(wl, 0, &reps, &n) == 0)
+		kt_check_workers(&a, reps, n, &cc, out);
+	kt_worker_reports_free(reps, n);
+done:
+	kt_workload_destroy(wl);
+	kt_cgmgr_remove(ctx->cg, "cg_0");
+	free(err);
+	return 0;
+}

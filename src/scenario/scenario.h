@@ -57,7 +57,7 @@ int kt_topo_synth(struct kt_topo *t, int nodes, int llcs, int cores, int threads
 void kt_topo_free(struct kt_topo *t);
 /* Sorted online CPUs minus the last one when there are more than 2. */
 void kt_topo_usable(const struct kt_topo *t, struct kt_cpuset *out);
-/* NUMA node indexes (into t->nodes) whose CPUs intersect set. */
+/* Kernel NUMA node numbers whose CPUs intersect set. */
 void kt_topo_nodes_of(const struct kt_topo *t, const struct kt_cpuset *set,
 		      struct kt_cpuset *node_ids);
 
@@ -164,7 +164,7 @@ void kt_cgmgr_free(struct kt_cgroup_mgr *m);
 char *kt_cgmgr_path(const struct kt_cgroup_mgr *m, const char *name);
 /* mkdir -p name under root, enabling +cpuset (+cpu) in every ancestor. */
 int kt_cgmgr_create(struct kt_cgroup_mgr *m, const char *name, char **err);
-/* cpus == NULL or empty: clear (write ""). mems are set to the parent's effective mems. */
+/* cpus == NULL or empty: clear (write ""). cpuset.mems is left empty (= the parent's). */
 int kt_cgmgr_set_cpuset(struct kt_cgroup_mgr *m, const char *name, const struct kt_cpuset *cpus,
 			char **err);
 /* cpuset.cpus as written (empty: *set=false). */
@@ -391,5 +391,12 @@ struct kt_canned {
 };
 const struct kt_canned *kt_canned_scenarios(size_t *n);
 const struct kt_canned *kt_canned_find(const char *name);
+
+/*
+ * Developer self-test of the isolation check: workers start in cg_0 with
+ * cpuset disjoint(0/2), then leave the cgroup and pin themselves to the
+ * other half. Expected to FAIL with "tid N ran on unexpected CPUs {..}".
+ */
+int kt_dev_cpuset_escape(const struct kt_ctx *ctx, struct kt_assert_result *out);
 
 #endif

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ktstr topo: this machine's CPU topology as scenarios see it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "scenario/scenario.h"
+#include "util/util.h"
+
+static int cmd_topo(int argc, char **argv)
+{
+	struct kt_topo t;
+	char *err = NULL;
+
+	if (cli_wants_help(argc, argv)) {
+		printf("Usage: ktstr topo\n\n"
+		       "Print the CPU topology read from sysfs: online CPUs, last-level caches\n"
+		       "(cache index3 shared_cpu_list) and NUMA nodes, then each LLC's node and CPUs.\n");
+		return 0;
+	}
+	if (argc > 1) {
+		kt_err("unexpected argument '%s' (see `ktstr topo --help`)", argv[1]);
+		return 2;
+	}
+	if (kt_topo_read(NULL, &t, &err) < 0) {
+		kt_err("reading CPU topology: %s", err);
+		free(err);
+		return 1;
+	}
+	printf("CPUs:       %d\n", t.nr_cpus);
+	printf("LLCs:       %d\n", t.nr_llcs);
+	printf("NUMA nodes: %d\n", t.nr_nodes);
+	for (int i = 0; i < t.nr_llcs; i++) {
+		int cpu, k = 0;
+
+		printf("  LLC %d (node %d): [", i, t.node_ids[t.llc_node[i]]);
+		kt_cpuset_for_each(cpu, &t.llcs[i])
+			printf("%s%d", k++ ? ", " : "", cpu);
+		printf("]\n");
+	}
+	kt_topo_free(&t);
+	return 0;
+}
+
+KTSTR_COMMAND(topo, "topo", "show the CPU topology (CPUs, LLCs, NUMA nodes)", cmd_topo, 32);
