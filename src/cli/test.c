@@ -155,6 +155,25 @@ static int job_verdict(struct job *j, int status)
 	return skip ? 2 : 0;
 }
 
+/* The child's output without its own verdict line (we print ours). */
+static void echo_output(struct job *j)
+{
+	const char *l = sb_str(&j->out);
+
+	while (l && *l) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) + 1 : strlen(l);
+
+		if (!((kt_startswith(l, "PASS ktstr/") || kt_startswith(l, "FAIL ktstr/") ||
+		       kt_startswith(l, "SKIP ktstr/")) &&
+		      !strncmp(l + 5, j->name, strlen(j->name))))
+			fwrite(l, 1, n, stderr);
+		if (!e)
+			fputc('\n', stderr);
+		l = e ? e + 1 : NULL;
+	}
+}
+
 static void progress(bool tty, size_t done, size_t total, int np, int nf, int ns,
 		     const struct job *jobs, size_t n)
 {
@@ -426,11 +445,8 @@ static int cmd_test(int argc, char **argv)
 					ns++;
 				if (tty)
 					fprintf(stderr, "\r\x1b[K");
-				if (j->verdict == 1 || verbose || (j->verdict == 2 && !tty)) {
-					fputs(sb_str(&j->out), stderr);
-					if (j->out.len && j->out.s[j->out.len - 1] != '\n')
-						fputc('\n', stderr);
-				}
+				if (j->verdict == 1 || verbose || (j->verdict == 2 && !tty))
+					echo_output(j);
 				fprintf(stderr, "%s %s (%.1fs)\n",
 					j->verdict == 0 ? "PASS" : j->verdict == 1 ? "FAIL" : "SKIP",
 					j->name, j->secs);
