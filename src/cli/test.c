@@ -61,7 +61,7 @@ static int list_tests(const char *bin, struct kt_strv *names, char **err)
 {
 	char *argv[] = {(char *)bin, "--list", NULL};
 	struct sbuf cap = SBUF_INIT;
-	struct kt_run_opts o = {.capture = &cap, .capture_stdout_only = true, .passthrough = false};
+	struct kt_run_opts o = {.capture = &cap};
 	int st = 0, r = kt_run(argv, &o, &st);
 	char *save = NULL, *s;
 
@@ -71,7 +71,9 @@ static int list_tests(const char *bin, struct kt_strv *names, char **err)
 		return r;
 	}
 	if (st) {
-		*err = kt_asprintf("%s --list failed (exit status %d); run it directly to see why",
+		/* Its validation errors, then ours. */
+		fputs(sb_str(&cap), stderr);
+		*err = kt_asprintf("%s --list failed (exit status %d): invalid test definitions",
 				   bin, st);
 		sb_free(&cap);
 		return -EINVAL;
