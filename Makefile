@@ -85,6 +85,11 @@ install: all
 	install -m 0755 $(BUILD)/ktstr $(DESTDIR)$(PREFIX)/bin/ktstr
 	install -m 0644 $(BUILD)/libktstr.a $(DESTDIR)$(PREFIX)/lib/libktstr.a
 	cp -r include/. $(DESTDIR)$(PREFIX)/include/
+	# Module headers the public API includes (compile with -I$(PREFIX)/include/ktstr).
+	for d in util check workload scenario; do \
+		install -d $(DESTDIR)$(PREFIX)/include/ktstr/$$d; \
+		install -m 0644 src/$$d/*.h $(DESTDIR)$(PREFIX)/include/ktstr/$$d/; \
+	done
 
 format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(UNIT_SRCS) $(wildcard src/*/*.h)
