@@ -567,6 +567,8 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 		o.sched_log = sb_steal(&c.sched_log);
 	if (c.dump.len)
 		o.sched_dump = sb_steal(&c.dump);
+	if (c.guest_out.len)
+		o.guest_out = sb_steal(&c.guest_out);
 	{
 		const char *json = c.shm_result ? c.shm_result : res.result_json;
 

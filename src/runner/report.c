@@ -15,6 +15,7 @@ void kt_outcome_free(struct kt_outcome *o)
 	free(o->sched_log);
 	free(o->sched_dump);
 	free(o->console_tail);
+	free(o->guest_out);
 	free(o->init_stage);
 	free(o->infra_error);
 	memset(o, 0, sizeof(*o));
@@ -197,6 +198,10 @@ enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outco
 			sb_adds(&sb, "guest exit code: none (guest did not report KTSTR_EXIT)\n");
 		if (o->wall_s > 0)
 			sb_addf(&sb, "vm wall time: %.1fs\n", o->wall_s);
+		if (o->guest_out && *o->guest_out) {
+			sb_adds(&sb, "last guest output:\n");
+			add_indented(&sb, tail_lines(o->guest_out, 20), "  ");
+		}
 		if (o->console_tail && *o->console_tail) {
 			sb_adds(&sb, "last console lines:\n");
 			add_indented(&sb, tail_lines(o->console_tail, 20), "  ");

@@ -120,6 +120,7 @@ struct kt_outcome {
 	char *sched_log;         /* scheduler output (may be NULL) */
 	char *sched_dump;        /* sched_ext dump lines from the console (may be NULL) */
 	char *console_tail;
+	char *guest_out;         /* other guest output on COM2 (tail) */
 	char *init_stage;        /* how far the guest got */
 	char *infra_error;       /* VM could not run at all */
 	double wall_s;
