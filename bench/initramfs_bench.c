@@ -31,8 +31,23 @@ int main(int argc, char **argv)
 	uint64_t t0;
 	double cold, warm = 1e9;
 
+	if (argc >= 4 && !strcmp(argv[1], "--dump")) {
+		/* --dump OUT ELF...: write the uncompressed archive (first ELF = init). */
+		for (int i = 3; i < argc; i++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "bin/elf%d", i - 3);
+			if (kt_cpio_add_elf(c, i == 3 ? "init" : name, argv[i], &err)) {
+				fprintf(stderr, "ktstr: error: %s\n", err);
+				return 1;
+			}
+		}
+		kt_cpio_finish(c, &data, &len);
+		return kt_write_file_atomic(argv[2], data, len, 0644) ? 1 : 0;
+	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s CACHE_DIR ELF...\n", argv[0]);
+		fprintf(stderr, "usage: %s CACHE_DIR ELF...\n       %s --dump OUT ELF...\n",
+			argv[0], argv[0]);
 		return 2;
 	}
 	t0 = kt_now_ns();

@@ -245,6 +245,8 @@ static bool compatible(const char *path, const struct elf_info *root)
 	return ok;
 }
 
+static char *dir_of(const char *path);
+
 /* State of one closure walk. */
 struct walk {
 	const struct elf_info *root;
@@ -296,6 +298,70 @@ static bool is_standard_interp(const char *interp)
 	return false;
 }
 
+/*
+ * Look name up in an ld.so.cache image (new format "glibc-ld.so.cache1.1":
+ * 48-byte header with nlibs at +20, 24-byte entries with key at +4 and
+ * value at +8, string offsets from the start of the file). Returns the first
+ * compatible path, or NULL. Every offset is bounds-checked.
+ */
+static char *ldcache_lookup(const char *cache, size_t len, const char *name,
+			    const struct elf_info *root)
+{
+	static const char magic[] = "glibc-ld.so.cache1.1";
+	uint32_t nlibs;
+
+	if (len < 48 || memcmp(cache, magic, sizeof(magic) - 1))
+		return NULL;
+	memcpy(&nlibs, cache + 20, 4);
+	if (nlibs > (len - 48) / 24)
+		return NULL;
+	for (uint32_t i = 0; i < nlibs; i++) {
+		const char *ent = cache + 48 + (size_t)i * 24;
+		uint32_t key, val;
+
+		memcpy(&key, ent + 4, 4);
+		memcpy(&val, ent + 8, 4);
+		if (key >= len || val >= len || !memchr(cache + key, 0, len - key) ||
+		    !memchr(cache + val, 0, len - val))
+			continue;
+		if (strcmp(cache + key, name) || cache[val] != '/')
+			continue;
+		if (compatible(cache + val, root))
+			return kt_strdup(cache + val);
+	}
+	return NULL;
+}
+
+static char *ldcache_find(const char *name, const struct elf_info *root)
+{
+	static char *cache, *loaded;
+	static size_t len;
+	const char *path = kt_getenv("KTSTR_LD_SO_CACHE");
+
+	if (!path)
+		path = "/etc/ld.so.cache";
+	/* Read once per process (per path): a closure walk looks up many names. */
+	if (!loaded || strcmp(loaded, path)) {
+		free(loaded);
+		free(cache);
+		loaded = kt_strdup(path);
+		if (kt_read_file(path, &cache, &len, 64u << 20))
+			cache = NULL;
+	}
+	return cache ? ldcache_lookup(cache, len, name, root) : NULL;
+}
+
+static bool in_default_dir(const char *path)
+{
+	char *d = dir_of(path);
+	bool r = false;
+
+	for (size_t i = 0; i < KT_ARRAY_SIZE(default_dirs) && !r; i++)
+		r = !strcmp(d, default_dirs[i]);
+	free(d);
+	return r;
+}
+
 /* Find library name needed by obj (whose directory is origin). */
 static char *find_lib(const char *name, const struct elf_info *obj, bool is_root,
 		      const char *origin, struct walk *w)
@@ -323,6 +389,18 @@ static char *find_lib(const char *name, const struct elf_info *obj, bool is_root
 		res = search_list(l, name, origin, w, false);
 		free(l);
 		free(d);
+	}
+	if (!res) {
+		res = ldcache_find(name, root);
+		/*
+		 * The guest has no ld.so.cache: a library from a directory only the
+		 * cache knows about is also linked into the loader's default directory.
+		 */
+		if (res && !in_default_dir(res) && !w->alias)
+			w->alias = kt_asprintf("/lib/%s/%s",
+					       root->machine == EM_AARCH64 ? "aarch64-linux-gnu"
+									   : "x86_64-linux-gnu",
+					       name);
 	}
 	for (size_t i = 0; !res && i < KT_ARRAY_SIZE(default_dirs); i++) {
 		char *cand = kt_path_join(default_dirs[i], name);

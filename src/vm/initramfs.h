@@ -74,11 +74,16 @@ size_t kt_cpio_count(const struct kt_cpio *c);
  * A static ELF gives an empty array. Search order per library (glibc's):
  *  1. DT_RPATH (only when DT_RUNPATH is absent), 2. LD_LIBRARY_PATH,
  *  3. DT_RUNPATH, 4. for a non-standard PT_INTERP its directory and
- *  ../lib, ../lib64, 5. default dirs /lib/x86_64-linux-gnu,
- *  /usr/lib/x86_64-linux-gnu, /lib64, /usr/lib64, /lib, /usr/lib,
- *  /usr/local/lib, /usr/local/lib64 (and the aarch64 multiarch dirs).
- * $ORIGIN, ${ORIGIN}, $LIB and $PLATFORM are expanded. /etc/ld.so.cache is
- * not read. A candidate must be an ELF of the same class and machine.
+ *  ../lib, ../lib64, 5. /etc/ld.so.cache (new format "glibc-ld.so.cache1.1";
+ *  KTSTR_LD_SO_CACHE overrides the path, for tests), 6. default dirs
+ *  /lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib64, /usr/lib64,
+ *  /lib, /usr/lib, /usr/local/lib, /usr/local/lib64 (and the aarch64
+ *  multiarch dirs). $ORIGIN, ${ORIGIN}, $LIB and $PLATFORM are expanded.
+ * A candidate must be an ELF of the same class and machine.
+ * In the archive (kt_cpio_add_elf), because the guest has no ld.so.cache and
+ * the ELF may sit at another path than on the host, a library found through
+ * the root's $ORIGIN also gets a symlink where the guest's $ORIGIN points,
+ * and one found only through ld.so.cache a symlink in /lib/<multiarch>/.
  */
 int kt_elf_deps(const char *host_path, char ***paths, char **err);
 void kt_elf_deps_free(char **paths);

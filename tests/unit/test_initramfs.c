@@ -596,3 +596,74 @@ UNIT_TEST(initramfs_compose_base_and_suffix)
 	kt_cpio_free(b);
 	kt_cpio_free(s);
 }
+
+/* Write a one-entry new-format ld.so.cache mapping name -> path. */
+static void write_ldcache(const char *file, const char *name, const char *path, uint32_t nlibs)
+{
+	char buf[1024];
+	uint32_t key = 48 + 24, val = key + (uint32_t)strlen(name) + 1, flags = 0x0303;
+	size_t len = val + strlen(path) + 1;
+
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, "glibc-ld.so.cache1.1", 20);
+	memcpy(buf + 20, &nlibs, 4);
+	memcpy(buf + 48, &flags, 4);
+	memcpy(buf + 52, &key, 4);
+	memcpy(buf + 56, &val, 4);
+	strcpy(buf + key, name);
+	strcpy(buf + val, path);
+	CHECK_INT_EQ(kt_write_file_atomic(file, buf, len, 0644), 0);
+}
+
+UNIT_TEST(elf_deps_ld_so_cache)
+{
+	const char *t = unit_tmpdir();
+	char *cmd = kt_asprintf(
+		"cd %s && mkdir -p custom && printf 'int kt_f(void){return 42;}\\n' > f.c && "
+		"printf 'int kt_f(void);\\nint main(void){return kt_f()==42?0:1;}\\n' > m.c && "
+		"gcc -shared -fPIC -o custom/libktcache.so.1 -Wl,-soname,libktcache.so.1 f.c && "
+		"ln -sf libktcache.so.1 custom/libktcache.so && gcc -o prog m.c -Lcustom -lktcache",
+		t);
+	char *cache = kt_path_join(t, "ld.so.cache");
+	char *lib = kt_asprintf("%s/custom/libktcache.so.1", t);
+	char *prog = kt_path_join(t, "prog");
+	char **deps = NULL, *err = NULL;
+	struct kt_cpio *c;
+	const void *data;
+	size_t len;
+	static struct ent e[256];
+	int n, i;
+
+	CHECK_INT_EQ(system(cmd), 0);
+	/* Not findable without the cache. */
+	setenv("KTSTR_LD_SO_CACHE", "/nonexistent", 1);
+	CHECK_INT_EQ(kt_elf_deps(prog, &deps, &err), -ENOENT);
+	CHECK_STR_CONTAINS(err, "libktcache.so.1");
+	free(err);
+	err = NULL;
+	/* A hostile cache (nlibs far beyond the file) is ignored, not a crash. */
+	write_ldcache(cache, "libktcache.so.1", lib, 0x7fffffff);
+	setenv("KTSTR_LD_SO_CACHE", cache, 1);
+	CHECK_INT_EQ(kt_elf_deps(prog, &deps, &err), -ENOENT);
+	free(err);
+	err = NULL;
+	/* The real entry: found, and linked into the guest loader's default directory. */
+	cache = kt_path_join(t, "ld.so.cache2"); /* read once per path and process */
+	write_ldcache(cache, "libktcache.so.1", lib, 1);
+	setenv("KTSTR_LD_SO_CACHE", cache, 1);
+	CHECK_INT_EQ(kt_elf_deps(prog, &deps, &err), 0);
+	CHECK(deps != NULL);
+	if (!deps)
+		return;
+	CHECK(has_suffix_entry(deps, "/custom/libktcache.so.1"));
+	kt_elf_deps_free(deps);
+	c = kt_cpio_new();
+	CHECK_INT_EQ(kt_cpio_add_elf(c, "prog", prog, &err), 0);
+	kt_cpio_finish(c, &data, &len);
+	n = parse_newc(data, len, e, 256);
+	i = find(e, n, "lib/x86_64-linux-gnu/libktcache.so.1");
+	CHECK(i >= 0);
+	CHECK_INT_EQ(e[i].mode, S_IFLNK | 0777);
+	CHECK_INT_EQ(run_in_archive(t, data, len, "/prog"), 0);
+	kt_cpio_free(c);
+}

@@ -389,7 +389,7 @@ UNIT_TEST(shm_attach_rejects_bad_header)
 struct live {
 	uint8_t *mem;
 	size_t size;
-	volatile int done;
+	int done;
 	int received, bad, out_of_order;
 	uint32_t next;
 };
@@ -417,7 +417,7 @@ static void *live_reader(void *arg)
 	uint64_t rp = 0;
 
 	for (;;) {
-		int done = l->done;
+		int done = __atomic_load_n(&l->done, __ATOMIC_ACQUIRE);
 
 		if (kt_shm_drain(l->mem, l->size, &rp, live_cb, l) < 0)
 			l->bad++;
@@ -449,7 +449,7 @@ UNIT_TEST(shm_live_reader_and_writer)
 		else
 			full++;
 	}
-	l.done = 1;
+	__atomic_store_n(&l.done, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	CHECK_INT_EQ(l.bad, 0);
 	CHECK_INT_EQ(l.out_of_order, 0);
