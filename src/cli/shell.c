@@ -42,6 +42,7 @@ static void usage(FILE *f)
 		"  --timeout SECS         kill the VM after SECS (default: %d with --exec,\n"
 		"                         none for an interactive shell)\n"
 		"  -h, --help             show this help\n\n"
+		"In the interactive shell, `exit` powers the VM off; Ctrl-] kills it.\n"
 		"Environment: KTSTR_VERBOSE=1 adds earlyprintk and loglevel=7; KTSTR_QEMU\n"
 		"overrides the qemu-system-x86_64 binary.\n",
 		EXEC_DEFAULT_TIMEOUT);

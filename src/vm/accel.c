@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +166,7 @@ static int run_probe(struct probe_out *o)
 	return 0;
 }
 
+static pthread_mutex_t auto_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool auto_done;
 static enum kt_accel auto_result;
 static char *auto_why;
@@ -190,9 +192,11 @@ int kt_accel_resolve(enum kt_accel want, enum kt_accel *out, char **why, char **
 		*why = kt_strdup("requested with --accel kvm");
 		return 0;
 	}
+	pthread_mutex_lock(&auto_lock);
 	if (auto_done) {
 		*out = auto_result;
 		*why = kt_strdup(auto_why);
+		pthread_mutex_unlock(&auto_lock);
 		return 0;
 	}
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -232,5 +236,6 @@ int kt_accel_resolve(enum kt_accel want, enum kt_accel *out, char **why, char **
 	auto_done = true;
 	*out = auto_result;
 	*why = kt_strdup(auto_why);
+	pthread_mutex_unlock(&auto_lock);
 	return 0;
 }

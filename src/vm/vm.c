@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "util/util.h"
+#include "vm/com2.h"
 #include "vm/initramfs.h"
 #include "vm/shm.h"
 #include "vm/vm.h"
@@ -106,11 +108,10 @@ struct run {
 	const struct kt_vm_config *cfg;
 	struct kt_vm_result *res;
 	int com1, com2, logfd;
-	struct linebuf l1, l2;
+	struct linebuf l1;
+	struct kt_com2 *com2p;
 	struct tail t1, t2;
 	bool raw_relay;          /* interactive and the guest shell is up */
-	bool in_result;
-	struct sbuf result;
 	struct sbuf qerr;
 	uint64_t t0, panic_at;
 	/* SHM */
@@ -236,87 +237,37 @@ static void console_data(struct run *r, const char *buf, size_t n)
 
 /* ---- COM2: guest init output and protocol ----------------------------------- */
 
-static bool parse_int_after(const char *line, const char *prefix, int *out)
-{
-	int64_t v;
-
-	if (!kt_startswith(line, prefix))
-		return false;
-	line += strlen(prefix);
-	if (*line == '-') {
-		if (kt_parse_u64(line + 1, (uint64_t *)&v) || v > 2147483648LL)
-			return false;
-		*out = (int)-v;
-		return true;
-	}
-	if (kt_parse_i64(line, &v) || v > 2147483647LL)
-		return false;
-	*out = (int)v;
-	return true;
-}
-
-static void com2_line(void *ctx, char *line)
+static void com2_line(void *ctx, const char *line, size_t len, bool protocol)
 {
 	struct run *r = ctx;
 	struct kt_vm_result *res = r->res;
-	int v;
+	char buf[TAIL_LINE_MAX];
 
-	tail_add(&r->t2, line);
-	if (!strcmp(line, "===KTSTR_TEST_RESULT_START===")) {
-		r->in_result = true;
-		sb_free(&r->result);
-		sb_adds(&r->result, "");
-		return;
-	}
-	if (!strcmp(line, "===KTSTR_TEST_RESULT_END===")) {
-		if (r->in_result) {
-			free(res->result_json);
-			res->result_json = kt_strdup(sb_str(&r->result));
-		}
-		r->in_result = false;
-		return;
-	}
-	if (r->in_result) {
-		if (r->result.len < (16u << 20))
-			sb_addf(&r->result, "%s\n", line);
-		return;
-	}
-	if (!strcmp(line, "KTSTR_INIT_STARTED")) {
-		if (!res->init_started)
-			res->init_s = (double)(kt_now_ns() - r->t0) / 1e9;
+	snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) ? len : sizeof(buf) - 1),
+		 line);
+	tail_add(&r->t2, buf);
+	if (!res->init_started && kt_com2_init_started(r->com2p)) {
+		res->init_s = (double)(kt_now_ns() - r->t0) / 1e9;
 		res->init_started = true;
 		if (r->cfg->interactive && !r->raw_relay) {
 			r->raw_relay = true;
 			enter_raw(r);
 		}
-		return;
 	}
-	if (!strcmp(line, "KTSTR_PAYLOAD_STARTING"))
+	if (protocol)
 		return;
-	if (parse_int_after(line, "KTSTR_EXEC_EXIT=", &v)) {
-		res->have_exec_exit = true;
-		res->exec_exit = v;
-		return;
-	}
-	if (parse_int_after(line, "KTSTR_EXIT=", &v)) {
-		if (!r->shm_exit) {
-			res->have_exit = true;
-			res->exit_code = v;
-		}
-		return;
-	}
 	if (kt_startswith(line, "KTSTR_INIT_ERROR ")) {
 		free(res->guest_error);
-		res->guest_error = kt_strdup(line + strlen("KTSTR_INIT_ERROR "));
+		res->guest_error = kt_strdup(buf + strlen("KTSTR_INIT_ERROR "));
 		return;
 	}
 	if (r->cfg->on_com2_line) {
 		r->cfg->on_com2_line(r->cfg->ctx, line);
 	} else {
-		size_t n = strlen(line);
+		int fd = r->cfg->interactive ? 2 : 1;
 
-		write_all(r->cfg->interactive ? 2 : 1, line, n);
-		write_all(r->cfg->interactive ? 2 : 1, "\n", 1);
+		write_all(fd, line, len);
+		write_all(fd, "\n", 1);
 	}
 }
 
@@ -326,10 +277,14 @@ static void com2_data(struct run *r, const char *buf, size_t n)
 		write_all(1, buf, n);
 		return;
 	}
+	if (!r->cfg->interactive) {
+		kt_com2_feed(r->com2p, buf, n);
+		return;
+	}
+	/* byte-wise until the shell is up: the rest is terminal output */
 	for (size_t i = 0; i < n; i++) {
-		lb_feed(&r->l2, buf + i, 1, com2_line, r);
+		kt_com2_feed(r->com2p, buf + i, 1);
 		if (r->raw_relay) {
-			/* the shell is up: the rest is terminal output */
 			if (i + 1 < n)
 				write_all(1, buf + i + 1, n - i - 1);
 			return;
@@ -373,14 +328,14 @@ static void shm_drain(struct run *r)
 
 static char **busybox_applets; /* "usr/bin/awk" style paths, NULL-terminated */
 
-static void load_applets(void)
+static pthread_once_t applets_once = PTHREAD_ONCE_INIT;
+
+static void load_applets_once(void)
 {
 	char *argv[] = {"/bin/busybox", "--list-full", NULL};
 	char *out = NULL, *save = NULL;
 	size_t n = 0, cap = 0;
 
-	if (busybox_applets)
-		return;
 	if (kt_run_capture(argv, NULL, &out)) {
 		busybox_applets = kt_calloc(1, sizeof(char *));
 		return;
@@ -401,39 +356,73 @@ static void load_applets(void)
 	free(out);
 }
 
-static int build_initramfs(const struct kt_vm_config *cfg, struct kt_cpio *c, const void **data,
-			   size_t *len, char **path, char **err)
+static void load_applets(void)
 {
-	int r;
+	pthread_once(&applets_once, load_applets_once);
+}
 
-	r = kt_cpio_add_file(c, "init", "/proc/self/exe", 0755);
+/*
+ * The initramfs is a cached, compressed base (this executable as /init and
+ * /bin/ktstr, busybox and its applets) followed by the caller's files as a
+ * plain cpio suffix ending in /.ktstr_init_ok, so a new payload never
+ * recompresses the base.
+ */
+static int build_initramfs(struct kt_cpio *user, const char *out_path, size_t *cpio_len,
+			   size_t *initrd_len, char **err)
+{
+	struct kt_cpio *base = kt_cpio_new();
+	const void *bdata, *sdata;
+	size_t blen, slen;
+	char *base_path = NULL;
+	int r, fd;
+
+	r = kt_cpio_add_file(base, "init", "/proc/self/exe", 0755);
 	if (r) {
 		*err = kt_asprintf("initramfs: adding /init from /proc/self/exe: %s", strerror(-r));
-		return r;
+		goto out;
 	}
-	kt_cpio_add_symlink(c, "bin/ktstr", "/init");
+	kt_cpio_add_symlink(base, "bin/ktstr", "/init");
 	if (kt_is_file("/bin/busybox")) {
-		r = kt_cpio_add_file(c, "bin/busybox", "/bin/busybox", 0755);
-		if (r && r != -EEXIST) {
+		r = kt_cpio_add_file(base, "bin/busybox", "/bin/busybox", 0755);
+		if (r) {
 			*err = kt_asprintf("initramfs: adding /bin/busybox: %s", strerror(-r));
-			return r;
+			goto out;
 		}
 		load_applets();
 		for (char **a = busybox_applets; *a; a++)
-			kt_cpio_add_symlink(c, *a, "/bin/busybox"); /* existing entries win */
+			kt_cpio_add_symlink(base, *a, "/bin/busybox");
 	}
-	r = kt_cpio_add_data(c, ".ktstr_init_ok", "", 0, 0644);
+	r = kt_cpio_finish(base, &bdata, &blen);
 	if (r) {
 		*err = kt_asprintf("initramfs: %s", strerror(-r));
-		return r;
+		goto out;
 	}
-	r = kt_cpio_finish(c, data, len);
+	r = kt_initramfs_cache_get(bdata, blen, &base_path, err);
+	if (r)
+		goto out;
+	r = kt_cpio_add_data(user, ".ktstr_init_ok", "", 0, 0644);
+	if (!r)
+		r = kt_cpio_finish(user, &sdata, &slen);
 	if (r) {
 		*err = kt_asprintf("initramfs: %s", strerror(-r));
-		return r;
+		goto out;
 	}
-	(void)cfg;
-	return kt_initramfs_cache_get(*data, *len, path, err);
+	r = kt_initramfs_compose(base_path, sdata, slen, out_path, err);
+	if (r)
+		goto out;
+	*cpio_len = blen + slen;
+	fd = open(out_path, O_RDONLY | O_CLOEXEC);
+	*initrd_len = 0;
+	if (fd >= 0) {
+		off_t sz = lseek(fd, 0, SEEK_END);
+
+		*initrd_len = sz > 0 ? (size_t)sz : 0;
+		close(fd);
+	}
+out:
+	free(base_path);
+	kt_cpio_free(base);
+	return r;
 }
 
 /* ---- the run ---------------------------------------------------------------- */
@@ -486,14 +475,17 @@ static void read_qemu_stderr(struct kt_vmm *vm, struct run *r)
 	}
 }
 
-/* Read what is available on a channel; false at EOF/error. */
-static bool pump(struct run *r, int fd, bool com1)
+/*
+ * Read what is available on a channel; false at EOF/error (and, with
+ * final, also when nothing is left to read).
+ */
+static bool pump(struct run *r, int fd, bool com1, bool final)
 {
 	char buf[8192];
 	ssize_t n = read(fd, buf, sizeof(buf));
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return true;
+		return !final;
 	if (n <= 0)
 		return false;
 	if (com1)
@@ -554,15 +546,22 @@ static int loop(struct run *r, struct kt_vmm *vm)
 		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			break;
 		if (i_c1 >= 0 && pfd[i_c1].revents)
-			com1_open = pump(r, r->com1, true);
+			com1_open = pump(r, r->com1, true, false);
 		if (i_c2 >= 0 && pfd[i_c2].revents)
-			com2_open = pump(r, r->com2, false);
+			com2_open = pump(r, r->com2, false, false);
 		if (i_err >= 0 && pfd[i_err].revents)
 			read_qemu_stderr(vm, r);
 		if (i_in >= 0 && pfd[i_in].revents) {
 			char buf[1024];
 			ssize_t k = read(0, buf, sizeof(buf));
 
+			if (k > 0 && memchr(buf, KT_VM_ESCAPE, (size_t)k)) {
+				/* the user's way out of a stuck guest */
+				r->res->interrupted = true;
+				vm->be->kill(vm);
+				status = 137;
+				break;
+			}
 			if (k > 0)
 				write_all(r->com2, buf, (size_t)k);
 			else if (k == 0 || errno != EINTR)
@@ -576,9 +575,9 @@ static int loop(struct run *r, struct kt_vmm *vm)
 		}
 	}
 	/* The machine is gone: take what is left in the channels. */
-	while (com1_open && pump(r, r->com1, true))
+	while (com1_open && pump(r, r->com1, true, true))
 		;
-	while (com2_open && pump(r, r->com2, false))
+	while (com2_open && pump(r, r->com2, false, true))
 		;
 	read_qemu_stderr(vm, r);
 	return status;
@@ -595,15 +594,13 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	struct kt_vm_plan p = {0};
 	struct kt_vmm vm = {.pid = 0, .pidfd = -1, .stderr_fd = -1};
 	struct kt_cpio *own = NULL, *c = cfg->initramfs;
-	const void *cpio_data;
-	size_t cpio_len = 0;
-	off_t initrd_size = 0;
+	size_t cpio_len = 0, initrd_size = 0;
 	char *initrd_path = NULL, *why = NULL, *cmdline = NULL, *argv_log = NULL;
 	const char *image = cfg->kernel;
 	int memfds[64], nodes = cfg->topo.numa_nodes, sv1[2] = {-1, -1}, sv2[2] = {-1, -1};
 	enum kt_accel accel;
 	struct winsize ws;
-	char tmpl[] = "/tmp/ktstr-vm.XXXXXX";
+	char *tmpl = NULL;
 	int rc, status;
 
 	memset(res, 0, sizeof(*res));
@@ -613,6 +610,8 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	r.cfg = cfg;
 	r.res = res;
 	r.com1 = r.com2 = r.logfd = -1;
+	r.com2p = kt_com2_new();
+	kt_com2_set_line_cb(r.com2p, com2_line, &r);
 
 	if (!cfg->kernel) {
 		*err = kt_strdup("no kernel image given");
@@ -637,30 +636,35 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	if (cfg->vmlinux && kt_vm_image_has_pvh(cfg->vmlinux))
 		image = cfg->vmlinux;
 
+	/* run directory (console log, machine argv, initrd) */
+	tmpl = kt_asprintf("%s/ktstr-vm.XXXXXX", kt_getenv("TMPDIR") ? kt_getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmpl)) {
+		rc = -errno;
+		*err = kt_asprintf("creating run directory %s: %s", tmpl, strerror(errno));
+		goto out;
+	}
+	res->run_dir = kt_strdup(tmpl);
+	res->keep_files = cfg->keep_files;
+	if (!cfg->keep_files)
+		kt_cleanup_add_path(res->run_dir);
+
 	/* initramfs */
 	if (!c)
 		c = own = kt_cpio_new();
-	rc = build_initramfs(cfg, c, &cpio_data, &cpio_len, &initrd_path, err);
+	initrd_path = kt_path_join(res->run_dir, "initrd");
+	rc = build_initramfs(c, initrd_path, &cpio_len, &initrd_size, err);
 	if (rc)
 		goto out;
-	{
-		int fd = open(initrd_path, O_RDONLY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			initrd_size = lseek(fd, 0, SEEK_END);
-			close(fd);
-		}
-	}
 
 	/* memory */
 	if (cfg->memory_mb) {
-		rc = kt_vm_memory_check(cfg->memory_mb, cpio_len, (size_t)initrd_size,
+		rc = kt_vm_memory_check(cfg->memory_mb, cpio_len, initrd_size,
 					cfg->shm_size, err);
 		if (rc)
 			goto out;
 		res->memory_mb = cfg->memory_mb;
 	} else {
-		res->memory_mb = kt_vm_memory_estimate(&cfg->topo, cpio_len, (size_t)initrd_size,
+		res->memory_mb = kt_vm_memory_estimate(&cfg->topo, cpio_len, initrd_size,
 						       cfg->shm_size);
 	}
 	if (res->memory_mb < (unsigned)nodes * 64) {
@@ -678,16 +682,6 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	if (!cfg->accel_quiet)
 		kt_info("accel: %s (%s)", kt_accel_name(accel), why);
 
-	/* run directory, console log */
-	if (!mkdtemp(tmpl)) {
-		rc = -errno;
-		*err = kt_asprintf("creating run directory %s: %s", tmpl, strerror(errno));
-		goto out;
-	}
-	res->run_dir = kt_strdup(tmpl);
-	res->keep_files = cfg->keep_files;
-	if (!cfg->keep_files)
-		kt_cleanup_add_path(res->run_dir);
 	res->console_log = kt_path_join(res->run_dir, "console.log");
 	r.logfd = open(res->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (r.logfd < 0) {
@@ -770,8 +764,25 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	shm_drain(&r);
 	lb_flush(&r.l1, console_line, &r);
 	if (!r.raw_relay)
-		lb_flush(&r.l2, com2_line, &r);
-	res->interrupted = kt_interrupted() != 0;
+		kt_com2_finish(r.com2p);
+	{
+		int code;
+		const char *json;
+		size_t jl;
+
+		if (!r.shm_exit && kt_com2_exit_code(r.com2p, &code)) {
+			res->have_exit = true;
+			res->exit_code = code;
+		}
+		if (kt_com2_exec_exit_code(r.com2p, &code)) {
+			res->have_exec_exit = true;
+			res->exec_exit = code;
+		}
+		json = kt_com2_test_result(r.com2p, &jl);
+		if (json)
+			res->result_json = kt_strdup(json);
+	}
+	res->interrupted = res->interrupted || kt_interrupted() != 0;
 	rc = 0;
 out:
 	if (vm.pid > 0)
@@ -783,7 +794,7 @@ out:
 	res->com2_tail = tail_str(&r.t2, KT_VM_TAIL_LINES);
 	res->qemu_stderr = kt_strdup(r.qerr.len ? sb_str(&r.qerr) : "");
 	sb_free(&r.qerr);
-	sb_free(&r.result);
+	kt_com2_free(r.com2p);
 	if (r.shm_map)
 		munmap(r.shm_map, r.shm_map_len);
 	for (int i = 0; i < 64; i++)
@@ -803,6 +814,7 @@ out:
 	free(why);
 	free(cmdline);
 	free(argv_log);
+	free(tmpl);
 	return rc;
 }
 
@@ -860,16 +872,22 @@ char *kt_vm_describe_failure(const struct kt_vm_result *res, const struct kt_vm_
 		sb_addf(&sb, "guest stopped before init started (machine exit status %d)",
 			res->qemu_status);
 	else if (res->interrupted)
-		sb_adds(&sb, "interrupted");
+		sb_adds(&sb, "stopped by the user (Ctrl-])");
 	else
 		return NULL;
 	if (res->qemu_stderr && *res->qemu_stderr) {
 		sb_adds(&sb, "\n  machine said:");
 		add_last_lines(&sb, res->qemu_stderr, 5);
 	}
+	if (!res->panicked && res->com2_tail && *res->com2_tail) {
+		sb_adds(&sb, "\n  last guest output lines:");
+		add_last_lines(&sb, res->com2_tail, 5);
+	}
 	if (res->console_tail && *res->console_tail) {
 		sb_adds(&sb, "\n  last console lines:");
 		add_last_lines(&sb, res->console_tail, res->panicked ? 25 : 10);
+	} else {
+		sb_adds(&sb, "\n  (the kernel console was empty; --dmesg shows all of it)");
 	}
 	return sb_steal(&sb);
 }

@@ -120,7 +120,8 @@ struct kt_vm_config {
 	/*
 	 * Interactive: the host terminal (stdin/stdout) is put in raw mode and
 	 * relayed to COM2 once the guest reports KTSTR_INIT_STARTED. Needs
-	 * stdin to be a terminal.
+	 * stdin to be a terminal. Ctrl-] (KT_VM_ESCAPE) on the host kills
+	 * the VM.
 	 */
 	bool interactive;
 	bool dmesg;              /* kernel console also to stderr, loglevel=7 */
@@ -145,6 +146,7 @@ void kt_vm_config_init(struct kt_vm_config *cfg);
 /* ---- result ------------------------------------------------------------------- */
 
 #define KT_VM_LINE_MAX 4096
+#define KT_VM_ESCAPE 0x1d /* Ctrl-] */
 #define KT_VM_TAIL_LINES 40
 
 struct kt_vm_result {
@@ -181,6 +183,17 @@ struct kt_vm_result {
  * (inspect *res for the outcome), or a negative errno with *err set when it
  * could not be started (bad kernel, impossible memory, missing QEMU ...).
  * *res must be freed with kt_vm_result_free in both cases.
+ *
+ * Several VMs may run at once from different threads (non-interactive
+ * ones: the terminal belongs to one run). Each run has its own directory
+ * ($TMPDIR or /tmp, ktstr-vm.XXXXXX), removed on exit and on SIGINT/SIGTERM
+ * through kt_cleanup; the machine process is killed with us
+ * (PR_SET_PDEATHSIG) and by kt_cleanup.
+ *
+ * Kernel: a PVH-capable vmlinux (cfg.vmlinux) is preferred over the bzImage
+ * because it skips the decompressor (DESIGN.md: 1.46 s vs 1.84 s to
+ * power-off under TCG). The machine is always q35: microvm boots faster but
+ * has no SRAT, so NUMA topologies would be lost.
  */
 int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **err);
 void kt_vm_result_free(struct kt_vm_result *res);

@@ -54,3 +54,24 @@ kshell
 grep -qx "ktstr: error: stdin must be a terminal for interactive shell mode" "$TMP/err" ||
 	{ show; fail "no-tty: wrong message"; }
 echo "ok: panic, timeout and input errors"
+
+# SIGTERM while the guest runs: QEMU is killed, the run directory removed.
+mkdir -p "$TMP/tmpdir"
+TMPDIR=$TMP/tmpdir "$KTSTR_BIN" shell --exec 'echo guest-ready; sleep 1000' </dev/null \
+	>"$TMP/out" 2>"$TMP/err" &
+pid=$!
+for i in $(seq 1 120); do
+	grep -q guest-ready "$TMP/out" && break
+	sleep 1
+done
+grep -q guest-ready "$TMP/out" || { kill -KILL $pid; show; fail "guest never got ready"; }
+[ -n "$(ls "$TMP/tmpdir")" ] || fail "no run directory under TMPDIR while running"
+kill -TERM $pid
+set +e
+wait $pid
+rc=$?
+set -e
+[ $rc = 143 ] || { show; fail "SIGTERM: exit $rc, want 143"; }
+check_no_leftover_qemu
+[ -z "$(ls "$TMP/tmpdir")" ] || fail "SIGTERM left files: $(ls "$TMP/tmpdir")"
+echo "ok: SIGTERM cleans up"
