@@ -81,12 +81,15 @@ static uint64_t *pool_samples(const struct kt_worker_report *r, size_t n, size_t
 	uint64_t *v;
 
 	for (size_t i = 0; i < n; i++)
-		total += r[i].n_resume_latencies;
+		if (r[i].resume_latencies_ns)
+			total += r[i].n_resume_latencies;
 	*count = total;
 	if (!total)
 		return NULL;
 	v = kt_malloc(total * sizeof(*v));
 	for (size_t i = 0; i < n; i++) {
+		if (!r[i].n_resume_latencies || !r[i].resume_latencies_ns)
+			continue;
 		memcpy(v + k, r[i].resume_latencies_ns, r[i].n_resume_latencies * sizeof(*v));
 		k += r[i].n_resume_latencies;
 	}
