@@ -7,9 +7,11 @@
  * COM2 lines written here (the host parses them, see host.c):
  *   KTSTR_STAGE: <what>             progress, for diagnostics
  *   KTSTR_PAYLOAD_STARTING          the test body starts
- *   ===SCHED_OUTPUT_START=== ... ===SCHED_OUTPUT_END===   scheduler log
- *   SCHEDULER_DIED                  the scheduler exited during the test
- *   SCHEDULER_NOT_ATTACHED: <why>   it never showed up in sched_ext sysfs
+ *   KTSTR_SCHED_LOG_BEGIN, KTSTR_SCHED_LOG: <line>...   scheduler log
+ *   KTSTR_SCHED_EXITED: <status>    the scheduler exited during the test
+ *   KTSTR_SCHED_NOT_ATTACHED: <why> it never showed up in sched_ext sysfs
+ * (not the reference's SCHED_OUTPUT block / SCHEDULER_DIED lines: the VM
+ * engine's COM2 parser consumes those as protocol and does not pass them on)
  *   <trace lines containing "sched_ext_dump">
  *   ===KTSTR_TEST_RESULT_START=== <AssertResult JSON> ===KTSTR_TEST_RESULT_END===
  * SHM: SCST/STIM/SCEN from the scenario, SCDX (i32 wait status) on
@@ -100,21 +102,31 @@ static void ensure_mount(const char *src, const char *dir, const char *type)
 		kt_debug("ktstr::guest", "mount %s on %s: %s", type, dir, strerror(errno));
 }
 
-/* Scheduler log, framed for the host. */
+/*
+ * Scheduler log for the host: KTSTR_SCHED_LOG_BEGIN, then every line as
+ * "KTSTR_SCHED_LOG: <line>" (a per-line prefix survives interleaving
+ * with the trace forwarder's output). The last 256 KiB at most.
+ */
 static void send_sched_log(void)
 {
-	char *log = NULL;
+	char *log = NULL, *p;
 	size_t len = 0;
 
 	if (kt_read_file(SCHED_LOG, &log, &len, 8u << 20))
 		return;
+	p = len > (256u << 10) ? log + len - (256u << 10) : log;
 	pthread_mutex_lock(&out_lock);
-	fputs("===SCHED_OUTPUT_START===\n", stdout);
-	/* Last 256 KiB at most. */
-	fputs(len > (256u << 10) ? log + len - (256u << 10) : log, stdout);
-	if (len && log[len - 1] != '\n')
-		fputc('\n', stdout);
-	fputs("===SCHED_OUTPUT_END===\n", stdout);
+	fputs("KTSTR_SCHED_LOG_BEGIN\n", stdout);
+	while (*p) {
+		char *e = strchr(p, '\n');
+
+		if (e)
+			*e = 0;
+		fprintf(stdout, "KTSTR_SCHED_LOG: %s\n", p);
+		if (!e)
+			break;
+		p = e + 1;
+	}
 	fflush(stdout);
 	pthread_mutex_unlock(&out_lock);
 	free(log);
@@ -179,6 +191,15 @@ static bool sched_reap(void)
 	return gone;
 }
 
+static char *describe_status(int st)
+{
+	if (WIFEXITED(st))
+		return kt_asprintf("exit status %d", WEXITSTATUS(st));
+	if (WIFSIGNALED(st))
+		return kt_asprintf("killed by signal %d", WTERMSIG(st));
+	return kt_asprintf("status 0x%x", st);
+}
+
 static void *sched_monitor(void *arg)
 {
 	(void)arg;
@@ -187,22 +208,16 @@ static void *sched_monitor(void *arg)
 			int32_t st = sched_status;
 
 			shm_send(KT_SHM_MSG_SCHED_EXIT, &st, sizeof(st));
+			char *d = describe_status(st);
+
 			send_sched_log();
-			out_line("SCHEDULER_DIED");
+			out_line("KTSTR_SCHED_EXITED: %s", d);
+			free(d);
 			return NULL;
 		}
 		usleep(100 * 1000);
 	}
 	return NULL;
-}
-
-static char *describe_status(int st)
-{
-	if (WIFEXITED(st))
-		return kt_asprintf("exit status %d", WEXITSTATUS(st));
-	if (WIFSIGNALED(st))
-		return kt_asprintf("killed by signal %d", WTERMSIG(st));
-	return kt_asprintf("status 0x%x", st);
 }
 
 /*
@@ -474,7 +489,7 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 		if (rc) {
 			send_sched_log();
 			if (rc == -2) {
-				out_line("SCHEDULER_NOT_ATTACHED: %s", why);
+				out_line("KTSTR_SCHED_NOT_ATTACHED: %s", why);
 				kt_assert_result_fail(&res, KT_DETAIL_SCHEDULER_DIED, why);
 				/* The message the host shows. */
 				free(res.details[res.n_details - 1].message);

@@ -110,7 +110,6 @@ char *kt_sched_lookup(const char *binary, const char *sched_dir, bool direct, ch
 struct collect {
 	struct kt_outcome *o;
 	struct sbuf sched_log;
-	bool in_sched_out;
 	struct sbuf dump;
 	struct sbuf guest_out;
 	char *shm_result;
@@ -144,7 +143,6 @@ static char *strndup_b(const void *s, size_t n)
 
 	memcpy(r, s, n);
 	r[n] = 0;
-	r[strlen(r)] = 0;
 	return r;
 }
 
@@ -158,36 +156,22 @@ static void on_com2(void *arg, const char *line)
 {
 	struct collect *c = arg;
 
-	if (!strcmp(line, "===SCHED_OUTPUT_START===")) {
-		c->in_sched_out = true;
+	if (!strcmp(line, "KTSTR_SCHED_LOG_BEGIN")) {
 		c->sched_log.len = 0;
 		if (c->sched_log.s)
 			c->sched_log.s[0] = 0;
 		return;
 	}
-	if (!strcmp(line, "===SCHED_OUTPUT_END===")) {
-		c->in_sched_out = false;
+	if (kt_startswith(line, "KTSTR_SCHED_LOG: ")) {
+		bounded_add_line(&c->sched_log, line + 17, SCHED_LOG_MAX);
 		return;
 	}
-	if (c->in_sched_out) {
-		bounded_add_line(&c->sched_log, line, SCHED_LOG_MAX);
-		return;
-	}
-	if (!strcmp(line, "SCHEDULER_DIED")) {
+	if (kt_startswith(line, "KTSTR_SCHED_EXITED: ")) {
 		c->o->sched_died = true;
 		return;
 	}
-	if (kt_startswith(line, "SCHEDULER_NOT_ATTACHED")) {
+	if (kt_startswith(line, "KTSTR_SCHED_NOT_ATTACHED: ")) {
 		c->o->sched_not_attached = true;
-		free(c->o->sched_fail_reason);
-		c->o->sched_fail_reason =
-			kt_asprintf("scheduler did not attach: %s",
-				    line[22] == ':' ? line + 24 : "timeout after 3 s");
-		return;
-	}
-	if (kt_startswith(line, "SCHEDULER_START_FAILED: ")) {
-		free(c->o->sched_fail_reason);
-		c->o->sched_fail_reason = strndup_b(line + 24, strnlen(line + 24, 1024));
 		return;
 	}
 	if (kt_startswith(line, "KTSTR_STAGE: ")) {

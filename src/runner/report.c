@@ -185,7 +185,7 @@ enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outco
 	sb_addf(&sb, "ktstr_test '%s' [sched=%s] [topo=%s] %s:\n", p->test->name, p->sched_name,
 		p->topo_str, expect_err ? "failed as expected" : "failed");
 	add_indented(&sb, sb_str(&d), "  ");
-	if (o->have_result)
+	if (o->have_result && (o->result.stats.n_cgroups || o->result.stats.total_workers))
 		add_stats(&sb, &o->result.stats);
 	/* Diagnostics describe a VM run; none for errors before any VM booted. */
 	if ((sched_death || verbose || o->timed_out || o->crashed || !o->have_result) &&

@@ -262,7 +262,13 @@ static void com2_line(void *ctx, const char *line, size_t len, bool protocol)
 		return;
 	}
 	if (r->cfg->on_com2_line) {
-		r->cfg->on_com2_line(r->cfg->ctx, line);
+		/* The parser's line is not NUL-terminated; callers get a C string. */
+		char *cs = kt_malloc(len + 1);
+
+		memcpy(cs, line, len);
+		cs[len] = 0;
+		r->cfg->on_com2_line(r->cfg->ctx, cs);
+		free(cs);
 	} else {
 		int fd = r->cfg->interactive ? 2 : 1;
 
