@@ -30,6 +30,7 @@ struct job {
 	struct sbuf out;
 	uint64_t t0;
 	int state;  /* 0 pending, 1 running, 2 done */
+	bool eof;   /* output pipe closed */
 	int verdict; /* 0 pass, 1 fail, 2 skip */
 	double secs;
 };
@@ -133,9 +134,11 @@ static void read_job(struct job *j)
 {
 	char buf[8192];
 
-	for (;;) {
+	while (!j->eof) {
 		ssize_t n = read(j->fd, buf, sizeof(buf));
 
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			j->eof = true;
 		if (n <= 0)
 			return;
 		if (j->out.len < OUT_MAX)
@@ -157,6 +160,13 @@ static int job_verdict(struct job *j, int status)
 	return skip ? 2 : 0;
 }
 
+static char *progress_last(void)
+{
+	static char last[512];
+
+	return last;
+}
+
 /* The child's output without its own verdict line (we print ours). */
 static void echo_output(struct job *j)
 {
@@ -176,10 +186,18 @@ static void echo_output(struct job *j)
 	}
 }
 
+static char *progress_last(void);
+
+static void progress_reset(void)
+{
+	progress_last()[0] = 0;
+}
+
 static void progress(bool tty, size_t done, size_t total, int np, int nf, int ns,
 		     const struct job *jobs, size_t n)
 {
-	char run[160] = "";
+	char *last = progress_last();
+	char run[160] = "", line[512];
 	size_t len = 0;
 
 	if (!tty)
@@ -188,8 +206,12 @@ static void progress(bool tty, size_t done, size_t total, int np, int nf, int ns
 		if (jobs[i].state == 1)
 			len += (size_t)snprintf(run + len, sizeof(run) - len, "%s%s", len ? ", " : "",
 						jobs[i].name + 6);
-	fprintf(stderr, "\r\x1b[K[%zu/%zu] %d passed, %d failed, %d skipped%s%s", done, total, np,
-		nf, ns, len ? "  running: " : "", run);
+	snprintf(line, sizeof(line), "[%zu/%zu] %d passed, %d failed, %d skipped%s%s", done, total,
+		 np, nf, ns, len ? "  running: " : "", run);
+	if (!strcmp(line, last))
+		return; /* redraw only on change */
+	snprintf(last, 512, "%s", line);
+	fprintf(stderr, "\r\x1b[K%s", line);
 	fflush(stderr);
 }
 
@@ -417,12 +439,13 @@ static int cmd_test(int argc, char **argv)
 			progress(tty, done, njobs, np, nf, ns, jobs, njobs);
 			for (size_t i = 0; i < njobs && npf < 256; i++)
 				if (jobs[i].state == 1) {
-					pf[npf].fd = jobs[i].fd;
+					/* A closed pipe polls as ready forever: poll -1 instead. */
+					pf[npf].fd = jobs[i].eof ? -1 : jobs[i].fd;
 					pf[npf].events = POLLIN;
 					map[npf++] = i;
 				}
 			if (npf)
-				poll(pf, npf, 250);
+				poll(pf, npf, 100);
 			for (size_t q = 0; q < npf; q++) {
 				struct job *j = &jobs[map[q]];
 				int st;
@@ -445,9 +468,11 @@ static int cmd_test(int argc, char **argv)
 					nf++;
 				else
 					ns++;
-				if (tty)
+				if (tty) {
 					fprintf(stderr, "\r\x1b[K");
-				if (j->verdict == 1 || verbose || (j->verdict == 2 && !tty))
+					progress_reset();
+				}
+				if (j->verdict != 0 || verbose)
 					echo_output(j);
 				fprintf(stderr, "%s %s (%.1fs)\n",
 					j->verdict == 0 ? "PASS" : j->verdict == 1 ? "FAIL" : "SKIP",

@@ -428,14 +428,9 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 		free(sched_path);
 		sched_path = NULL;
 	}
-	if (resolve_kernel(ho->kernel_label, &k, &err)) {
-		o.infra_error = kt_asprintf("kernel: %s", err ? err : "not found");
-		rc = finish(&plan, NULL, &o, full, t0, ho->verbose);
-		goto out;
-	}
 	if (kt_accel_resolve(KT_ACCEL_AUTO, &accel, &why, &err)) {
 		o.infra_error = kt_asprintf("accelerator: %s", err);
-		rc = finish(&plan, &k, &o, full, t0, ho->verbose);
+		rc = finish(&plan, NULL, &o, full, t0, ho->verbose);
 		goto out;
 	}
 	free(why);
@@ -444,11 +439,16 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 			  (int)kt_allowed_cpus(), &why)) {
 		char *m = kt_asprintf("%s [topo=%s]", why, plan.topo_str);
 
-		rc = skip(&plan, &k, full, m, ho->no_skip, t0);
+		rc = skip(&plan, NULL, full, m, ho->no_skip, t0);
 		free(m);
 		goto out;
 	}
 
+	if (resolve_kernel(ho->kernel_label, &k, &err)) {
+		o.infra_error = kt_asprintf("kernel: %s", err ? err : "not found");
+		rc = finish(&plan, NULL, &o, full, t0, ho->verbose);
+		goto out;
+	}
 	cpio = kt_cpio_new();
 	if (plan.sched && plan.sched->binary) {
 		const char *base;
