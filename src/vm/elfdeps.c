@@ -604,13 +604,22 @@ static int add_alias(struct kt_cpio *c, const char *alias, const char *found, co
 
 int kt_cpio_add_elf(struct kt_cpio *c, const char *path, const char *host_path, char **err)
 {
+	return kt_cpio_add_elf_flags(c, path, host_path, 0, err);
+}
+
+int kt_cpio_add_elf_flags(struct kt_cpio *c, const char *path, const char *host_path,
+			  unsigned flags, char **err)
+{
 	char **deps, **aliases;
 	int r;
 
 	r = elf_deps_ex(host_path, path, &deps, &aliases, err);
 	if (r)
 		return r;
-	r = kt_cpio_add_file(c, path, host_path, 0);
+	if (flags & KT_ELF_STRIP_DEBUG)
+		r = kt_cpio_add_file_stripped(c, path, host_path, 0);
+	else
+		r = kt_cpio_add_file(c, path, host_path, 0);
 	if (r) {
 		*err = kt_asprintf("%s: cannot add to initramfs as %s: %s", host_path, path,
 				   strerror(-r));

@@ -58,6 +58,23 @@ int kt_cpio_add_tree(struct kt_cpio *c, const char *guest_dir, const char *host_
  * library that cannot be found is an error naming it and the binary.
  */
 int kt_cpio_add_elf(struct kt_cpio *c, const char *path, const char *host_path, char **err);
+/* kt_cpio_add_elf_flags() flags. */
+#define KT_ELF_STRIP_DEBUG 1u /* store the ELF itself through kt_elf_strip_debug() */
+int kt_cpio_add_elf_flags(struct kt_cpio *c, const char *path, const char *host_path,
+			  unsigned flags, char **err);
+/* kt_cpio_add_file() through kt_elf_strip_debug() (non-ELF files unchanged). */
+int kt_cpio_add_file_stripped(struct kt_cpio *c, const char *path, const char *host_path,
+			      mode_t mode);
+/*
+ * Copy of an ELF image without the contents of .debug_*, .zdebug_* and
+ * .comment (those sections remain with size 0; nothing is renumbered, the
+ * loaded bytes, program headers and .symtab are untouched, so it runs and
+ * symbolizes as before). 64-bit little-endian ELFs whose debug sections lie
+ * behind the loaded part are stripped; any other ELF is copied unchanged.
+ * -ENOEXEC if in is not an ELF. *out: malloc'd.
+ */
+int kt_elf_strip_debug(const void *in, size_t len, void **out, size_t *out_len);
+
 /*
  * Append "TRAILER!!!" and pad the archive to a multiple of 512 bytes.
  * *data stays valid until kt_cpio_free(). Calling it again returns the

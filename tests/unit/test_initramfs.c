@@ -667,3 +667,119 @@ UNIT_TEST(elf_deps_ld_so_cache)
 	CHECK_INT_EQ(run_in_archive(t, data, len, "/prog"), 0);
 	kt_cpio_free(c);
 }
+
+#include <gelf.h>
+
+/* Section count and the size of a named section (-1 when absent) via libelf. */
+static long elf_section_size(const void *img, size_t len, const char *want, size_t *nsec)
+{
+	Elf *e;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	long r = -1;
+
+	elf_version(EV_CURRENT);
+	e = elf_memory((char *)img, len);
+	if (!e || elf_getshdrstrndx(e, &shstrndx) || elf_getshdrnum(e, nsec)) {
+		if (e)
+			elf_end(e);
+		return -2;
+	}
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		const char *nm;
+
+		if (!gelf_getshdr(scn, &sh))
+			break;
+		nm = elf_strptr(e, shstrndx, sh.sh_name);
+		if (nm && !strcmp(nm, want))
+			r = (long)sh.sh_size;
+	}
+	elf_end(e);
+	return r;
+}
+
+UNIT_TEST(elf_strip_debug_runs_and_symbolizes)
+{
+	const char *t = unit_tmpdir();
+	char *cmd = kt_asprintf(
+		"cd %s && printf '#include <stdio.h>\\nstatic int helper_fn(int x){return x*2;}\\n"
+		"int main(int c, char **v){(void)v; printf(\"%%%%d\\\\n\", helper_fn(c)); return 0;}\\n'"
+		" > p.c && gcc -g -O0 -o dyn p.c && gcc -g -O0 -static -o sta p.c",
+		t);
+	const char *bins[] = {"dyn", "sta"};
+
+	CHECK_INT_EQ(system(cmd), 0);
+	for (int k = 0; k < 2; k++) {
+		char *in = kt_path_join(t, bins[k]), *outp = kt_asprintf("%s.s", in);
+		char *data, *run;
+		void *s;
+		size_t len, slen, n1, n2;
+
+		CHECK_INT_EQ(kt_read_file(in, &data, &len, 0), 0);
+		CHECK(elf_section_size(data, len, ".debug_info", &n1) > 0);
+		CHECK_INT_EQ(kt_elf_strip_debug(data, len, &s, &slen), 0);
+		CHECK(slen < len);
+		CHECK_INT_EQ(elf_section_size(s, slen, ".debug_info", &n2), 0);
+		CHECK_INT_EQ(n1, n2); /* nothing renumbered */
+		CHECK(elf_section_size(s, slen, ".symtab", &n2) > 0);
+		CHECK_INT_EQ(kt_write_file_atomic(outp, s, slen, 0755), 0);
+		run = kt_asprintf("test \"$(%s a b)\" = 6 && nm %s | grep -q helper_fn && "
+				  "readelf -a %s 2>&1 >/dev/null | (! grep -i -q -e warning -e error)",
+				  outp, outp, outp);
+		CHECK_INT_EQ(system(run), 0);
+		/* Idempotent: nothing left to strip gives the same bytes. */
+		{
+			void *s2;
+			size_t l2;
+
+			CHECK_INT_EQ(kt_elf_strip_debug(s, slen, &s2, &l2), 0);
+			CHECK(l2 == slen && !memcmp(s2, s, slen));
+			free(s2);
+		}
+		free(s);
+		free(data);
+	}
+}
+
+UNIT_TEST(elf_strip_debug_hostile_input)
+{
+	char *data;
+	size_t len;
+	void *s;
+	size_t slen;
+	uint32_t seed = 12345;
+
+	CHECK_INT_EQ(kt_elf_strip_debug("hello", 5, &s, &slen), -ENOEXEC);
+	CHECK_INT_EQ(kt_read_file("/bin/ls", &data, &len, 0), 0);
+	/* Truncations and header corruption: never a crash, always a result. */
+	for (size_t cut = 4; cut < len; cut = cut * 3 / 2 + 1) {
+		int r = kt_elf_strip_debug(data, cut, &s, &slen);
+
+		CHECK(r == 0 || r == -ENOEXEC);
+		if (!r)
+			free(s);
+	}
+	for (int i = 0; i < 2000; i++) {
+		char *copy = malloc(len);
+		size_t off;
+		int r;
+
+		memcpy(copy, data, len);
+		seed = seed * 1103515245 + 12345;
+		off = 4 + (seed >> 8) % 60; /* inside the ELF header */
+		if (i & 1) {
+			/* or inside the section header table */
+			Elf64_Ehdr eh;
+
+			memcpy(&eh, data, sizeof(eh));
+			off = eh.e_shoff + (seed >> 8) % (eh.e_shnum * sizeof(Elf64_Shdr));
+		}
+		copy[off] ^= (char)(1 + (seed >> 20) % 255);
+		r = kt_elf_strip_debug(copy, len, &s, &slen);
+		CHECK(r == 0);
+		if (!r)
+			free(s);
+		free(copy);
+	}
+}
