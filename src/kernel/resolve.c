@@ -139,6 +139,7 @@ static char *tree_release(const char *tree)
 static int from_path(const char *path, struct kt_kernel *out, char **err)
 {
 	char *canon = realpath(path, NULL), *img = NULL, *tree = NULL;
+	bool in_tree = false;
 	int r = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -155,7 +156,30 @@ static int from_path(const char *path, struct kt_kernel *out, char **err)
 		if (kt_endswith(canon, tp) && strlen(canon) > strlen(tp) + 1) {
 			tree = kt_strdup(canon);
 			tree[strlen(canon) - strlen(tp) - 1] = 0;
+			in_tree = true;
 		} else {
+			char *meta = kt_path_join(dn, "metadata.json");
+			bool entry = kt_exists(meta);
+
+			free(meta);
+			if (entry) {
+				/* the image of a cache entry: resolve the entry */
+				char *d2 = kt_strdup(dn);
+
+				free(img);
+				r = load_key(dirname(d2), basename(dn), out, err);
+				free(d2);
+				free(d);
+				free(dn);
+				if (!r && strcmp(out->image, canon)) {
+					set_err(err, "%s is not the image of cache entry %s", canon,
+						out->dir);
+					kt_kernel_free(out);
+					r = -EINVAL;
+				}
+				free(canon);
+				return r;
+			}
 			tree = kt_strdup(dn);
 		}
 		free(d);
@@ -202,7 +226,7 @@ static int from_path(const char *path, struct kt_kernel *out, char **err)
 	out->vmlinux = existing(tree, "vmlinux", false);
 	out->dir = kt_strdup(tree);
 	out->version = tree_release(tree);
-	out->label = path_label(canon);
+	out->label = path_label(in_tree || kt_is_dir(canon) ? tree : canon);
 	out->sched_dir = existing(tree, "tools/sched_ext/build/bin", true);
 	if (!out->sched_dir)
 		out->sched_dir = existing(tree, "sched", true);

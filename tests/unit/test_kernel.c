@@ -509,6 +509,7 @@ UNIT_TEST(kernel_resolve_order)
 
 		CHECK_INT_EQ(kt_kernel_resolve(img, &k, &err), 0);
 		CHECK_STR_CONTAINS(k.vmlinux, "/src/vmlinux");
+		CHECK(kt_startswith(k.label, "kernel_path_src_"));
 		kt_kernel_free(&k);
 		/* KTSTR_TEST_KERNEL beats KTSTR_KERNEL */
 		setenv("KTSTR_KERNEL", "garbage", 1);
@@ -554,6 +555,20 @@ UNIT_TEST(kernel_resolve_order)
 	CHECK_INT_EQ(kt_kernel_resolve(p, &k, &err), 0);
 	CHECK_STR_EQ(k.version, "6.11.1");
 	kt_kernel_free(&k);
+	/* the entry's dir or image file as a path: still the entry */
+	{
+		char *d = kt_path_join(root, p), *img = kt_path_join(d, "bzImage");
+
+		CHECK_INT_EQ(kt_kernel_resolve(d, &k, &err), 0);
+		CHECK_STR_EQ(k.key, p);
+		kt_kernel_free(&k);
+		CHECK_INT_EQ(kt_kernel_resolve(img, &k, &err), 0);
+		CHECK_STR_EQ(k.key, p);
+		CHECK_STR_EQ(k.label, "kernel_6_11_1");
+		kt_kernel_free(&k);
+		free(img);
+		free(d);
+	}
 	/* a corrupt entry is an error, not a miss */
 	{
 		char *d = kt_path_join(root, p), *m = kt_path_join(d, "metadata.json");
