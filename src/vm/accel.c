@@ -27,8 +27,8 @@
 #include "util/util.h"
 #include "vm/vm.h"
 
-#define PROBE_LOOPS 200000000u     /* 0.2 s at 1e9 iterations/s */
-#define PROBE_RUN_MS 60            /* KVM_RUN budget before the timer stops it */
+#define PROBE_LOOPS 50000000u      /* 25-50 ms on hardware: the loop usually ends */
+#define PROBE_RUN_MS 25            /* KVM_RUN budget before the timer stops it */
 #define PROBE_TOTAL_MS 1000        /* hard limit for the whole child */
 #define PROBE_GOOD_RATE 100e6      /* iterations/s counted as hardware speed */
 #define NATIVE_RATE 2e9            /* for the "Nx slow" figure */
@@ -166,6 +166,79 @@ static int run_probe(struct probe_out *o)
 	return 0;
 }
 
+/*
+ * The auto decision is cached per host boot (/proc/sys/kernel/random/boot_id)
+ * in <cache>/ktstr/accel-probe, so repeated runs skip the probe. The file is
+ * "boot_id\nkvm|tcg\nreason\n"; anything else is ignored.
+ */
+static char *probe_cache_path(void)
+{
+	const char *x = kt_getenv("XDG_CACHE_HOME"), *h = kt_getenv("HOME");
+
+	if (x)
+		return kt_asprintf("%s/ktstr/accel-probe", x);
+	if (h)
+		return kt_asprintf("%s/.cache/ktstr/accel-probe", h);
+	return NULL;
+}
+
+static char *boot_id(void)
+{
+	char *b = NULL;
+
+	if (kt_read_file("/proc/sys/kernel/random/boot_id", &b, NULL, 128) < 0)
+		return NULL;
+	kt_trim(b);
+	return b;
+}
+
+static bool probe_cache_load(enum kt_accel *out, char **why)
+{
+	char *path = probe_cache_path(), *bid = boot_id(), *data = NULL, *save = NULL;
+	char *l1, *l2, *l3;
+	bool ok = false;
+
+	if (!path || !bid || kt_read_file(path, &data, NULL, 4096) < 0)
+		goto out;
+	l1 = strtok_r(data, "\n", &save);
+	l2 = strtok_r(NULL, "\n", &save);
+	l3 = strtok_r(NULL, "\n", &save);
+	if (!l1 || !l2 || !l3 || strcmp(kt_trim(l1), kt_trim(bid)))
+		goto out;
+	if (!strcmp(l2, "kvm"))
+		*out = KT_ACCEL_KVM;
+	else if (!strcmp(l2, "tcg"))
+		*out = KT_ACCEL_TCG;
+	else
+		goto out;
+	*why = kt_asprintf("%s; cached for this boot in %s", l3, path);
+	ok = true;
+out:
+	free(path);
+	free(bid);
+	free(data);
+	return ok;
+}
+
+static void probe_cache_store(enum kt_accel a, const char *why)
+{
+	char *path = probe_cache_path(), *bid = boot_id(), *dir, *data, *slash;
+
+	if (path && bid) {
+		dir = kt_strdup(path);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		kt_mkdir_p(dir, 0755);
+		data = kt_asprintf("%s\n%s\n%s\n", bid, kt_accel_name(a), why);
+		kt_write_file_atomic(path, data, strlen(data), 0644);
+		free(data);
+		free(dir);
+	}
+	free(path);
+	free(bid);
+}
+
 static pthread_mutex_t auto_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool auto_done;
 static enum kt_accel auto_result;
@@ -203,6 +276,8 @@ int kt_accel_resolve(enum kt_accel want, enum kt_accel *out, char **why, char **
 	if (fd < 0) {
 		auto_result = KT_ACCEL_TCG;
 		auto_why = kt_asprintf("/dev/kvm: %s", strerror(errno));
+	} else if (probe_cache_load(&auto_result, &auto_why)) {
+		close(fd);
 	} else {
 		close(fd);
 		r = run_probe(&o);
@@ -232,6 +307,8 @@ int kt_accel_resolve(enum kt_accel want, enum kt_accel *out, char **why, char **
 					       "iterations/s)",
 					       o.rate / 1e6);
 		}
+		if (r == 0 && !o.err)
+			probe_cache_store(auto_result, auto_why);
 	}
 	auto_done = true;
 	*out = auto_result;

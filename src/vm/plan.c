@@ -81,6 +81,43 @@ uint64_t kt_vm_ram_gpa(uint64_t ram_size, uint64_t off)
 	return 0x100000000ull + (off - below);
 }
 
+#define SHM_ALIGN (2 * MB)
+#define SHM_INITRD_MARGIN (16 * MB) /* firmware tables (ACPI) above the initrd */
+#define SHM_MIN_OFFSET (96 * MB)    /* kernel image from 16 MiB */
+
+int kt_vm_shm_offset(unsigned memory_mb, int nodes, size_t initrd_len, size_t shm_size,
+		     uint64_t *off, int *node, uint64_t *node_off)
+{
+	uint64_t ram = (uint64_t)memory_mb * MB;
+	uint64_t lowmem = ram >= 0xb0000000ull ? 0x80000000ull : 0xb0000000ull;
+	uint64_t low_top = ram < lowmem ? ram : lowmem;
+	uint64_t reserve = (initrd_len + SHM_ALIGN - 1) / SHM_ALIGN * SHM_ALIGN + SHM_INITRD_MARGIN;
+	uint64_t per = (uint64_t)(memory_mb / (unsigned)nodes) * MB, o, start, end;
+	int n;
+
+	if (!shm_size || nodes < 1 || low_top < reserve + shm_size + SHM_MIN_OFFSET)
+		return -ENOSPC;
+	o = (low_top - reserve - shm_size) / SHM_ALIGN * SHM_ALIGN;
+	n = per ? (int)(o / per) : 0;
+	if (n > nodes - 1)
+		n = nodes - 1;
+	start = per * (uint64_t)n;
+	end = n == nodes - 1 ? ram : start + per;
+	if (o + shm_size > end) {
+		if (end - start < shm_size)
+			return -ENOSPC;
+		o = (end - shm_size) / SHM_ALIGN * SHM_ALIGN;
+		if (o < start)
+			return -ENOSPC;
+	}
+	if (o < SHM_MIN_OFFSET)
+		return -ENOSPC;
+	*off = o;
+	*node = n;
+	*node_off = o - start;
+	return 0;
+}
+
 /* A value forwarded on the command line must be one plain word. */
 static bool plain_word(const char *s)
 {
@@ -110,7 +147,7 @@ char *kt_vm_build_cmdline(const struct kt_vm_plan *p)
 		sb_adds(&sb, " loglevel=4");
 	if (p->shm_size) {
 		uint64_t ram = (uint64_t)p->memory_mb * MB;
-		uint64_t base = kt_vm_ram_gpa(ram, ram - p->shm_size);
+		uint64_t base = kt_vm_ram_gpa(ram, p->shm_offset);
 
 		sb_addf(&sb, " memmap=0x%zx$0x%llx KTSTR_SHM_BASE=0x%llx KTSTR_SHM_SIZE=0x%zx",
 			p->shm_size, (unsigned long long)base, (unsigned long long)base,

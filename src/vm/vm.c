@@ -104,6 +104,17 @@ static char *tail_str(const struct tail *t, unsigned max)
 
 /* ---- run state ------------------------------------------------------------ */
 
+struct kt_vm_guest {
+	uint64_t ram;            /* bytes */
+	uint64_t low_top;        /* RAM below 4 GiB */
+	uint64_t per_node;       /* bytes per node (the last node gets the rest) */
+	int nodes;
+	uint8_t *map[64];        /* whole RAM of each node, MAP_SHARED */
+	uint64_t map_len[64];
+	volatile uint8_t *shm;
+	uint64_t t0;
+};
+
 struct run {
 	const struct kt_vm_config *cfg;
 	struct kt_vm_result *res;
@@ -123,7 +134,109 @@ struct run {
 	bool shm_exit;
 	/* terminal */
 	bool tty_raw;
+	struct kt_vm_guest guest;
+	uint64_t next_tick;
 };
+
+uint64_t kt_vm_guest_ram_size(const struct kt_vm_guest *g)
+{
+	return g->ram;
+}
+
+const volatile void *kt_vm_guest_ptr(const struct kt_vm_guest *g, uint64_t gpa, size_t len)
+{
+	uint64_t off;
+	int n;
+
+	if (gpa < g->low_top) {
+		off = gpa;
+		if (len > g->low_top - gpa)
+			return NULL;
+	} else if (gpa >= 0x100000000ull && gpa - 0x100000000ull < g->ram - g->low_top) {
+		off = gpa - 0x100000000ull + g->low_top;
+	} else {
+		return NULL;
+	}
+	if (off + len > g->ram || off + len < off)
+		return NULL;
+	n = g->per_node ? (int)(off / g->per_node) : 0;
+	if (n > g->nodes - 1)
+		n = g->nodes - 1;
+	off -= g->per_node * (uint64_t)n;
+	if (!g->map[n] || off + len > g->map_len[n])
+		return NULL;
+	return g->map[n] + off;
+}
+
+int kt_vm_guest_read(const struct kt_vm_guest *g, uint64_t gpa, void *buf, size_t len)
+{
+	const volatile uint8_t *p = kt_vm_guest_ptr(g, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(buf, (const void *)p, len);
+	return 0;
+}
+
+int kt_vm_guest_shm_ctrl_set(struct kt_vm_guest *g, unsigned off, uint8_t value)
+{
+	if (!g->shm)
+		return -ENODEV;
+	if (off < 12 || off > 15)
+		return -EINVAL;
+	kt_shm_ctrl_set((volatile uint8_t *)g->shm, (enum kt_shm_ctrl)off, value);
+	return 0;
+}
+
+int kt_vm_guest_shm_ctrl_get(const struct kt_vm_guest *g, unsigned off)
+{
+	if (!g->shm)
+		return -ENODEV;
+	if (off < 12 || off > 15)
+		return -EINVAL;
+	return kt_shm_ctrl_get(g->shm, (enum kt_shm_ctrl)off);
+}
+
+double kt_vm_guest_elapsed(const struct kt_vm_guest *g)
+{
+	return (double)(kt_now_ns() - g->t0) / 1e9;
+}
+
+static void guest_unmap(struct kt_vm_guest *g)
+{
+	for (int i = 0; i < 64; i++) {
+		if (g->map[i])
+			munmap(g->map[i], g->map_len[i]);
+		g->map[i] = NULL;
+	}
+}
+
+static int guest_map(struct kt_vm_guest *g, const int *memfds, unsigned memory_mb, int nodes)
+{
+	uint64_t lowmem;
+
+	g->ram = (uint64_t)memory_mb * MB;
+	lowmem = g->ram >= 0xb0000000ull ? 0x80000000ull : 0xb0000000ull;
+	g->low_top = g->ram < lowmem ? g->ram : lowmem;
+	g->nodes = nodes;
+	g->per_node = (uint64_t)(memory_mb / (unsigned)nodes) * MB;
+	for (int i = 0; i < nodes; i++) {
+		uint64_t len = i == nodes - 1 ? g->ram - g->per_node * (uint64_t)(nodes - 1)
+					      : g->per_node;
+		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+			       memfds[i], 0);
+
+		if (m == MAP_FAILED) {
+			int e = -errno;
+
+			guest_unmap(g);
+			return e;
+		}
+		g->map[i] = m;
+		g->map_len[i] = len;
+	}
+	return 0;
+}
 
 static struct termios saved_tio;
 static volatile sig_atomic_t tio_saved;
@@ -256,19 +369,19 @@ static void com2_line(void *ctx, const char *line, size_t len, bool protocol)
 	}
 	if (protocol)
 		return;
-	if (kt_startswith(line, "KTSTR_INIT_ERROR ")) {
+	if (kt_startswith(buf, "KTSTR_INIT_ERROR ")) {
 		free(res->guest_error);
 		res->guest_error = kt_strdup(buf + strlen("KTSTR_INIT_ERROR "));
 		return;
 	}
 	if (r->cfg->on_com2_line) {
-		/* The parser's line is not NUL-terminated; callers get a C string. */
-		char *cs = kt_malloc(len + 1);
+		/* the parser's line is not NUL-terminated */
+		char *copy = kt_malloc(len + 1);
 
-		memcpy(cs, line, len);
-		cs[len] = 0;
-		r->cfg->on_com2_line(r->cfg->ctx, cs);
-		free(cs);
+		memcpy(copy, line, len);
+		copy[len] = 0;
+		r->cfg->on_com2_line(r->cfg->ctx, copy);
+		free(copy);
 	} else {
 		int fd = r->cfg->interactive ? 2 : 1;
 
@@ -323,10 +436,13 @@ static int shm_msg(void *ctx, uint32_t type, const uint8_t *payload, uint32_t le
 
 static void shm_drain(struct run *r)
 {
+	uint64_t before = r->shm_rp;
+
 	if (!r->shm)
 		return;
 	kt_shm_drain(r->shm, r->shm_size, &r->shm_rp, shm_msg, r);
-	kt_shm_store_read_ptr((volatile uint8_t *)r->shm, r->shm_rp);
+	if (r->shm_rp != before)
+		kt_shm_store_read_ptr((volatile uint8_t *)r->shm, r->shm_rp);
 	r->res->shm_drops = kt_shm_load_u64(r->shm, KT_SHM_OFF_DROPS);
 }
 
@@ -433,16 +549,22 @@ out:
 
 /* ---- the run ---------------------------------------------------------------- */
 
-static int setup_shm(struct run *r, const int *memfds, const struct kt_vm_plan *p, char **err)
+static int setup_shm(struct run *r, const int *memfds, struct kt_vm_plan *p, size_t initrd_len,
+		     char **err)
 {
-	int nodes = p->topo->numa_nodes;
-	uint64_t per_node = (uint64_t)(p->memory_mb / (unsigned)nodes) * MB;
-	uint64_t last_base = per_node * (uint64_t)(nodes - 1);
-	uint64_t off = (uint64_t)p->memory_mb * MB - p->shm_size - last_base;
+	uint64_t node_off;
+	int node;
 	void *m;
 
-	m = mmap(NULL, p->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfds[nodes - 1],
-		 (off_t)off);
+	if (kt_vm_shm_offset(p->memory_mb, p->topo->numa_nodes, initrd_len, p->shm_size,
+			     &p->shm_offset, &node, &node_off)) {
+		*err = kt_asprintf("--memory-mb %u: too small for the initramfs and a %zu KiB SHM "
+				   "ring",
+				   p->memory_mb, p->shm_size >> 10);
+		return -ENOSPC;
+	}
+	m = mmap(NULL, p->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfds[node],
+		 (off_t)node_off);
 	if (m == MAP_FAILED) {
 		*err = kt_asprintf("mapping the SHM ring from guest RAM: %s", strerror(errno));
 		return -errno;
@@ -511,7 +633,7 @@ static int loop(struct run *r, struct kt_vmm *vm)
 	for (;;) {
 		struct pollfd pfd[5];
 		int n = 0, i_c1 = -1, i_c2 = -1, i_in = -1, i_err = -1, i_pid = -1;
-		int timeout = cfg->on_shm && r->shm ? SHM_POLL_MS : 1000;
+		int timeout = r->shm || cfg->on_tick ? SHM_POLL_MS : 1000;
 		uint64_t now = kt_now_ns();
 
 		if (deadline) {
@@ -573,8 +695,18 @@ static int loop(struct run *r, struct kt_vmm *vm)
 			else if (k == 0 || errno != EINTR)
 				stdin_open = false;
 		}
-		if (cfg->on_shm)
-			shm_drain(r);
+		shm_drain(r);
+		if (cfg->on_tick && kt_now_ns() >= r->next_tick) {
+			uint64_t tick = cfg->tick_ms ? cfg->tick_ms : 100;
+
+			r->next_tick = kt_now_ns() + tick * 1000000ull;
+			if (cfg->on_tick(cfg->ctx, &r->guest)) {
+				r->res->stopped_by_host = true;
+				vm->be->kill(vm);
+				status = 137;
+				break;
+			}
+		}
 		if ((i_pid >= 0 && pfd[i_pid].revents) || vm->pidfd < 0 || (!com1_open && !com2_open)) {
 			if (vm->be->reap(vm, &status))
 				break;
@@ -608,6 +740,8 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	struct winsize ws;
 	char *tmpl = NULL;
 	int rc, status;
+
+	uint64_t t_call = kt_now_ns();
 
 	memset(res, 0, sizeof(*res));
 	*err = NULL;
@@ -748,25 +882,38 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	p.com1_fd = sv1[1];
 	p.com2_fd = sv2[1];
 	p.mem_fds = memfds;
-	cmdline = kt_vm_build_cmdline(&p);
-
 	if (cfg->shm_size) {
-		rc = setup_shm(&r, memfds, &p, err);
+		rc = setup_shm(&r, memfds, &p, initrd_size, err);
 		if (rc)
 			goto out;
 	}
+	cmdline = kt_vm_build_cmdline(&p);
+	if (cfg->on_tick) {
+		rc = guest_map(&r.guest, memfds, res->memory_mb, nodes);
+		if (rc) {
+			*err = kt_asprintf("mapping guest RAM: %s", strerror(-rc));
+			goto out;
+		}
+		r.guest.shm = r.shm;
+	}
 
 	r.t0 = kt_now_ns();
+	r.guest.t0 = r.t0;
+	r.next_tick = r.t0;
 	rc = kt_vmm_qemu.start(&vm, &p, cmdline, argv_log, err);
 	close(sv1[1]);
 	close(sv2[1]);
 	sv1[1] = sv2[1] = -1;
 	if (rc)
 		goto out;
+	kt_debug("vm", "machine started %.3f s after kt_vm_run was called",
+		 (double)(r.t0 - t_call) / 1e9);
 	status = loop(&r, &vm);
 	leave_raw(&r);
 	res->qemu_status = status;
 	res->wall_s = (double)(kt_now_ns() - r.t0) / 1e9;
+	kt_debug("vm", "init started at %.3f s, machine stopped at %.3f s (status %d)",
+		 res->init_s, res->wall_s, status);
 	shm_drain(&r);
 	lb_flush(&r.l1, console_line, &r);
 	if (!r.raw_relay)
@@ -803,6 +950,7 @@ out:
 	kt_com2_free(r.com2p);
 	if (r.shm_map)
 		munmap(r.shm_map, r.shm_map_len);
+	guest_unmap(&r.guest);
 	for (int i = 0; i < 64; i++)
 		if (memfds[i] >= 0)
 			close(memfds[i]);
@@ -877,6 +1025,8 @@ char *kt_vm_describe_failure(const struct kt_vm_result *res, const struct kt_vm_
 	else if (!res->init_started)
 		sb_addf(&sb, "guest stopped before init started (machine exit status %d)",
 			res->qemu_status);
+	else if (res->stopped_by_host)
+		sb_adds(&sb, "stopped by the host monitor");
 	else if (res->interrupted)
 		sb_adds(&sb, "stopped by the user (Ctrl-])");
 	else

@@ -88,6 +88,29 @@ int kt_accel_resolve(enum kt_accel want, enum kt_accel *out, char **why, char **
 
 /* ---- configuration ----------------------------------------------------------- */
 
+/*
+ * A running guest, handed to the on_tick callback: direct access to guest
+ * RAM (DESIGN.md decision 5: the host monitor reads guest kernel memory
+ * through the shared RAM file) and to the SHM ring's control bytes.
+ */
+struct kt_vm_guest;
+
+/* Guest RAM size in bytes. */
+uint64_t kt_vm_guest_ram_size(const struct kt_vm_guest *g);
+/*
+ * Pointer to len bytes of guest RAM at guest-physical address gpa, NULL
+ * when the range is not RAM or crosses a NUMA node's RAM. The guest writes
+ * it concurrently: copy before use. Valid during the callback.
+ */
+const volatile void *kt_vm_guest_ptr(const struct kt_vm_guest *g, uint64_t gpa, size_t len);
+/* Copy len bytes at gpa into buf; -EFAULT when the range is not RAM. */
+int kt_vm_guest_read(const struct kt_vm_guest *g, uint64_t gpa, void *buf, size_t len);
+/* Set / read an SHM control byte (offset 12..15 of the ring); -ENODEV without a ring. */
+int kt_vm_guest_shm_ctrl_set(struct kt_vm_guest *g, unsigned off, uint8_t value);
+int kt_vm_guest_shm_ctrl_get(const struct kt_vm_guest *g, unsigned off);
+/* Seconds since the machine started. */
+double kt_vm_guest_elapsed(const struct kt_vm_guest *g);
+
 struct kt_shm_msg_view {
 	uint32_t type;      /* fourcc as stored (e.g. 0x45584954 "EXIT") */
 	const void *data;   /* payload, valid during the callback only */
@@ -136,6 +159,13 @@ struct kt_vm_config {
 	void (*on_com2_line)(void *ctx, const char *line);
 	/* Called for every COM1 (console) line. */
 	void (*on_console_line)(void *ctx, const char *line);
+	/*
+	 * Called about every tick_ms (default 100) while the machine runs,
+	 * with access to guest memory. A non-zero return stops the VM
+	 * (killed; res.stopped_by_host set).
+	 */
+	int (*on_tick)(void *ctx, struct kt_vm_guest *g);
+	unsigned tick_ms;
 	void *ctx;
 	/* Keep the run directory (console log, argv) after kt_vm_result_free. */
 	bool keep_files;
@@ -153,7 +183,8 @@ struct kt_vm_result {
 	bool init_started;       /* KTSTR_INIT_STARTED seen on COM2 */
 	bool timed_out;          /* killed by the host-side timeout */
 	bool panicked;           /* "Kernel panic" seen on the console */
-	bool interrupted;        /* stopped by SIGINT/SIGTERM */
+	bool interrupted;        /* stopped by SIGINT/SIGTERM or Ctrl-] */
+	bool stopped_by_host;    /* on_tick asked to stop */
 	bool have_exit;          /* KTSTR_EXIT=N (last one wins) or SHM EXIT */
 	int exit_code;
 	bool have_exec_exit;     /* KTSTR_EXEC_EXIT=N */
@@ -220,6 +251,18 @@ unsigned kt_vm_memory_estimate(const struct kt_topo *t, size_t cpio_len, size_t 
 int kt_vm_memory_check(unsigned memory_mb, size_t cpio_len, size_t initrd_len, size_t shm_size,
 		       char **err);
 
+/*
+ * Where the SHM ring goes in guest RAM: QEMU loads the initrd at the top of
+ * the RAM below 4 GiB (under the firmware's ACPI area) and the firmware
+ * copies it there at boot, so the ring sits below that, 2 MiB aligned,
+ * inside one NUMA node's RAM and above the kernel image. *off is the
+ * offset into guest RAM (equal to the guest-physical address there),
+ * *node and *node_off the node whose RAM holds it and the offset into it.
+ * -ENOSPC when the RAM is too small.
+ */
+int kt_vm_shm_offset(unsigned memory_mb, int nodes, size_t initrd_len, size_t shm_size,
+		     uint64_t *off, int *node, uint64_t *node_off);
+
 /* Guest-physical address of byte offset off of guest RAM (q35 layout). */
 uint64_t kt_vm_ram_gpa(uint64_t ram_size, uint64_t off);
 
@@ -233,6 +276,7 @@ struct kt_vm_plan {
 	enum kt_accel accel;     /* KVM or TCG (resolved) */
 	const char *mode;
 	size_t shm_size;
+	uint64_t shm_offset;     /* from kt_vm_shm_offset */
 	bool verbose;            /* KTSTR_VERBOSE=1: earlyprintk, loglevel=7 */
 	bool dmesg;              /* loglevel=7 */
 	const char *term, *colorterm; /* forwarded terminal (NULL = none) */

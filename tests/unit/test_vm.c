@@ -165,6 +165,7 @@ UNIT_TEST(vm_cmdline)
 
 	p.verbose = true;
 	p.shm_size = 16 << 20;
+	p.shm_offset = 0x3f000000;
 	p.term = "bad term";
 	p.cols = 0;
 	c = kt_vm_build_cmdline(&p);
@@ -311,4 +312,37 @@ UNIT_TEST(vm_check_image)
 	CHECK_STR_CONTAINS(err, "PVH");
 	free(err);
 	free(p);
+}
+
+UNIT_TEST(vm_shm_offset)
+{
+	uint64_t off, noff;
+	int node;
+
+	/* 1 GiB, 1 node, 5 MiB initrd: below top - (6 MiB + 16 MiB) - 16 MiB, 2 MiB aligned */
+	CHECK_INT_EQ(kt_vm_shm_offset(1024, 1, 5 << 20, 16 << 20, &off, &node, &noff), 0);
+	CHECK(off == (1024ull - 6 - 16 - 16) << 20);
+	CHECK_INT_EQ(node, 0);
+	CHECK(noff == off);
+	CHECK(off % (2 << 20) == 0);
+	/* never overlaps the initrd at the top */
+	CHECK(off + (16 << 20) <= (1024ull << 20) - (5 << 20) - (1 << 20));
+
+	/* 2 nodes of 512 MiB: the ring is in node 1 */
+	CHECK_INT_EQ(kt_vm_shm_offset(1024, 2, 5 << 20, 1 << 20, &off, &node, &noff), 0);
+	CHECK_INT_EQ(node, 1);
+	CHECK(noff == off - (512ull << 20));
+
+	/* a big initrd pushes the ring into node 0, but never across the boundary */
+	CHECK_INT_EQ(kt_vm_shm_offset(1024, 2, 500 << 20, 16 << 20, &off, &node, &noff), 0);
+	CHECK_INT_EQ(node, 0);
+	CHECK(off + (16 << 20) <= (512ull << 20));
+
+	/* >= 2.75 GiB: low RAM ends at 2 GiB, the ring stays below it */
+	CHECK_INT_EQ(kt_vm_shm_offset(4096, 1, 1 << 20, 16 << 20, &off, &node, &noff), 0);
+	CHECK(off + (16 << 20) <= (2048ull << 20) - (16 << 20));
+
+	/* too small */
+	CHECK_INT_EQ(kt_vm_shm_offset(128, 1, 100 << 20, 16 << 20, &off, &node, &noff), -ENOSPC);
+	CHECK_INT_EQ(kt_vm_shm_offset(256, 1, 0, 0, &off, &node, &noff), -ENOSPC);
 }

@@ -23,11 +23,13 @@ mkdir -p "$TMP/inc/tools"
 printf '#!/bin/sh\necho "tool ran with $1"\n' >"$TMP/inc/tools/mytool"
 chmod +x "$TMP/inc/tools/mytool"
 echo payload-data >"$TMP/data.txt"
-kshell -i "$TMP/inc/tools" -i "$TMP/data.txt" \
+kshell --dmesg -i "$TMP/inc/tools" -i "$TMP/data.txt" \
 	--exec 'mytool arg1 && cat /include-files/data.txt && test -x /bin/ktstr && ktstr --version'
 [ $rc = 0 ] || { show; fail "include files: exit $rc"; }
 grep -qx 'tool ran with arg1' "$TMP/out" || { show; fail "included tool not on PATH"; }
 grep -qx 'payload-data' "$TMP/out" || { show; fail "included file missing"; }
 grep -q '^ktstr ' "$TMP/out" || { show; fail "/bin/ktstr does not run in the guest"; }
+grep -q 'Linux version' "$TMP/err" || { show; fail "--dmesg: kernel console not on stderr"; }
+if grep -q 'Linux version' "$TMP/out"; then show; fail "--dmesg: console leaked into stdout"; fi
 check_no_leftover_qemu
 echo "ok: exec status, output, missing command, include files"
