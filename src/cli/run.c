@@ -18,10 +18,19 @@
 
 static volatile sig_atomic_t run_stop;
 
+/*
+ * First signal: ask the executor to stop; it kills the workers, removes the
+ * cgroups and we exit 128+sig. A second signal aborts at once (cgroups may
+ * then remain: `ktstr cleanup` removes them).
+ */
 static void on_stop(int sig)
 {
-	if (!run_stop)
+	if (!run_stop) {
 		run_stop = sig;
+		return;
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static void usage(FILE *f)
@@ -244,8 +253,6 @@ static int cmd_run(int argc, char **argv)
 	ctx.settle_ms = 500;
 	ctx.work_type_override = wt_s ? &override : NULL;
 	ctx.assert = kt_assert_default_checks();
-	/* Cgroups with a cpuset must keep their workers inside it. */
-	ctx.assert.isolation = KT_SOME_BOOL(true);
 	ctx.stop = &run_stop;
 	sp = kt_getenv("SCHED_PID");
 	if (sp) {

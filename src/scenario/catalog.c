@@ -138,6 +138,10 @@ static int run_steady_data(const struct kt_ctx *ctx, const struct steady *s,
 	struct kt_step step = {.hold = KT_HOLD_FULL_V};
 	struct kt_assert a = checks_with(ctx, s);
 	int n = s->n_cg ? s->n_cg : 2, r, cpu, k = 0;
+
+	/* Static cpusets: workers must stay inside them (isolation). */
+	if (s->part != KT_PART_NONE || s->per_cpu)
+		a.isolation = KT_SOME_BOOL(true);
 	bool *owned;
 
 	kt_topo_usable(ctx->topo, &usable);

@@ -258,6 +258,24 @@ int kt_cgmgr_set_cpuset(struct kt_cgroup_mgr *m, const char *name, const struct 
 	else
 		buf[0] = 0;
 	r = kt_cg_write(p, buf);
+	if (r == -ENOSPC && !buf[0]) {
+		/*
+		 * Some kernels refuse an empty cpuset.cpus while tasks are attached;
+		 * clearing then means widening to everything the parent has.
+		 */
+		char *pdir = kt_strdup(dir), *slash = strrchr(pdir, '/'), *eff = NULL, *pp;
+
+		if (slash)
+			*slash = 0;
+		pp = kt_path_join(pdir, "cpuset.cpus.effective");
+		if (kt_read_file(pp, &eff, NULL, 65536) == 0) {
+			r = kt_cg_write(p, kt_trim(eff));
+			snprintf(buf, 8192, "%s", kt_trim(eff));
+		}
+		free(eff);
+		free(pp);
+		free(pdir);
+	}
 	if (r < 0 && err)
 		*err = kt_asprintf("%s: writing '%s': %s", p, buf, strerror(-r));
 	free(buf);
