@@ -224,8 +224,9 @@ static void *sched_monitor(void *arg)
  * Start the scheduler and wait until sched_ext shows it attached.
  * Returns 0, or fills *why and returns -1.
  */
-static int sched_start(const char *path, const struct kt_plan *p, char **why)
+static int sched_start(const char *path, const struct kt_plan *p, int attach_ms, char **why)
 {
+	uint64_t t0 = kt_now_ns();
 	char *argv[KT_PLAN_MAX_ARGV + 2];
 	size_t n = 0;
 	pid_t pid;
@@ -254,8 +255,8 @@ static int sched_start(const char *path, const struct kt_plan *p, char **why)
 		_exit(127);
 	}
 	sched_pid = pid;
-	/* Attach: /sys/kernel/sched_ext/root/ops non-empty within 3 s. */
-	for (int i = 0; i < 60; i++) {
+	/* Attach: /sys/kernel/sched_ext/root/ops non-empty within attach_ms. */
+	for (int i = 0; i <= attach_ms / 50; i++) {
 		char *ops = NULL;
 
 		if (sched_reap()) {
@@ -268,16 +269,22 @@ static int sched_start(const char *path, const struct kt_plan *p, char **why)
 		if (kt_read_file(SCHED_OPS, &ops, NULL, 4096) == 0) {
 			bool attached = *kt_trim(ops) != 0;
 
-			if (attached)
-				stage("scheduler attached");
+			if (attached) {
+				char m[64];
+
+				snprintf(m, sizeof(m), "scheduler attached after %llu ms",
+					 (unsigned long long)((kt_now_ns() - t0) / 1000000));
+				stage(m);
+			}
 			free(ops);
 			if (attached)
 				return 0;
 		}
 		usleep(50 * 1000);
 	}
-	*why = kt_strdup(kt_exists("/sys/kernel/sched_ext") ? "timeout after 3 s"
-							    : "sched_ext sysfs absent");
+	*why = kt_exists("/sys/kernel/sched_ext")
+		       ? kt_asprintf("timeout after %d.%d s", attach_ms / 1000, attach_ms % 1000 / 100)
+		       : kt_strdup("sched_ext sysfs absent");
 	return -2;
 }
 
@@ -406,7 +413,7 @@ static void send_result(const struct kt_assert_result *r)
 	free(json);
 }
 
-static int read_run_config(char **test, char **sched, int *watchdog, char **err)
+static int read_run_config(char **test, char **sched, int *watchdog, int *attach_ms, char **err)
 {
 	json_error_t je;
 	json_t *j = json_load_file("/ktstr/run.json", 0, &je);
@@ -420,6 +427,9 @@ static int read_run_config(char **test, char **sched, int *watchdog, char **err)
 	t = json_string_value(json_object_get(j, "test"));
 	s = json_string_value(json_object_get(j, "scheduler")); /* null: none */
 	wd = (int)json_integer_value(json_object_get(j, "watchdog_timeout_s"));
+	*attach_ms = (int)json_integer_value(json_object_get(j, "attach_timeout_ms"));
+	if (*attach_ms <= 0 || *attach_ms > 600000)
+		*attach_ms = 3000;
 	if (!t) {
 		*err = kt_strdup("/ktstr/run.json: no test name");
 		json_decref(j);
@@ -441,7 +451,7 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 	pthread_t tr_thr, mon_thr;
 	bool tr_started = false, mon_started = false;
 	char *test = NULL, *sched = NULL, *err = NULL, *why = NULL;
-	int watchdog = 0, rc;
+	int watchdog = 0, attach_ms = 3000, rc;
 
 	(void)gctx;
 	in_guest = true;
@@ -460,7 +470,7 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 		free(err);
 		err = NULL;
 	}
-	if (read_run_config(&test, &sched, &watchdog, &err)) {
+	if (read_run_config(&test, &sched, &watchdog, &attach_ms, &err)) {
 		kt_assert_result_fail(&res, KT_DETAIL_OTHER, err);
 		goto send;
 	}
@@ -485,7 +495,7 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 
 	if (sched) {
 		stage("starting scheduler");
-		rc = sched_start(sched, &plan, &why);
+		rc = sched_start(sched, &plan, attach_ms, &why);
 		if (rc) {
 			send_sched_log();
 			if (rc == -2) {

@@ -114,6 +114,7 @@ struct collect {
 	struct sbuf guest_out;
 	char *shm_result;
 	bool verbose;
+	uint64_t t0;
 };
 
 static void bounded_add_line(struct sbuf *sb, const char *line, size_t max)
@@ -176,6 +177,9 @@ static void on_com2(void *arg, const char *line)
 	}
 	if (kt_startswith(line, "KTSTR_STAGE: ")) {
 		set_str(&c->o->init_stage, line + 13);
+		if (c->verbose)
+			fprintf(stderr, "guest: [%.1fs] %s\n", (double)(kt_now_ns() - c->t0) / 1e9,
+				line + 13);
 		return;
 	}
 	if (strstr(line, "sched_ext_dump")) {
@@ -315,10 +319,19 @@ static void write_sidecar(const struct kt_plan *p, const struct kt_kernel *k,
 
 /* ---- the run -------------------------------------------------------------- */
 
-static json_t *run_json(const struct kt_plan *p, const char *guest_sched)
+/*
+ * Scheduler attach limit: 3 s as the reference on KVM; under TCG the BPF
+ * verifier and program load run emulated, several times slower, so the
+ * guest waits up to KT_TCG_ATTACH_MS.
+ */
+#define KT_KVM_ATTACH_MS 3000
+#define KT_TCG_ATTACH_MS 30000
+
+static json_t *run_json(const struct kt_plan *p, const char *guest_sched, bool kvm)
 {
-	return json_pack("{s:s,s:s?,s:i}", "test", p->test->name, "scheduler", guest_sched,
-			 "watchdog_timeout_s", p->watchdog_timeout_s);
+	return json_pack("{s:s,s:s?,s:i,s:i}", "test", p->test->name, "scheduler", guest_sched,
+			 "watchdog_timeout_s", p->watchdog_timeout_s, "attach_timeout_ms",
+			 kvm ? KT_KVM_ATTACH_MS : KT_TCG_ATTACH_MS);
 }
 
 static void print_verdict(const char *full, enum kt_verdict v, double secs, const char *report)
@@ -392,7 +405,7 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 	struct kt_plan plan;
 	struct kt_kernel k = {0};
 	struct kt_outcome o = {.exit_code = -1};
-	struct collect c = {.o = &o, .verbose = ho->verbose};
+	struct collect c = {.o = &o, .verbose = ho->verbose, .t0 = kt_now_ns()};
 	struct kt_vm_config cfg;
 	struct kt_vm_result res = {0};
 	enum kt_accel accel;
@@ -474,7 +487,7 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 	{
 		char *gs = guest_sched ? kt_asprintf("/%s", guest_sched) : NULL;
 
-		rj = run_json(&plan, gs);
+		rj = run_json(&plan, gs, accel == KT_ACCEL_KVM);
 		free(gs);
 		text = json_dumps(rj, JSON_COMPACT);
 		json_decref(rj);
@@ -514,6 +527,8 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 	cfg.accel_quiet = !ho->verbose;
 	cfg.timeout_s = kt_vm_timeout_for(plan.duration_s, kt_rtopo_cpus(&plan.topo),
 					  accel == KT_ACCEL_KVM);
+	if (plan.sched && plan.sched->binary)
+		cfg.timeout_s += (accel == KT_ACCEL_KVM ? KT_KVM_ATTACH_MS : KT_TCG_ATTACH_MS) / 1000;
 	cfg.mode = "run";
 	cfg.cmdline_extra = extra;
 	cfg.initramfs = cpio;
