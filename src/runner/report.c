@@ -177,7 +177,8 @@ enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outco
 	}
 
 	failure_details(o, &d);
-	fp = kt_log_fingerprint(o->sched_log);
+	/* The scheduler's last words lead the report when it is what failed. */
+	fp = sched_death || o->sched_fail_reason ? kt_log_fingerprint(o->sched_log) : NULL;
 	if (fp) {
 		sb_addf(&sb, "%s\n", fp);
 		free(fp);
