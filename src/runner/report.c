@@ -177,8 +177,17 @@ enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outco
 	}
 
 	failure_details(o, &d);
-	/* The scheduler's last words lead the report when it is what failed. */
-	fp = sched_death || o->sched_fail_reason ? kt_log_fingerprint(o->sched_log) : NULL;
+	/*
+	 * The scheduler's last words lead the report when it failed: it died,
+	 * or the kernel ejected it (its log ends in an "EXIT: <reason>" other
+	 * than the normal "unregistered from user space" at teardown).
+	 */
+	fp = kt_log_fingerprint(o->sched_log);
+	if (fp && !sched_death && !o->sched_fail_reason &&
+	    !(kt_startswith(fp, "EXIT:") && !strstr(fp, "unregistered from user space"))) {
+		free(fp);
+		fp = NULL;
+	}
 	if (fp) {
 		sb_addf(&sb, "%s\n", fp);
 		free(fp);

@@ -336,7 +336,7 @@ UNIT_TEST(runner_verdict_pass_fail_report)
 	kt_assert_result_add_failure(&o.result, KT_DETAIL_STUCK, "stuck 2500ms on cpu1 at +300ms");
 	o.result.stats.total_workers = 4;
 	o.result.stats.worst_gap_ms = 2500;
-	o.sched_log = kt_strdup("scx_unit starting\nEXIT: runnable task stall (stuck)\n");
+	o.sched_log = kt_strdup("scx_unit starting\nEXIT: unregistered from user space\n");
 	o.sched_dump = kt_strdup("kworker-1 [000] sched_ext_dump: CPU 0 : nr_run=2\n");
 	o.console_tail = kt_strdup("line a\nline b\n");
 	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_FAIL);
@@ -352,6 +352,12 @@ UNIT_TEST(runner_verdict_pass_fail_report)
 	CHECK(!strstr(rep, "--- diagnostics ---"));
 	free(rep);
 	/* ... but with a scheduler death. */
+	/* Ejected by the kernel, exited at teardown: its EXIT reason leads. */
+	free(o.sched_log);
+	o.sched_log = kt_strdup("scx_unit starting\nEXIT: runnable task stall (stuck)\n");
+	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_FAIL);
+	CHECK(kt_startswith(rep, "EXIT: runnable task stall (stuck)\n"));
+	free(rep);
 	o.sched_died = true;
 	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_FAIL);
 	CHECK(kt_startswith(rep, "EXIT: runnable task stall (stuck)\n"));
