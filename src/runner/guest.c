@@ -487,11 +487,16 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 		goto send;
 	}
 
-	/* sched_ext dump: tracepoint on, trace_pipe forwarded to the host. */
-	write_str(DUMP_ENABLE, "1");
-	write_str("/sys/kernel/tracing/tracing_on", "1");
-	if (pthread_create(&tr_thr, NULL, trace_thread, NULL) == 0)
-		tr_started = true;
+	/*
+	 * sched_ext dump: tracepoint on, trace_pipe forwarded to the host.
+	 * Only with a sched_ext scheduler (enabling a tracepoint patches
+	 * kernel text, which costs ~1 s of stop_machine under TCG).
+	 */
+	if (sched) {
+		write_str(DUMP_ENABLE, "1");
+		if (pthread_create(&tr_thr, NULL, trace_thread, NULL) == 0)
+			tr_started = true;
+	}
 
 	if (sched) {
 		stage("starting scheduler");
@@ -556,7 +561,8 @@ send:
 			send_sched_log();
 	}
 	stop_flag = 1;
-	write_str(DUMP_ENABLE, "0");
+	if (sched)
+		write_str(DUMP_ENABLE, "0");
 	if (tr_started)
 		pthread_join(tr_thr, NULL);
 	rc = res.passed ? 0 : 1;
