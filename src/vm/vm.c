@@ -498,7 +498,7 @@ static int build_initramfs(struct kt_cpio *user, const char *out_path, size_t *c
 	char *base_path = NULL;
 	int r, fd;
 
-	r = kt_cpio_add_file(base, "init", "/proc/self/exe", 0755);
+	r = kt_cpio_add_file_stripped(base, "init", "/proc/self/exe", 0755);
 	if (r) {
 		*err = kt_asprintf("initramfs: adding /init from /proc/self/exe: %s", strerror(-r));
 		goto out;
