@@ -525,7 +525,7 @@ static int c_workload_variety(const struct kt_ctx *ctx, const struct kt_catalog_
 {
 	bool with_cpuset = e->data != NULL;
 	struct kt_cgroup_def defs[5];
-	char names[5][8];
+	char names[5][16];
 
 	memset(defs, 0, sizeof(defs));
 	if (with_cpuset && need_cpus(ctx, 2, out))
@@ -545,7 +545,7 @@ static int c_dynamic_variety(const struct kt_ctx *ctx, const struct kt_catalog_e
 {
 	struct kt_cgroup_def defs[3][2];
 	struct kt_step steps[3];
-	char names[3][2][8];
+	char names[3][2][16];
 
 	memset(defs, 0, sizeof(defs));
 	for (int s = 0; s < 3; s++) {

@@ -620,3 +620,188 @@ UNIT_TEST(scenario_cli_list_topo_cleanup)
 	CHECK_INT_EQ(run_bin("cleanup --what", &o), 2);
 	free(o);
 }
+
+/* ---- executor on the host: ops that need no cgroup ----------------------------------- */
+
+struct ev_log {
+	int starts, stims, ends, n_exit;
+	int codes[8];
+	char names[8][32];
+	struct kt_stim last;
+};
+
+static void ev_start(void *a)
+{
+	((struct ev_log *)a)->starts++;
+}
+
+static void ev_stim(void *a, const struct kt_stim *s)
+{
+	((struct ev_log *)a)->stims++;
+	((struct ev_log *)a)->last = *s;
+}
+
+static void ev_end(void *a, uint32_t ms)
+{
+	((struct ev_log *)a)->ends++;
+}
+
+static void ev_exit(void *a, const char *name, const char *cg, int code)
+{
+	struct ev_log *l = a;
+
+	if (l->n_exit < 8) {
+		snprintf(l->names[l->n_exit], sizeof(l->names[0]), "%s", name);
+		l->codes[l->n_exit++] = code;
+	}
+}
+
+static void host_ctx(struct kt_ctx *ctx, struct kt_topo *t, struct ev_log *log,
+		     struct kt_scn_events *ev)
+{
+	CHECK_INT_EQ(kt_topo_synth(t, 1, 1, 2, 1), 0);
+	memset(ctx, 0, sizeof(*ctx));
+	memset(log, 0, sizeof(*log));
+	*ev = (struct kt_scn_events){ev_start, ev_stim, ev_end, ev_exit, log};
+	ctx->topo = t;
+	ctx->duration_ms = 200;
+	ctx->workers_per_cgroup = 1;
+	ctx->assert = kt_assert_default_checks();
+	ctx->events = ev;
+}
+
+UNIT_TEST(scenario_exec_payload_ops)
+{
+	struct kt_topo t;
+	struct kt_ctx ctx;
+	struct ev_log log;
+	struct kt_scn_events ev;
+	struct kt_assert_result r;
+	/* Payloads started by the Backdrop live across steps; step-local ones would not. */
+	const struct kt_backdrop bd = {
+		KT_OPS({.kind = KT_OP_RUN_PAYLOAD, .payload = "sh", .args = {"-c", "exit 3"}},
+		       {.kind = KT_OP_RUN_PAYLOAD, .payload = "sleep", .args = {"30"}})};
+	const struct kt_step steps[] = {
+		{.hold = KT_HOLD_FIXED_V(50)},
+		{KT_OPS({.kind = KT_OP_WAIT_PAYLOAD, .payload = "sh"},
+			{.kind = KT_OP_KILL_PAYLOAD, .payload = "sleep"}),
+		 .hold = KT_HOLD_FIXED_V(10)},
+	};
+	uint64_t t0 = kt_now_ns();
+
+	host_ctx(&ctx, &t, &log, &ev);
+	memset(&r, 0, sizeof(r));
+	CHECK_INT_EQ(kt_scenario_run(&ctx, &bd, steps, 2, NULL, &r), 0);
+	if (!r.passed)
+		unit_fail(__FILE__, __LINE__, "failed: %s", r.n_details ? r.details[0].message : "?");
+	CHECK_INT_EQ(log.starts, 1);
+	CHECK_INT_EQ(log.stims, 2);
+	CHECK_INT_EQ(log.ends, 1);
+	CHECK_INT_EQ(log.last.step_index, 1);
+	CHECK_INT_EQ(log.last.op_count, 2);
+	CHECK_INT_EQ(log.last.op_kinds, (1u << KT_OP_WAIT_PAYLOAD) | (1u << KT_OP_KILL_PAYLOAD));
+	CHECK_INT_EQ(log.n_exit, 2);
+	CHECK_STR_EQ(log.names[0], "sh");
+	CHECK_INT_EQ(log.codes[0], 3);
+	CHECK_STR_EQ(log.names[1], "sleep");
+	CHECK_INT_EQ(log.codes[1], 128 + SIGKILL);
+	CHECK(kt_now_ns() - t0 < 10000000000ull); /* the sleep was killed, not waited */
+	kt_assert_result_clear(&r);
+	kt_topo_free(&t);
+}
+
+UNIT_TEST(scenario_exec_op_errors)
+{
+	struct kt_topo t;
+	struct kt_ctx ctx;
+	struct ev_log log;
+	struct kt_scn_events ev;
+	struct kt_assert_result r;
+	const struct kt_step wait_none = {
+		KT_OPS({.kind = KT_OP_WAIT_PAYLOAD, .payload = "ghost"}), .hold = KT_HOLD_FIXED_V(10)};
+	const struct kt_step two = {
+		KT_OPS({.kind = KT_OP_RUN_PAYLOAD, .payload = "sleep", .args = {"30"}},
+		       {.kind = KT_OP_SET_CPUSET, .cgroup = "nope", .cpus = KT_CPUSET_LLC(0)}),
+		.hold = KT_HOLD_FIXED_V(10)};
+	const struct kt_backdrop bd = {
+		KT_OPS({.kind = KT_OP_STOP_CGROUP, .cgroup = "missing"})};
+
+	host_ctx(&ctx, &t, &log, &ev);
+	memset(&r, 0, sizeof(r));
+	CHECK_INT_EQ(kt_scenario_run(&ctx, NULL, &wait_none, 1, NULL, &r), 0);
+	CHECK(!r.passed);
+	CHECK_STR_EQ(r.details[0].message, "step 0 failed: no running payload named 'ghost'");
+	kt_assert_result_clear(&r);
+
+	/* The step fails on the second op; teardown still kills the payload. */
+	memset(&log, 0, sizeof(log));
+	CHECK_INT_EQ(kt_scenario_run(&ctx, NULL, &two, 1, NULL, &r), 0);
+	CHECK(!r.passed);
+	CHECK_STR_EQ(r.details[0].message, "step 0 failed: SetCpuset: cgroup 'nope' not found");
+	CHECK_INT_EQ(log.n_exit, 1);
+	CHECK_INT_EQ(log.codes[0], 128 + SIGKILL);
+	kt_assert_result_clear(&r);
+
+	CHECK_INT_EQ(kt_scenario_run(&ctx, &bd, NULL, 0, NULL, &r), 0);
+	CHECK(!r.passed);
+	CHECK_STR_EQ(r.details[0].message,
+		     "Backdrop setup failed: StopCgroup: cgroup 'missing' not found");
+	kt_assert_result_clear(&r);
+
+	/* Step-local payloads do not survive into the next step. */
+	{
+		const struct kt_step st2[] = {
+			{KT_OPS({.kind = KT_OP_RUN_PAYLOAD, .payload = "sleep", .args = {"30"}}),
+			 .hold = KT_HOLD_FIXED_V(10)},
+			{KT_OPS({.kind = KT_OP_WAIT_PAYLOAD, .payload = "sleep"}),
+			 .hold = KT_HOLD_FIXED_V(10)},
+		};
+
+		memset(&log, 0, sizeof(log));
+		CHECK_INT_EQ(kt_scenario_run(&ctx, NULL, st2, 2, NULL, &r), 0);
+		CHECK_STR_EQ(r.details[0].message,
+			     "step 1 failed: no running payload named 'sleep'");
+		CHECK_INT_EQ(log.n_exit, 1);
+		CHECK_INT_EQ(log.codes[0], 128 + SIGKILL);
+		kt_assert_result_clear(&r);
+	}
+	kt_topo_free(&t);
+}
+
+UNIT_TEST(scenario_exec_spawn_host_and_sched_death)
+{
+	struct kt_topo t;
+	struct kt_ctx ctx;
+	struct ev_log log;
+	struct kt_scn_events ev;
+	struct kt_assert_result r;
+	struct kt_op spawn = {.kind = KT_OP_SPAWN_HOST};
+	struct kt_step st = {.ops = &spawn, .n_ops = 1, .hold = KT_HOLD_FIXED_V(300)};
+	struct kt_step two[2] = {{.hold = KT_HOLD_FIXED_V(10)}, {.hold = KT_HOLD_FIXED_V(10)}};
+	pid_t child;
+
+	host_ctx(&ctx, &t, &log, &ev);
+	spawn.work.num_workers = 1;
+	memset(&r, 0, sizeof(r));
+	CHECK_INT_EQ(kt_scenario_run(&ctx, NULL, &st, 1, NULL, &r), 0);
+	if (!r.passed)
+		unit_fail(__FILE__, __LINE__, "host worker failed: %s",
+			  r.n_details ? r.details[0].message : "?");
+	CHECK_INT_EQ(log.last.worker_count, 1);
+	CHECK_INT_EQ(r.stats.total_workers, 1);
+	CHECK(r.stats.total_iterations > 0);
+	kt_assert_result_clear(&r);
+
+	/* A "scheduler" that exits: detected between steps (auto-reaped, no zombie). */
+	signal(SIGCHLD, SIG_IGN);
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	usleep(100000);
+	ctx.sched_pid = child;
+	CHECK_INT_EQ(kt_scenario_run(&ctx, NULL, two, 2, NULL, &r), 0);
+	CHECK(!r.passed);
+	CHECK_STR_CONTAINS(r.details[0].message, "scheduler process died unexpectedly");
+	kt_assert_result_clear(&r);
+	kt_topo_free(&t);
+}

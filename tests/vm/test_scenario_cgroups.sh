@@ -17,9 +17,9 @@ sleep 1; echo "during_churn: $(ls /sys/fs/cgroup/ktstr-$p 2>&1 | grep -c cg_)"
 wait $p; echo "rc_churn=$?"; cat /tmp/churn.out
 ktstr run --duration 2 --filter swap_disjoint; echo "rc_swap=$?"
 echo "after_ops: [$(ls -d /sys/fs/cgroup/ktstr* 2>/dev/null)]"
-ktstr run --duration 30 --filter cgroup_all_loaded > /tmp/int.out 2>&1 & p=$!
+ktstr run --duration 60 --filter cgroup_steady/default > /tmp/int.out 2>&1 & p=$!
 sleep 1
-i=0; while [ ! -s /sys/fs/cgroup/ktstr-$p/cg_1/cgroup.procs ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done
+i=0; while ! grep -q . /sys/fs/cgroup/ktstr-$p/cg_1/cgroup.procs 2>/dev/null && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done
 workers=$(cat /sys/fs/cgroup/ktstr-$p/cg_*/cgroup.procs | tr "\n" " ")
 echo "workers_before: $workers"
 kill -INT $p; wait $p; echo "rc_int=$?"; cat /tmp/int.out
