@@ -354,7 +354,7 @@ static int finish(const struct kt_plan *p, const struct kt_kernel *k, struct kt_
 	print_verdict(full, v, (double)ms / 1000.0, report);
 	free(report);
 	write_sidecar(p, k, o, v, ms);
-	return v == KT_VERDICT_FAIL ? 1 : 0;
+	return v == KT_VERDICT_FAIL ? 1 : v == KT_VERDICT_SKIP ? 2 : 0;
 }
 
 static int skip(const struct kt_plan *p, const struct kt_kernel *k, const char *full,
@@ -373,7 +373,7 @@ static int skip(const struct kt_plan *p, const struct kt_kernel *k, const char *
 	printf("SKIP %s (%.1fs)\n", full, (double)(kt_now_ns() - t0) / 1e9);
 	fflush(stdout);
 	write_sidecar(p, k, NULL, KT_VERDICT_SKIP, (kt_now_ns() - t0) / 1000000);
-	return 0;
+	return 2;
 }
 
 /*

@@ -154,7 +154,7 @@ struct kt_run_opts_host {
 	bool verbose;
 };
 
-/* Host: run one test (VM or host_only); prints the verdict; returns exit code 0/1. */
+/* Host: run one test (VM or host_only); prints the verdict; returns 0 pass, 1 fail, 2 skip. */
 int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *o);
 
 /* Guest: mode "run" entry (inside the VM). Returns the guest exit code. */

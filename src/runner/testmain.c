@@ -154,7 +154,7 @@ int ktstr_main(int argc, char **argv)
 	struct kt_run_opts_host o = {0};
 	const char *exact = NULL;
 	bool list = false, ignored = false;
-	int c, rc = 0, npass = 0, nfail = 0;
+	int c, rc = 0, npass = 0, nfail = 0, nskip = 0;
 	size_t n;
 	const struct ktstr_test *const *v;
 	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
@@ -198,8 +198,10 @@ int ktstr_main(int argc, char **argv)
 		return ignored ? 0 : do_list();
 	if (validate_all())
 		return 1;
-	if (exact)
-		return run_one(exact, &o);
+	if (exact) {
+		rc = run_one(exact, &o);
+		return rc == 2 ? 0 : rc; /* a skip exits 0 */
+	}
 
 	v = kt_registry_tests(&n);
 	for (size_t i = 0; i < n; i++) {
@@ -212,17 +214,23 @@ int ktstr_main(int argc, char **argv)
 			continue;
 		char *full = kt_test_full_name(v[i]->name, NULL);
 
-		if (run_one(full, &o))
-			nfail++;
-		else
+		switch (run_one(full, &o)) {
+		case 0:
 			npass++;
+			break;
+		case 2:
+			nskip++;
+			break;
+		default:
+			nfail++;
+		}
 		free(full);
 	}
-	if (npass + nfail == 0) {
+	if (npass + nfail + nskip == 0) {
 		kt_err("no test matches");
 		return 1;
 	}
-	printf("%d passed, %d failed\n", npass, nfail);
+	printf("%d passed, %d failed, %d skipped\n", npass, nfail, nskip);
 	if (nfail)
 		rc = 1;
 	return rc;
