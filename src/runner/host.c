@@ -451,8 +451,12 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 	if (!kt_host_fits(kt_rtopo_cpus(&plan.topo), accel == KT_ACCEL_KVM,
 			  (int)kt_allowed_cpus(), &why)) {
 		char *m = kt_asprintf("%s [topo=%s]", why, plan.topo_str);
+		char *kerr = NULL;
+		/* The kernel only names the sidecar's run dir; a skip needs none. */
+		bool have_k = resolve_kernel(ho->kernel_label, &k, &kerr) == 0;
 
-		rc = skip(&plan, NULL, full, m, ho->no_skip, t0);
+		free(kerr);
+		rc = skip(&plan, have_k ? &k : NULL, full, m, ho->no_skip, t0);
 		free(m);
 		goto out;
 	}
