@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -108,7 +109,14 @@ static int start_job(struct job *j, char **env_add)
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
 
-		setpgid(0, 0);
+		/*
+		 * Same process group: a terminal Ctrl-C reaches the test
+		 * binary, which stops its own VM. If we die any other way it
+		 * gets SIGTERM and does the same.
+		 */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(1);
 		if (devnull >= 0)
 			dup2(devnull, 0);
 		dup2(p[1], 1);
@@ -119,8 +127,6 @@ static int start_job(struct job *j, char **env_add)
 		fprintf(stderr, "ktstr: error: exec %s: %s\n", j->bin, strerror(errno));
 		_exit(127);
 	}
-	setpgid(pid, pid);
-	kt_cleanup_add_pid(-pid);
 	close(p[1]);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	j->pid = pid;
@@ -455,7 +461,6 @@ static int cmd_test(int argc, char **argv)
 					continue;
 				read_job(j);
 				close(j->fd);
-				kt_cleanup_del_pid(-j->pid);
 				j->state = 2;
 				j->secs = (double)(kt_now_ns() - j->t0) / 1e9;
 				st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -481,10 +486,8 @@ static int cmd_test(int argc, char **argv)
 		}
 		if (tty)
 			fprintf(stderr, "\r\x1b[K");
-		if (kt_interrupted()) {
-			kt_cleanup_run();
+		if (kt_interrupted())
 			goto out;
-		}
 	}
 	printf("%d passed, %d failed, %d skipped (%.1fs)\n", np, nf, ns,
 	       (double)(kt_now_ns() - t0) / 1e9);
