@@ -100,9 +100,9 @@ int main(int argc, char **argv)
 			warm = w;
 		free(path);
 	}
-	printf("cache cold (compress+write): %.1f ms, warm (hash+check): %.2f ms, "
+	printf("cache (%s) cold (compress+write): %.1f ms, warm (hash+check): %.2f ms, "
 	       "ratio cold/warm: %.0fx\n",
-	       cold, warm, cold / warm);
+	       kt_initramfs_fmt_name(kt_initramfs_default_fmt()), cold, warm, cold / warm);
 	kt_cpio_free(c);
 	return 0;
 }

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Boot cost of initramfs compression under QEMU TCG: boots the test kernel
 # into an /init that powers off at once, with the same archive stored
-# uncompressed, lz4 (legacy), gzip and zstd at several levels. Prints the
-# median wall time of N boots each, host compression time, and the ratio
-# to the uncompressed boot.
-#   bench/initramfs_boot.sh [BZIMAGE] [N]
+# uncompressed, lz4 (legacy), gzip and zstd at several levels. Runs QEMU
+# with -icount so that guest time counts instructions: the figures are
+# deterministic and independent of host load. Prints host compression time,
+# guest ms spent unpacking, guest ms from boot to /init and its ratio to the
+# uncompressed archive.
+#   bench/initramfs_boot.sh [BZIMAGE]      (VARIANTS="none zstd3" to choose)
 set -eu
 cd "$(dirname "$0")/.."
 kernel=${1:-/tmp/kbuild/linux-source-6.12/arch/x86/boot/bzImage}
-n=${2:-3}
 [ -f "$kernel" ] || { echo "initramfs_boot: kernel $kernel not found" >&2; exit 1; }
 make -s build/libktstr.a build/ktstr
 out=build/bench
@@ -28,7 +29,7 @@ scx=/tmp/kbuild/linux-source-6.12/tools/sched_ext/build/bin/scx_simple
 raw=$out/boot.cpio
 echo "archive: $(stat -c %s "$raw") bytes (${elfs[*]})"
 
-variants=(none lz4 gzip zstd1 zstd3 zstd19)
+variants=(${VARIANTS:-none lz4 gzip zstd1 zstd3 zstd19})
 compress() { # variant -> file, prints compression ms
 	local v=$1 f=$out/boot.$1 t0 t1
 	t0=$(date +%s%N)
@@ -43,24 +44,30 @@ compress() { # variant -> file, prints compression ms
 	t1=$(date +%s%N)
 	echo $(( (t1 - t0) / 1000000 ))
 }
-boot() { # file -> wall ms
-	local t0 t1
-	t0=$(date +%s%N)
-	timeout 120 qemu-system-x86_64 -M q35 -accel tcg,thread=single -cpu max -m 512 -smp 1 \
-		-kernel "$kernel" -initrd "$1" -nographic -no-reboot -nodefaults -serial null \
-		-append "console=ttyS0 rdinit=/init panic=-1 loglevel=0 mitigations=off" \
+# Guest virtual time under -icount (instruction-counted, deterministic, and
+# immune to host load): ms spent unpacking the initramfs and ms from boot to
+# "Run /init". Prints "unpack_ms init_ms".
+boot() {
+	local log=$out/serial.txt
+	rm -f "$log"
+	timeout 300 qemu-system-x86_64 -M q35 -accel tcg,thread=single -icount shift=0,sleep=off \
+		-m 512 -smp 1 -kernel "$kernel" -initrd "$1" -nographic -no-reboot -nodefaults \
+		-serial file:"$log" \
+		-append "console=ttyS0 rdinit=/init panic=-1 loglevel=7 printk.time=1 mitigations=off" \
 		>/dev/null 2>&1 || { echo "boot failed: $1" >&2; return 1; }
-	t1=$(date +%s%N)
-	echo $(( (t1 - t0) / 1000000 ))
+	awk -F'[][]' '
+		/Unpacking initramfs/ { u = $2 }
+		/Freeing initrd memory/ { f = $2 }
+		/Run \/init as init process/ { i = $2 }
+		END { if (!u || !f || !i) exit 1; printf "%d %d\n", (f - u) * 1000, i * 1000 }' "$log" ||
+		{ echo "no timestamps in $log" >&2; return 1; }
 }
 base=
-printf '%-8s %10s %12s %12s %8s\n' variant size_bytes compress_ms boot_ms_med ratio
+printf '%-8s %10s %12s %10s %14s %8s\n' variant size_bytes compress_ms unpack_ms boot_to_init_ms ratio
 for v in "${variants[@]}"; do
 	cms=$(compress "$v")
-	times=()
-	for _ in $(seq "$n"); do times+=("$(boot "$out/boot.$v")"); done
-	med=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (n + 1) / 2 ))p")
-	[ -n "$base" ] || base=$med
-	printf '%-8s %10s %12s %12s %8s\n' "$v" "$(stat -c %s "$out/boot.$v")" "$cms" "$med" \
-		"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.3f", a / b }')"
+	read -r ums ims < <(boot "$out/boot.$v")
+	[ -n "$base" ] || base=$ims
+	printf '%-8s %10s %12s %10s %14s %8s\n' "$v" "$(stat -c %s "$out/boot.$v")" "$cms" "$ums" \
+		"$ims" "$(awk -v a="$ims" -v b="$base" 'BEGIN { printf "%.3f", a / b }')"
 done

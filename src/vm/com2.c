@@ -31,10 +31,10 @@ struct kt_com2 {
 	int exit_code, exec_exit_code;
 
 	enum block block;
-	struct sbuf cur;      /* result block being read */
+	struct sbuf cur; /* result block being read */
 	bool cur_truncated;
 	bool cur_has_line;
-	struct sbuf result;   /* last complete result */
+	struct sbuf result; /* last complete result */
 	bool have_result;
 	bool result_truncated;
 	struct sbuf sched;

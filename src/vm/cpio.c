@@ -114,9 +114,8 @@ static void emit(struct sbuf *out, const char *name, uint32_t ino, uint32_t mode
 	static const char zeros[4];
 	size_t namesize = strlen(name) + 1;
 
-	sb_addf(out,
-		"070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08zX%08X",
-		ino, mode, 0u, 0u, nlink, 0u, size, 0u, 0u, 0u, 0u, namesize, 0u);
+	sb_addf(out, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08zX%08X", ino, mode, 0u,
+		0u, nlink, 0u, size, 0u, 0u, 0u, 0u, namesize, 0u);
 	sb_add(out, name, namesize);
 	sb_add(out, zeros, (4 - (110 + namesize) % 4) % 4);
 	if (size) {
@@ -230,8 +229,7 @@ int kt_cpio_add_dir(struct kt_cpio *c, const char *path, mode_t mode)
 	return add_entry(c, path, S_IFDIR | (mode & 07777), NULL, 0);
 }
 
-int kt_cpio_add_data(struct kt_cpio *c, const char *path, const void *data, size_t len,
-		     mode_t mode)
+int kt_cpio_add_data(struct kt_cpio *c, const char *path, const void *data, size_t len, mode_t mode)
 {
 	return add_entry(c, path, S_IFREG | (mode & 07777), data, len);
 }
@@ -317,8 +315,8 @@ static int add_tree_rec(struct kt_cpio *c, const char *guest, const char *host, 
 			}
 		} else {
 			if (err)
-				*err = kt_asprintf("%s: not a regular file, directory or symlink",
-						   hp);
+				*err =
+				    kt_asprintf("%s: not a regular file, directory or symlink", hp);
 			r = -EINVAL;
 		}
 		free(hp);

@@ -18,19 +18,26 @@
 #include "vm/initramfs.h"
 
 static const char *const default_dirs[] = {
-	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
-	"/lib", "/usr/lib", "/usr/local/lib", "/usr/local/lib64",
-	"/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
+    "/usr/local/lib",
+    "/usr/local/lib64",
+    "/lib/aarch64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
 };
 
 static const char *const standard_interps[] = {
-	"/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux.so.2", "/lib/ld-linux-aarch64.so.1",
-	"/lib/ld-linux-armhf.so.3", "/lib/ld-musl-x86_64.so.1", "/lib/ld-musl-aarch64.so.1",
-	"/libexec/ld-elf.so.1",
+    "/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux.so.2",       "/lib/ld-linux-aarch64.so.1",
+    "/lib/ld-linux-armhf.so.3",	   "/lib/ld-musl-x86_64.so.1", "/lib/ld-musl-aarch64.so.1",
+    "/libexec/ld-elf.so.1",
 };
 
 struct elf_info {
-	int cls;       /* ELFCLASS32/64 */
+	int cls; /* ELFCLASS32/64 */
 	int machine;
 	bool is_elf;
 	char *interp;  /* PT_INTERP or NULL */
@@ -193,8 +200,8 @@ static char *expand(const char *dir, const char *origin, const struct elf_info *
 	static const struct {
 		const char *a, *b;
 		int which;
-	} tok[] = {{"$ORIGIN", "${ORIGIN}", 0}, {"$LIB", "${LIB}", 1},
-		   {"$PLATFORM", "${PLATFORM}", 2}};
+	} tok[] = {
+	    {"$ORIGIN", "${ORIGIN}", 0}, {"$LIB", "${LIB}", 1}, {"$PLATFORM", "${PLATFORM}", 2}};
 	struct sbuf sb = SBUF_INIT;
 	const char *p = dir;
 
@@ -218,8 +225,8 @@ static char *expand(const char *dir, const char *origin, const struct elf_info *
 				sb_adds(&sb, root->cls == ELFCLASS64 ? "lib64" : "lib");
 			else
 				sb_adds(&sb, root->machine == EM_AARCH64 ? "aarch64"
-					     : root->machine == EM_386 ? "i686"
-									: "x86_64");
+					     : root->machine == EM_386	 ? "i686"
+									 : "x86_64");
 			p += strlen(t);
 			hit = true;
 			break;
@@ -261,8 +268,8 @@ struct walk {
  * Search a ':'-separated list. When from_root is set and an entry uses
  * $ORIGIN, also record where the guest will look (w->alias).
  */
-static char *search_list(const char *list, const char *name, const char *origin,
-			 struct walk *w, bool from_root)
+static char *search_list(const char *list, const char *name, const char *origin, struct walk *w,
+			 bool from_root)
 {
 	char *copy, *save = NULL, *res = NULL;
 
@@ -482,8 +489,7 @@ static int elf_deps_ex(const char *host_path, const char *guest_path, char ***pa
 		} else {
 			r = read_elf(queue.v[qi], &obj, &why);
 			if (r) {
-				*err = kt_asprintf("%s: %s", queue.v[qi],
-						   why ? why : strerror(-r));
+				*err = kt_asprintf("%s: %s", queue.v[qi], why ? why : strerror(-r));
 				goto fail;
 			}
 			origin = dir_of(queue.v[qi]);

@@ -34,8 +34,7 @@ static int copy_unchanged(const void *in, size_t len, void **out, size_t *out_le
 }
 
 /* Validate the headers; fills *sh (malloc'd) and the fixed prefix length. */
-static bool parse(const uint8_t *b, size_t len, Elf64_Ehdr *eh, Elf64_Shdr **shp,
-		  uint64_t *fixed)
+static bool parse(const uint8_t *b, size_t len, Elf64_Ehdr *eh, Elf64_Shdr **shp, uint64_t *fixed)
 {
 	uint64_t fixed_end = sizeof(*eh);
 	Elf64_Shdr *sh;

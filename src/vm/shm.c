@@ -184,8 +184,8 @@ int kt_shm_drain(const volatile uint8_t *region, size_t region_size, uint64_t *r
 		rp += KT_SHM_MSG_HDR_SIZE + (uint64_t)len;
 		*read_ptr = rp;
 		delivered++;
-		if (cb && cb(ctx, type, len ? buf : (const uint8_t *)"", len,
-			     kt_crc32(buf, len) == crc))
+		if (cb &&
+		    cb(ctx, type, len ? buf : (const uint8_t *)"", len, kt_crc32(buf, len) == crc))
 			break;
 	}
 	free(buf);

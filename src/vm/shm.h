@@ -44,10 +44,10 @@
 
 /* Control bytes (offset = the enum value). */
 enum kt_shm_ctrl {
-	KT_SHM_CTRL_DUMP = 12,    /* host writes 'D': guest triggers sysrq-D, writes 0 */
-	KT_SHM_CTRL_STALL = 13,   /* host writes 'S': guest creates /tmp/ktstr_stall, writes 0 */
-	KT_SHM_CTRL_TO_GUEST = 14,/* host->guest: 1 = BPF map writes done, 0xDD = shut down */
-	KT_SHM_CTRL_TO_HOST = 15, /* guest->host: 1 = scheduler started, 2 = probes ready */
+	KT_SHM_CTRL_DUMP = 12,	   /* host writes 'D': guest triggers sysrq-D, writes 0 */
+	KT_SHM_CTRL_STALL = 13,	   /* host writes 'S': guest creates /tmp/ktstr_stall, writes 0 */
+	KT_SHM_CTRL_TO_GUEST = 14, /* host->guest: 1 = BPF map writes done, 0xDD = shut down */
+	KT_SHM_CTRL_TO_HOST = 15,  /* guest->host: 1 = scheduler started, 2 = probes ready */
 };
 
 #define KT_SHM_DUMP_REQUEST 'D'
@@ -58,17 +58,17 @@ enum kt_shm_ctrl {
 #define KT_SHM_SIG_PROBES_READY 2
 
 /* Message types: the ASCII tag read big-endian. */
-#define KT_FOURCC(a, b, c, d)                                                                    \
+#define KT_FOURCC(a, b, c, d) \
 	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
-#define KT_SHM_MSG_STIMULUS KT_FOURCC('S', 'T', 'I', 'M')      /* 24 B, struct below */
-#define KT_SHM_MSG_SCENARIO_START KT_FOURCC('S', 'C', 'S', 'T') /* empty */
-#define KT_SHM_MSG_SCENARIO_END KT_FOURCC('S', 'C', 'E', 'N')   /* empty */
-#define KT_SHM_MSG_EXIT KT_FOURCC('E', 'X', 'I', 'T')           /* i32 exit code, 4 B */
-#define KT_SHM_MSG_TEST_RESULT KT_FOURCC('T', 'E', 'S', 'T')    /* JSON */
-#define KT_SHM_MSG_SCHED_EXIT KT_FOURCC('S', 'C', 'D', 'X')     /* i32 */
-#define KT_SHM_MSG_CRASH KT_FOURCC('C', 'R', 'S', 'H')          /* "PANIC: ..." text */
-#define KT_SHM_MSG_PAYLOAD_METRICS KT_FOURCC('P', 'M', 'E', 'T')/* JSON */
-#define KT_SHM_MSG_RAW_OUTPUT KT_FOURCC('R', 'A', 'W', 'O')     /* JSON */
+#define KT_SHM_MSG_STIMULUS KT_FOURCC('S', 'T', 'I', 'M')	 /* 24 B, struct below */
+#define KT_SHM_MSG_SCENARIO_START KT_FOURCC('S', 'C', 'S', 'T')	 /* empty */
+#define KT_SHM_MSG_SCENARIO_END KT_FOURCC('S', 'C', 'E', 'N')	 /* empty */
+#define KT_SHM_MSG_EXIT KT_FOURCC('E', 'X', 'I', 'T')		 /* i32 exit code, 4 B */
+#define KT_SHM_MSG_TEST_RESULT KT_FOURCC('T', 'E', 'S', 'T')	 /* JSON */
+#define KT_SHM_MSG_SCHED_EXIT KT_FOURCC('S', 'C', 'D', 'X')	 /* i32 */
+#define KT_SHM_MSG_CRASH KT_FOURCC('C', 'R', 'S', 'H')		 /* "PANIC: ..." text */
+#define KT_SHM_MSG_PAYLOAD_METRICS KT_FOURCC('P', 'M', 'E', 'T') /* JSON */
+#define KT_SHM_MSG_RAW_OUTPUT KT_FOURCC('R', 'A', 'W', 'O')	 /* JSON */
 
 /* STIMULUS payload (24 bytes, packed, little-endian). */
 struct kt_shm_stimulus {
@@ -127,11 +127,11 @@ void kt_shm_ctrl_set(volatile uint8_t *region, enum kt_shm_ctrl which, uint8_t v
 
 struct kt_shm_guest {
 	volatile uint8_t *region; /* header start */
-	size_t size;              /* region size (header + data) */
+	size_t size;		  /* region size (header + data) */
 	uint32_t capacity;
-	void *map;                /* mmap base (NULL when attached to caller memory) */
+	void *map; /* mmap base (NULL when attached to caller memory) */
 	size_t map_len;
-	int fd;                   /* /dev/mem, -1 when attached */
+	int fd; /* /dev/mem, -1 when attached */
 	pthread_mutex_t lock;
 };
 

@@ -15,20 +15,19 @@ static void feed_bytes(struct kt_com2 *s, const char *str)
 		kt_com2_feed(s, &str[i], 1);
 }
 
-static const char transcript[] =
-	"KTSTR_INIT_STARTED\r\n"
-	"===SCHED_OUTPUT_START===\n"
-	"scx: started\n"
-	"KTSTR_EXIT=99\n" /* inside a block: content, not protocol */
-	"===SCHED_OUTPUT_END===\n"
-	"KTSTR_PAYLOAD_STARTING\n"
-	"worker noise\n"
-	"===KTSTR_TEST_RESULT_START===\n"
-	"{\"passed\": true,\n"
-	" \"details\": []}\n"
-	"===KTSTR_TEST_RESULT_END===\n"
-	"KTSTR_EXIT=3\n"
-	"KTSTR_EXIT=0\n";
+static const char transcript[] = "KTSTR_INIT_STARTED\r\n"
+				 "===SCHED_OUTPUT_START===\n"
+				 "scx: started\n"
+				 "KTSTR_EXIT=99\n" /* inside a block: content, not protocol */
+				 "===SCHED_OUTPUT_END===\n"
+				 "KTSTR_PAYLOAD_STARTING\n"
+				 "worker noise\n"
+				 "===KTSTR_TEST_RESULT_START===\n"
+				 "{\"passed\": true,\n"
+				 " \"details\": []}\n"
+				 "===KTSTR_TEST_RESULT_END===\n"
+				 "KTSTR_EXIT=3\n"
+				 "KTSTR_EXIT=0\n";
 
 static void check_transcript(struct kt_com2 *s)
 {

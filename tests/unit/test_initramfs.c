@@ -328,13 +328,13 @@ UNIT_TEST(elf_deps_static_and_errors)
 static char *build_prog(const char *t)
 {
 	char *cmd = kt_asprintf(
-		"cd %s && mkdir -p lib && printf 'int kt_f(void){return 42;}\\n' > f.c && "
-		"printf 'int kt_f(void);\\nint main(void){return kt_f()==42?0:1;}\\n' > m.c && "
-		"gcc -shared -fPIC -o lib/libkttest.so.1 -Wl,-soname,libkttest.so.1 f.c && "
-		"ln -sf libkttest.so.1 lib/libkttest.so && "
-		"gcc -o prog m.c -Llib -lkttest -Wl,--enable-new-dtags,-rpath,'$ORIGIN/lib' && "
-		"./prog",
-		t);
+	    "cd %s && mkdir -p lib && printf 'int kt_f(void){return 42;}\\n' > f.c && "
+	    "printf 'int kt_f(void);\\nint main(void){return kt_f()==42?0:1;}\\n' > m.c && "
+	    "gcc -shared -fPIC -o lib/libkttest.so.1 -Wl,-soname,libkttest.so.1 f.c && "
+	    "ln -sf libkttest.so.1 lib/libkttest.so && "
+	    "gcc -o prog m.c -Llib -lkttest -Wl,--enable-new-dtags,-rpath,'$ORIGIN/lib' && "
+	    "./prog",
+	    t);
 
 	CHECK_INT_EQ(system(cmd), 0);
 	free(cmd);
@@ -452,16 +452,51 @@ static int count_dir(const char *dir, const char *suffix)
 	return n;
 }
 
+#include <lz4.h>
+
+/* Decode an image of any format back to the archive (len bytes); true if equal. */
+static bool image_decodes_to(enum kt_initramfs_fmt fmt, const char *z, size_t zlen,
+			     const void *data, size_t len)
+{
+	char *back = malloc(len + 1);
+	bool ok = false;
+
+	if (fmt == KT_INITRAMFS_NONE) {
+		ok = zlen == len && !memcmp(z, data, len);
+	} else if (fmt == KT_INITRAMFS_ZSTD) {
+		ok = ZSTD_decompress(back, len, z, zlen) == len && !memcmp(back, data, len);
+	} else {
+		uint32_t magic, n;
+		size_t pos = 4, out = 0;
+
+		memcpy(&magic, z, 4);
+		ok = zlen >= 4 && magic == 0x184C2102u;
+		while (ok && pos < zlen) {
+			int d;
+
+			memcpy(&n, z + pos, 4);
+			pos += 4;
+			d = LZ4_decompress_safe(z + pos, back + out, (int)n, (int)(len - out));
+			ok = d > 0 && d <= (8 << 20);
+			out += d > 0 ? (size_t)d : 0;
+			pos += n;
+		}
+		ok = ok && pos == zlen && out == len && !memcmp(back, data, len);
+	}
+	free(back);
+	return ok;
+}
+
 UNIT_TEST(initramfs_cache_roundtrip_hit_and_repair)
 {
 	const char *t = unit_tmpdir();
 	char *dir = kt_path_join(t, "cache");
-	char *path = NULL, *path2 = NULL, *err = NULL, *z;
 	struct kt_cpio *c = kt_cpio_new();
+	static const char *const ext[] = {".cpio", ".cpio.lz4", ".cpio.zst"};
 	const void *data;
-	size_t len, zlen;
-	struct stat st1, st2;
-	void *back;
+	size_t len;
+	char *err = NULL;
+	enum kt_initramfs_fmt f;
 
 	setenv("KTSTR_INITRAMFS_CACHE_DIR", dir, 1);
 	CHECK_STR_EQ(kt_initramfs_cache_dir(), dir);
@@ -471,45 +506,84 @@ UNIT_TEST(initramfs_cache_roundtrip_hit_and_repair)
 		snprintf(p, sizeof(p), "d/f%d", i);
 		kt_cpio_add_data(c, p, "some repetitive content ", 24, 0644);
 	}
-	kt_cpio_finish(c, &data, &len);
-	CHECK_INT_EQ(kt_initramfs_cache_get(data, len, &path, &err), 0);
-	CHECK(path && kt_startswith(path, dir));
-	CHECK(kt_endswith(path, ".cpio.zst"));
+	/* A large member: more than one 8 MiB LZ4 chunk. */
 	{
-		char name[64];
+		size_t bl = 9u << 20;
+		char *big = malloc(bl);
 
-		snprintf(name, sizeof(name), "/%016llx.cpio.zst",
-			 (unsigned long long)kt_xxh64(data, len));
-		CHECK(kt_endswith(path, name));
+		for (size_t i = 0; i < bl; i++)
+			big[i] = (char)((i * 7) ^ (i >> 13));
+		kt_cpio_add_data(c, "big", big, bl, 0644);
+		free(big);
 	}
-	/* The image decompresses to the archive. */
-	CHECK_INT_EQ(kt_read_file(path, &z, &zlen, 0), 0);
-	CHECK(zlen < len);
-	back = malloc(len);
-	CHECK(ZSTD_decompress(back, len, z, zlen) == len);
-	CHECK(!memcmp(back, data, len));
-	/* Hit: same file (not rewritten), mtime refreshed. */
-	struct timespec old[2] = {{1000000, 0}, {1000000, 0}};
-	CHECK_INT_EQ(utimensat(AT_FDCWD, path, old, 0), 0);
-	CHECK_INT_EQ(stat(path, &st1), 0);
-	CHECK_INT_EQ(kt_initramfs_cache_get(data, len, &path2, &err), 0);
-	CHECK_STR_EQ(path2, path);
-	CHECK_INT_EQ(stat(path, &st2), 0);
-	CHECK_INT_EQ(st1.st_ino, st2.st_ino);
-	CHECK(st2.st_mtime > 1000000);
-	free(path2);
-	/* A damaged image is replaced. */
-	CHECK_INT_EQ(kt_write_file_atomic(path, "junk", 4, 0644), 0);
-	CHECK_INT_EQ(kt_initramfs_cache_get(data, len, &path2, &err), 0);
-	free(z);
-	CHECK_INT_EQ(kt_read_file(path, &z, &zlen, 0), 0);
-	CHECK(ZSTD_decompress(back, len, z, zlen) == len);
-	CHECK(!memcmp(back, data, len));
+	kt_cpio_finish(c, &data, &len);
+	for (int fi = 0; fi < 3; fi++) {
+		enum kt_initramfs_fmt fmt = (enum kt_initramfs_fmt)fi;
+		char *path = NULL, *path2 = NULL, *z, name[64];
+		size_t zlen;
+		struct stat st1, st2;
+		struct timespec old[2] = {{1000000, 0}, {1000000, 0}};
+
+		CHECK_INT_EQ(kt_initramfs_cache_get_fmt(data, len, fmt, &path, &err), 0);
+		CHECK(path && kt_startswith(path, dir));
+		snprintf(name, sizeof(name), "/%016llx%s", (unsigned long long)kt_xxh64(data, len),
+			 ext[fi]);
+		CHECK(kt_endswith(path, name));
+		CHECK_INT_EQ(kt_read_file(path, &z, &zlen, 0), 0);
+		CHECK(fmt == KT_INITRAMFS_NONE || zlen < len);
+		CHECK(image_decodes_to(fmt, z, zlen, data, len));
+		free(z);
+		/* Hit: same file (not rewritten), mtime refreshed. */
+		CHECK_INT_EQ(utimensat(AT_FDCWD, path, old, 0), 0);
+		CHECK_INT_EQ(stat(path, &st1), 0);
+		CHECK_INT_EQ(kt_initramfs_cache_get_fmt(data, len, fmt, &path2, &err), 0);
+		CHECK_STR_EQ(path2, path);
+		CHECK_INT_EQ(stat(path, &st2), 0);
+		CHECK_INT_EQ(st1.st_ino, st2.st_ino);
+		CHECK(st2.st_mtime > 1000000);
+		free(path2);
+		/* Damaged images (junk, truncated) are replaced. */
+		CHECK_INT_EQ(kt_read_file(path, &z, &zlen, 0), 0);
+		CHECK_INT_EQ(kt_write_file_atomic(path, z, zlen - 1, 0644), 0);
+		free(z);
+		CHECK_INT_EQ(kt_initramfs_cache_get_fmt(data, len, fmt, &path2, &err), 0);
+		free(path2);
+		CHECK_INT_EQ(kt_read_file(path, &z, &zlen, 0), 0);
+		CHECK(image_decodes_to(fmt, z, zlen, data, len));
+		free(z);
+		CHECK_INT_EQ(kt_write_file_atomic(path, "junk", 4, 0644), 0);
+		CHECK_INT_EQ(kt_initramfs_cache_get_fmt(data, len, fmt, &path2, &err), 0);
+		free(path2);
+		CHECK_INT_EQ(kt_read_file(path, &z, &zlen, 0), 0);
+		CHECK(image_decodes_to(fmt, z, zlen, data, len));
+		free(z);
+		free(path);
+	}
+	/* Format names and the environment override. */
+	CHECK_INT_EQ(kt_initramfs_parse_fmt("lz4", &f), 0);
+	CHECK_INT_EQ(f, KT_INITRAMFS_LZ4);
+	CHECK_INT_EQ(kt_initramfs_parse_fmt("xz", &f), -EINVAL);
+	CHECK_STR_EQ(kt_initramfs_fmt_name(KT_INITRAMFS_ZSTD), "zstd");
+	unsetenv("KTSTR_INITRAMFS_COMPRESS");
+	CHECK_INT_EQ(kt_initramfs_default_fmt(), KT_INITRAMFS_DEFAULT_FMT);
+	setenv("KTSTR_INITRAMFS_COMPRESS", "zstd", 1);
+	CHECK_INT_EQ(kt_initramfs_default_fmt(), KT_INITRAMFS_ZSTD);
+	{
+		char *p = NULL;
+
+		CHECK_INT_EQ(kt_initramfs_cache_get(data, len, &p, &err), 0);
+		CHECK(kt_endswith(p, ".cpio.zst"));
+		free(p);
+	}
 	/* Unwritable cache directory: one clear error naming it. */
-	CHECK_INT_EQ(kt_write_file_atomic(kt_path_join(t, "file"), "x", 1, 0644), 0);
-	setenv("KTSTR_INITRAMFS_CACHE_DIR", kt_asprintf("%s/file/sub", t), 1);
-	CHECK(kt_initramfs_cache_get(data, len, &path2, &err) < 0);
-	CHECK_STR_CONTAINS(err, "/file/sub");
+	{
+		char *p = NULL;
+
+		CHECK_INT_EQ(kt_write_file_atomic(kt_path_join(t, "file"), "x", 1, 0644), 0);
+		setenv("KTSTR_INITRAMFS_CACHE_DIR", kt_asprintf("%s/file/sub", t), 1);
+		CHECK(kt_initramfs_cache_get(data, len, &p, &err) < 0);
+		CHECK_STR_CONTAINS(err, "/file/sub");
+	}
 	kt_cpio_free(c);
 }
 
@@ -522,6 +596,7 @@ UNIT_TEST(initramfs_cache_prune_lru)
 	int n = KT_INITRAMFS_CACHE_MAX_ENTRIES + 4;
 
 	setenv("KTSTR_INITRAMFS_CACHE_DIR", dir, 1);
+	unsetenv("KTSTR_INITRAMFS_COMPRESS");
 	for (int i = 0; i < n; i++) {
 		char buf[32];
 		struct timespec ts[2] = {{2000000 + i, 0}, {2000000 + i, 0}};
@@ -538,7 +613,7 @@ UNIT_TEST(initramfs_cache_prune_lru)
 		CHECK_INT_EQ(kt_initramfs_cache_get("archive 0", 9, &p, &err), 0);
 		free(p);
 	}
-	CHECK_INT_EQ(count_dir(dir, ".cpio.zst"), KT_INITRAMFS_CACHE_MAX_ENTRIES);
+	CHECK_INT_EQ(count_dir(dir, ".cpio"), KT_INITRAMFS_CACHE_MAX_ENTRIES);
 	CHECK(kt_exists(paths[0]));
 	CHECK(!kt_exists(paths[1]));
 	CHECK(!kt_exists(paths[4]));
@@ -576,13 +651,15 @@ UNIT_TEST(initramfs_compose_base_and_suffix)
 	kt_cpio_finish(b, &bd, &bl);
 	kt_cpio_add_data(s, "args", "--exact\nfoo", 11, 0644);
 	kt_cpio_finish(s, &sd, &sl);
-	CHECK_INT_EQ(kt_initramfs_cache_get(bd, bl, &path, &err), 0);
+	CHECK_INT_EQ(kt_initramfs_cache_get_fmt(bd, bl, KT_INITRAMFS_ZSTD, &path, &err), 0);
 	CHECK_INT_EQ(kt_initramfs_compose(path, sd, sl, out, &err), 0);
 	CHECK_INT_EQ(kt_read_file(out, &o, &olen, 0), 0);
 	CHECK_INT_EQ(kt_read_file(path, &z, &zl, 0), 0);
-	/* Layout: the zstd frame, zero padding to 4, the plain suffix archive. */
+	/* Layout: the zstd frame, a zero word, zero padding to 4, the plain suffix archive. */
 	CHECK(!memcmp(o, z, zl));
-	CHECK_INT_EQ(olen, ((zl + 3) & ~(size_t)3) + sl);
+	CHECK_INT_EQ(olen, ((zl + 4 + 3) & ~(size_t)3) + sl);
+	for (size_t i = zl; i < olen - sl; i++)
+		CHECK_INT_EQ(o[i], 0);
 	CHECK(!memcmp(o + olen - sl, sd, sl));
 	fsz = ZSTD_findFrameCompressedSize(o, olen);
 	CHECK_INT_EQ(fsz, zl);
@@ -619,11 +696,11 @@ UNIT_TEST(elf_deps_ld_so_cache)
 {
 	const char *t = unit_tmpdir();
 	char *cmd = kt_asprintf(
-		"cd %s && mkdir -p custom && printf 'int kt_f(void){return 42;}\\n' > f.c && "
-		"printf 'int kt_f(void);\\nint main(void){return kt_f()==42?0:1;}\\n' > m.c && "
-		"gcc -shared -fPIC -o custom/libktcache.so.1 -Wl,-soname,libktcache.so.1 f.c && "
-		"ln -sf libktcache.so.1 custom/libktcache.so && gcc -o prog m.c -Lcustom -lktcache",
-		t);
+	    "cd %s && mkdir -p custom && printf 'int kt_f(void){return 42;}\\n' > f.c && "
+	    "printf 'int kt_f(void);\\nint main(void){return kt_f()==42?0:1;}\\n' > m.c && "
+	    "gcc -shared -fPIC -o custom/libktcache.so.1 -Wl,-soname,libktcache.so.1 f.c && "
+	    "ln -sf libktcache.so.1 custom/libktcache.so && gcc -o prog m.c -Lcustom -lktcache",
+	    t);
 	char *cache = kt_path_join(t, "ld.so.cache");
 	char *lib = kt_asprintf("%s/custom/libktcache.so.1", t);
 	char *prog = kt_path_join(t, "prog");
@@ -703,10 +780,11 @@ UNIT_TEST(elf_strip_debug_runs_and_symbolizes)
 {
 	const char *t = unit_tmpdir();
 	char *cmd = kt_asprintf(
-		"cd %s && printf '#include <stdio.h>\\nstatic int helper_fn(int x){return x*2;}\\n"
-		"int main(int c, char **v){(void)v; printf(\"%%%%d\\\\n\", helper_fn(c)); return 0;}\\n'"
-		" > p.c && gcc -g -O0 -o dyn p.c && gcc -g -O0 -static -o sta p.c",
-		t);
+	    "cd %s && printf '#include <stdio.h>\\nstatic int helper_fn(int x){return x*2;}\\n"
+	    "int main(int c, char **v){(void)v; printf(\"%%%%d\\\\n\", helper_fn(c)); return "
+	    "0;}\\n'"
+	    " > p.c && gcc -g -O0 -o dyn p.c && gcc -g -O0 -static -o sta p.c",
+	    t);
 	const char *bins[] = {"dyn", "sta"};
 
 	CHECK_INT_EQ(system(cmd), 0);
@@ -724,9 +802,10 @@ UNIT_TEST(elf_strip_debug_runs_and_symbolizes)
 		CHECK_INT_EQ(n1, n2); /* nothing renumbered */
 		CHECK(elf_section_size(s, slen, ".symtab", &n2) > 0);
 		CHECK_INT_EQ(kt_write_file_atomic(outp, s, slen, 0755), 0);
-		run = kt_asprintf("test \"$(%s a b)\" = 6 && nm %s | grep -q helper_fn && "
-				  "readelf -a %s 2>&1 >/dev/null | (! grep -i -q -e warning -e error)",
-				  outp, outp, outp);
+		run = kt_asprintf(
+		    "test \"$(%s a b)\" = 6 && nm %s | grep -q helper_fn && "
+		    "readelf -a %s 2>&1 >/dev/null | (! grep -i -q -e warning -e error)",
+		    outp, outp, outp);
 		CHECK_INT_EQ(system(run), 0);
 		/* Idempotent: nothing left to strip gives the same bytes. */
 		{

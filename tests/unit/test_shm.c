@@ -364,12 +364,12 @@ UNIT_TEST(shm_parse_cmdline)
 	CHECK_INT_EQ(kt_shm_parse_cmdline("KTSTR_SHM_BASE= KTSTR_SHM_SIZE=1", &b, &s), -EINVAL);
 	CHECK_INT_EQ(kt_shm_parse_cmdline("KTSTR_SHM_BASE=0x KTSTR_SHM_SIZE=1", &b, &s), -EINVAL);
 	CHECK_INT_EQ(kt_shm_parse_cmdline("KTSTR_SHM_BASE=1 KTSTR_SHM_SIZE=0", &b, &s), -EINVAL);
-	CHECK_INT_EQ(kt_shm_parse_cmdline("KTSTR_SHM_BASE=1 KTSTR_SHM_SIZE=10000000000000000",
-					  &b, &s),
-		     -EINVAL);
-	CHECK_INT_EQ(kt_shm_parse_cmdline("KTSTR_SHM_BASE=ffffffffffffffff KTSTR_SHM_SIZE=2", &b,
-					  &s),
-		     -EINVAL);
+	CHECK_INT_EQ(
+	    kt_shm_parse_cmdline("KTSTR_SHM_BASE=1 KTSTR_SHM_SIZE=10000000000000000", &b, &s),
+	    -EINVAL);
+	CHECK_INT_EQ(
+	    kt_shm_parse_cmdline("KTSTR_SHM_BASE=ffffffffffffffff KTSTR_SHM_SIZE=2", &b, &s),
+	    -EINVAL);
 }
 
 UNIT_TEST(shm_attach_rejects_bad_header)
@@ -455,4 +455,21 @@ UNIT_TEST(shm_live_reader_and_writer)
 	CHECK_INT_EQ(l.out_of_order, 0);
 	CHECK_INT_EQ(l.received, sent);
 	CHECK_INT_EQ(kt_shm_guest_drops(&g), full);
+}
+
+UNIT_TEST(shm_guest_open_without_cmdline_keys)
+{
+	struct kt_shm_guest g;
+	char *err = NULL, *cmdline = NULL;
+
+	/* The host's own command line has no KTSTR_SHM_* keys. */
+	CHECK_INT_EQ(kt_read_file("/proc/cmdline", &cmdline, NULL, 0), 0);
+	CHECK(!strstr(cmdline, "KTSTR_SHM_BASE="));
+	CHECK_INT_EQ(kt_shm_guest_open(&g, &err), -ENOENT);
+	CHECK_STR_CONTAINS(err, "KTSTR_SHM_BASE");
+	CHECK(g.region == NULL);
+	CHECK_INT_EQ(kt_shm_guest_write(&g, KT_SHM_MSG_EXIT, "abcd", 4), -EINVAL);
+	kt_shm_guest_close(&g); /* closing a closed ring is harmless */
+	free(err);
+	free(cmdline);
 }
