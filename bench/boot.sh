@@ -44,36 +44,39 @@ bare_boot() {
 bare() { bare_boot "$image"; }
 bare_pvh() { bare_boot "$pvh"; }
 kt() {
-	"$KTSTR_BIN" shell --accel auto --exec true </dev/null >/dev/null 2>"$tmp/kt.err"
+	"$KTSTR_BIN" shell --accel auto --exec true </dev/null
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-timeit() { # fn -> seconds
-	local s e
-	s=$(date +%s.%N)
-	"$1" || { echo "bench: $1 failed" >&2; cat "$tmp/kt.err" >&2 2>/dev/null; exit 1; }
-	e=$(date +%s.%N)
-	echo "$e - $s" | bc
+# timeit FN NAME: appends wall seconds to $tmp/NAME.t and CPU seconds (user+sys
+# of the whole process tree, i.e. mostly the emulator) to $tmp/NAME.c. CPU
+# time is far less sensitive to other load on the machine than wall time.
+timeit() {
+	local out
+	TIMEFORMAT='%R %U %S'
+	out=$( { time "$1" >/dev/null 2>&1; } 2>&1 ) || { echo "bench: $1 failed" >&2; exit 1; }
+	set -- "$1" "$2" $out
+	echo "$3" >>"$tmp/$2.t"
+	echo "$4 + $5" | bc >>"$tmp/$2.c"
 }
 
-kt >/dev/null # warm the initramfs cache and the page cache
-bare
-: >"$tmp/bare.t"
-: >"$tmp/pvh.t"
-: >"$tmp/kt.t"
+kt >/dev/null 2>&1 || { echo "bench: ktstr shell --exec true failed:" >&2; kt >&2; exit 1; }
+bare || { echo "bench: bare boot failed" >&2; exit 1; }
 for i in $(seq 1 "$runs"); do # interleaved so load changes hit all
-	timeit bare >>"$tmp/bare.t"
-	[ -z "$pvh" ] || timeit bare_pvh >>"$tmp/pvh.t"
-	timeit kt >>"$tmp/kt.t"
+	timeit bare bare
+	[ -z "$pvh" ] || timeit bare_pvh pvh
+	timeit kt kt
 done
-b=$(median <"$tmp/bare.t")
-k=$(median <"$tmp/kt.t")
-echo "kernel:             $image${pvh:+ (ktstr boots $pvh via PVH)}"
-echo "bare qemu bzImage:  median ${b}s  ($(tr '\n' ' ' <"$tmp/bare.t"))"
+r() { echo "scale=3; $1 / $2" | bc; }
+b=$(median <"$tmp/bare.t") bc_=$(median <"$tmp/bare.c")
+k=$(median <"$tmp/kt.t") kc=$(median <"$tmp/kt.c")
+echo "kernel: $image${pvh:+ (ktstr boots $pvh via PVH)}"
+echo "medians of $runs runs        wall s   cpu s"
+printf 'bare qemu, bzImage        %7.2f %7.2f\n' "$b" "$bc_"
 if [ -n "$pvh" ]; then
-	p=$(median <"$tmp/pvh.t")
-	echo "bare qemu PVH:      median ${p}s  ($(tr '\n' ' ' <"$tmp/pvh.t"))"
+	p=$(median <"$tmp/pvh.t") pc=$(median <"$tmp/pvh.c")
+	printf 'bare qemu, same PVH image %7.2f %7.2f\n' "$p" "$pc"
 fi
-echo "ktstr shell --exec: median ${k}s  ($(tr '\n' ' ' <"$tmp/kt.t"))"
-echo "ratio ktstr/bare (bzImage): $(echo "scale=3; $k / $b" | bc)  (goal <= 1.10)"
-[ -z "$pvh" ] || echo "ratio ktstr/bare (same PVH image): $(echo "scale=3; $k / $p" | bc)"
+printf 'ktstr shell --exec true   %7.2f %7.2f\n' "$k" "$kc"
+echo "ratio ktstr/bare bzImage:   wall $(r "$k" "$b")  cpu $(r "$kc" "$bc_")  (goal <= 1.10)"
+[ -z "$pvh" ] || echo "ratio ktstr/bare same PVH:  wall $(r "$k" "$p")  cpu $(r "$kc" "$pc")"

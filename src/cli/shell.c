@@ -149,16 +149,16 @@ int cmd_shell(int argc, char **argv)
 {
 	enum { O_KERNEL = 256, O_TOPO, O_MEM, O_DMESG, O_EXEC, O_ACCEL, O_TIMEOUT };
 	static const struct option opts[] = {
-		{"kernel", required_argument, NULL, O_KERNEL},
-		{"topology", required_argument, NULL, O_TOPO},
-		{"include-files", required_argument, NULL, 'i'},
-		{"memory-mb", required_argument, NULL, O_MEM},
-		{"dmesg", no_argument, NULL, O_DMESG},
-		{"exec", required_argument, NULL, O_EXEC},
-		{"accel", required_argument, NULL, O_ACCEL},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"kernel", required_argument, NULL, O_KERNEL},
+	    {"topology", required_argument, NULL, O_TOPO},
+	    {"include-files", required_argument, NULL, 'i'},
+	    {"memory-mb", required_argument, NULL, O_MEM},
+	    {"dmesg", no_argument, NULL, O_DMESG},
+	    {"exec", required_argument, NULL, O_EXEC},
+	    {"accel", required_argument, NULL, O_ACCEL},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *kernel_id = NULL, *exec_cmd = NULL;
 	const char **includes = kt_calloc((size_t)argc + 1, sizeof(char *));
@@ -281,8 +281,9 @@ int cmd_shell(int argc, char **argv)
 		if (res.have_exec_exit && !res.timed_out) {
 			rc = res.exec_exit;
 		} else {
-			kt_err("%s", why ? why : "guest powered off without reporting the "
-						 "command's exit status");
+			kt_err("%s", why ? why
+					 : "guest powered off without reporting the "
+					   "command's exit status");
 			rc = 1;
 		}
 	} else {

@@ -29,8 +29,8 @@
 
 struct kt_guest_ctx {
 	const char *mode;
-	const char *cmdline;   /* /proc/cmdline */
-	int com2_fd;           /* COM2 (also fds 1 and 2 for non-terminal modes) */
+	const char *cmdline; /* /proc/cmdline */
+	int com2_fd;	     /* COM2 (also fds 1 and 2 for non-terminal modes) */
 };
 
 /* The mode uses COM2 as an interactive terminal (no KTSTR_EXIT line, cooked tty). */
@@ -42,10 +42,10 @@ struct kt_guest_mode {
 	unsigned flags;
 };
 
-#define KTSTR_GUEST_MODE(id, name_, fn_, flags_)                                                 \
-	const struct kt_guest_mode __kt_guest_mode_##id                                          \
-		__attribute__((used, section("ktstr_guest_modes"), aligned(8))) = {              \
-			.name = name_, .run = fn_, .flags = flags_}
+#define KTSTR_GUEST_MODE(id, name_, fn_, flags_)                                \
+	const struct kt_guest_mode __kt_guest_mode_##id                         \
+	    __attribute__((used, section("ktstr_guest_modes"), aligned(8))) = { \
+		.name = name_, .run = fn_, .flags = flags_}
 
 /* Entry point when getpid() == 1. Never returns. */
 int ktstr_guest_main(int argc, char **argv);

@@ -27,19 +27,19 @@
 #include "util/util.h"
 #include "vm/vm.h"
 
-#define PROBE_LOOPS 50000000u      /* 25-50 ms on hardware: the loop usually ends */
-#define PROBE_RUN_MS 25            /* KVM_RUN budget before the timer stops it */
-#define PROBE_TOTAL_MS 1000        /* hard limit for the whole child */
-#define PROBE_GOOD_RATE 100e6      /* iterations/s counted as hardware speed */
-#define NATIVE_RATE 2e9            /* for the "Nx slow" figure */
+#define PROBE_LOOPS 50000000u /* 25-50 ms on hardware: the loop usually ends */
+#define PROBE_RUN_MS 25	      /* KVM_RUN budget before the timer stops it */
+#define PROBE_TOTAL_MS 1000   /* hard limit for the whole child */
+#define PROBE_GOOD_RATE 100e6 /* iterations/s counted as hardware speed */
+#define NATIVE_RATE 2e9	      /* for the "Nx slow" figure */
 
 struct probe_out {
-	int err;            /* 0 or positive errno of the failing step */
+	int err; /* 0 or positive errno of the failing step */
 	char step[32];
-	double rate;        /* iterations per second */
+	double rate; /* iterations per second */
 	double secs;
 	unsigned long long iters;
-	int finished;       /* reached hlt */
+	int finished; /* reached hlt */
 };
 
 static void on_alarm(int sig)
@@ -64,13 +64,13 @@ static void probe_child(int wfd)
 	int r;
 
 	memcpy(code + 2, &(uint32_t){PROBE_LOOPS}, 4);
-#define STEP(name, expr)                                                                         \
-	do {                                                                                     \
-		if ((expr) < 0) {                                                                \
-			o.err = errno;                                                           \
-			snprintf(o.step, sizeof(o.step), "%s", name);                            \
-			goto out;                                                                \
-		}                                                                                \
+#define STEP(name, expr)                                              \
+	do {                                                          \
+		if ((expr) < 0) {                                     \
+			o.err = errno;                                \
+			snprintf(o.step, sizeof(o.step), "%s", name); \
+			goto out;                                     \
+		}                                                     \
 	} while (0)
 	STEP("open /dev/kvm", kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC));
 	STEP("KVM_CREATE_VM", vm = ioctl(kvm, KVM_CREATE_VM, 0));
@@ -257,7 +257,8 @@ int kt_accel_resolve(enum kt_accel want, enum kt_accel *out, char **why, char **
 	if (want == KT_ACCEL_KVM) {
 		fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 		if (fd < 0) {
-			*err = kt_asprintf("--accel kvm: cannot open /dev/kvm: %s", strerror(errno));
+			*err =
+			    kt_asprintf("--accel kvm: cannot open /dev/kvm: %s", strerror(errno));
 			return -errno;
 		}
 		close(fd);
@@ -296,11 +297,12 @@ int kt_accel_resolve(enum kt_accel want, enum kt_accel *out, char **why, char **
 					       strerror(o.err));
 		} else if (o.rate < PROBE_GOOD_RATE) {
 			auto_result = KT_ACCEL_TCG;
-			auto_why = kt_asprintf("/dev/kvm present but runs %.0fx slow: probe loop "
-					       "%.1f M iterations/s (%llu in %.0f ms), hardware "
-					       "does ~%.0f M/s",
-					       NATIVE_RATE / (o.rate > 1 ? o.rate : 1), o.rate / 1e6,
-					       o.iters, o.secs * 1e3, NATIVE_RATE / 1e6);
+			auto_why =
+			    kt_asprintf("/dev/kvm present but runs %.0fx slow: probe loop "
+					"%.1f M iterations/s (%llu in %.0f ms), hardware "
+					"does ~%.0f M/s",
+					NATIVE_RATE / (o.rate > 1 ? o.rate : 1), o.rate / 1e6,
+					o.iters, o.secs * 1e3, NATIVE_RATE / 1e6);
 		} else {
 			auto_result = KT_ACCEL_KVM;
 			auto_why = kt_asprintf("/dev/kvm runs at hardware speed (probe %.0f M "

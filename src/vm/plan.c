@@ -188,8 +188,7 @@ static bool elf_pvh(int fd)
 	e = elf_begin(fd, ELF_C_READ, NULL);
 	if (!e)
 		return false;
-	if (elf_kind(e) != ELF_K_ELF || gelf_getclass(e) != ELFCLASS64 ||
-	    elf_getphdrnum(e, &n) < 0)
+	if (elf_kind(e) != ELF_K_ELF || gelf_getclass(e) != ELFCLASS64 || elf_getphdrnum(e, &n) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		GElf_Phdr ph;
@@ -202,8 +201,8 @@ static bool elf_pvh(int fd)
 				ok = false;
 		}
 		if (ph.p_type == PT_NOTE && ph.p_filesz && ph.p_filesz < (1u << 20)) {
-			Elf_Data *d = elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz,
-							   ELF_T_NHDR);
+			Elf_Data *d =
+			    elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_NHDR);
 			size_t off = 0, noff, doff;
 			GElf_Nhdr nh;
 

@@ -79,12 +79,13 @@ char **kt_vm_build_argv(const struct kt_vm_plan *p, const char *cmdline)
 	ADD(&a, "cpus=%d,sockets=%d,dies=1,cores=%d,threads=%d", cpus, t->llcs, t->cores,
 	    t->threads);
 	for (int i = 0; i < nodes; i++) {
-		unsigned mb = i == nodes - 1 ? p->memory_mb - per_node * (unsigned)(nodes - 1)
-					     : per_node;
+		unsigned mb =
+		    i == nodes - 1 ? p->memory_mb - per_node * (unsigned)(nodes - 1) : per_node;
 
 		ADD(&a, "-object");
-		ADD(&a, "memory-backend-file,id=ram%d,size=%uM,mem-path=/dev/fd/%d,share=on,"
-			"prealloc=off",
+		ADD(&a,
+		    "memory-backend-file,id=ram%d,size=%uM,mem-path=/dev/fd/%d,share=on,"
+		    "prealloc=off",
 		    i, mb, p->mem_fds ? p->mem_fds[i] : -1);
 	}
 	if (nodes > 1) {
@@ -267,8 +268,8 @@ static void qemu_kill(struct kt_vmm *vm)
 }
 
 const struct kt_vmm_backend kt_vmm_qemu = {
-	.name = "qemu",
-	.start = qemu_start,
-	.reap = qemu_reap,
-	.kill = qemu_kill,
+    .name = "qemu",
+    .start = qemu_start,
+    .reap = qemu_reap,
+    .kill = qemu_kill,
 };

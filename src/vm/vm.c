@@ -105,11 +105,11 @@ static char *tail_str(const struct tail *t, unsigned max)
 /* ---- run state ------------------------------------------------------------ */
 
 struct kt_vm_guest {
-	uint64_t ram;            /* bytes */
-	uint64_t low_top;        /* RAM below 4 GiB */
-	uint64_t per_node;       /* bytes per node (the last node gets the rest) */
+	uint64_t ram;	   /* bytes */
+	uint64_t low_top;  /* RAM below 4 GiB */
+	uint64_t per_node; /* bytes per node (the last node gets the rest) */
 	int nodes;
-	uint8_t *map[64];        /* whole RAM of each node, MAP_SHARED */
+	uint8_t *map[64]; /* whole RAM of each node, MAP_SHARED */
 	uint64_t map_len[64];
 	volatile uint8_t *shm;
 	uint64_t t0;
@@ -122,7 +122,7 @@ struct run {
 	struct linebuf l1;
 	struct kt_com2 *com2p;
 	struct tail t1, t2;
-	bool raw_relay;          /* interactive and the guest shell is up */
+	bool raw_relay; /* interactive and the guest shell is up */
 	struct sbuf qerr;
 	uint64_t t0, panic_at;
 	/* SHM */
@@ -221,8 +221,8 @@ static int guest_map(struct kt_vm_guest *g, const int *memfds, unsigned memory_m
 	g->nodes = nodes;
 	g->per_node = (uint64_t)(memory_mb / (unsigned)nodes) * MB;
 	for (int i = 0; i < nodes; i++) {
-		uint64_t len = i == nodes - 1 ? g->ram - g->per_node * (uint64_t)(nodes - 1)
-					      : g->per_node;
+		uint64_t len =
+		    i == nodes - 1 ? g->ram - g->per_node * (uint64_t)(nodes - 1) : g->per_node;
 		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 			       memfds[i], 0);
 
@@ -356,8 +356,7 @@ static void com2_line(void *ctx, const char *line, size_t len, bool protocol)
 	struct kt_vm_result *res = r->res;
 	char buf[TAIL_LINE_MAX];
 
-	snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) ? len : sizeof(buf) - 1),
-		 line);
+	snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) ? len : sizeof(buf) - 1), line);
 	tail_add(&r->t2, buf);
 	if (!res->init_started && kt_com2_init_started(r->com2p)) {
 		res->init_s = (double)(kt_now_ns() - r->t0) / 1e9;
@@ -707,7 +706,8 @@ static int loop(struct run *r, struct kt_vmm *vm)
 				break;
 			}
 		}
-		if ((i_pid >= 0 && pfd[i_pid].revents) || vm->pidfd < 0 || (!com1_open && !com2_open)) {
+		if ((i_pid >= 0 && pfd[i_pid].revents) || vm->pidfd < 0 ||
+		    (!com1_open && !com2_open)) {
 			if (vm->be->reap(vm, &status))
 				break;
 		}
@@ -777,7 +777,8 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		image = cfg->vmlinux;
 
 	/* run directory (console log, machine argv, initrd) */
-	tmpl = kt_asprintf("%s/ktstr-vm.XXXXXX", kt_getenv("TMPDIR") ? kt_getenv("TMPDIR") : "/tmp");
+	tmpl =
+	    kt_asprintf("%s/ktstr-vm.XXXXXX", kt_getenv("TMPDIR") ? kt_getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(tmpl)) {
 		rc = -errno;
 		*err = kt_asprintf("creating run directory %s: %s", tmpl, strerror(errno));
@@ -798,14 +799,13 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 
 	/* memory */
 	if (cfg->memory_mb) {
-		rc = kt_vm_memory_check(cfg->memory_mb, cpio_len, initrd_size,
-					cfg->shm_size, err);
+		rc = kt_vm_memory_check(cfg->memory_mb, cpio_len, initrd_size, cfg->shm_size, err);
 		if (rc)
 			goto out;
 		res->memory_mb = cfg->memory_mb;
 	} else {
-		res->memory_mb = kt_vm_memory_estimate(&cfg->topo, cpio_len, initrd_size,
-						       cfg->shm_size);
+		res->memory_mb =
+		    kt_vm_memory_estimate(&cfg->topo, cpio_len, initrd_size, cfg->shm_size);
 	}
 	if (res->memory_mb < (unsigned)nodes * 64) {
 		*err = kt_asprintf("--memory-mb %u: too small for %d NUMA nodes (64 MiB each)",
@@ -912,8 +912,8 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	leave_raw(&r);
 	res->qemu_status = status;
 	res->wall_s = (double)(kt_now_ns() - r.t0) / 1e9;
-	kt_debug("vm", "init started at %.3f s, machine stopped at %.3f s (status %d)",
-		 res->init_s, res->wall_s, status);
+	kt_debug("vm", "init started at %.3f s, machine stopped at %.3f s (status %d)", res->init_s,
+		 res->wall_s, status);
 	shm_drain(&r);
 	lb_flush(&r.l1, console_line, &r);
 	if (!r.raw_relay)
@@ -934,6 +934,15 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		json = kt_com2_test_result(r.com2p, &jl);
 		if (json)
 			res->result_json = kt_strdup(json);
+		json = kt_com2_sched_output(r.com2p, &jl);
+		if (json && *json)
+			res->sched_output = kt_strdup(json);
+		json = kt_com2_panic(r.com2p);
+		if (json)
+			res->guest_panic = kt_strdup(json);
+		res->payload_starting = kt_com2_payload_starting(r.com2p);
+		res->scheduler_died = kt_com2_scheduler_died(r.com2p);
+		res->scheduler_not_attached = kt_com2_scheduler_not_attached(r.com2p);
 	}
 	res->interrupted = res->interrupted || kt_interrupted() != 0;
 	rc = 0;
@@ -986,6 +995,8 @@ void kt_vm_result_free(struct kt_vm_result *res)
 	free(res->com2_tail);
 	free(res->qemu_stderr);
 	free(res->result_json);
+	free(res->sched_output);
+	free(res->guest_panic);
 	memset(res, 0, sizeof(*res));
 }
 

@@ -112,8 +112,8 @@ int kt_vm_guest_shm_ctrl_get(const struct kt_vm_guest *g, unsigned off);
 double kt_vm_guest_elapsed(const struct kt_vm_guest *g);
 
 struct kt_shm_msg_view {
-	uint32_t type;      /* fourcc as stored (e.g. 0x45584954 "EXIT") */
-	const void *data;   /* payload, valid during the callback only */
+	uint32_t type;	  /* fourcc as stored (e.g. 0x45584954 "EXIT") */
+	const void *data; /* payload, valid during the callback only */
 	uint32_t len;
 	bool crc_ok;
 };
@@ -126,12 +126,12 @@ struct kt_vm_config {
 	 */
 	const char *kernel;
 	const char *vmlinux;
-	struct kt_topo topo;     /* default 1,1,1,1 */
-	unsigned memory_mb;      /* 0 = estimate (kt_vm_memory_estimate) */
-	enum kt_accel accel;     /* default auto */
-	bool accel_quiet;        /* do not print the "ktstr: accel: ..." line */
-	unsigned timeout_s;      /* host-side limit on the whole run; 0 = none */
-	const char *mode;        /* KTSTR_MODE for the guest ("shell", "exec", "run") */
+	struct kt_topo topo;		  /* default 1,1,1,1 */
+	unsigned memory_mb;		  /* 0 = estimate (kt_vm_memory_estimate) */
+	enum kt_accel accel;		  /* default auto */
+	bool accel_quiet;		  /* do not print the "ktstr: accel: ..." line */
+	unsigned timeout_s;		  /* host-side limit on the whole run; 0 = none */
+	const char *mode;		  /* KTSTR_MODE for the guest ("shell", "exec", "run") */
 	const char *const *cmdline_extra; /* NULL-terminated words appended to the cmdline */
 	/*
 	 * Files for the guest. The engine adds /init (the running static
@@ -147,8 +147,8 @@ struct kt_vm_config {
 	 * the VM.
 	 */
 	bool interactive;
-	bool dmesg;              /* kernel console also to stderr, loglevel=7 */
-	size_t shm_size;         /* SHM ring size (multiple of 4096; 0 = none) */
+	bool dmesg;	 /* kernel console also to stderr, loglevel=7 */
+	size_t shm_size; /* SHM ring size (multiple of 4096; 0 = none) */
 	/* Called for each SHM message (live and after the VM stopped). */
 	void (*on_shm)(void *ctx, const struct kt_shm_msg_view *msg);
 	/*
@@ -180,32 +180,38 @@ void kt_vm_config_init(struct kt_vm_config *cfg);
 #define KT_VM_TAIL_LINES 40
 
 struct kt_vm_result {
-	bool init_started;       /* KTSTR_INIT_STARTED seen on COM2 */
-	bool timed_out;          /* killed by the host-side timeout */
-	bool panicked;           /* "Kernel panic" seen on the console */
-	bool interrupted;        /* stopped by SIGINT/SIGTERM or Ctrl-] */
-	bool stopped_by_host;    /* on_tick asked to stop */
-	bool have_exit;          /* KTSTR_EXIT=N (last one wins) or SHM EXIT */
+	bool init_started;    /* KTSTR_INIT_STARTED seen on COM2 */
+	bool timed_out;	      /* killed by the host-side timeout */
+	bool panicked;	      /* "Kernel panic" seen on the console */
+	bool interrupted;     /* stopped by SIGINT/SIGTERM or Ctrl-] */
+	bool stopped_by_host; /* on_tick asked to stop */
+	bool have_exit;	      /* KTSTR_EXIT=N (last one wins) or SHM EXIT */
 	int exit_code;
-	bool have_exec_exit;     /* KTSTR_EXEC_EXIT=N */
+	bool have_exec_exit; /* KTSTR_EXEC_EXIT=N */
 	int exec_exit;
-	int qemu_status;         /* exit status of the machine process (128+sig) */
-	char *panic_line;        /* first panic line, or NULL */
-	char *guest_error;       /* last "KTSTR_INIT_ERROR ..." line from guest init */
-	char *console_log;       /* path of the COM1 log (removed by result_free unless keep_files) */
-	char *console_tail;      /* last KT_VM_TAIL_LINES console lines */
-	char *com2_tail;         /* last KT_VM_TAIL_LINES COM2 lines */
-	char *qemu_stderr;       /* what the machine process printed (bounded) */
-	char *result_json;       /* text between the TEST_RESULT markers, or NULL */
-	unsigned shm_messages;   /* SHM messages delivered */
-	unsigned shm_bad;        /* SHM messages with a bad CRC */
-	uint64_t shm_drops;      /* guest-reported drops */
-	double wall_s;           /* VM start to stop */
-	double init_s;           /* VM start to KTSTR_INIT_STARTED (0 when not seen) */
-	enum kt_accel accel;     /* the accelerator used */
-	unsigned memory_mb;      /* guest RAM used */
-	char *run_dir;           /* temp directory of this run (console.log, qemu.argv) */
-	bool keep_files;         /* copied from the config: result_free keeps run_dir */
+	int qemu_status;    /* exit status of the machine process (128+sig) */
+	char *panic_line;   /* first panic line, or NULL */
+	char *guest_error;  /* last "KTSTR_INIT_ERROR ..." line from guest init */
+	char *console_log;  /* path of the COM1 log (removed by result_free unless keep_files) */
+	char *console_tail; /* last KT_VM_TAIL_LINES console lines */
+	char *com2_tail;    /* last KT_VM_TAIL_LINES COM2 lines */
+	char *qemu_stderr;  /* what the machine process printed (bounded) */
+	char *result_json;  /* text between the TEST_RESULT markers, or NULL */
+	/* COM2 protocol state (the kt_com2 parser's view) */
+	bool payload_starting;	     /* KTSTR_PAYLOAD_STARTING */
+	bool scheduler_died;	     /* SCHEDULER_DIED */
+	bool scheduler_not_attached; /* SCHEDULER_NOT_ATTACHED */
+	char *sched_output;	     /* ===SCHED_OUTPUT_START/END=== blocks, or NULL */
+	char *guest_panic;	     /* "PANIC: ..." lines from the guest, or NULL */
+	unsigned shm_messages;	     /* SHM messages delivered */
+	unsigned shm_bad;	     /* SHM messages with a bad CRC */
+	uint64_t shm_drops;	     /* guest-reported drops */
+	double wall_s;		     /* VM start to stop */
+	double init_s;		     /* VM start to KTSTR_INIT_STARTED (0 when not seen) */
+	enum kt_accel accel;	     /* the accelerator used */
+	unsigned memory_mb;	     /* guest RAM used */
+	char *run_dir;		     /* temp directory of this run (console.log, qemu.argv) */
+	bool keep_files;	     /* copied from the config: result_free keeps run_dir */
 };
 
 /*
@@ -219,7 +225,8 @@ struct kt_vm_result {
  * ones: the terminal belongs to one run). Each run has its own directory
  * ($TMPDIR or /tmp, ktstr-vm.XXXXXX), removed on exit and on SIGINT/SIGTERM
  * through kt_cleanup; the machine process is killed with us
- * (PR_SET_PDEATHSIG) and by kt_cleanup.
+ * (PR_SET_PDEATHSIG, which follows the calling thread: kt_vm_run blocks in
+ * that thread until the machine is gone) and by kt_cleanup.
  *
  * Kernel: a PVH-capable vmlinux (cfg.vmlinux) is preferred over the bzImage
  * because it skips the decompressor (DESIGN.md: 1.46 s vs 1.84 s to
@@ -268,23 +275,23 @@ uint64_t kt_vm_ram_gpa(uint64_t ram_size, uint64_t off);
 
 /* Inputs of the pure builders below. */
 struct kt_vm_plan {
-	const char *qemu;        /* "qemu-system-x86_64" or a path */
-	const char *kernel;      /* image actually booted */
-	const char *initrd;      /* compressed initramfs path */
+	const char *qemu;   /* "qemu-system-x86_64" or a path */
+	const char *kernel; /* image actually booted */
+	const char *initrd; /* compressed initramfs path */
 	const struct kt_topo *topo;
 	unsigned memory_mb;
-	enum kt_accel accel;     /* KVM or TCG (resolved) */
+	enum kt_accel accel; /* KVM or TCG (resolved) */
 	const char *mode;
 	size_t shm_size;
-	uint64_t shm_offset;     /* from kt_vm_shm_offset */
-	bool verbose;            /* KTSTR_VERBOSE=1: earlyprintk, loglevel=7 */
-	bool dmesg;              /* loglevel=7 */
+	uint64_t shm_offset;	      /* from kt_vm_shm_offset */
+	bool verbose;		      /* KTSTR_VERBOSE=1: earlyprintk, loglevel=7 */
+	bool dmesg;		      /* loglevel=7 */
 	const char *term, *colorterm; /* forwarded terminal (NULL = none) */
-	int cols, rows;          /* 0 = unknown */
+	int cols, rows;		      /* 0 = unknown */
 	const char *const *cmdline_extra;
 	/* fds inherited by the machine process */
 	int com1_fd, com2_fd;
-	const int *mem_fds;      /* one per NUMA node */
+	const int *mem_fds; /* one per NUMA node */
 };
 
 /* Kernel command line for plan (malloc'd). */

@@ -14,9 +14,9 @@
 #include "vm/vm.h"
 
 struct kt_vmm {
-	pid_t pid;        /* machine process */
-	int pidfd;        /* readable when it exited (-1 if unsupported) */
-	int stderr_fd;    /* its diagnostics (non-blocking, -1 when closed) */
+	pid_t pid;     /* machine process */
+	int pidfd;     /* readable when it exited (-1 if unsupported) */
+	int stderr_fd; /* its diagnostics (non-blocking, -1 when closed) */
 	const struct kt_vmm_backend *be;
 };
 

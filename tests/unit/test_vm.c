@@ -32,9 +32,9 @@ UNIT_TEST(vm_topo_parse_ok)
 
 UNIT_TEST(vm_topo_parse_bad)
 {
-	const char *bad[] = {"", "1", "1,2,3", "1,2,3,4,5", "0,1,1,1", "1,0,1,1", "1,1,0,1",
-			     "1,1,1,0", "a,b,c,d", "1,,1,1", "1,1,1,1,", " 1,1,1,1", "-1,1,1,1",
-			     "1,1,1,1x", "1.5,1,1,1"};
+	const char *bad[] = {"",	 "1",	     "1,2,3",	 "1,2,3,4,5", "0,1,1,1",
+			     "1,0,1,1",	 "1,1,0,1",  "1,1,1,0",	 "a,b,c,d",   "1,,1,1",
+			     "1,1,1,1,", " 1,1,1,1", "-1,1,1,1", "1,1,1,1x",  "1.5,1,1,1"};
 	struct kt_topo t;
 	char *err = NULL;
 
@@ -204,7 +204,8 @@ UNIT_TEST(vm_argv_numa)
 			      "-numa cpu,node-id=1,socket-id=2 -numa cpu,node-id=1,socket-id=3 ");
 	CHECK_STR_CONTAINS(s, " -numa dist,src=0,dst=1,val=20 ");
 	CHECK_STR_CONTAINS(s, " -numa dist,src=1,dst=1,val=10 ");
-	CHECK_STR_CONTAINS(s, " -kernel /k/bzImage -initrd /c/init.cpio.zst -append console=ttyS0 ");
+	CHECK_STR_CONTAINS(s,
+			   " -kernel /k/bzImage -initrd /c/init.cpio.zst -append console=ttyS0 ");
 	CHECK_STR_CONTAINS(s, " -nodefaults ");
 	CHECK_STR_CONTAINS(s, " -no-reboot ");
 	CHECK_STR_CONTAINS(s, " -chardev socket,id=com1,fd=5 -serial chardev:com1 "

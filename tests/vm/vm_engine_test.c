@@ -51,6 +51,7 @@ static int guest_mode(const struct kt_guest_ctx *ctx)
 	}
 	kt_shm_guest_close(&g);
 	printf("engine-test: topo=%s\n", getenv("KTSTR_TOPO") ? getenv("KTSTR_TOPO") : "?");
+	printf("===SCHED_OUTPUT_START===\nsched says hi\n===SCHED_OUTPUT_END===\n");
 	printf("===KTSTR_TEST_RESULT_START===\n{\"passed\": true}\n"
 	       "===KTSTR_TEST_RESULT_END===\n");
 	fflush(stdout);
@@ -68,6 +69,7 @@ static int on_tick(void *ctx, struct kt_vm_guest *g)
 {
 	struct seen *s = ctx;
 	uint64_t ram = kt_vm_guest_ram_size(g);
+	uint64_t boundary = (ram >> 20) / 2 << 20; /* node 0 has floor(MiB / 2) */
 	char buf[16];
 
 	s->ticks++;
@@ -77,7 +79,8 @@ static int on_tick(void *ctx, struct kt_vm_guest *g)
 	/* RAM of both nodes is reachable; outside RAM and node-crossing ranges are not */
 	if (kt_vm_guest_read(g, 0x1000, buf, sizeof(buf)) == 0 &&
 	    kt_vm_guest_read(g, ram - 16, buf, sizeof(buf)) == 0 &&
-	    kt_vm_guest_read(g, ram / 2 - 8, buf, sizeof(buf)) == -EFAULT &&
+	    kt_vm_guest_read(g, boundary - 8, buf, sizeof(buf)) == -EFAULT &&
+	    kt_vm_guest_read(g, boundary, buf, sizeof(buf)) == 0 &&
 	    kt_vm_guest_read(g, ram, buf, 1) == -EFAULT && !kt_vm_guest_ptr(g, ~0ull - 4, 8))
 		s->mem_ok++;
 	else
@@ -150,13 +153,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "FAIL: %s\n", why);
 		fails++;
 	}
-#define EXPECT(c, ...)                                                                           \
-	do {                                                                                     \
-		if (!(c)) {                                                                      \
-			fprintf(stderr, "FAIL: " __VA_ARGS__);                                   \
-			fprintf(stderr, "\n");                                                   \
-			fails++;                                                                 \
-		}                                                                                \
+#define EXPECT(c, ...)                                         \
+	do {                                                   \
+		if (!(c)) {                                    \
+			fprintf(stderr, "FAIL: " __VA_ARGS__); \
+			fprintf(stderr, "\n");                 \
+			fails++;                               \
+		}                                              \
 	} while (0)
 	EXPECT(res.init_started, "init did not start");
 	EXPECT(res.have_exit && res.exit_code == 42, "exit code %d (have %d), want 42",
@@ -169,6 +172,9 @@ int main(int argc, char **argv)
 	       s.lines_topo);
 	EXPECT(res.result_json && strstr(res.result_json, "\"passed\": true"),
 	       "result block missing: %s", res.result_json ? res.result_json : "(null)");
+	EXPECT(res.sched_output && strstr(res.sched_output, "sched says hi"),
+	       "scheduler output block missing");
+	EXPECT(!res.scheduler_died && !res.guest_panic, "unexpected scheduler death or panic");
 	EXPECT(s.answered == 1, "the guest did not see the host's control byte");
 	EXPECT(s.ticks > 10 && s.mem_ok == s.ticks && !s.mem_bad,
 	       "guest memory access: %d ticks, %d ok, %d bad", s.ticks, s.mem_ok, s.mem_bad);
