@@ -30,6 +30,15 @@ const char *kt_op_name(enum kt_op_kind k)
 	return (unsigned)k < KT_OP__COUNT ? names[k] : "?";
 }
 
+void kt_ctx_defaults(struct kt_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->duration_ms = 2000;
+	ctx->workers_per_cgroup = 2;
+	ctx->settle_ms = 500;
+	ctx->assert = kt_assert_default_checks();
+}
+
 bool kt_sched_alive(pid_t pid)
 {
 	if (pid <= 0)

@@ -318,6 +318,9 @@ struct kt_ctx {
 	volatile sig_atomic_t *stop;              /* non-zero: interrupt (teardown still runs) */
 };
 
+/* Reference defaults: duration 2 s, 2 workers per cgroup, settle 500 ms,
+ * assert = kt_assert_default_checks(); topo/cg/events/stop left NULL. */
+void kt_ctx_defaults(struct kt_ctx *ctx);
 /* kill(pid,0): true when alive (EPERM counts as dead; pid <= 0 → true). */
 bool kt_sched_alive(pid_t pid);
 /* Sleep ms, in slices, returning early (true) when *ctx->stop is set. */

@@ -660,7 +660,9 @@ static void host_ctx(struct kt_ctx *ctx, struct kt_topo *t, struct ev_log *log,
 		     struct kt_scn_events *ev)
 {
 	CHECK_INT_EQ(kt_topo_synth(t, 1, 1, 2, 1), 0);
-	memset(ctx, 0, sizeof(*ctx));
+	kt_ctx_defaults(ctx);
+	CHECK_INT_EQ(ctx->duration_ms, 2000);
+	CHECK(ctx->assert.not_starved.set && ctx->assert.not_starved.v);
 	memset(log, 0, sizeof(*log));
 	*ev = (struct kt_scn_events){ev_start, ev_stim, ev_end, ev_exit, log};
 	ctx->topo = t;
@@ -802,6 +804,31 @@ UNIT_TEST(scenario_exec_spawn_host_and_sched_death)
 	CHECK_INT_EQ(kt_scenario_run(&ctx, NULL, two, 2, NULL, &r), 0);
 	CHECK(!r.passed);
 	CHECK_STR_CONTAINS(r.details[0].message, "scheduler process died unexpectedly");
+	kt_assert_result_clear(&r);
+	kt_topo_free(&t);
+}
+
+static int failing_factory(const struct kt_ctx *ctx, struct kt_cgroup_def **defs, size_t *n)
+{
+	return -ENOMEM;
+}
+
+UNIT_TEST(scenario_exec_factory_error)
+{
+	struct kt_topo t;
+	struct kt_ctx ctx;
+	struct ev_log log;
+	struct kt_scn_events ev;
+	struct kt_assert_result r;
+	const struct kt_step st = {.factory = failing_factory, .hold = KT_HOLD_FIXED_V(10)};
+
+	host_ctx(&ctx, &t, &log, &ev);
+	memset(&r, 0, sizeof(r));
+	CHECK_INT_EQ(kt_scenario_run(&ctx, NULL, &st, 1, NULL, &r), 0);
+	CHECK(!r.passed);
+	CHECK_STR_CONTAINS(r.details[0].message, "step 0 failed: cgroup factory failed: ");
+	CHECK_INT_EQ(log.stims, 0); /* no STIM for a step whose setup failed */
+	CHECK_INT_EQ(log.ends, 1);
 	kt_assert_result_clear(&r);
 	kt_topo_free(&t);
 }

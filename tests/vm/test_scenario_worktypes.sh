@@ -4,7 +4,9 @@
 # type: the debug log shows the override reached the workers, no worker is
 # reported starved (0 work units), and every cgroup counted iterations.
 # (Fairness verdicts are not asserted here: under TCG they are noisy. FanOutCompute
-# gets 3 s: one round of its 5 matrix products can take over a second under TCG.)
+# gets 3 s: one round of its 5 matrix products can take over a second under TCG.
+# Workers per cgroup = the type's group size, else 2: few workers per CPU keeps a
+# guest that the loaded host freezes for a while from starving one for a whole run.)
 set -eu
 . "$(dirname "$0")/lib_shell.sh"
 
@@ -12,7 +14,8 @@ types="CpuSpin YieldHeavy Mixed IoSync Bursty PipeIo FutexPingPong FutexFanOut C
 CacheYield CachePipe ForkExit NiceSweep AffinityChurn PolicyChurn FanOutCompute PageFaultChurn
 MutexContention"
 script='export KTSTR_LOG=scenario=debug; for t in '$(echo $types)'; do
-	case $t in FutexFanOut) w=5 d=1 ;; FanOutCompute) w=5 d=3 ;; *) w=4 d=1 ;; esac
+	case $t in FutexFanOut) w=5 d=2 ;; FanOutCompute) w=5 d=3 ;; MutexContention) w=4 d=2 ;;
+	*) w=2 d=2 ;; esac
 	ktstr run --json --duration $d --workers $w --filter cgroup_uneven_steady --work-type $t \
 		>/tmp/o.json 2>/tmp/e.log; rc=$?
 	its=$(sed -n "s/.*\"total_iterations\": *\([0-9]*\).*/\1/p" /tmp/o.json | sort -n | head -1)
