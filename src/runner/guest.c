@@ -455,6 +455,12 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 
 	(void)gctx;
 	in_guest = true;
+	/*
+	 * jansson seeds its hash tables from /dev/urandom on first use, which
+	 * in a fresh guest waits for the crng (~1 s under TCG); hash-flooding
+	 * resistance is moot for our own JSON, so seed from the clock.
+	 */
+	json_object_seed((size_t)kt_now_ns() | 1);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
