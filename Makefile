@@ -97,4 +97,4 @@ format:
 clean:
 	rm -rf $(BUILD) build-asan
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(EXAMPLES:=.d)
