@@ -272,7 +272,7 @@ static int cmd_test(int argc, char **argv)
 	bool have_run = false;
 	size_t nk = 0, njobs = 0, done = 0;
 	struct job *jobs = NULL;
-	char *env_add[8] = {0}, *err = NULL;
+	char *env_add[12] = {0}, *err = NULL;
 	int c, jmax = 0, np = 0, nf = 0, ns = 0, rc = 1, nenv = 0;
 	bool no_skip = false, verbose = false, tty = kt_isatty_stderr();
 	uint64_t t0 = kt_now_ns();
@@ -377,6 +377,9 @@ static int cmd_test(int argc, char **argv)
 		}
 	}
 	env_add[nenv++] = kt_strdup("KTSTR_TEST_RUNNER=1");
+	/* One project commit for the whole session (HEAD may move meanwhile). */
+	env_add[nenv++] = kt_asprintf("KTSTR_PROJECT_COMMIT=%s",
+				      kt_project_commit() ? kt_project_commit() : "unknown");
 	if (no_skip)
 		env_add[nenv++] = kt_strdup("KTSTR_NO_SKIP_MODE=1");
 

@@ -82,7 +82,11 @@ int kt_sidecar_read(const char *path, struct kt_sidecar *out, char **err);
 
 /* "ci" when KTSTR_CI is non-empty, else "local". */
 const char *kt_run_source(void);
-/* Project HEAD of the cwd's git repo: 7 hex + "-dirty", NULL when unknown. Cached. */
+/*
+ * Project HEAD of the cwd's git repo: 7 hex + "-dirty", NULL when unknown.
+ * Cached. KTSTR_PROJECT_COMMIT (set by `ktstr test` for its children;
+ * "unknown" = none) takes precedence, so one session uses one run dir.
+ */
 const char *kt_project_commit(void);
 /* Same for an arbitrary tree (NULL when not a git tree). Caller frees. */
 char *kt_git_commit_of(const char *dir);

@@ -395,7 +395,14 @@ const char *kt_project_commit(void)
 	static char *commit;
 
 	if (!done) {
+		const char *env = kt_getenv("KTSTR_PROJECT_COMMIT");
+
 		done = true;
+		/* Set by `ktstr test` for its children: one run dir per session. */
+		if (env) {
+			commit = strcmp(env, "unknown") ? kt_strdup(env) : NULL;
+			return commit;
+		}
 		commit = kt_git_commit_of(NULL);
 		if (!commit)
 			kt_warn("project commit unavailable (not in a git repository); run dirs "

@@ -404,3 +404,20 @@ UNIT_TEST(results_run_source_and_root)
 	CHECK_STR_EQ(r, "6.12-abc_def");
 	free(r);
 }
+
+UNIT_TEST(results_project_commit_from_env)
+{
+	setenv("KTSTR_PROJECT_COMMIT", "abc1234-dirty", 1);
+	CHECK_STR_EQ(kt_project_commit(), "abc1234-dirty");
+}
+
+UNIT_TEST(results_project_commit_env_unknown)
+{
+	char *k;
+
+	setenv("KTSTR_PROJECT_COMMIT", "unknown", 1);
+	CHECK(kt_project_commit() == NULL);
+	k = kt_run_key("6.12", kt_project_commit());
+	CHECK_STR_EQ(k, "6.12-unknown");
+	free(k);
+}
