@@ -25,7 +25,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all clean check check-unit check-vm asan install format bench
+.PHONY: all clean check check-unit check-vm asan install format bench examples
 all: $(BUILD)/ktstr $(BUILD)/libktstr.a
 
 Q := $(if $(V),,@)
@@ -52,12 +52,23 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libktstr.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(UNIT_OBJS) -Wl,--whole-archive $(BUILD)/libktstr.a \
 		-Wl,--no-whole-archive $(LIBS)
 
+# Example test suites (static test binaries linked with libktstr).
+EXAMPLES := $(BUILD)/examples/ktstr-examples $(BUILD)/tests/ktstr-vmtests
+examples: $(EXAMPLES)
+
+$(BUILD)/examples/ktstr-examples: examples/ktstr-examples.c $(BUILD)/libktstr.a
+$(BUILD)/tests/ktstr-vmtests: tests/vm/vmtests.c $(BUILD)/libktstr.a
+$(EXAMPLES):
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(KCFLAGS) $(CFLAGS) $(LDSTATIC) -o $@ $< $(BUILD)/libktstr.a $(LIBS)
+
 # Fast host-only tests.
 check-unit: $(BUILD)/unit-tests $(BUILD)/ktstr
 	KTSTR_BIN=$(abspath $(BUILD)/ktstr) $(BUILD)/unit-tests
 
 # Tests that boot VMs (need a cached kernel; see README).
-check-vm: all
+check-vm: all examples
 	@if [ -n "$(wildcard tests/vm/test_*.sh)" ]; then \
 		KTSTR_BIN=$(abspath $(BUILD)/ktstr) tests/vm/run-all.sh; \
 	else echo "no VM tests"; fi
@@ -74,6 +85,11 @@ install: all
 	install -m 0755 $(BUILD)/ktstr $(DESTDIR)$(PREFIX)/bin/ktstr
 	install -m 0644 $(BUILD)/libktstr.a $(DESTDIR)$(PREFIX)/lib/libktstr.a
 	cp -r include/. $(DESTDIR)$(PREFIX)/include/
+	# Module headers the public API includes (compile with -I$(PREFIX)/include/ktstr).
+	for d in util check workload scenario; do \
+		install -d $(DESTDIR)$(PREFIX)/include/ktstr/$$d; \
+		install -m 0644 src/$$d/*.h $(DESTDIR)$(PREFIX)/include/ktstr/$$d/; \
+	done
 
 format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(UNIT_SRCS) $(wildcard src/*/*.h)
@@ -81,4 +97,4 @@ format:
 clean:
 	rm -rf $(BUILD) build-asan
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(EXAMPLES:=.d)

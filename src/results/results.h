@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Result sidecars: one JSON file per test run, named
+ * {test}-{variant_hash:016x}.ktstr.json, under
+ *   ${KTSTR_SIDECAR_DIR}                                  (as-is), or
+ *   ${KTSTR_TARGET_DIR:-target}/ktstr/{kernel}-{commit}/  (the "run dir").
+ *
+ * Writing into a run dir takes LOCK_EX on {root}/.locks/{run}.lock (100 ms
+ * polls, 30 s limit). The first write of a process pre-clears the run dir
+ * (removes *.ktstr.json directly in it) unless another writer process of
+ * the same run is still alive: every writer keeps LOCK_SH on
+ * {root}/.locks/{run}.active for its lifetime, and pre-clear happens only
+ * when LOCK_EX on that file succeeds. So results of an earlier run of the
+ * same (kernel, commit) are replaced, while concurrent writers (parallel
+ * test processes, or `ktstr test` holding the session) never wipe each
+ * other's files. KTSTR_SIDECAR_DIR: no pre-clear, no lock.
+ *
+ * Variant hash: SipHash-1-3 with key (0,0) over the byte stream
+ *   topology \0 scheduler \0 0xfc payload \0 work_type \0 0xfe
+ *   {flag \0}... 0xfd {sorted sysctl \0}... 0xff {sorted karg \0}...
+ * (commits, host and run_source do not feed it).
+ */
+#ifndef KTSTR_RESULTS_H
+#define KTSTR_RESULTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kt_strv {
+	char **v;
+	size_t n;
+};
+
+void kt_strv_add(struct kt_strv *sv, const char *s);
+void kt_strv_free(struct kt_strv *sv);
+
+struct kt_sidecar {
+	char *test_name;        /* bare test name */
+	char *topology;         /* "{n}n{l}l{c}c{t}t" */
+	char *scheduler;        /* "eevdf" when no sched_ext scheduler */
+	char *scheduler_commit; /* NULL (unknown) */
+	char *project_commit;   /* "abcdef1[-dirty]" or NULL */
+	char *payload;          /* NULL */
+	bool passed;
+	bool skipped;
+	json_t *stats;          /* ScenarioStats JSON (owned), NULL = {} */
+	json_t *monitor;        /* NULL = null */
+	json_t *details;        /* [{kind,message}] (owned), NULL = [] (extension) */
+	char *work_type;        /* "CpuSpin" default, "skipped" for skips */
+	struct kt_strv active_flags;
+	struct kt_strv sysctls; /* "sysctl.k=v" */
+	struct kt_strv kargs;
+	char *kernel_version;   /* NULL = unknown */
+	char *kernel_commit;    /* NULL = unknown */
+	char *timestamp;        /* YYYY-MM-DDTHH:MM:SSZ; filled by the writer if NULL */
+	char *run_id;           /* filled by the writer if NULL */
+	json_t *host;           /* host context (owned); NULL = null */
+	bool has_cleanup_ms;
+	uint64_t cleanup_duration_ms;
+	char *run_source;       /* "ci" / "local" (writer fills if NULL) */
+	bool has_duration_ms;   /* extension: test wall time on the host */
+	uint64_t duration_ms;
+};
+
+void kt_sidecar_free(struct kt_sidecar *sc);
+
+/* The variant hash described above. */
+uint64_t kt_sidecar_variant_hash(const struct kt_sidecar *sc);
+/* SipHash-c-d (c compression, d finalization rounds), key (k0,k1). */
+uint64_t kt_siphash(int c, int d, uint64_t k0, uint64_t k1, const void *data, size_t len);
+/* SipHash-1-3, key (k0,k1), over data. */
+uint64_t kt_siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len);
+/* "{test}-{hash:016x}.ktstr.json" (caller frees). */
+char *kt_sidecar_file_name(const struct kt_sidecar *sc);
+
+/* JSON encode/decode. Decoding fails (with *err) on a missing required field. */
+json_t *kt_sidecar_to_json(const struct kt_sidecar *sc);
+int kt_sidecar_from_json(json_t *j, struct kt_sidecar *out, char **err);
+int kt_sidecar_read(const char *path, struct kt_sidecar *out, char **err);
+
+/* "ci" when KTSTR_CI is non-empty, else "local". */
+const char *kt_run_source(void);
+/*
+ * Project HEAD of the cwd's git repo: 7 hex + "-dirty", NULL when unknown.
+ * Cached. KTSTR_PROJECT_COMMIT (set by `ktstr test` for its children;
+ * "unknown" = none) takes precedence, so one session uses one run dir.
+ */
+const char *kt_project_commit(void);
+/* Same for an arbitrary tree (NULL when not a git tree). Caller frees. */
+char *kt_git_commit_of(const char *dir);
+/* Host context object (cpu_model, total_memory_kb, kernel_release, ...). */
+json_t *kt_host_context(void);
+
+/* ${KTSTR_TARGET_DIR:-target}/ktstr (caller frees). */
+char *kt_runs_root(void);
+/* Run key "{kernel|unknown}-{commit|unknown}" (caller frees). */
+char *kt_run_key(const char *kernel_version, const char *project_commit);
+
+/*
+ * Where sidecars for this kernel go: KTSTR_SIDECAR_DIR or the run dir.
+ * *is_override tells which. Caller frees.
+ */
+char *kt_sidecar_dir(const char *kernel_version, bool *is_override);
+
+/*
+ * Write sc into its directory following the protocol above. Fills
+ * timestamp/run_id/run_source/project_commit when NULL. *path_out (optional)
+ * gets the written path. Errors come back as a message.
+ */
+int kt_sidecar_write(struct kt_sidecar *sc, char **path_out, char **err);
+/* Write into an explicit directory with no lock and no pre-clear. */
+int kt_sidecar_write_dir(struct kt_sidecar *sc, const char *dir, char **path_out, char **err);
+
+/*
+ * Begin a session for run dir of kernel_version: pre-clear (when no other
+ * writer is alive) and hold the writer lock until the process exits, so
+ * that child processes writing into the same run dir never pre-clear.
+ * No-op with KTSTR_SIDECAR_DIR.
+ */
+int kt_sidecar_session_begin(const char *kernel_version, char **err);
+
+/*
+ * Call fn for every sidecar file (extension .json, name containing
+ * ".ktstr.") directly in dir and one level of subdirectories, sorted by
+ * path. Returns the number of files visited or a negative errno.
+ */
+int kt_sidecar_scan(const char *dir, int (*fn)(void *ctx, const char *path), void *ctx);
+
+#endif

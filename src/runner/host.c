@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host side of a test binary: run one test in a VM whose /init is this
+ * very binary (mode "run"), collect what comes back over SHM, COM2 and
+ * the console, decide the verdict, print it and write the sidecar.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+
+#include <jansson.h>
+
+#include "kernel/kernel.h"
+#include "results/results.h"
+#include "runner.h"
+#include "util/util.h"
+#include "vm/initramfs.h"
+#include "vm/shm.h"
+#include "vm/vm.h"
+
+#define SCHED_LOG_MAX (256u << 10)
+#define DUMP_MAX (256u << 10)
+#define GUEST_OUT_MAX (64u << 10)
+
+/* ---- scheduler lookup ---------------------------------------------------- */
+
+static char *path_lookup(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy, *save = NULL, *res = NULL;
+
+	if (!path)
+		return NULL;
+	copy = kt_strdup(path);
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *p = kt_path_join(*d ? d : ".", name);
+
+		if (kt_is_file(p) && access(p, X_OK) == 0) {
+			res = p;
+			break;
+		}
+		free(p);
+	}
+	free(copy);
+	return res;
+}
+
+static char *exe_dir(void)
+{
+	char *e = kt_self_exe(), *slash;
+
+	if (!e)
+		return NULL;
+	slash = strrchr(e, '/');
+	if (slash)
+		*slash = 0;
+	return e;
+}
+
+char *kt_sched_lookup(const char *binary, const char *sched_dir, bool direct, char **err)
+{
+	const char *env = kt_getenv("KTSTR_SCHEDULER");
+	char *p, *d;
+
+	if (strchr(binary, '/')) {
+		if (kt_is_file(binary) && access(binary, X_OK) == 0)
+			return kt_strdup(binary);
+		*err = kt_asprintf("scheduler '%s' not found: %s", binary,
+				   kt_exists(binary) ? "not an executable file"
+						     : "no such file");
+		return NULL;
+	}
+	if (direct && (p = path_lookup(binary)))
+		return p;
+	if (env) {
+		if (kt_is_file(env) && access(env, X_OK) == 0)
+			return kt_strdup(env);
+		*err = kt_asprintf("scheduler '%s' not found: KTSTR_SCHEDULER=%s is not an "
+				   "executable file",
+				   binary, env);
+		return NULL;
+	}
+	d = exe_dir();
+	if (d) {
+		p = kt_path_join(d, binary);
+		free(d);
+		if (kt_is_file(p) && access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	if (sched_dir) {
+		p = kt_path_join(sched_dir, binary);
+		if (kt_is_file(p) && access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	*err = kt_asprintf("scheduler '%s' not found. Set KTSTR_SCHEDULER or place it next to the "
+			   "test binary or in the kernel's scheduler directory (%s)%s",
+			   binary, sched_dir ? sched_dir : "none for this kernel",
+			   direct ? "; $PATH was searched too" : "");
+	return NULL;
+}
+
+/* ---- collecting the guest's output ---------------------------------------- */
+
+struct collect {
+	struct kt_outcome *o;
+	struct sbuf sched_log;
+	struct sbuf dump;
+	struct sbuf guest_out;
+	char *shm_result;
+	bool verbose;
+	uint64_t t0;
+};
+
+static void bounded_add_line(struct sbuf *sb, const char *line, size_t max)
+{
+	size_t n = strlen(line);
+
+	if (n > KT_VM_LINE_MAX)
+		n = KT_VM_LINE_MAX;
+	if (sb->len + n + 1 > max) {
+		/* Keep the newer half. */
+		size_t keep = max / 2, cut = sb->len > keep ? sb->len - keep : 0;
+		char *nl = cut ? memchr(sb->s + cut, '\n', sb->len - cut) : NULL;
+
+		if (nl)
+			cut = (size_t)(nl + 1 - sb->s);
+		memmove(sb->s, sb->s + cut, sb->len - cut);
+		sb->len -= cut;
+		sb->s[sb->len] = 0;
+	}
+	sb_add(sb, line, n);
+	sb_adds(sb, "\n");
+}
+
+static char *strndup_b(const void *s, size_t n)
+{
+	char *r = kt_malloc(n + 1);
+
+	memcpy(r, s, n);
+	r[n] = 0;
+	return r;
+}
+
+static void set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = kt_strdup(s);
+}
+
+static void on_com2(void *arg, const char *line)
+{
+	struct collect *c = arg;
+
+	if (!strcmp(line, "KTSTR_SCHED_LOG_BEGIN")) {
+		c->sched_log.len = 0;
+		if (c->sched_log.s)
+			c->sched_log.s[0] = 0;
+		return;
+	}
+	if (kt_startswith(line, "KTSTR_SCHED_LOG: ")) {
+		bounded_add_line(&c->sched_log, line + 17, SCHED_LOG_MAX);
+		return;
+	}
+	if (kt_startswith(line, "KTSTR_SCHED_EXITED: ")) {
+		c->o->sched_died = true;
+		return;
+	}
+	if (kt_startswith(line, "KTSTR_SCHED_NOT_ATTACHED: ")) {
+		c->o->sched_not_attached = true;
+		return;
+	}
+	if (kt_startswith(line, "KTSTR_STAGE: ")) {
+		set_str(&c->o->init_stage, line + 13);
+		if (c->verbose)
+			fprintf(stderr, "guest: [%.1fs] %s\n", (double)(kt_now_ns() - c->t0) / 1e9,
+				line + 13);
+		return;
+	}
+	if (strstr(line, "sched_ext_dump")) {
+		bounded_add_line(&c->dump, line, DUMP_MAX);
+		return;
+	}
+	bounded_add_line(&c->guest_out, line, GUEST_OUT_MAX);
+	if (c->verbose)
+		fprintf(stderr, "guest: %s\n", line);
+}
+
+static void on_console(void *arg, const char *line)
+{
+	struct collect *c = arg;
+
+	if (strstr(line, "sched_ext_dump"))
+		bounded_add_line(&c->dump, line, DUMP_MAX);
+}
+
+static void on_shm(void *arg, const struct kt_shm_msg_view *m)
+{
+	struct collect *c = arg;
+
+	if (!m->crc_ok)
+		return;
+	switch (m->type) {
+	case KT_SHM_MSG_TEST_RESULT:
+		free(c->shm_result);
+		c->shm_result = kt_malloc(m->len + 1);
+		memcpy(c->shm_result, m->data, m->len);
+		c->shm_result[m->len] = 0;
+		break;
+	case KT_SHM_MSG_SCHED_EXIT:
+		c->o->sched_died = true;
+		break;
+	case KT_SHM_MSG_EXIT:
+		if (m->len == 4) {
+			int32_t v;
+
+			memcpy(&v, m->data, 4);
+			c->o->exit_code = v;
+		}
+		break;
+	case KT_SHM_MSG_CRASH:
+		c->o->crashed = true;
+		free(c->o->crash_line);
+		c->o->crash_line = strndup_b(m->data, m->len < 1024 ? m->len : 1024);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- kernel selection ------------------------------------------------------ */
+
+static int resolve_kernel(const char *label, struct kt_kernel *k, char **err)
+{
+	const char *list = kt_getenv("KTSTR_KERNEL_LIST");
+	struct kt_kernel_list_item *items = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!label)
+		return kt_kernel_resolve(NULL, k, err);
+	if (!list) {
+		*err = kt_asprintf("test names kernel '%s' but KTSTR_KERNEL_LIST is not set", label);
+		return -ENOENT;
+	}
+	r = kt_kernel_list_parse(list, &items, &n, err);
+	if (r)
+		return r;
+	r = -ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		char *san = kt_kernel_label_sanitize(items[i].label);
+		bool match = !strcmp(items[i].label, label) || !strcmp(san, label);
+
+		free(san);
+		if (match) {
+			r = kt_kernel_resolve(items[i].path, k, err);
+			break;
+		}
+	}
+	if (r == -ENOENT && !*err)
+		*err = kt_asprintf("kernel '%s' is not in KTSTR_KERNEL_LIST", label);
+	kt_kernel_list_free(items, n);
+	return r;
+}
+
+/* ---- sidecar --------------------------------------------------------------- */
+
+static void write_sidecar(const struct kt_plan *p, const struct kt_kernel *k,
+			  const struct kt_outcome *o, enum kt_verdict v, uint64_t wall_ms)
+{
+	struct kt_sidecar sc = {0};
+	char *err = NULL, *path = NULL;
+	const struct ktstr_scheduler *s = p->sched;
+
+	sc.test_name = kt_strdup(p->test->name);
+	sc.topology = kt_strdup(p->topo_str);
+	sc.scheduler = kt_strdup(p->sched_name);
+	sc.passed = v != KT_VERDICT_FAIL;
+	sc.skipped = v == KT_VERDICT_SKIP;
+	sc.work_type = kt_strdup(v == KT_VERDICT_SKIP ? "skipped" : "CpuSpin");
+	if (o && o->have_result) {
+		json_t *j = kt_assert_result_to_json(&o->result);
+
+		sc.stats = json_incref(json_object_get(j, "stats"));
+		sc.details = json_incref(json_object_get(j, "details"));
+		json_decref(j);
+	}
+	for (size_t i = 0; i < p->n_flags; i++)
+		kt_strv_add(&sc.active_flags, p->flags[i]);
+	for (size_t i = 0; s && i < KTSTR_MAX_KV && s->sysctls[i]; i++) {
+		char *x = kt_asprintf("sysctl.%s", s->sysctls[i]);
+
+		kt_strv_add(&sc.sysctls, x);
+		free(x);
+	}
+	for (size_t i = 0; s && i < KTSTR_MAX_KV && s->kargs[i]; i++)
+		kt_strv_add(&sc.kargs, s->kargs[i]);
+	if (k && k->version)
+		sc.kernel_version = kt_strdup(k->version);
+	if (k && k->dir && !k->key)
+		sc.kernel_commit = kt_git_commit_of(k->dir);
+	sc.host = kt_host_context();
+	sc.has_duration_ms = true;
+	sc.duration_ms = wall_ms;
+	if (kt_sidecar_write(&sc, &path, &err)) {
+		kt_warn("sidecar not written: %s", err);
+		free(err);
+	} else {
+		kt_debug("ktstr::sidecar", "wrote %s", path);
+	}
+	free(path);
+	kt_sidecar_free(&sc);
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+/*
+ * Scheduler attach limit: 3 s as the reference on KVM; under TCG the BPF
+ * verifier and program load run emulated, several times slower, so the
+ * guest waits up to KT_TCG_ATTACH_MS.
+ */
+#define KT_KVM_ATTACH_MS 3000
+#define KT_TCG_ATTACH_MS 30000
+
+static json_t *run_json(const struct kt_plan *p, const char *guest_sched, bool kvm)
+{
+	return json_pack("{s:s,s:s?,s:i,s:i}", "test", p->test->name, "scheduler", guest_sched,
+			 "watchdog_timeout_s", p->watchdog_timeout_s, "attach_timeout_ms",
+			 kvm ? KT_KVM_ATTACH_MS : KT_TCG_ATTACH_MS);
+}
+
+static void print_verdict(const char *full, enum kt_verdict v, double secs, const char *report)
+{
+	const char *word = v == KT_VERDICT_PASS ? "PASS" : v == KT_VERDICT_SKIP ? "SKIP" : "FAIL";
+
+	if (report && *report)
+		fputs(report, stderr);
+	printf("%s %s (%.1fs)\n", word, full, secs);
+	fflush(stdout);
+}
+
+static int finish(const struct kt_plan *p, const struct kt_kernel *k, struct kt_outcome *o,
+		  const char *full, uint64_t t0, bool verbose)
+{
+	char *report = NULL;
+	enum kt_verdict v = kt_verdict_decide(p, o, verbose, &report);
+	uint64_t ms = (kt_now_ns() - t0) / 1000000;
+
+	print_verdict(full, v, (double)ms / 1000.0, report);
+	free(report);
+	write_sidecar(p, k, o, v, ms);
+	return v == KT_VERDICT_FAIL ? 1 : v == KT_VERDICT_SKIP ? 2 : 0;
+}
+
+static int skip(const struct kt_plan *p, const struct kt_kernel *k, const char *full,
+		const char *why, bool no_skip, uint64_t t0)
+{
+	struct kt_outcome o = {.exit_code = -1};
+	int rc;
+
+	if (no_skip) {
+		o.infra_error = kt_asprintf("cannot run (no-skip mode): %s", why);
+		rc = finish(p, k, &o, full, t0, false);
+		kt_outcome_free(&o);
+		return rc;
+	}
+	fprintf(stderr, "ktstr: SKIP: %s\n", why);
+	printf("SKIP %s (%.1fs)\n", full, (double)(kt_now_ns() - t0) / 1e9);
+	fflush(stdout);
+	write_sidecar(p, k, NULL, KT_VERDICT_SKIP, (kt_now_ns() - t0) / 1000000);
+	return 2;
+}
+
+/*
+ * host_only: the body runs in this process under the host's current
+ * scheduler, cgroups under /sys/fs/cgroup/ktstr-<pid> (cgroup v2 needed).
+ */
+static int run_host_only(const struct kt_plan *p, struct kt_outcome *o, const char *full,
+			 uint64_t t0, bool verbose)
+{
+	struct statfs sf;
+	static volatile sig_atomic_t stop;
+	char *root;
+
+	if (statfs("/sys/fs/cgroup", &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC) {
+		o->infra_error = kt_strdup("host_only test needs cgroup v2 mounted at "
+					   "/sys/fs/cgroup; this host has cgroup v1 (or none)");
+		return finish(p, NULL, o, full, t0, verbose);
+	}
+	root = kt_asprintf("/sys/fs/cgroup/ktstr-%d", (int)getpid());
+	if (kt_run_body_local(p, root, 0, NULL, &stop, &o->result) == 0 || o->result.n_details)
+		o->have_result = true;
+	free(root);
+	return finish(p, NULL, o, full, t0, verbose);
+}
+
+int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *ho)
+{
+	uint64_t t0 = kt_now_ns();
+	struct kt_plan plan;
+	struct kt_kernel k = {0};
+	struct kt_outcome o = {.exit_code = -1};
+	struct collect c = {.o = &o, .verbose = ho->verbose, .t0 = kt_now_ns()};
+	struct kt_vm_config cfg;
+	struct kt_vm_result res = {0};
+	enum kt_accel accel;
+	char *err = NULL, *why = NULL, *full, *sched_path = NULL, *text;
+	const char *guest_sched = NULL;
+	const char **extra = NULL;
+	size_t n_extra = 0;
+	struct kt_cpio *cpio = NULL;
+	json_t *rj;
+	int rc = 1, r;
+
+	full = kt_test_full_name(t->name, ho->kernel_label);
+	if (kt_plan_resolve(t, &plan, &err)) {
+		kt_err("%s", err);
+		printf("FAIL %s (0.0s)\n", full);
+		free(err);
+		free(full);
+		return 1;
+	}
+	if (t->host_only) {
+		rc = run_host_only(&plan, &o, full, t0, ho->verbose);
+		goto out;
+	}
+	/* A scheduler given as a path needs no kernel to be checked. */
+	if (plan.sched && plan.sched->binary && strchr(plan.sched->binary, '/')) {
+		sched_path = kt_sched_lookup(plan.sched->binary, NULL, ho->direct, &err);
+		if (!sched_path) {
+			o.sched_fail_reason = err;
+			err = NULL;
+			rc = finish(&plan, NULL, &o, full, t0, ho->verbose);
+			goto out;
+		}
+		free(sched_path);
+		sched_path = NULL;
+	}
+	if (kt_accel_resolve(KT_ACCEL_AUTO, &accel, &why, &err)) {
+		o.infra_error = kt_asprintf("accelerator: %s", err);
+		rc = finish(&plan, NULL, &o, full, t0, ho->verbose);
+		goto out;
+	}
+	free(why);
+	why = NULL;
+	if (!kt_host_fits(kt_rtopo_cpus(&plan.topo), accel == KT_ACCEL_KVM,
+			  (int)kt_allowed_cpus(), &why)) {
+		char *m = kt_asprintf("%s [topo=%s]", why, plan.topo_str);
+		char *kerr = NULL;
+		/* The kernel only names the sidecar's run dir; a skip needs none. */
+		bool have_k = resolve_kernel(ho->kernel_label, &k, &kerr) == 0;
+
+		free(kerr);
+		rc = skip(&plan, have_k ? &k : NULL, full, m, ho->no_skip, t0);
+		free(m);
+		goto out;
+	}
+
+	if (resolve_kernel(ho->kernel_label, &k, &err)) {
+		o.infra_error = kt_asprintf("kernel: %s", err ? err : "not found");
+		rc = finish(&plan, NULL, &o, full, t0, ho->verbose);
+		goto out;
+	}
+	cpio = kt_cpio_new();
+	if (plan.sched && plan.sched->binary) {
+		const char *base;
+
+		sched_path = kt_sched_lookup(plan.sched->binary, k.sched_dir, ho->direct, &err);
+		if (!sched_path) {
+			o.sched_fail_reason = err;
+			err = NULL;
+			rc = finish(&plan, &k, &o, full, t0, ho->verbose);
+			goto out;
+		}
+		base = strrchr(sched_path, '/') ? strrchr(sched_path, '/') + 1 : sched_path;
+		text = kt_asprintf("ktstr/sched/%s", base);
+		r = kt_cpio_add_elf(cpio, text, sched_path, &err);
+		if (r) {
+			o.infra_error = kt_asprintf("pack scheduler %s: %s", sched_path, err);
+			free(text);
+			rc = finish(&plan, &k, &o, full, t0, ho->verbose);
+			goto out;
+		}
+		guest_sched = text;
+	}
+	{
+		char *gs = guest_sched ? kt_asprintf("/%s", guest_sched) : NULL;
+
+		rj = run_json(&plan, gs, accel == KT_ACCEL_KVM);
+		free(gs);
+		text = json_dumps(rj, JSON_COMPACT);
+		json_decref(rj);
+		r = kt_cpio_add_data(cpio, "ktstr/run.json", text, strlen(text), 0644);
+		free(text);
+		if (r) {
+			o.infra_error = kt_asprintf("initramfs: %s", strerror(-r));
+			rc = finish(&plan, &k, &o, full, t0, ho->verbose);
+			goto out;
+		}
+	}
+	/* Guest kernel command line: sysctls, kargs. */
+	extra = kt_calloc(2 * KTSTR_MAX_KV + 2, sizeof(*extra));
+	for (size_t i = 0; plan.sched && i < KTSTR_MAX_KV && plan.sched->sysctls[i]; i++)
+		extra[n_extra++] = kt_asprintf("sysctl.%s", plan.sched->sysctls[i]);
+	for (size_t i = 0; plan.sched && i < KTSTR_MAX_KV && plan.sched->kargs[i]; i++)
+		extra[n_extra++] = kt_strdup(plan.sched->kargs[i]);
+
+	kt_vm_config_init(&cfg);
+	cfg.kernel = k.image;
+	cfg.vmlinux = k.vmlinux;
+	cfg.topo.numa_nodes = plan.topo.numa_nodes;
+	cfg.topo.llcs = plan.topo.llcs;
+	cfg.topo.cores = plan.topo.cores;
+	cfg.topo.threads = plan.topo.threads;
+	{
+		unsigned cpus = (unsigned)kt_rtopo_cpus(&plan.topo);
+		unsigned mem = (unsigned)plan.memory_mb;
+
+		if (mem < cpus * 64)
+			mem = cpus * 64;
+		if (mem < 256)
+			mem = 256;
+		cfg.memory_mb = mem;
+	}
+	cfg.accel = accel;
+	cfg.accel_quiet = !ho->verbose;
+	cfg.timeout_s = kt_vm_timeout_for(plan.duration_s, kt_rtopo_cpus(&plan.topo),
+					  accel == KT_ACCEL_KVM);
+	if (plan.sched && plan.sched->binary)
+		cfg.timeout_s += (accel == KT_ACCEL_KVM ? KT_KVM_ATTACH_MS : KT_TCG_ATTACH_MS) / 1000;
+	cfg.mode = "run";
+	cfg.cmdline_extra = extra;
+	cfg.initramfs = cpio;
+	cfg.dmesg = ho->verbose && kt_getenv("KTSTR_VERBOSE");
+	cfg.shm_size = KT_SHM_DEFAULT_SIZE;
+	cfg.on_shm = on_shm;
+	cfg.on_com2_line = on_com2;
+	cfg.on_console_line = on_console;
+	cfg.ctx = &c;
+	r = kt_vm_run(&cfg, &res, &err);
+	if (r) {
+		o.infra_error = kt_asprintf("vm: %s", err ? err : strerror(-r));
+		rc = finish(&plan, &k, &o, full, t0, ho->verbose);
+		kt_vm_result_free(&res);
+		goto out;
+	}
+	o.wall_s = res.wall_s;
+	o.timed_out = res.timed_out;
+	if (res.panicked) {
+		o.crashed = true;
+		if (!o.crash_line && res.panic_line)
+			o.crash_line = kt_strdup(res.panic_line);
+	}
+	if (o.exit_code < 0 && res.have_exit)
+		o.exit_code = res.exit_code;
+	if (res.console_tail)
+		o.console_tail = kt_strdup(res.console_tail);
+	if (!o.init_stage)
+		o.init_stage = kt_strdup(res.init_started ? "guest init started" : "before guest init");
+	if (res.guest_error && !o.infra_error)
+		o.infra_error = kt_asprintf("guest init: %s", res.guest_error);
+	if (res.interrupted)
+		o.infra_error = kt_strdup("interrupted");
+	if (c.sched_log.len)
+		o.sched_log = sb_steal(&c.sched_log);
+	if (c.dump.len)
+		o.sched_dump = sb_steal(&c.dump);
+	if (c.guest_out.len)
+		o.guest_out = sb_steal(&c.guest_out);
+	{
+		const char *json = c.shm_result ? c.shm_result : res.result_json;
+
+		if (json) {
+			if (kt_assert_result_parse(json, strlen(json), &o.result, &err) == 0) {
+				o.have_result = true;
+			} else {
+				o.infra_error = kt_asprintf("malformed test result from guest: %s",
+							    err);
+			}
+		}
+	}
+	if (o.timed_out && !o.have_result && !o.infra_error) {
+		char *d = kt_vm_describe_failure(&res, &cfg);
+
+		if (d) {
+			free(o.init_stage);
+			o.init_stage = d;
+		}
+	}
+	kt_vm_result_free(&res);
+	rc = finish(&plan, &k, &o, full, t0, ho->verbose);
+out:
+	for (size_t i = 0; i < n_extra; i++)
+		free((void *)extra[i]);
+	free(extra);
+	if (cpio)
+		kt_cpio_free(cpio);
+	free((void *)guest_sched);
+	free(sched_path);
+	free(why);
+	free(err);
+	free(full);
+	sb_free(&c.sched_log);
+	sb_free(&c.dump);
+	sb_free(&c.guest_out);
+	free(c.shm_result);
+	kt_outcome_free(&o);
+	kt_kernel_free(&k);
+	return rc;
+}

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Verdicts and failure reports (pure: no I/O). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+#include "util/util.h"
+
+void kt_outcome_free(struct kt_outcome *o)
+{
+	kt_assert_result_clear(&o->result);
+	free(o->crash_line);
+	free(o->sched_fail_reason);
+	free(o->sched_log);
+	free(o->sched_dump);
+	free(o->console_tail);
+	free(o->guest_out);
+	free(o->init_stage);
+	free(o->infra_error);
+	memset(o, 0, sizeof(*o));
+}
+
+char *kt_log_fingerprint(const char *log)
+{
+	const char *end, *start;
+
+	if (!log)
+		return NULL;
+	end = log + strlen(log);
+	while (end > log) {
+		while (end > log && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+			end--;
+		if (end == log)
+			return NULL;
+		start = end;
+		while (start > log && start[-1] != '\n')
+			start--;
+		/* Skip separator-only lines ("=====", "-----"). */
+		bool sep = true;
+
+		for (const char *c = start; c < end; c++)
+			if (*c != '=' && *c != '-' && *c != ' ' && *c != '\t')
+				sep = false;
+		if (!sep) {
+			char *r = kt_malloc((size_t)(end - start) + 1);
+
+			memcpy(r, start, (size_t)(end - start));
+			r[end - start] = 0;
+			return r;
+		}
+		end = start;
+	}
+	return NULL;
+}
+
+/* Last n lines of text. */
+static const char *tail_lines(const char *text, int n)
+{
+	const char *p;
+	int seen = 0;
+
+	if (!text)
+		return "";
+	p = text + strlen(text);
+	while (p > text && (p[-1] == '\n'))
+		p--;
+	while (p > text) {
+		if (p[-1] == '\n' && ++seen == n)
+			break;
+		p--;
+	}
+	return p;
+}
+
+static void add_indented(struct sbuf *sb, const char *text, const char *indent)
+{
+	const char *l = text;
+
+	while (l && *l) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) : strlen(l);
+
+		sb_adds(sb, indent);
+		sb_add(sb, l, n);
+		sb_adds(sb, "\n");
+		l = e ? e + 1 : NULL;
+	}
+}
+
+static void add_stats(struct sbuf *sb, const struct kt_scenario_stats *s)
+{
+	sb_addf(sb,
+		"--- stats ---\n%llu workers, %llu cpus, %llu migrations, worst_spread=%.1f%%, "
+		"worst_gap=%llums\n",
+		(unsigned long long)s->total_workers, (unsigned long long)s->total_cpus,
+		(unsigned long long)s->total_migrations, s->worst_spread,
+		(unsigned long long)s->worst_gap_ms);
+	for (size_t i = 0; i < s->n_cgroups; i++) {
+		const struct kt_cgroup_stats *c = &s->cgroups[i];
+
+		sb_addf(sb,
+			"  cg%zu: workers=%llu cpus=%llu spread=%.1f%% gap=%llums migrations=%llu "
+			"iter=%llu\n",
+			i, (unsigned long long)c->num_workers, (unsigned long long)c->num_cpus,
+			c->spread, (unsigned long long)c->max_gap_ms,
+			(unsigned long long)c->total_migrations,
+			(unsigned long long)c->total_iterations);
+	}
+}
+
+/* The failure details of an outcome (what went wrong, one per line). */
+static void failure_details(const struct kt_outcome *o, struct sbuf *d)
+{
+	if (o->infra_error)
+		sb_addf(d, "%s\n", o->infra_error);
+	if (o->sched_fail_reason)
+		sb_addf(d, "%s\n", o->sched_fail_reason);
+	if (o->have_result) {
+		for (size_t i = 0; i < o->result.n_details; i++)
+			sb_addf(d, "%s\n", o->result.details[i].message);
+		if (!o->result.passed && !o->result.n_details)
+			sb_adds(d, "test failed without details\n");
+	}
+	if (o->crashed)
+		sb_addf(d, "guest crashed: %s\n", o->crash_line ? o->crash_line : "kernel panic");
+	else if (o->timed_out && !o->have_result)
+		sb_adds(d, "timed out (no result in SHM or COM2)\n");
+	else if (!o->have_result && !o->infra_error && !o->sched_fail_reason)
+		sb_adds(d, "no test result received from guest (no AssertResult arrived via SHM "
+			   "or COM2; check kernel log and scheduler exit status)\n");
+	if (o->sched_died && !strstr(sb_str(d), "scheduler"))
+		sb_adds(d, "scheduler process died unexpectedly\n");
+}
+
+static bool outcome_failed(const struct kt_outcome *o)
+{
+	if (o->infra_error || o->sched_fail_reason || o->crashed || !o->have_result)
+		return true;
+	if (o->timed_out && !o->result.passed)
+		return true;
+	return !o->result.passed;
+}
+
+enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outcome *o,
+				  bool verbose, char **report)
+{
+	struct sbuf sb = SBUF_INIT, d = SBUF_INIT;
+	bool failed = outcome_failed(o);
+	/* Infrastructure errors (no kernel, no scheduler binary) never count as expected. */
+	bool expect_err = p->test->expect_err && !o->infra_error && !o->sched_fail_reason;
+	bool sched_death = o->sched_died || o->sched_not_attached;
+	char *fp;
+
+	*report = NULL;
+	if (!failed && o->result.skipped) {
+		const char *why = o->result.n_details ? o->result.details[0].message : "skipped";
+
+		*report = kt_asprintf("ktstr: SKIP: %s\n", why);
+		return KT_VERDICT_SKIP;
+	}
+	for (size_t i = 0; o->have_result && i < o->result.n_details; i++)
+		if (o->result.details[i].kind == KT_DETAIL_SCHEDULER_DIED)
+			sched_death = true;
+	if (!failed) {
+		if (expect_err) {
+			sb_addf(&sb, "ktstr_test '%s' [sched=%s] [topo=%s] failed:\n  expected test "
+				     "to fail but it passed\n",
+				p->test->name, p->sched_name, p->topo_str);
+			if (o->have_result)
+				add_stats(&sb, &o->result.stats);
+			*report = sb_steal(&sb);
+			return KT_VERDICT_FAIL;
+		}
+		*report = kt_strdup("");
+		return KT_VERDICT_PASS;
+	}
+
+	failure_details(o, &d);
+	/*
+	 * The scheduler's last words lead the report when it failed: it died,
+	 * or the kernel ejected it (its log ends in an "EXIT: <reason>" other
+	 * than the normal "unregistered from user space" at teardown).
+	 */
+	fp = kt_log_fingerprint(o->sched_log);
+	if (fp && !sched_death && !o->sched_fail_reason &&
+	    !(kt_startswith(fp, "EXIT:") && !strstr(fp, "unregistered from user space"))) {
+		free(fp);
+		fp = NULL;
+	}
+	if (fp) {
+		sb_addf(&sb, "%s\n", fp);
+		free(fp);
+	}
+	sb_addf(&sb, "ktstr_test '%s' [sched=%s] [topo=%s] %s:\n", p->test->name, p->sched_name,
+		p->topo_str, expect_err ? "failed as expected" : "failed");
+	add_indented(&sb, sb_str(&d), "  ");
+	if (o->have_result && (o->result.stats.n_cgroups || o->result.stats.total_workers))
+		add_stats(&sb, &o->result.stats);
+	/* Diagnostics describe a VM run; none for errors before any VM booted. */
+	if ((sched_death || verbose || o->timed_out || o->crashed || !o->have_result) &&
+	    !(o->infra_error && o->wall_s <= 0) && !(o->sched_fail_reason && o->wall_s <= 0)) {
+		sb_adds(&sb, "--- diagnostics ---\n");
+		sb_addf(&sb, "init stage: %s\n", o->init_stage ? o->init_stage : "unknown");
+		if (o->exit_code >= 0)
+			sb_addf(&sb, "guest exit code: %d\n", o->exit_code);
+		else
+			sb_adds(&sb, "guest exit code: none (guest did not report KTSTR_EXIT)\n");
+		if (o->wall_s > 0)
+			sb_addf(&sb, "vm wall time: %.1fs\n", o->wall_s);
+		if (o->guest_out && *o->guest_out) {
+			sb_adds(&sb, "last guest output:\n");
+			add_indented(&sb, tail_lines(o->guest_out, 20), "  ");
+		}
+		if (o->console_tail && *o->console_tail) {
+			sb_adds(&sb, "last console lines:\n");
+			add_indented(&sb, tail_lines(o->console_tail, 20), "  ");
+		}
+	}
+	if (o->sched_log && *o->sched_log) {
+		sb_adds(&sb, "--- scheduler log ---\n");
+		add_indented(&sb, tail_lines(o->sched_log, 200), "");
+	}
+	if (o->sched_dump && *o->sched_dump) {
+		sb_adds(&sb, "--- sched_ext dump ---\n");
+		add_indented(&sb, tail_lines(o->sched_dump, 200), "");
+	}
+	sb_free(&d);
+	*report = sb_steal(&sb);
+	return expect_err ? KT_VERDICT_PASS : KT_VERDICT_FAIL;
+}

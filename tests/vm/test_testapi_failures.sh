@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Verdicts for schedulers and setups that must fail (tests/vm/vmtests.c):
+#  - scx_qmap -t 2 (stall every 2nd user thread): the watchdog ejects it; the
+#    report names the exit reason ("runnable task stall"); expect_err -> exit 0
+#  - scx_qmap -e 100: scx_bpf_error's message is in the report, exit 1
+#  - a nonexistent scheduler path: clear error, exit 1
+#  - a topology too big for the host: SKIP (exit 0), a failure under
+#    KTSTR_NO_SKIP_MODE and under `ktstr test --no-skip-mode`
+set -eu
+: "${KTSTR_BIN:?}"
+build=$(dirname "$KTSTR_BIN")
+bin=$build/tests/ktstr-vmtests
+[ -x "$bin" ] || { echo "missing $bin (run make examples)" >&2; exit 1; }
+tmp=$(mktemp -d /tmp/ktstr-vm-fail.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export KTSTR_TARGET_DIR=$tmp/target
+fail() { echo "FAIL: $*" >&2; cat "$tmp/log" >&2; exit 1; }
+
+# Missing scheduler (no VM boots).
+rc=0; "$bin" --exact ktstr/missing_scheduler >"$tmp/log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "missing scheduler: exit $rc, want 1"
+grep -q "scheduler '/nonexistent/scx_missing' not found" "$tmp/log" || fail "missing scheduler message"
+
+# Too-big topology: skip, or fail in no-skip mode.
+rc=0; "$bin" --exact ktstr/too_big >"$tmp/log" 2>&1 || rc=$?
+[ $rc -eq 0 ] || fail "too_big: exit $rc, want 0 (skip)"
+grep -q "^ktstr: SKIP: topology needs 32 vCPUs" "$tmp/log" || fail "too_big skip message"
+grep -q "^SKIP ktstr/too_big" "$tmp/log" || fail "too_big SKIP line"
+rc=0; KTSTR_NO_SKIP_MODE=1 "$bin" --exact ktstr/too_big >"$tmp/log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "too_big no-skip: exit $rc, want 1"
+grep -q "cannot run (no-skip mode)" "$tmp/log" || fail "too_big no-skip message"
+rc=0; "$KTSTR_BIN" test --no-skip-mode -E too_big "$bin" >"$tmp/log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "ktstr test --no-skip-mode: exit $rc, want 1"
+grep -q "^0 passed, 1 failed, 0 skipped" "$tmp/log" || fail "ktstr test --no-skip-mode summary"
+
+# scx_qmap -e 100: scx_bpf_error message in the report.
+rc=0; "$bin" --exact ktstr/qmap_bpf_error >"$tmp/log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "qmap -e: exit $rc, want 1"
+grep -q "ktstr_test 'qmap_bpf_error' \[sched=scx_qmap\] \[topo=1n1l2c1t\] failed:" "$tmp/log" ||
+	fail "qmap -e: report header"
+grep -q "test triggering error" "$tmp/log" || fail "qmap -e: scx_bpf_error message missing"
+grep -q -- "--- scheduler log ---" "$tmp/log" || fail "qmap -e: scheduler log section"
+
+# scx_qmap -t 2: stall verdict naming the exit reason; expected (expect_err).
+rc=0; "$bin" --exact ktstr/qmap_stall >"$tmp/log" 2>&1 || rc=$?
+[ $rc -eq 0 ] || fail "qmap -t: exit $rc, want 0 (expect_err)"
+grep -q "failed as expected" "$tmp/log" || fail "qmap -t: not reported as an expected failure"
+grep -q "^EXIT: runnable task stall" "$tmp/log" || fail "qmap -t: report does not lead with the exit reason"
+echo "all failure verdicts as expected"

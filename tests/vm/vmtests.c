@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests whose verdicts the VM test scripts check (tests/vm/test_testapi_*.sh):
+ * schedulers that misbehave on purpose, a missing scheduler, a topology
+ * the host cannot provide. Built by `make examples` as build/tests/ktstr-vmtests.
+ */
+#include <ktstr.h>
+
+KTSTR_SCHEDULER(scx_qmap, .binary = "scx_qmap");
+KTSTR_SCHEDULER(missing, .binary = "/nonexistent/scx_missing");
+
+/*
+ * scx_qmap -t 2 stalls every second user thread: the sched_ext watchdog
+ * (qmap's timeout_ms = 5 s) kicks the scheduler out with "runnable task
+ * stall"; the scheduler exits and the test fails (expect_err: that is
+ * the expected outcome).
+ */
+KTSTR_TEST(qmap_stall, .scheduler = &scx_qmap, .extra_sched_args = {"-t", "2"},
+	   .llcs = 1, .cores = 2, .duration_s = 9, .expect_err = true)
+{
+	return ktstr_run_canned(ctx, "steady");
+}
+
+/* scx_qmap -e 100: scx_bpf_error("test triggering error") after 100 enqueues. */
+KTSTR_TEST(qmap_bpf_error, .scheduler = &scx_qmap, .extra_sched_args = {"-e", "100"},
+	   .llcs = 1, .cores = 2, .duration_s = 3)
+{
+	return ktstr_run_canned(ctx, "steady");
+}
+
+/* A scheduler path that does not exist: fails before any VM boots. */
+KTSTR_TEST(missing_scheduler, .scheduler = &missing)
+{
+	return ktstr_run_canned(ctx, "steady");
+}
+
+/* 2 nodes x 4 LLCs x 4 cores x 2 threads = 32 vCPUs: more than this host can emulate. */
+KTSTR_TEST(too_big, .topology = "2n4l4c2t")
+{
+	return ktstr_run_canned(ctx, "steady");
+}
+
+/* A quick passing test for the sidecar check. */
+KTSTR_TEST(eevdf_quick, .duration_s = 1)
+{
+	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0"}));
+}
