@@ -28,7 +28,7 @@ static unsigned initramfs_mb(size_t cpio_len, size_t initrd_len, size_t shm_size
 	return 2 * ceil_mb(cpio_len) + ceil_mb(initrd_len) + ceil_mb(shm_size);
 }
 
-unsigned kt_vm_memory_estimate(const struct kt_topo *t, size_t cpio_len, size_t initrd_len,
+unsigned kt_vm_memory_estimate(const struct kt_vm_topo *t, size_t cpio_len, size_t initrd_len,
 			       size_t shm_size)
 {
 	unsigned base = (unsigned)kt_topo_cpus(t) * 64;

@@ -48,7 +48,7 @@ static void add(struct argv_b *a, char *s)
 char **kt_vm_build_argv(const struct kt_vm_plan *p, const char *cmdline)
 {
 	struct argv_b a = {0};
-	const struct kt_topo *t = p->topo;
+	const struct kt_vm_topo *t = p->topo;
 	int cpus = kt_topo_cpus(t), nodes = t->numa_nodes;
 	unsigned per_node = p->memory_mb / (unsigned)nodes;
 

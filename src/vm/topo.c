@@ -19,7 +19,7 @@ static int order(int n) /* bits needed for 0..n-1 */
 	return b;
 }
 
-int kt_topo_validate(const struct kt_topo *t, char **err)
+int kt_topo_validate(const struct kt_vm_topo *t, char **err)
 {
 	char buf[64];
 	long cpus;
@@ -59,7 +59,7 @@ int kt_topo_validate(const struct kt_topo *t, char **err)
 	return 0;
 }
 
-int kt_topo_parse(const char *s, struct kt_topo *out, char **err)
+int kt_topo_parse(const char *s, struct kt_vm_topo *out, char **err)
 {
 	int v[4], n = 0;
 	const char *p = s;
@@ -96,12 +96,12 @@ bad:
 	return -EINVAL;
 }
 
-int kt_topo_cpus(const struct kt_topo *t)
+int kt_topo_cpus(const struct kt_vm_topo *t)
 {
 	return t->llcs * t->cores * t->threads;
 }
 
-void kt_topo_format(const struct kt_topo *t, char *buf, size_t len)
+void kt_topo_format(const struct kt_vm_topo *t, char *buf, size_t len)
 {
 	snprintf(buf, len, "%d,%d,%d,%d", t->numa_nodes, t->llcs, t->cores, t->threads);
 }

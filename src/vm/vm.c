@@ -34,7 +34,7 @@
 void kt_vm_config_init(struct kt_vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->topo = (struct kt_topo){1, 1, 1, 1};
+	cfg->topo = (struct kt_vm_topo){1, 1, 1, 1};
 	cfg->accel = KT_ACCEL_AUTO;
 }
 

@@ -48,7 +48,7 @@ struct kt_cpio;
  * multiple of numa_nodes), each LLC with cores cores of threads SMT threads.
  * CPUs = llcs * cores * threads, numbered LLC-major, then core, then thread.
  */
-struct kt_topo {
+struct kt_vm_topo {
 	int numa_nodes;
 	int llcs;
 	int cores;
@@ -62,12 +62,12 @@ struct kt_topo {
  * at most KT_TOPO_MAX_CPUS CPUs). On failure *err (malloc'd) is e.g.
  * "invalid topology 'X': expected 'numa_nodes,llcs,cores,threads' (e.g. '1,2,4,1')".
  */
-int kt_topo_parse(const char *s, struct kt_topo *out, char **err);
+int kt_topo_parse(const char *s, struct kt_vm_topo *out, char **err);
 /* Same checks for a topology built in code. */
-int kt_topo_validate(const struct kt_topo *t, char **err);
-int kt_topo_cpus(const struct kt_topo *t);
+int kt_topo_validate(const struct kt_vm_topo *t, char **err);
+int kt_topo_cpus(const struct kt_vm_topo *t);
 /* "N,L,C,T" into buf. */
-void kt_topo_format(const struct kt_topo *t, char *buf, size_t len);
+void kt_topo_format(const struct kt_vm_topo *t, char *buf, size_t len);
 
 /* ---- acceleration ------------------------------------------------------------ */
 
@@ -126,7 +126,7 @@ struct kt_vm_config {
 	 */
 	const char *kernel;
 	const char *vmlinux;
-	struct kt_topo topo;		  /* default 1,1,1,1 */
+	struct kt_vm_topo topo;		  /* default 1,1,1,1 */
 	unsigned memory_mb;		  /* 0 = estimate (kt_vm_memory_estimate) */
 	enum kt_accel accel;		  /* default auto */
 	bool accel_quiet;		  /* do not print the "ktstr: accel: ..." line */
@@ -249,7 +249,7 @@ char *kt_vm_describe_failure(const struct kt_vm_result *res, const struct kt_vm_
  * (twice its uncompressed size: archive copy + unpacked files, plus the
  * compressed image) and the SHM ring. Sizes in bytes.
  */
-unsigned kt_vm_memory_estimate(const struct kt_topo *t, size_t cpio_len, size_t initrd_len,
+unsigned kt_vm_memory_estimate(const struct kt_vm_topo *t, size_t cpio_len, size_t initrd_len,
 			       size_t shm_size);
 /*
  * Check an explicit memory_mb against the same needs; 0 when it fits,
@@ -278,7 +278,7 @@ struct kt_vm_plan {
 	const char *qemu;   /* "qemu-system-x86_64" or a path */
 	const char *kernel; /* image actually booted */
 	const char *initrd; /* compressed initramfs path */
-	const struct kt_topo *topo;
+	const struct kt_vm_topo *topo;
 	unsigned memory_mb;
 	enum kt_accel accel; /* KVM or TCG (resolved) */
 	const char *mode;

@@ -12,7 +12,7 @@
 
 UNIT_TEST(vm_topo_parse_ok)
 {
-	struct kt_topo t;
+	struct kt_vm_topo t;
 	char *err = NULL;
 	char buf[64];
 
@@ -35,7 +35,7 @@ UNIT_TEST(vm_topo_parse_bad)
 	const char *bad[] = {"",	 "1",	     "1,2,3",	 "1,2,3,4,5", "0,1,1,1",
 			     "1,0,1,1",	 "1,1,0,1",  "1,1,1,0",	 "a,b,c,d",   "1,,1,1",
 			     "1,1,1,1,", " 1,1,1,1", "-1,1,1,1", "1,1,1,1x",  "1.5,1,1,1"};
-	struct kt_topo t;
+	struct kt_vm_topo t;
 	char *err = NULL;
 
 	for (size_t i = 0; i < KT_ARRAY_SIZE(bad); i++) {
@@ -85,7 +85,7 @@ UNIT_TEST(vm_accel_parse)
 
 UNIT_TEST(vm_memory_estimate)
 {
-	struct kt_topo t1 = {1, 1, 1, 1}, t16 = {2, 4, 2, 2};
+	struct kt_vm_topo t1 = {1, 1, 1, 1}, t16 = {2, 4, 2, 2};
 	char *err = NULL;
 
 	/* floor 256 MiB, plus 2x uncompressed + compressed + shm, each rounded up */
@@ -117,7 +117,7 @@ UNIT_TEST(vm_ram_gpa)
 	CHECK(kt_vm_ram_gpa(4ull << 30, (4ull << 30) - 4096) == (6ull << 30) - 4096);
 }
 
-static struct kt_vm_plan plan(const struct kt_topo *t, int *fds)
+static struct kt_vm_plan plan(const struct kt_vm_topo *t, int *fds)
 {
 	struct kt_vm_plan p = {0};
 
@@ -145,7 +145,7 @@ static char *join(char **argv)
 
 UNIT_TEST(vm_cmdline)
 {
-	struct kt_topo t = {2, 4, 2, 2};
+	struct kt_vm_topo t = {2, 4, 2, 2};
 	int fds[2] = {7, 8};
 	struct kt_vm_plan p = plan(&t, fds);
 	const char *extra[] = {"foo=bar", "", "baz", NULL};
@@ -194,7 +194,7 @@ UNIT_TEST(vm_cmdline)
 
 UNIT_TEST(vm_argv_numa)
 {
-	struct kt_topo t = {2, 4, 2, 2};
+	struct kt_vm_topo t = {2, 4, 2, 2};
 	int fds[2] = {7, 8};
 	struct kt_vm_plan p = plan(&t, fds);
 	char **argv = kt_vm_build_argv(&p, "console=ttyS0");
@@ -228,7 +228,7 @@ UNIT_TEST(vm_argv_numa)
 
 UNIT_TEST(vm_argv_single_node_kvm)
 {
-	struct kt_topo t = {1, 3, 3, 1};
+	struct kt_vm_topo t = {1, 3, 3, 1};
 	int fds[1] = {9};
 	struct kt_vm_plan p = plan(&t, fds);
 	char **argv;
@@ -251,7 +251,7 @@ UNIT_TEST(vm_argv_single_node_kvm)
 
 UNIT_TEST(vm_argv_uneven_node_memory)
 {
-	struct kt_topo t = {3, 3, 1, 1};
+	struct kt_vm_topo t = {3, 3, 1, 1};
 	int fds[3] = {3, 4, 5};
 	struct kt_vm_plan p = plan(&t, fds);
 	char **argv;

@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 	kt_vm_config_init(&cfg);
 	cfg.kernel = k.image;
 	cfg.vmlinux = k.vmlinux;
-	cfg.topo = (struct kt_topo){2, 2, 1, 1};
+	cfg.topo = (struct kt_vm_topo){2, 2, 1, 1};
 	cfg.mode = "engine-test";
 	cfg.timeout_s = 240;
 	cfg.shm_size = 1 << 20;
