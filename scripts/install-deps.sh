@@ -4,11 +4,12 @@ set -euo pipefail
 pkgs=(
 	build-essential make gcc pkg-config git xz-utils cpio bc flex bison
 	libelf-dev libssl-dev dwarves                  # kernel build, BTF (pahole)
-	clang llvm lld                                 # tools/sched_ext BPF schedulers
+	clang llvm clang-16 llvm-16                    # tools/sched_ext (scx_flatcg needs clang >= 15)
 	libjansson-dev libbpf-dev libzstd-dev liblz4-dev zlib1g-dev
 	qemu-system-x86 busybox-static                 # VM engine, shell mode
 	linux-source-6.12                              # the default test kernel source
-	python3 tmux                                   # tests (HTTP server, TTY tests)
+	curl                                           # kernel downloads by version
+	python3 tmux bc binutils zstd                  # tests and benchmarks
 )
 missing=()
 for p in "${pkgs[@]}"; do

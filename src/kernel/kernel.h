@@ -211,6 +211,12 @@ int kt_kernel_build(const struct kt_build_opts *o, char **dir, char **key, char 
 int kt_cpu_cap_resolve(const char *cap_flag, unsigned allowed, unsigned *jobs, char **err);
 unsigned kt_allowed_cpus(void);
 
+/*
+ * make variables selecting the BPF compiler for tools/sched_ext: the newest
+ * clang-NN (20..15) on PATH, else clang ("CLANG=clang-16", "LLVM_STRIP=...").
+ */
+void kt_sched_ext_clang(char *clang, size_t clen, char *strip, size_t slen);
+
 /* ---- downloads (kernel.org or KTSTR_KERNEL_MIRROR) ------------------------------ */
 
 /* Base URL for tarballs and releases.json. */

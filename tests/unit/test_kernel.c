@@ -1173,3 +1173,25 @@ UNIT_TEST(kernel_entry_lock_blocks_force_and_clean)
 	kt_kernel_free(&k);
 	free(root);
 }
+
+UNIT_TEST(kernel_sched_ext_clang_prefers_newest_versioned)
+{
+	char dir[512], clang[64], strip[64];
+	const char *names[] = {"clang-15", "clang-16"};
+
+	snprintf(dir, sizeof(dir), "%s/bin", unit_tmpdir());
+	kt_mkdir_p(dir, 0755);
+	setenv("PATH", dir, 1);
+	kt_sched_ext_clang(clang, sizeof(clang), strip, sizeof(strip));
+	CHECK_STR_EQ(clang, "CLANG=clang");
+	CHECK_STR_EQ(strip, "LLVM_STRIP=llvm-strip");
+	for (size_t i = 0; i < 2; i++) {
+		char *p = kt_asprintf("%s/%s", dir, names[i]);
+
+		kt_write_file_atomic(p, "#!/bin/sh\n", 10, 0755);
+		free(p);
+	}
+	kt_sched_ext_clang(clang, sizeof(clang), strip, sizeof(strip));
+	CHECK_STR_EQ(clang, "CLANG=clang-16");
+	CHECK_STR_EQ(strip, "LLVM_STRIP=llvm-strip-16");
+}
