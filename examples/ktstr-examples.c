@@ -74,9 +74,10 @@ KTSTR_TEST(central_bursty, .scheduler = &scx_central, .workers_per_cgroup = 1)
 
 /*
  * scx_flatcg: hierarchical weights, nested cgroups. Needs a scheduler built
- * with clang >= 15: with clang 14 (no btf_type_tag) its __kptr stash fails
- * BPF verification ("R1 has no valid kptr"), which ktstr reports as a
- * failure with the verifier log.
+ * with clang >= 15 (`ktstr kernel build` picks the newest clang-NN): with
+ * clang 14 (no btf_type_tag) its __kptr stash fails BPF verification
+ * ("R1 has no valid kptr"), which ktstr reports as a failure with the
+ * verifier log.
  */
 KTSTR_TEST(flatcg_nested, .scheduler = &scx_flatcg, .llcs = 1, .cores = 2)
 {
