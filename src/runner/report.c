@@ -90,23 +90,8 @@ static void add_indented(struct sbuf *sb, const char *text, const char *indent)
 
 static void add_stats(struct sbuf *sb, const struct kt_scenario_stats *s)
 {
-	sb_addf(sb,
-		"--- stats ---\n%llu workers, %llu cpus, %llu migrations, worst_spread=%.1f%%, "
-		"worst_gap=%llums\n",
-		(unsigned long long)s->total_workers, (unsigned long long)s->total_cpus,
-		(unsigned long long)s->total_migrations, s->worst_spread,
-		(unsigned long long)s->worst_gap_ms);
-	for (size_t i = 0; i < s->n_cgroups; i++) {
-		const struct kt_cgroup_stats *c = &s->cgroups[i];
-
-		sb_addf(sb,
-			"  cg%zu: workers=%llu cpus=%llu spread=%.1f%% gap=%llums migrations=%llu "
-			"iter=%llu\n",
-			i, (unsigned long long)c->num_workers, (unsigned long long)c->num_cpus,
-			c->spread, (unsigned long long)c->max_gap_ms,
-			(unsigned long long)c->total_migrations,
-			(unsigned long long)c->total_iterations);
-	}
+	sb_adds(sb, "--- stats ---\n");
+	kt_scenario_stats_format(s, sb);
 }
 
 /* The failure details of an outcome (what went wrong, one per line). */
