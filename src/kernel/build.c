@@ -932,12 +932,33 @@ static int build_fresh_tree(struct build_ctx *c, char **dir, char **err)
 	return 0;
 }
 
+/*
+ * Once the key is known for a freshly extracted or cloned tree: take the
+ * build lock, return 1 on a cache hit, otherwise check --force against test
+ * locks and build + store.
+ */
+static int build_keyed_tree(struct build_ctx *c, char **dir, char **err)
+{
+	int r, lk;
+
+	if ((r = key_lock(c, &lk)))
+		return r;
+	if (cache_hit(c)) {
+		*dir = kt_path_join(c->root, c->key);
+		r = 1;
+	} else if (!(r = force_check(c, err))) {
+		r = build_fresh_tree(c, dir, err);
+	}
+	close(lk);
+	return r;
+}
+
 static int build_tarball(struct build_ctx *c, const char *tarball, bool downloaded, char **dir,
 			 char **err)
 {
 	char *canon = NULL;
 	struct stat st;
-	int r, lk = -1;
+	int r;
 
 	if (!downloaded) {
 		canon = realpath(tarball, NULL);
@@ -977,19 +998,8 @@ static int build_tarball(struct build_ctx *c, const char *tarball, bool download
 		open_log(c, c->key);
 	}
 	kt_info("kernel %s, cache key %s", c->version, c->key);
-	if ((r = key_lock(c, &lk)))
-		goto out;
-	if (cache_hit(c)) {
-		*dir = kt_path_join(c->root, c->key);
-		r = 1;
-		goto out;
-	}
-	if ((r = force_check(c, err)))
-		goto out;
-	r = build_fresh_tree(c, dir, err);
+	r = build_keyed_tree(c, dir, err);
 out:
-	if (lk >= 0)
-		close(lk);
 	drop_tmpdir(c);
 	free(canon);
 	return r;
@@ -1055,7 +1065,7 @@ static int build_git(struct build_ctx *c, char **dir, char **err)
 	    NULL};
 	char *argv_co[] = {"git", "checkout", "-q", "FETCH_HEAD", NULL};
 	char *head;
-	int r, lk = -1;
+	int r;
 
 	if ((r = make_tmpdir(&c->tmp, err)))
 		return r;
@@ -1081,19 +1091,8 @@ static int build_git(struct build_ctx *c, char **dir, char **err)
 	if ((r = kt_cache_key_validate(c->key, err)))
 		goto out;
 	open_log(c, c->key);
-	if ((r = key_lock(c, &lk)))
-		goto out;
-	if (cache_hit(c)) {
-		*dir = kt_path_join(c->root, c->key);
-		r = 1;
-		goto out;
-	}
-	if ((r = force_check(c, err)))
-		goto out;
-	r = build_fresh_tree(c, dir, err);
+	r = build_keyed_tree(c, dir, err);
 out:
-	if (lk >= 0)
-		close(lk);
 	drop_tmpdir(c);
 	return r;
 }
