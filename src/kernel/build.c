@@ -22,21 +22,6 @@
 #include "kernel.h"
 #include "util/util.h"
 
-static void set_err(char **err, const char *fmt, ...) KT_PRINTF(2, 3);
-static void set_err(char **err, const char *fmt, ...)
-{
-	struct sbuf sb = SBUF_INIT;
-	va_list ap;
-
-	if (!err)
-		return;
-	free(*err);
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	*err = sb_steal(&sb);
-}
-
 static char *kt_strndup7(const char *s)
 {
 	char *r = kt_malloc(8);
@@ -202,7 +187,7 @@ static int run_stage(struct progress *p, const char *stage, const char *dir, con
 	r = kt_run(argv, &o, &st);
 	if (kt_interrupted()) {
 		progress_abort(p);
-		set_err(err, "interrupted");
+		kt_set_err(err, "interrupted");
 		sb_free(&cmd);
 		return -EINTR;
 	}
@@ -210,10 +195,10 @@ static int run_stage(struct progress *p, const char *stage, const char *dir, con
 		progress_abort(p);
 		print_log_tail(log, 40);
 		if (r)
-			set_err(err, "%s: cannot run %s: %s (log: %s)", stage, argv[0],
+			kt_set_err(err, "%s: cannot run %s: %s (log: %s)", stage, argv[0],
 				strerror(-r), log);
 		else
-			set_err(err, "%s failed (exit %d) (log: %s)", sb_str(&cmd), st, log);
+			kt_set_err(err, "%s failed (exit %d) (log: %s)", sb_str(&cmd), st, log);
 		sb_free(&cmd);
 		return r ? r : -EIO;
 	}
@@ -303,7 +288,7 @@ static int append_fragment(const char *tree, char **err)
 	FILE *f = fopen(path, "ae");
 
 	if (!f || fputs("\n", f) < 0 || fwrite(frag, 1, len, f) != len || fclose(f)) {
-		set_err(err, "cannot append the kconfig fragment to %s: %s", path, strerror(errno));
+		kt_set_err(err, "cannot append the kconfig fragment to %s: %s", path, strerror(errno));
 		free(path);
 		return -EIO;
 	}
@@ -359,12 +344,12 @@ static int configure(struct build_ctx *c, bool fresh, char **err)
 	free(cfg);
 	cfg = NULL;
 	if ((r = kt_read_file(cfgp, &cfg, NULL, 0))) {
-		set_err(err, "cannot read %s: %s", cfgp, strerror(-r));
+		kt_set_err(err, "cannot read %s: %s", cfgp, strerror(-r));
 		goto out;
 	}
 	missing = config_missing(cfg);
 	if (*missing) {
-		set_err(err,
+		kt_set_err(err,
 			"critical config options are missing in %s: %s (is pahole/clang "
 			"installed? see %s)",
 			cfgp, missing, c->log);
@@ -389,13 +374,13 @@ static int elf_check_btf(const char *path, char **err)
 	size_t shstrndx;
 
 	if (fd < 0) {
-		set_err(err, "cannot open %s: %s", path, strerror(errno));
+		kt_set_err(err, "cannot open %s: %s", path, strerror(errno));
 		return -errno;
 	}
 	elf_version(EV_CURRENT);
 	e = elf_begin(fd, ELF_C_READ, NULL);
 	if (!e || elf_getshdrstrndx(e, &shstrndx)) {
-		set_err(err, "%s is not an ELF file", path);
+		kt_set_err(err, "%s is not an ELF file", path);
 		r = -EINVAL;
 		goto out;
 	}
@@ -416,7 +401,7 @@ static int elf_check_btf(const char *path, char **err)
 	if (btf && symtab)
 		r = 0;
 	else
-		set_err(err, "%s has no %s section", path, btf ? ".symtab" : ".BTF");
+		kt_set_err(err, "%s has no %s section", path, btf ? ".symtab" : ".BTF");
 out:
 	if (e)
 		elf_end(e);
@@ -479,7 +464,7 @@ static int make_tmpdir(char **out, char **err)
 	char *tmpl = kt_asprintf("%s/ktstr-build-XXXXXX", t ? t : "/tmp");
 
 	if (!mkdtemp(tmpl)) {
-		set_err(err, "cannot create a temporary directory %s: %s", tmpl, strerror(errno));
+		kt_set_err(err, "cannot create a temporary directory %s: %s", tmpl, strerror(errno));
 		free(tmpl);
 		return -errno;
 	}
@@ -528,7 +513,7 @@ static int extract(struct build_ctx *c, const char *tarball, char **err)
 	if (d)
 		closedir(d);
 	if (!c->tree) {
-		set_err(err,
+		kt_set_err(err,
 			"%s does not contain a kernel source tree (no top directory with a "
 			"Kconfig)",
 			tarball);
@@ -645,14 +630,14 @@ static int store(struct build_ctx *c, char **err)
 
 	kt_rm_rf(stage);
 	if ((r = kt_mkdir_p(stage, 0755))) {
-		set_err(err, "cannot create %s: %s", stage, strerror(-r));
+		kt_set_err(err, "cannot create %s: %s", stage, strerror(-r));
 		goto out;
 	}
 	kt_cleanup_add_path(stage);
 	progress_stage(&c->prog, "storing in the cache");
 	p = kt_path_join(stage, kt_kernel_image_name());
 	if ((r = kt_copy_file(img, p, 0644))) {
-		set_err(err, "cannot copy %s to %s: %s", img, p, strerror(-r));
+		kt_set_err(err, "cannot copy %s to %s: %s", img, p, strerror(-r));
 		goto out;
 	}
 	free(p);
@@ -663,7 +648,7 @@ static int store(struct build_ctx *c, char **err)
 
 		r = kt_run(argv, &(struct kt_run_opts){.log_path = c->log}, &status);
 		if (r || status) {
-			set_err(err, "objcopy --strip-debug %s failed (log: %s)", vml, c->log);
+			kt_set_err(err, "objcopy --strip-debug %s failed (log: %s)", vml, c->log);
 			r = r ? r : -EIO;
 			goto out;
 		}
@@ -675,7 +660,7 @@ static int store(struct build_ctx *c, char **err)
 	p = kt_path_join(stage, "config");
 	if ((r = kt_read_file(cfgp, &cfg, NULL, 0)) ||
 	    (r = kt_write_file_atomic(p, cfg, strlen(cfg), 0644))) {
-		set_err(err, "cannot copy %s: %s", cfgp, strerror(-r));
+		kt_set_err(err, "cannot copy %s: %s", cfgp, strerror(-r));
 		goto out;
 	}
 	snprintf(ch, sizeof(ch), "%08x", kt_crc32(cfg, strlen(cfg)));
@@ -692,7 +677,7 @@ static int store(struct build_ctx *c, char **err)
 			free(s);
 			free(d);
 			if (r) {
-				set_err(err, "cannot copy scheduler %s: %s", m.schedulers[i],
+				kt_set_err(err, "cannot copy scheduler %s: %s", m.schedulers[i],
 					strerror(-r));
 				goto out;
 			}
@@ -719,7 +704,7 @@ static int store(struct build_ctx *c, char **err)
 	free(p);
 	p = kt_path_join(stage, "metadata.json");
 	if ((r = kt_write_file_atomic(p, json, strlen(json), 0644))) {
-		set_err(err, "cannot write %s: %s", p, strerror(-r));
+		kt_set_err(err, "cannot write %s: %s", p, strerror(-r));
 		goto out;
 	}
 	/* Publish: exclusive lock on the entry, then rename (or exchange). */
@@ -728,7 +713,7 @@ static int store(struct build_ctx *c, char **err)
 		char *lf = kt_asprintf("%s/.locks/%s.lock", c->root, c->key);
 		char *h = kt_lock_holders(lf);
 
-		set_err(err,
+		kt_set_err(err,
 			"cache entry \"%s\" is locked by active test runs (lockfile %s, "
 			"holders: %s)",
 			c->key, lf, *h ? h : "unknown");
@@ -740,13 +725,13 @@ static int store(struct build_ctx *c, char **err)
 	if (kt_exists(entry)) {
 		if (renameat2(AT_FDCWD, stage, AT_FDCWD, entry, RENAME_EXCHANGE) < 0) {
 			r = -errno;
-			set_err(err, "cannot replace %s: %s", entry, strerror(errno));
+			kt_set_err(err, "cannot replace %s: %s", entry, strerror(errno));
 			goto out;
 		}
 		kt_rm_rf(stage); /* now the old entry */
 	} else if (rename(stage, entry) < 0) {
 		r = -errno;
-		set_err(err, "cannot rename %s to %s: %s", stage, entry, strerror(errno));
+		kt_set_err(err, "cannot rename %s to %s: %s", stage, entry, strerror(errno));
 		goto out;
 	}
 	kt_cleanup_del_path(stage);
@@ -907,7 +892,7 @@ static int force_check(struct build_ctx *c, char **err)
 		char *lf = kt_asprintf("%s/.locks/%s.lock", c->root, c->key);
 		char *h = kt_lock_holders(lf);
 
-		set_err(err,
+		kt_set_err(err,
 			"cache entry \"%s\" is locked by active test runs (lockfile %s, "
 			"holders: %s)",
 			c->key, lf, *h ? h : "unknown");
@@ -963,7 +948,7 @@ static int build_tarball(struct build_ctx *c, const char *tarball, bool download
 	if (!downloaded) {
 		canon = realpath(tarball, NULL);
 		if (!canon || stat(canon, &st) < 0 || !S_ISREG(st.st_mode)) {
-			set_err(err, "--source %s: %s", tarball,
+			kt_set_err(err, "--source %s: %s", tarball,
 				canon ? "not a regular file" : strerror(errno));
 			free(canon);
 			return -ENOENT;
@@ -989,7 +974,7 @@ static int build_tarball(struct build_ctx *c, const char *tarball, bool download
 		unlink(tarball);
 	if (!c->version) {
 		if (kt_tree_version(c->tree, &c->version) || !kt_version_valid(c->version)) {
-			set_err(err, "cannot read a kernel version from %s/Makefile", c->tree);
+			kt_set_err(err, "cannot read a kernel version from %s/Makefile", c->tree);
 			r = -EINVAL;
 			goto out;
 		}
@@ -1023,7 +1008,7 @@ static int build_version(struct build_ctx *c, char **dir, char **err)
 	} else if (kt_version_valid(c->o->version)) {
 		c->version = kt_strdup(c->o->version);
 	} else {
-		set_err(err, "invalid kernel version \"%s\" (expected MAJ.MIN[.PATCH][-rcN])",
+		kt_set_err(err, "invalid kernel version \"%s\" (expected MAJ.MIN[.PATCH][-rcN])",
 			c->o->version);
 		return -EINVAL;
 	}
@@ -1078,7 +1063,7 @@ static int build_git(struct build_ctx *c, char **dir, char **err)
 		goto out;
 	head = git_out(c->tree, "rev-parse", "HEAD", NULL);
 	if (!head || strlen(head) < 7) {
-		set_err(err, "cannot read HEAD of the clone of %s", c->o->git_url);
+		kt_set_err(err, "cannot read HEAD of the clone of %s", c->o->git_url);
 		free(head);
 		r = -EIO;
 		goto out;
@@ -1114,14 +1099,14 @@ static int build_local(struct build_ctx *c, char **dir, char **err)
 
 	c->canon = realpath(c->o->path, NULL);
 	if (!c->canon || !kt_is_dir(c->canon)) {
-		set_err(err, "--source %s: %s", c->o->path,
+		kt_set_err(err, "--source %s: %s", c->o->path,
 			c->canon ? "not a directory" : strerror(errno));
 		return -ENOENT;
 	}
 	mk = kt_path_join(c->canon, "Makefile");
 	kc = kt_path_join(c->canon, "Kconfig");
 	if (!kt_exists(mk) || !kt_exists(kc)) {
-		set_err(err, "--source %s: not a kernel source tree (no Makefile and Kconfig)",
+		kt_set_err(err, "--source %s: not a kernel source tree (no Makefile and Kconfig)",
 			c->o->path);
 		free(mk);
 		free(kc);
@@ -1187,7 +1172,7 @@ static int build_local(struct build_ctx *c, char **dir, char **err)
 		srclk = kt_cache_lock(c->root, name, true, 0);
 		free(name);
 		if (srclk < 0) {
-			set_err(err, "source tree %s is being built by another ktstr process",
+			kt_set_err(err, "source tree %s is being built by another ktstr process",
 				c->canon);
 			r = -EBUSY;
 			goto out;
@@ -1274,7 +1259,7 @@ int kt_kernel_build(const struct kt_build_opts *o, char **dir, char **key, char 
 	c.prog.tty = kt_isatty_stderr();
 	c.prog.t0 = kt_now_ns();
 	if ((r = kt_mkdir_p(c.root, 0755))) {
-		set_err(err, "cannot create the kernel cache %s: %s", c.root, strerror(-r));
+		kt_set_err(err, "cannot create the kernel cache %s: %s", c.root, strerror(-r));
 		goto out;
 	}
 	switch (o->src) {

@@ -20,20 +20,6 @@
 #include "kernel.h"
 #include "util/util.h"
 
-static void set_err(char **err, const char *fmt, ...) KT_PRINTF(2, 3);
-static void set_err(char **err, const char *fmt, ...)
-{
-	struct sbuf sb = SBUF_INIT;
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	*err = sb_steal(&sb);
-}
-
 int kt_cache_root(char **out, char **err)
 {
 	const char *d = kt_getenv("KTSTR_CACHE_DIR"), *x, *h;
@@ -49,7 +35,7 @@ int kt_cache_root(char **out, char **err)
 	}
 	h = kt_getenv("HOME");
 	if (!h || h[0] != '/') {
-		set_err(err,
+		kt_set_err(err,
 			"cannot locate the kernel cache: HOME is %s and neither "
 			"KTSTR_CACHE_DIR nor XDG_CACHE_HOME is set",
 			h ? "relative" : "unset or empty");
@@ -149,7 +135,7 @@ static int opt_str(json_t *o, const char *k, char **out, char **err)
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v)) {
-		set_err(err, "field \"%s\" is not a string", k);
+		kt_set_err(err, "field \"%s\" is not a string", k);
 		return -1;
 	}
 	*out = kt_strdup(json_string_value(v));
@@ -162,11 +148,11 @@ static int req_str(json_t *o, const char *k, char **out, char **err)
 
 	*out = NULL;
 	if (!v) {
-		set_err(err, "missing required field \"%s\"", k);
+		kt_set_err(err, "missing required field \"%s\"", k);
 		return -1;
 	}
 	if (!json_is_string(v)) {
-		set_err(err, "field \"%s\" is not a string", k);
+		kt_set_err(err, "field \"%s\" is not a string", k);
 		return -1;
 	}
 	*out = kt_strdup(json_string_value(v));
@@ -178,11 +164,11 @@ static int req_bool(json_t *o, const char *k, bool *out, char **err)
 	json_t *v = json_object_get(o, k);
 
 	if (!v) {
-		set_err(err, "missing required field \"%s\"", k);
+		kt_set_err(err, "missing required field \"%s\"", k);
 		return -1;
 	}
 	if (!json_is_boolean(v)) {
-		set_err(err, "field \"%s\" is not a boolean", k);
+		kt_set_err(err, "field \"%s\" is not a boolean", k);
 		return -1;
 	}
 	*out = json_is_true(v);
@@ -199,7 +185,7 @@ int kt_meta_parse(const char *text, struct kt_cache_meta *m, const char **kind, 
 	*kind = NULL;
 	if (!text || !*text) {
 		*kind = "truncated";
-		set_err(err, "metadata.json is empty");
+		kt_set_err(err, "metadata.json is empty");
 		return -EINVAL;
 	}
 	o = json_loads(text, 0, &je);
@@ -208,25 +194,25 @@ int kt_meta_parse(const char *text, struct kt_cache_meta *m, const char **kind, 
 			   je.position >= (int)strlen(text);
 
 		*kind = eof ? "truncated" : "parse_error";
-		set_err(err, "metadata.json: %s at line %d", je.text, je.line);
+		kt_set_err(err, "metadata.json: %s at line %d", je.text, je.line);
 		return -EINVAL;
 	}
 	if (!json_is_object(o)) {
 		*kind = "malformed";
-		set_err(err, "metadata.json is not a JSON object");
+		kt_set_err(err, "metadata.json is not a JSON object");
 		json_decref(o);
 		return -EINVAL;
 	}
 	*kind = "schema_drift";
 	src = json_object_get(o, "source");
 	if (!src) {
-		set_err(err, "missing required field \"source\"");
+		kt_set_err(err, "missing required field \"source\"");
 		goto bad;
 	}
 	t = json_is_object(src) ? json_object_get(src, "type") : NULL;
 	type = t ? json_string_value(t) : NULL;
 	if (!type) {
-		set_err(err, "field \"source\" has no \"type\"");
+		kt_set_err(err, "field \"source\" has no \"type\"");
 		goto bad;
 	}
 	if (!strcmp(type, "tarball")) {
@@ -242,7 +228,7 @@ int kt_meta_parse(const char *text, struct kt_cache_meta *m, const char **kind, 
 		    opt_str(src, "git_hash", &m->git_hash, err))
 			goto bad;
 	} else {
-		set_err(err, "unknown source type \"%s\"", type);
+		kt_set_err(err, "unknown source type \"%s\"", type);
 		goto bad;
 	}
 	if (req_str(o, "arch", &m->arch, err) || req_str(o, "image_name", &m->image_name, err) ||
@@ -257,13 +243,13 @@ int kt_meta_parse(const char *text, struct kt_cache_meta *m, const char **kind, 
 		time_t tt;
 
 		if (kt_parse_utc_timestamp(m->built_at, &tt)) {
-			set_err(err, "field \"built_at\" is not YYYY-MM-DDTHH:MM:SSZ: \"%s\"",
+			kt_set_err(err, "field \"built_at\" is not YYYY-MM-DDTHH:MM:SSZ: \"%s\"",
 				m->built_at);
 			goto bad;
 		}
 	}
 	if (!*m->image_name || strchr(m->image_name, '/') || strstr(m->image_name, "..")) {
-		set_err(err, "field \"image_name\" is not a file name: \"%s\"", m->image_name);
+		kt_set_err(err, "field \"image_name\" is not a file name: \"%s\"", m->image_name);
 		goto bad;
 	}
 	v = json_object_get(o, "source_vmlinux_size");
@@ -281,7 +267,7 @@ int kt_meta_parse(const char *text, struct kt_cache_meta *m, const char **kind, 
 		json_t *e;
 
 		if (!json_is_array(v)) {
-			set_err(err, "field \"schedulers\" is not an array");
+			kt_set_err(err, "field \"schedulers\" is not an array");
 			goto bad;
 		}
 		m->schedulers = kt_calloc(json_array_size(v) + 1, sizeof(char *));
@@ -290,7 +276,7 @@ int kt_meta_parse(const char *text, struct kt_cache_meta *m, const char **kind, 
 			const char *s = json_string_value(e);
 
 			if (!s || !*s || strchr(s, '/') || s[0] == '.') {
-				set_err(err, "field \"schedulers\" has an invalid name");
+				kt_set_err(err, "field \"schedulers\" has an invalid name");
 				goto bad;
 			}
 			m->schedulers[m->n_schedulers++] = kt_strdup(s);

@@ -17,20 +17,6 @@
 #include "kernel.h"
 #include "util/util.h"
 
-static void set_err(char **err, const char *fmt, ...) KT_PRINTF(2, 3);
-static void set_err(char **err, const char *fmt, ...)
-{
-	struct sbuf sb = SBUF_INIT;
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	*err = sb_steal(&sb);
-}
-
 const char *kt_kernel_mirror(void)
 {
 	const char *m = kt_getenv("KTSTR_KERNEL_MIRROR");
@@ -74,7 +60,7 @@ static int curl_get(const char *url, const char *file, int max_secs, char **err)
 	snprintf(maxt, sizeof(maxt), "%d", max_secs);
 	r = kt_run(argv, &o, &st);
 	if (r) {
-		set_err(err, "cannot run curl: %s", strerror(-r));
+		kt_set_err(err, "cannot run curl: %s", strerror(-r));
 		sb_free(&out);
 		return -EIO;
 	}
@@ -89,7 +75,7 @@ static int curl_get(const char *url, const char *file, int max_secs, char **err)
 
 			if (nl)
 				*nl = 0;
-			set_err(err, "downloading %s failed: %s", url,
+			kt_set_err(err, "downloading %s failed: %s", url,
 				*kt_trim(msg) && nl ? kt_trim(msg) : "curl error");
 			free(msg);
 			sb_free(&out);
@@ -100,17 +86,17 @@ static int curl_get(const char *url, const char *file, int max_secs, char **err)
 	sb_free(&out);
 	if (code == 404) {
 		unlink(file);
-		set_err(err, "%s: HTTP 404 not found", url);
+		kt_set_err(err, "%s: HTTP 404 not found", url);
 		return -ENOENT;
 	}
 	if (code != 200) {
 		unlink(file);
-		set_err(err, "%s: HTTP %d", url, code);
+		kt_set_err(err, "%s: HTTP %d", url, code);
 		return -EIO;
 	}
 	if (strstr(ctype, "text/html")) {
 		unlink(file);
-		set_err(err, "%s returned an HTML page, not the expected file", url);
+		kt_set_err(err, "%s returned an HTML page, not the expected file", url);
 		return -EPROTO;
 	}
 	return 0;
@@ -135,7 +121,7 @@ int kt_releases_fetch(char **json, char **err)
 	fd = mkstemp(tmpl);
 	if (fd < 0) {
 		r = -errno;
-		set_err(err, "cannot create a temporary file: %s", strerror(errno));
+		kt_set_err(err, "cannot create a temporary file: %s", strerror(errno));
 		goto out_unlock;
 	}
 	close(fd);
@@ -143,13 +129,13 @@ int kt_releases_fetch(char **json, char **err)
 	url = releases_url();
 	r = curl_get(url, tmpl, 30, err);
 	if (!r && (r = kt_read_file(tmpl, &text, NULL, 16 << 20)))
-		set_err(err, "cannot read the downloaded %s: %s", url, strerror(-r));
+		kt_set_err(err, "cannot read the downloaded %s: %s", url, strerror(-r));
 	unlink(tmpl);
 	kt_cleanup_del_path(tmpl);
 	if (!r) {
 		o = json_loads(text, 0, NULL);
 		if (!o || !json_is_array(json_object_get(o, "releases"))) {
-			set_err(err, "%s is not a kernel.org releases.json", url);
+			kt_set_err(err, "%s is not a kernel.org releases.json", url);
 			r = -EPROTO;
 		}
 		json_decref(o);
@@ -215,7 +201,7 @@ int kt_releases_resolve_prefix(const char *json, const char *prefix, char **vers
 	if (bs)
 		*version = kt_strdup(bs);
 	else
-		set_err(err, "no stable or longterm kernel matching %s in releases.json", prefix);
+		kt_set_err(err, "no stable or longterm kernel matching %s in releases.json", prefix);
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
@@ -239,7 +225,7 @@ int kt_releases_range(const char *json, const char *a, const char *b, char ***ve
 	struct kt_version va, vb, cur;
 
 	if (kt_version_parse(a, &va) || kt_version_parse(b, &vb)) {
-		set_err(err, "invalid kernel range %s..%s", a, b);
+		kt_set_err(err, "invalid kernel range %s..%s", a, b);
 		for (size_t i = 0; i < cnt; i++)
 			free(v[i]);
 		free(v);
@@ -256,7 +242,7 @@ int kt_releases_range(const char *json, const char *a, const char *b, char ***ve
 	}
 	free(v);
 	if (!k) {
-		set_err(err, "kernel range %s..%s matches no stable or longterm release", a, b);
+		kt_set_err(err, "kernel range %s..%s matches no stable or longterm release", a, b);
 		return -ENOENT;
 	}
 	qsort(out, k, sizeof(char *), cmp_ver);
@@ -274,7 +260,7 @@ int kt_kernel_download(const char *version, const char *dir, char **path, char *
 	int r;
 
 	if (kt_version_parse(version, &v)) {
-		set_err(err, "invalid kernel version \"%s\"", version);
+		kt_set_err(err, "invalid kernel version \"%s\"", version);
 		return -EINVAL;
 	}
 	if (v.has_rc) {
@@ -296,10 +282,10 @@ int kt_kernel_download(const char *version, const char *dir, char **path, char *
 		*err = NULL;
 		if (kt_releases_fetch(&json, &e2) == 0 &&
 		    kt_releases_resolve_prefix(json, series, &latest, &e2) == 0)
-			set_err(err, "version %s not found. latest %s.x: %s", version, series,
+			kt_set_err(err, "version %s not found. latest %s.x: %s", version, series,
 				latest);
 		else
-			set_err(err, "version %s not found (HTTP 404 from %s)", version, url);
+			kt_set_err(err, "version %s not found (HTTP 404 from %s)", version, url);
 		free(e2);
 		free(json);
 		free(latest);
@@ -312,23 +298,23 @@ int kt_kernel_download(const char *version, const char *dir, char **path, char *
 	if (!f || fread(magic, 1, 6, f) < 2) {
 		if (f)
 			fclose(f);
-		set_err(err, "%s: downloaded file is empty", url);
+		kt_set_err(err, "%s: downloaded file is empty", url);
 		r = -EPROTO;
 		unlink(file);
 		goto out;
 	}
 	fclose(f);
 	if (magic[0] == '<' || !strncmp(magic, "<!", 2)) {
-		set_err(err, "%s returned an HTML page, not a kernel tarball", url);
+		kt_set_err(err, "%s returned an HTML page, not a kernel tarball", url);
 		r = -EPROTO;
 	} else if (!v.has_rc && memcmp(magic,
 				       "\xfd"
 				       "7zXZ",
 				       5)) {
-		set_err(err, "%s is not an xz-compressed tarball", url);
+		kt_set_err(err, "%s is not an xz-compressed tarball", url);
 		r = -EPROTO;
 	} else if (v.has_rc && memcmp(magic, "\x1f\x8b", 2)) {
-		set_err(err, "%s is not a gzip-compressed tarball", url);
+		kt_set_err(err, "%s is not a gzip-compressed tarball", url);
 		r = -EPROTO;
 	}
 	if (r) {

@@ -22,20 +22,6 @@ static char *kt_strndup_(const char *s, size_t n)
 	return r;
 }
 
-static void set_err(char **err, const char *fmt, ...) KT_PRINTF(2, 3);
-static void set_err(char **err, const char *fmt, ...)
-{
-	struct sbuf sb = SBUF_INIT;
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	*err = sb_steal(&sb);
-}
-
 const char *kt_kernel_arch(void)
 {
 #if defined(__aarch64__)
@@ -173,7 +159,7 @@ int kt_kid_parse(const char *in, struct kt_kid *out, char **err)
 
 	memset(out, 0, sizeof(*out));
 	if (!in) {
-		set_err(err, "empty kernel id");
+		kt_set_err(err, "empty kernel id");
 		return -EINVAL;
 	}
 	{
@@ -184,7 +170,7 @@ int kt_kid_parse(const char *in, struct kt_kid *out, char **err)
 	}
 	if (!*s) {
 		free(s);
-		set_err(err, "empty kernel id");
+		kt_set_err(err, "empty kernel id");
 		return -EINVAL;
 	}
 	if (kt_startswith(s, "git+") && (hash = strrchr(s, '#')) && hash > s + 4 && hash[1]) {
@@ -203,7 +189,7 @@ int kt_kid_parse(const char *in, struct kt_kid *out, char **err)
 			kt_version_parse(a, &va);
 			kt_version_parse(dots + 2, &vb);
 			if (kt_version_cmp(&va, &vb) > 0) {
-				set_err(err, "kernel range %s is inverted (%s > %s)", s, a,
+				kt_set_err(err, "kernel range %s is inverted (%s > %s)", s, a,
 					dots + 2);
 				free(a);
 				free(s);
@@ -337,7 +323,7 @@ int kt_cache_key_validate(const char *key, char **err)
 				break;
 			}
 	if (why) {
-		set_err(err, "invalid cache key \"%s\": %s", key ? key : "", why);
+		kt_set_err(err, "invalid cache key \"%s\": %s", key ? key : "", why);
 		return -EINVAL;
 	}
 	return 0;
@@ -382,14 +368,14 @@ int kt_kernel_list_parse(const char *s, struct kt_kernel_list_item **out, size_t
 		if (!*tok) {
 			if (!semi && idx > 0)
 				break; /* one trailing ';' is tolerated */
-			set_err(err, "KTSTR_KERNEL_LIST: entry %zu is empty (expected label=path)",
+			kt_set_err(err, "KTSTR_KERNEL_LIST: entry %zu is empty (expected label=path)",
 				idx + 1);
 			r = -EINVAL;
 			goto out;
 		}
 		eq = strchr(tok, '=');
 		if (!eq) {
-			set_err(err,
+			kt_set_err(err,
 				"KTSTR_KERNEL_LIST: entry %zu \"%s\" has no '=' (expected "
 				"label=path)",
 				idx + 1, tok);
@@ -400,24 +386,24 @@ int kt_kernel_list_parse(const char *s, struct kt_kernel_list_item **out, size_t
 		label = kt_trim(tok);
 		path = kt_trim(eq + 1);
 		if (!*label) {
-			set_err(err, "KTSTR_KERNEL_LIST: entry %zu has an empty label", idx + 1);
+			kt_set_err(err, "KTSTR_KERNEL_LIST: entry %zu has an empty label", idx + 1);
 			r = -EINVAL;
 			goto out;
 		}
 		if (strchr(path, '=')) {
-			set_err(err, "KTSTR_KERNEL_LIST: entry %zu \"%s=%s\" has more than one '='",
+			kt_set_err(err, "KTSTR_KERNEL_LIST: entry %zu \"%s=%s\" has more than one '='",
 				idx + 1, label, path);
 			r = -EINVAL;
 			goto out;
 		}
 		if (!*path) {
-			set_err(err, "KTSTR_KERNEL_LIST: label \"%s\" has an empty path", label);
+			kt_set_err(err, "KTSTR_KERNEL_LIST: label \"%s\" has an empty path", label);
 			r = -EINVAL;
 			goto out;
 		}
 		for (size_t i = 0; i < cnt; i++)
 			if (!strcmp(v[i].label, label)) {
-				set_err(err, "KTSTR_KERNEL_LIST: duplicate label \"%s\"", label);
+				kt_set_err(err, "KTSTR_KERNEL_LIST: duplicate label \"%s\"", label);
 				r = -EINVAL;
 				goto out;
 			}
@@ -448,7 +434,7 @@ int kt_kernel_list_format(const struct kt_kernel_list_item *items, size_t n, cha
 		const char *l = items[i].label, *p = items[i].path;
 
 		if (!l || !*l || strpbrk(l, ";=")) {
-			set_err(err,
+			kt_set_err(err,
 				"kernel label \"%s\" cannot be used in KTSTR_KERNEL_LIST "
 				"(empty or contains ';' or '=')",
 				l ? l : "");
@@ -456,7 +442,7 @@ int kt_kernel_list_format(const struct kt_kernel_list_item *items, size_t n, cha
 			return -EINVAL;
 		}
 		if (!p || !*p || strchr(p, ';')) {
-			set_err(err,
+			kt_set_err(err,
 				"kernel path \"%s\" cannot be used in KTSTR_KERNEL_LIST "
 				"(empty or contains ';')",
 				p ? p : "");
@@ -465,7 +451,7 @@ int kt_kernel_list_format(const struct kt_kernel_list_item *items, size_t n, cha
 		}
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(items[j].label, l)) {
-				set_err(err, "duplicate kernel label \"%s\"", l);
+				kt_set_err(err, "duplicate kernel label \"%s\"", l);
 				sb_free(&sb);
 				return -EINVAL;
 			}
@@ -496,11 +482,11 @@ int kt_cpu_cap_resolve(const char *cap_flag, unsigned allowed, unsigned *jobs, c
 		allowed = kt_allowed_cpus();
 	if (cap_flag) {
 		if (kt_parse_u64(cap_flag, &v)) {
-			set_err(err, "--cpu-cap is not a valid integer: \"%s\"", cap_flag);
+			kt_set_err(err, "--cpu-cap is not a valid integer: \"%s\"", cap_flag);
 			return -EINVAL;
 		}
 		if (v == 0) {
-			set_err(err, "--cpu-cap must be ≥ 1 CPU (got 0)");
+			kt_set_err(err, "--cpu-cap must be ≥ 1 CPU (got 0)");
 			return -EINVAL;
 		}
 	} else if (env) {
@@ -512,11 +498,11 @@ int kt_cpu_cap_resolve(const char *cap_flag, unsigned allowed, unsigned *jobs, c
 			return 0;
 		}
 		if (kt_parse_u64(buf, &v)) {
-			set_err(err, "KTSTR_CPU_CAP is not a valid integer: \"%s\"", env);
+			kt_set_err(err, "KTSTR_CPU_CAP is not a valid integer: \"%s\"", env);
 			return -EINVAL;
 		}
 		if (v == 0) {
-			set_err(err, "--cpu-cap must be ≥ 1 CPU (got 0)");
+			kt_set_err(err, "--cpu-cap must be ≥ 1 CPU (got 0)");
 			return -EINVAL;
 		}
 	} else {
@@ -524,12 +510,12 @@ int kt_cpu_cap_resolve(const char *cap_flag, unsigned allowed, unsigned *jobs, c
 		return 0;
 	}
 	if (kt_getenv("KTSTR_BYPASS_LLC_LOCKS")) {
-		set_err(err, "--cpu-cap/KTSTR_CPU_CAP conflicts with KTSTR_BYPASS_LLC_LOCKS: the "
+		kt_set_err(err, "--cpu-cap/KTSTR_CPU_CAP conflicts with KTSTR_BYPASS_LLC_LOCKS: the "
 			     "cap is a resource contract that bypassing the locks cannot honour");
 		return -EINVAL;
 	}
 	if (v > allowed) {
-		set_err(err, "--cpu-cap %llu exceeds the %u CPU(s) this process may use",
+		kt_set_err(err, "--cpu-cap %llu exceeds the %u CPU(s) this process may use",
 			(unsigned long long)v, allowed);
 		return -EINVAL;
 	}

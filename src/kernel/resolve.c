@@ -17,21 +17,6 @@
 #include "kernel.h"
 #include "util/util.h"
 
-static void set_err(char **err, const char *fmt, ...) KT_PRINTF(2, 3);
-static void set_err(char **err, const char *fmt, ...)
-{
-	struct sbuf sb = SBUF_INIT;
-	va_list ap;
-
-	if (!err)
-		return;
-	free(*err);
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	*err = sb_steal(&sb);
-}
-
 /* Builds (with their downloads) run one at a time: each uses every CPU. */
 static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -100,7 +85,7 @@ static int load_key(const char *root, const char *key, struct kt_kernel *out, ch
 		return -ENOENT;
 	kt_cache_entry_load(root, key, &e);
 	if (e.corrupt) {
-		set_err(err,
+		kt_set_err(err,
 			"cache entry %s is corrupt: %s. Run `ktstr kernel clean "
 			"--corrupt-only` and rebuild it",
 			e.path, e.error);
@@ -144,7 +129,7 @@ static int from_path(const char *path, struct kt_kernel *out, char **err)
 
 	memset(out, 0, sizeof(*out));
 	if (!canon) {
-		set_err(err, "kernel path %s: %s", path, strerror(errno));
+		kt_set_err(err, "kernel path %s: %s", path, strerror(errno));
 		return -ENOENT;
 	}
 	if (kt_is_file(canon)) {
@@ -172,7 +157,7 @@ static int from_path(const char *path, struct kt_kernel *out, char **err)
 				free(d);
 				free(dn);
 				if (!r && strcmp(out->image, canon)) {
-					set_err(err, "%s is not the image of cache entry %s", canon,
+					kt_set_err(err, "%s is not the image of cache entry %s", canon,
 						out->dir);
 					kt_kernel_free(out);
 					r = -EINVAL;
@@ -207,7 +192,7 @@ static int from_path(const char *path, struct kt_kernel *out, char **err)
 			     *kc = kt_path_join(canon, "Kconfig");
 			bool src = kt_exists(mk) && kt_exists(kc);
 
-			set_err(err, "no kernel image in %s (tried %s, %s)%s%s%s", canon,
+			kt_set_err(err, "no kernel image in %s (tried %s, %s)%s%s%s", canon,
 				kt_kernel_image_tree_path(), kt_kernel_image_name(),
 				src ? "; build it with `ktstr kernel build --source " : "",
 				src ? canon : "", src ? "`" : "");
@@ -218,7 +203,7 @@ static int from_path(const char *path, struct kt_kernel *out, char **err)
 			return -ENOENT;
 		}
 	} else {
-		set_err(err, "kernel path %s is neither a file nor a directory", canon);
+		kt_set_err(err, "kernel path %s is neither a file nor a directory", canon);
 		free(canon);
 		return -EINVAL;
 	}
@@ -272,7 +257,7 @@ static int resolve_explicit(const char *id, struct kt_kernel *out, char **err)
 		goto out;
 	}
 	if (k.type == KT_KID_RANGE) {
-		set_err(err,
+		kt_set_err(err,
 			"kernel range %s..%s names several kernels; it is accepted only where "
 			"several --kernel values are",
 			k.a, k.b);
@@ -286,7 +271,7 @@ static int resolve_explicit(const char *id, struct kt_kernel *out, char **err)
 			goto out;
 		r = load_key(root, k.a, out, err);
 		if (r == -ENOENT)
-			set_err(err,
+			kt_set_err(err,
 				"cache key %s not found. Run `ktstr kernel list` to see the "
 				"cached kernels",
 				k.a);
@@ -307,7 +292,7 @@ static int resolve_explicit(const char *id, struct kt_kernel *out, char **err)
 					r = 0;
 					goto out;
 				}
-				set_err(err, "kernel %s: %s", k.a, e2);
+				kt_set_err(err, "kernel %s: %s", k.a, e2);
 				free(e2);
 				r = -ENOENT;
 				goto out;
@@ -402,7 +387,7 @@ static int from_env_kernel(const char *raw, struct kt_kernel *out, char **err)
 		char *canon = realpath(k.a, NULL);
 
 		if (!canon) {
-			set_err(err, "KTSTR_KERNEL=%s: %s", t, strerror(errno));
+			kt_set_err(err, "KTSTR_KERNEL=%s: %s", t, strerror(errno));
 			r = -ENOENT;
 		} else {
 			r = from_path(canon, out, err);
@@ -423,7 +408,7 @@ static int from_env_kernel(const char *raw, struct kt_kernel *out, char **err)
 		if (k.type == KT_KID_VERSION && kt_version_is_prefix(k.a)) {
 			r = newest_matching(root, k.a, out);
 			if (r)
-				set_err(err,
+				kt_set_err(err,
 					"KTSTR_KERNEL=%s: no cached kernel of the %s series in %s. "
 					"Run `ktstr kernel build %s`",
 					t, k.a, root, k.a);
@@ -440,19 +425,19 @@ static int from_env_kernel(const char *raw, struct kt_kernel *out, char **err)
 		r = load_key(root, key, out, err);
 		if (r == -ENOENT) {
 			if (k.type == KT_KID_VERSION)
-				set_err(err,
+				kt_set_err(err,
 					"KTSTR_KERNEL=%s: kernel %s is not in the cache %s (key "
 					"%s). Run `ktstr kernel build %s`",
 					t, k.a, root, key, k.a);
 			else
-				set_err(err,
+				kt_set_err(err,
 					"KTSTR_KERNEL=%s: cache key %s not found. Run `ktstr "
 					"kernel list` to see the cached kernels",
 					t, k.a);
 		}
 		break;
 	default:
-		set_err(err,
+		kt_set_err(err,
 			"KTSTR_KERNEL=%s: a %s cannot be used here; give a path, a version or "
 			"a cache key",
 			t, kt_kid_type_name(k.type));
@@ -475,7 +460,7 @@ static int resolve_implicit(struct kt_kernel *out, char **err)
 
 	if (tk) {
 		if (!kt_is_file(tk)) {
-			set_err(err, "KTSTR_TEST_KERNEL=%s: not a kernel image file", tk);
+			kt_set_err(err, "KTSTR_TEST_KERNEL=%s: not a kernel image file", tk);
 			return -ENOENT;
 		}
 		return from_path(tk, out, err);
@@ -577,7 +562,7 @@ static int resolve_implicit(struct kt_kernel *out, char **err)
 			}
 		}
 	}
-	set_err(
+	kt_set_err(
 	    err,
 	    "no kernel found (tried KTSTR_TEST_KERNEL and KTSTR_KERNEL (both unset), %s). Build "
 	    "one with `ktstr kernel build --source DIR|TARBALL` or `ktstr kernel build "
@@ -658,13 +643,13 @@ int kt_kernel_resolve_many(const char *const *ids, size_t n, struct kt_kernel **
 		char *e2 = NULL;
 
 		if (kt_kid_parse(ids[i], &kid, &e2)) {
-			set_err(err, "--kernel %s: %s", ids[i], e2);
+			kt_set_err(err, "--kernel %s: %s", ids[i], e2);
 			free(e2);
 			r = -EINVAL;
 			goto out;
 		}
 		if (kid.type == KT_KID_CACHEKEY && kt_cache_key_validate(kid.a, &e2)) {
-			set_err(err, "--kernel %s: %s", ids[i], e2);
+			kt_set_err(err, "--kernel %s: %s", ids[i], e2);
 			free(e2);
 			kt_kid_free(&kid);
 			r = -EINVAL;
@@ -677,7 +662,7 @@ int kt_kernel_resolve_many(const char *const *ids, size_t n, struct kt_kernel **
 			kt_info("expanding kernel range %s..%s", kid.a, kid.b);
 			if (kt_releases_fetch(&json, &e2) ||
 			    kt_releases_range(json, kid.a, kid.b, &v, &nv, &e2)) {
-				set_err(err, "--kernel %s: %s", ids[i], e2);
+				kt_set_err(err, "--kernel %s: %s", ids[i], e2);
 				free(e2);
 				free(json);
 				kt_kid_free(&kid);
@@ -727,7 +712,7 @@ int kt_kernel_resolve_many(const char *const *ids, size_t n, struct kt_kernel **
 	free(th);
 	for (size_t i = 0; i < m.n; i++)
 		if (m.errs[i]) {
-			set_err(err, "%s", m.errs[i]);
+			kt_set_err(err, "%s", m.errs[i]);
 			r = -ENOENT;
 			goto out;
 		}
@@ -745,7 +730,7 @@ int kt_kernel_resolve_many(const char *const *ids, size_t n, struct kt_kernel **
 				dup = true;
 				break;
 			}
-			set_err(err, "kernels %s and %s have the same label %s", (*out)[j].dir,
+			kt_set_err(err, "kernels %s and %s have the same label %s", (*out)[j].dir,
 				m.res[i].dir, m.res[i].label);
 			r = -EINVAL;
 			goto out;
@@ -792,7 +777,7 @@ int kt_kernel_lock_shared(const struct kt_kernel *k, char **err)
 		char *lf = kt_asprintf("%s/.locks/%s.lock", root, k->key);
 		char *h = kt_lock_holders(lf);
 
-		set_err(err, "cannot lock cache entry %s (lockfile %s) within 10 s: %s%s%s", k->key,
+		kt_set_err(err, "cannot lock cache entry %s (lockfile %s) within 10 s: %s%s%s", k->key,
 			lf, strerror(-fd), *h ? "; holders:\n" : "", h);
 		free(h);
 		free(lf);

@@ -145,19 +145,6 @@ static struct cg_ent *add_cg(struct exec *x, const char *name, bool implicit)
 	return c;
 }
 
-static void set_err(char **err, const char *fmt, ...) KT_PRINTF(2, 3);
-static void set_err(char **err, const char *fmt, ...)
-{
-	va_list ap;
-	struct sbuf sb = SBUF_INIT;
-
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	free(*err);
-	*err = sb_steal(&sb);
-}
-
 /* Create a (possibly nested) cgroup, tracking ancestors it had to create. */
 static int create_cg(struct exec *x, const char *name, char **err)
 {
@@ -165,7 +152,7 @@ static int create_cg(struct exec *x, const char *name, char **err)
 	int r;
 
 	if (find_any_cg(x, name) && !find_any_cg(x, name)->implicit) {
-		set_err(err, "cgroup '%s' already exists", name);
+		kt_set_err(err, "cgroup '%s' already exists", name);
 		free(dup);
 		return -EEXIST;
 	}
@@ -296,7 +283,7 @@ static int spawn_work(struct exec *x, struct cg_ent *c, const struct kt_cg_work 
 
 	r = kt_mem_policy_validate(&cw->mem, ctx->topo, cs, &e);
 	if (r < 0) {
-		set_err(err, "%s", e);
+		kt_set_err(err, "%s", e);
 		free(e);
 		return r;
 	}
@@ -309,7 +296,7 @@ static int spawn_work(struct exec *x, struct cg_ent *c, const struct kt_cg_work 
 	kt_affinity_resolve(&cw->affinity, ctx->topo, cs, &cfg.affinity);
 	r = kt_workload_spawn(&cfg, &wl, &e);
 	if (r < 0) {
-		set_err(err, "spawning %u %s worker(s)%s%s: %s", cfg.num_workers,
+		kt_set_err(err, "spawning %u %s worker(s)%s%s: %s", cfg.num_workers,
 			kt_work_type_name(cfg.work.type), c ? " in " : "", c ? c->name : "",
 			e ? e : strerror(-r));
 		free(e);
@@ -319,7 +306,7 @@ static int spawn_work(struct exec *x, struct cg_ent *c, const struct kt_cg_work 
 		r = kt_cgmgr_move(ctx->cg, c->name, kt_workload_pids(wl), kt_workload_count(wl),
 				  &e);
 		if (r < 0) {
-			set_err(err, "%s", e);
+			kt_set_err(err, "%s", e);
 			free(e);
 			kt_workload_destroy(wl);
 			return r;
@@ -344,14 +331,14 @@ static int write_cpuset(struct exec *x, struct cg_ent *c, const struct kt_cpuset
 	int r = kt_cpuset_spec_validate(spec, x->ctx->topo, &e);
 
 	if (r < 0) {
-		set_err(err, "cgroup '%s': %s", c->name, e);
+		kt_set_err(err, "cgroup '%s': %s", c->name, e);
 		free(e);
 		return r;
 	}
 	kt_cpuset_spec_resolve(spec, x->ctx->topo, &cs);
 	r = kt_cgmgr_set_cpuset(x->ctx->cg, c->name, &cs, &e);
 	if (r < 0) {
-		set_err(err, "%s", e);
+		kt_set_err(err, "%s", e);
 		free(e);
 		return r;
 	}
@@ -368,7 +355,7 @@ static int apply_def(struct exec *x, const struct kt_cgroup_def *d, char **err)
 	int r;
 
 	if (nw > KT_MAX_WORKS) {
-		set_err(err, "cgroup '%s': n_works %u exceeds %d", name, nw, KT_MAX_WORKS);
+		kt_set_err(err, "cgroup '%s': n_works %u exceeds %d", name, nw, KT_MAX_WORKS);
 		return -EINVAL;
 	}
 	r = create_cg(x, name, err);
@@ -409,10 +396,10 @@ static struct payload *find_payload(struct exec *x, const char *name, const char
 		return &x->ps[at];
 	}
 	if (hits == 0)
-		set_err(err, "no running payload named '%s'%s%s", name, cg ? " in cgroup " : "",
+		kt_set_err(err, "no running payload named '%s'%s%s", name, cg ? " in cgroup " : "",
 			cg ? cg : "");
 	else
-		set_err(err, "payload '%s' is ambiguous — %zu live copies; name the cgroup", name,
+		kt_set_err(err, "payload '%s' is ambiguous — %zu live copies; name the cgroup", name,
 			hits);
 	return NULL;
 }
@@ -428,16 +415,16 @@ static int run_payload(struct exec *x, const struct kt_op *op, char **err)
 	char c = 0;
 
 	if (!op->payload || !*op->payload) {
-		set_err(err, "RunPayload: no payload binary given");
+		kt_set_err(err, "RunPayload: no payload binary given");
 		return -EINVAL;
 	}
 	if (*cg && !find_cg(x, cg)) {
-		set_err(err, "RunPayload: cgroup '%s' not found", cg);
+		kt_set_err(err, "RunPayload: cgroup '%s' not found", cg);
 		return -ENOENT;
 	}
 	for (size_t i = 0; i < x->n_ps; i++)
 		if (!strcmp(x->ps[i].name, op->payload) && !strcmp(x->ps[i].cgroup, cg)) {
-			set_err(err, "payload '%s' is already running in cgroup '%s'", op->payload,
+			kt_set_err(err, "payload '%s' is already running in cgroup '%s'", op->payload,
 				cg);
 			return -EEXIST;
 		}
@@ -476,7 +463,7 @@ static int run_payload(struct exec *x, const struct kt_op *op, char **err)
 	close(sync[0]);
 	kt_cleanup_add_pid(-pid);
 	if (*cg && kt_cgmgr_move(x->ctx->cg, cg, &pid, 1, &e) < 0) {
-		set_err(err, "%s", e);
+		kt_set_err(err, "%s", e);
 		free(e);
 		close(sync[1]);
 		kill(pid, SIGKILL);
@@ -519,7 +506,7 @@ static int wait_payload(struct exec *x, const struct kt_op *op, bool kill_it, ch
 		if (w < 0)
 			break;
 		if (x->ctx->stop && *x->ctx->stop) {
-			set_err(err, "interrupted while waiting for payload '%s'", p->name);
+			kt_set_err(err, "interrupted while waiting for payload '%s'", p->name);
 			return -EINTR;
 		}
 		usleep(20 * 1000);
@@ -558,7 +545,7 @@ static struct cg_ent *need_cg(struct exec *x, const char *name, const char *op, 
 	struct cg_ent *c = name ? find_cg(x, name) : NULL;
 
 	if (!c)
-		set_err(err, "%s: cgroup '%s' not found", op, name ? name : "(null)");
+		kt_set_err(err, "%s: cgroup '%s' not found", op, name ? name : "(null)");
 	return c;
 }
 
@@ -572,7 +559,7 @@ static int apply_op(struct exec *x, const struct kt_op *op, char **err)
 	switch (op->kind) {
 	case KT_OP_ADD_CGROUP:
 		if (!op->cgroup) {
-			set_err(err, "AddCgroup: no cgroup name");
+			kt_set_err(err, "AddCgroup: no cgroup name");
 			return -EINVAL;
 		}
 		return create_cg(x, op->cgroup, err);
@@ -582,7 +569,7 @@ static int apply_op(struct exec *x, const struct kt_op *op, char **err)
 		if (!c)
 			return -ENOENT;
 		if (x->in_step && c->backdrop) {
-			set_err(err, "%s: cgroup '%s' belongs to the Backdrop", nm, c->name);
+			kt_set_err(err, "%s: cgroup '%s' belongs to the Backdrop", nm, c->name);
 			return -EPERM;
 		}
 		drop_cg_entities(x, c->name, false);
@@ -605,7 +592,7 @@ static int apply_op(struct exec *x, const struct kt_op *op, char **err)
 			return -ENOENT;
 		r = kt_cgmgr_set_cpuset(x->ctx->cg, c->name, NULL, &e);
 		if (r < 0) {
-			set_err(err, "%s", e);
+			kt_set_err(err, "%s", e);
 			free(e);
 			return r;
 		}
@@ -621,7 +608,7 @@ static int apply_op(struct exec *x, const struct kt_op *op, char **err)
 			return -ENOENT;
 		if (kt_cgmgr_get_cpuset(x->ctx->cg, c->name, &a, &sa) < 0 ||
 		    kt_cgmgr_get_cpuset(x->ctx->cg, c2->name, &b, &sb) < 0) {
-			set_err(err, "SwapCpusets: cannot read cpuset.cpus of '%s' or '%s'", c->name,
+			kt_set_err(err, "SwapCpusets: cannot read cpuset.cpus of '%s' or '%s'", c->name,
 				c2->name);
 			return -EIO;
 		}
@@ -629,7 +616,7 @@ static int apply_op(struct exec *x, const struct kt_op *op, char **err)
 		if (r == 0)
 			r = kt_cgmgr_set_cpuset(x->ctx->cg, c2->name, sa ? &a : NULL, &e);
 		if (r < 0) {
-			set_err(err, "%s", e);
+			kt_set_err(err, "%s", e);
 			free(e);
 			return r;
 		}
@@ -677,7 +664,7 @@ static int apply_op(struct exec *x, const struct kt_op *op, char **err)
 		if (!c || !c2)
 			return -ENOENT;
 		if (c->backdrop && !c2->backdrop && x->in_step) {
-			set_err(err, "MoveAllTasks: cannot move Backdrop cgroup '%s' tasks into "
+			kt_set_err(err, "MoveAllTasks: cannot move Backdrop cgroup '%s' tasks into "
 				     "step-local '%s'",
 				c->name, c2->name);
 			return -EPERM;
@@ -703,7 +690,7 @@ static int apply_op(struct exec *x, const struct kt_op *op, char **err)
 			r = kt_cgmgr_move(x->ctx->cg, c2->name, kt_workload_pids(h->wl),
 					  kt_workload_count(h->wl), &e);
 			if (r < 0) {
-				set_err(err, "%s", e);
+				kt_set_err(err, "%s", e);
 				free(e);
 				return r;
 			}
@@ -721,7 +708,7 @@ static int apply_op(struct exec *x, const struct kt_op *op, char **err)
 	case KT_OP__COUNT:
 		break;
 	}
-	set_err(err, "unknown op kind %d", (int)op->kind);
+	kt_set_err(err, "unknown op kind %d", (int)op->kind);
 	return -EINVAL;
 }
 
@@ -746,7 +733,7 @@ static int apply_defs(struct exec *x, const struct kt_step *s, char **err)
 	if (s->factory) {
 		r = s->factory(x->ctx, &built, &n);
 		if (r < 0) {
-			set_err(err, "cgroup factory failed: %s", strerror(-r));
+			kt_set_err(err, "cgroup factory failed: %s", strerror(-r));
 			return r;
 		}
 		defs = built;

@@ -60,6 +60,19 @@ char *kt_asprintf(const char *fmt, ...)
 	return sb_steal(&sb);
 }
 
+void kt_set_err(char **err, const char *fmt, ...)
+{
+	struct sbuf sb = SBUF_INIT;
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	*err = sb_steal(&sb);
+}
+
 void sb_init(struct sbuf *sb)
 {
 	sb->s = NULL;

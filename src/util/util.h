@@ -72,6 +72,12 @@ void *kt_malloc(size_t n);       /* aborts on OOM */
 void *kt_calloc(size_t n, size_t sz);
 void *kt_realloc(void *p, size_t n);
 char *kt_asprintf(const char *fmt, ...) KT_PRINTF(1, 2);
+/*
+ * The `char **err` convention: set *err to a new malloc'd message for the
+ * caller to free. A previous value is overwritten, not freed (callers may
+ * reuse a freed pointer variable). err == NULL: ignored.
+ */
+void kt_set_err(char **err, const char *fmt, ...) KT_PRINTF(2, 3);
 /* Strip leading/trailing whitespace in place; returns s moved past leading. */
 char *kt_trim(char *s);
 bool kt_startswith(const char *s, const char *prefix);

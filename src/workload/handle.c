@@ -47,18 +47,6 @@ struct kt_workload {
 	bool collected;
 };
 
-static char *errf(const char *fmt, ...) KT_PRINTF(1, 2);
-static char *errf(const char *fmt, ...)
-{
-	struct sbuf sb = SBUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	return sb_steal(&sb);
-}
-
 static int validate(const struct kt_workload_config *cfg, char **err)
 {
 	const struct kt_work *w = &cfg->work;
@@ -66,29 +54,29 @@ static int validate(const struct kt_workload_config *cfg, char **err)
 	unsigned g;
 
 	if ((unsigned)w->type >= KT_WORK__COUNT) {
-		*err = errf("invalid work type %d", (int)w->type);
+		*err = kt_asprintf("invalid work type %d", (int)w->type);
 		return -EINVAL;
 	}
 	if (cfg->num_workers == 0) {
-		*err = errf("%s: num_workers must be greater than 0", name);
+		*err = kt_asprintf("%s: num_workers must be greater than 0", name);
 		return -EINVAL;
 	}
 	if (cfg->num_workers > 4096) {
-		*err = errf("%s: num_workers %u exceeds the limit of 4096", name, cfg->num_workers);
+		*err = kt_asprintf("%s: num_workers %u exceeds the limit of 4096", name, cfg->num_workers);
 		return -EINVAL;
 	}
 	if (w->type == KT_WORK_MUTEX_CONTENTION && w->mutex_contention.contenders == 0) {
-		*err = errf("MutexContention requires contenders > 0");
+		*err = kt_asprintf("MutexContention requires contenders > 0");
 		return -EINVAL;
 	}
 	if ((w->type == KT_WORK_FUTEX_FAN_OUT && w->futex_fan_out.fan_out == 0) ||
 	    (w->type == KT_WORK_FAN_OUT_COMPUTE && w->fan_out_compute.fan_out == 0)) {
-		*err = errf("%s requires fan_out > 0", name);
+		*err = kt_asprintf("%s requires fan_out > 0", name);
 		return -EINVAL;
 	}
 	g = kt_work_group_size(w);
 	if (g && cfg->num_workers % g) {
-		*err = errf("%s requires num_workers divisible by %u, got %u", name, g,
+		*err = kt_asprintf("%s requires num_workers divisible by %u, got %u", name, g,
 			    cfg->num_workers);
 		return -EINVAL;
 	}
@@ -96,32 +84,32 @@ static int validate(const struct kt_workload_config *cfg, char **err)
 	case KT_WORK_CACHE_PRESSURE:
 	case KT_WORK_CACHE_YIELD:
 		if (!w->cache_pressure.size_kb || !w->cache_pressure.stride) {
-			*err = errf("%s requires size_kb > 0 and stride > 0", name);
+			*err = kt_asprintf("%s requires size_kb > 0 and stride > 0", name);
 			return -EINVAL;
 		}
 		break;
 	case KT_WORK_CACHE_PIPE:
 		if (!w->cache_pipe.size_kb) {
-			*err = errf("CachePipe requires size_kb > 0");
+			*err = kt_asprintf("CachePipe requires size_kb > 0");
 			return -EINVAL;
 		}
 		break;
 	case KT_WORK_PAGE_FAULT_CHURN:
 		if (w->page_fault_churn.region_kb < 4) {
-			*err = errf("PageFaultChurn requires region_kb >= 4");
+			*err = kt_asprintf("PageFaultChurn requires region_kb >= 4");
 			return -EINVAL;
 		}
 		break;
 	case KT_WORK_SEQUENCE:
 		if (w->sequence.n_phases < 1 || w->sequence.n_phases > KT_MAX_PHASES) {
-			*err = errf("Sequence requires 1..%d phases, got %u", KT_MAX_PHASES,
+			*err = kt_asprintf("Sequence requires 1..%d phases, got %u", KT_MAX_PHASES,
 				    w->sequence.n_phases);
 			return -EINVAL;
 		}
 		break;
 	case KT_WORK_CUSTOM:
 		if (!w->custom.fn) {
-			*err = errf("Custom work '%s' has no function",
+			*err = kt_asprintf("Custom work '%s' has no function",
 				    w->custom.name ? w->custom.name : "");
 			return -EINVAL;
 		}
@@ -132,20 +120,20 @@ static int validate(const struct kt_workload_config *cfg, char **err)
 	switch (cfg->affinity.kind) {
 	case KT_AFF_FIXED:
 		if (kt_cpuset_empty(&cfg->affinity.set)) {
-			*err = errf("%s: fixed affinity with an empty CPU set", name);
+			*err = kt_asprintf("%s: fixed affinity with an empty CPU set", name);
 			return -EINVAL;
 		}
 		break;
 	case KT_AFF_RANDOM:
 		if (kt_cpuset_empty(&cfg->affinity.set) || cfg->affinity.count == 0) {
 			*err =
-			    errf("%s: random affinity needs a non-empty pool and count > 0", name);
+			    kt_asprintf("%s: random affinity needs a non-empty pool and count > 0", name);
 			return -EINVAL;
 		}
 		break;
 	case KT_AFF_SINGLE_CPU:
 		if (cfg->affinity.cpu < 0 || cfg->affinity.cpu >= KT_MAX_CPUS) {
-			*err = errf("%s: invalid CPU %d for single-CPU affinity", name,
+			*err = kt_asprintf("%s: invalid CPU %d for single-CPU affinity", name,
 				    cfg->affinity.cpu);
 			return -EINVAL;
 		}
@@ -523,7 +511,7 @@ fail:
 		free(pair_pipes);
 	}
 	if (err)
-		*err = errf("cannot spawn %s workers: %s", kt_work_type_name(cfg->work.type),
+		*err = kt_asprintf("cannot spawn %s workers: %s", kt_work_type_name(cfg->work.type),
 			    strerror(-rc));
 	kt_workload_destroy(wl);
 	return rc;
