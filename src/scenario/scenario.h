@@ -177,8 +177,10 @@ int kt_cgmgr_move(struct kt_cgroup_mgr *m, const char *name, const pid_t *pids, 
 int kt_cgmgr_remove(struct kt_cgroup_mgr *m, const char *name);
 /* Remove everything below dir (absolute), keeping dir. Returns count removed or -errno. */
 int kt_cgroup_remove_tree(const char *fs, const char *dir, bool keep_dir);
-/* Bounded write (2 s) of s to path. */
+/* Bounded write of s to path (see kt_cg_write_timeout_ms). */
 int kt_cg_write(const char *path, const char *s);
+/* Limit kt_cg_write() waits: 2000 ms, 20000 ms when KTSTR_ACCEL=tcg. */
+int kt_cg_write_timeout_ms(void);
 
 /* ---- scenario model ---------------------------------------------------------- */
 

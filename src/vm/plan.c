@@ -157,6 +157,8 @@ char *kt_vm_build_cmdline(const struct kt_vm_plan *p)
 		sb_addf(&sb, " KTSTR_MODE=%s", p->mode);
 	kt_topo_format(p->topo, topo, sizeof(topo));
 	sb_addf(&sb, " KTSTR_TOPO=%s", topo);
+	/* Lets guest-side timeouts scale with emulation speed (kt_guest_slow()). */
+	sb_addf(&sb, " KTSTR_ACCEL=%s", p->accel == KT_ACCEL_KVM ? "kvm" : "tcg");
 	if (plain_word(p->term))
 		sb_addf(&sb, " KTSTR_TERM=%s", p->term);
 	if (plain_word(p->colorterm))

@@ -480,6 +480,17 @@ UNIT_TEST(scenario_cg_write_bounded)
 	free(fifo);
 }
 
+UNIT_TEST(scenario_cg_write_timeout_scales_under_tcg)
+{
+	unsetenv("KTSTR_ACCEL");
+	CHECK_INT_EQ(kt_cg_write_timeout_ms(), 2000);
+	setenv("KTSTR_ACCEL", "kvm", 1);
+	CHECK_INT_EQ(kt_cg_write_timeout_ms(), 2000);
+	setenv("KTSTR_ACCEL", "tcg", 1);
+	CHECK_INT_EQ(kt_cg_write_timeout_ms(), 20000);
+	unsetenv("KTSTR_ACCEL");
+}
+
 UNIT_TEST(scenario_cgmgr_fake_tree)
 {
 	const char *fs = unit_tmpdir();

@@ -163,7 +163,7 @@ UNIT_TEST(vm_cmdline)
 	CHECK_STR_CONTAINS(c, " iomem=relaxed ");
 	CHECK_STR_CONTAINS(c, " rdinit=/init");
 	CHECK_STR_CONTAINS(c, " loglevel=4");
-	CHECK_STR_CONTAINS(c, " KTSTR_MODE=shell KTSTR_TOPO=2,4,2,2");
+	CHECK_STR_CONTAINS(c, " KTSTR_MODE=shell KTSTR_TOPO=2,4,2,2 KTSTR_ACCEL=tcg ");
 	CHECK_STR_CONTAINS(c, " KTSTR_TERM=xterm-256color KTSTR_COLORTERM=truecolor");
 	CHECK_STR_CONTAINS(c, " KTSTR_COLS=120 KTSTR_ROWS=40");
 	CHECK(kt_endswith(c, " foo=bar baz"));
@@ -187,8 +187,10 @@ UNIT_TEST(vm_cmdline)
 
 	p.verbose = false;
 	p.dmesg = true;
+	p.accel = KT_ACCEL_KVM;
 	c = kt_vm_build_cmdline(&p);
 	CHECK_STR_CONTAINS(c, " loglevel=7");
+	CHECK_STR_CONTAINS(c, " KTSTR_ACCEL=kvm ");
 	free(c);
 }
 
