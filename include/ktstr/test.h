@@ -88,10 +88,11 @@ struct ktstr_test {
 	int workers_per_cgroup;  /* default 2 */
 	int memory_mb;           /* default 2048 (floor; the VM may get more) */
 	/*
-	 * sched_ext watchdog, default 4. Validated and passed to the guest,
-	 * but not applied on 6.12 kernels: the timeout lives in a kernel-
-	 * private variable set from the scheduler's ops.timeout_ms (no
-	 * sysctl/sysfs knob); see src/runner/guest.c.
+	 * sched_ext watchdog timeout in seconds, written by the host into the
+	 * guest kernel's scx_watchdog_timeout after each scheduler enable
+	 * (src/runner/wdog.h). Default 4, applied by default only under KVM;
+	 * under TCG only when set here. The kernel's first stall check still
+	 * comes half the scheduler's own timeout after the enable.
 	 */
 	int watchdog_timeout_s;
 	const char *extra_sched_args[KTSTR_MAX_ARGS];

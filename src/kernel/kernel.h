@@ -11,6 +11,24 @@
 #include <stdint.h>
 #include <time.h>
 
+/* ---- guest kernel facts the host needs (ksym.c) -------------------------- */
+
+/*
+ * Look up names[i] in vmlinux's symbol table: addrs[i] = first symbol of
+ * that name with a non-zero value, 0 when absent. Returns 0, or -errno
+ * with *err set (not an ELF file, no symbol table).
+ */
+int kt_ksym_lookup(const char *vmlinux, const char *const *names, size_t n, uint64_t *addrs,
+		   char **err);
+/* CONFIG_HZ=N from config text: N, -ENOENT when absent, -EINVAL when malformed. */
+int kt_config_hz(const char *config_text);
+/*
+ * CONFIG_HZ of a kernel: the IKCONFIG embedded in vmlinux, else dir/config
+ * (a cache entry) or dir/.config (a tree). Returns HZ or -ENOENT; *source
+ * (optional, malloc'd) says where it came from.
+ */
+int kt_kernel_hz(const char *vmlinux, const char *dir, char **source);
+
 /* ---- resolution (the API other modules use) ------------------------------ */
 
 struct kt_kernel {

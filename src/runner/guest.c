@@ -17,13 +17,9 @@
  * SHM: SCST/STIM/SCEN from the scenario, SCDX (i32 wait status) on
  * scheduler death, TEST (the JSON).
  *
- * Watchdog: .watchdog_timeout_s cannot be applied from inside the guest
- * on this kernel (6.12 keeps scx_watchdog_timeout in a kernel-private
- * variable set from the scheduler's ops.timeout_ms at enable time, with
- * no sysfs/sysctl knob); the reference writes it from the host through
- * guest memory, which the VM engine does not expose yet. The value is
- * passed to the guest and reported, and schedulers keep their own
- * timeout_ms (scx_qmap: 5 s).
+ * Watchdog: .watchdog_timeout_s is applied by the host, which writes the
+ * kernel's scx_watchdog_timeout through guest memory (src/runner/wdog.h);
+ * the guest only carries the value in run.json.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -536,9 +532,6 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 			kt_shm_guest_ctrl_set(&shm, KT_SHM_CTRL_TO_HOST, KT_SHM_SIG_SCHED_STARTED);
 		if (pthread_create(&mon_thr, NULL, sched_monitor, NULL) == 0)
 			mon_started = true;
-		if (watchdog)
-			kt_debug("ktstr::guest", "watchdog_timeout_s=%d not applied (see guest.c)",
-				 watchdog);
 	}
 
 	stage("reading topology");

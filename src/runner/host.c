@@ -21,6 +21,7 @@
 #include "vm/initramfs.h"
 #include "vm/shm.h"
 #include "vm/vm.h"
+#include "wdog.h"
 
 #define SCHED_LOG_MAX (256u << 10)
 #define DUMP_MAX (256u << 10)
@@ -109,6 +110,7 @@ char *kt_sched_lookup(const char *binary, const char *sched_dir, bool direct, ch
 
 struct collect {
 	struct kt_outcome *o;
+	struct kt_wdog *wd; /* NULL: no watchdog override */
 	struct sbuf sched_log;
 	struct sbuf dump;
 	struct sbuf guest_out;
@@ -319,6 +321,56 @@ static void write_sidecar(const struct kt_plan *p, const struct kt_kernel *k,
 
 /* ---- the run -------------------------------------------------------------- */
 
+static int guest_rd(void *g, uint64_t pa, uint64_t *v)
+{
+	return kt_vm_guest_read(g, pa, v, sizeof(*v));
+}
+
+static int guest_wr(void *g, uint64_t pa, uint64_t v)
+{
+	return kt_vm_guest_write(g, pa, &v, sizeof(v));
+}
+
+static int on_tick(void *arg, struct kt_vm_guest *g)
+{
+	struct collect *c = arg;
+	struct kt_wdog_mem m = {guest_rd, guest_wr, g};
+
+	if (c->wd)
+		kt_wdog_tick(c->wd, &m);
+	return 0;
+}
+
+/*
+ * Set up the .watchdog_timeout_s override (wdog.h) for a sched_ext run.
+ * Applied when the test sets it, and by default (4 s, as the reference)
+ * only under KVM: under TCG the guest's clock runs at host speed while the
+ * guest runs many times slower, and a host hiccup of a few seconds would
+ * read as a stall. Returns true when the override is armed.
+ */
+static bool watchdog_setup(const struct kt_plan *p, const struct kt_kernel *k, bool kvm,
+			   const char *full, struct kt_wdog *wd, char **note)
+{
+	bool asked = p->test->watchdog_timeout_s != KTSTR_UNSET;
+	char *why = NULL;
+	int hz;
+
+	if (!p->sched || !p->sched->binary || (!asked && !kvm))
+		return false;
+	hz = kt_kernel_hz(k->vmlinux, k->dir, NULL);
+	if (hz <= 0)
+		why = kt_strdup("CONFIG_HZ of the kernel is unknown (no IKCONFIG, no config file)");
+	else if (kt_wdog_init(wd, k->vmlinux, hz, p->watchdog_timeout_s, &why) == 0)
+		return true;
+	*note = kt_asprintf("sched_ext watchdog: %d s not applied: %s", p->watchdog_timeout_s,
+			    why);
+	if (asked)
+		kt_warn("%s: .watchdog_timeout_s=%d cannot be applied: %s", full,
+			p->watchdog_timeout_s, why);
+	free(why);
+	return false;
+}
+
 /*
  * Scheduler attach limit: 3 s as the reference on KVM; under TCG the BPF
  * verifier and program load run emulated, several times slower, so the
@@ -408,6 +460,7 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 	struct collect c = {.o = &o, .verbose = ho->verbose, .t0 = kt_now_ns()};
 	struct kt_vm_config cfg;
 	struct kt_vm_result res = {0};
+	struct kt_wdog wd = {0};
 	enum kt_accel accel;
 	char *err = NULL, *why = NULL, *full, *sched_path = NULL, *text;
 	const char *guest_sched = NULL;
@@ -425,14 +478,6 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 		free(full);
 		return 1;
 	}
-	/*
-	 * Said, not silently ignored: the 6.12 watchdog timeout is kernel-private
-	 * state (scx_watchdog_timeout), which this harness does not write yet.
-	 */
-	if (t->watchdog_timeout_s != KTSTR_UNSET)
-		kt_warn("%s: .watchdog_timeout_s=%d is not applied yet: the kernel's sched_ext "
-			"watchdog keeps the scheduler's own timeout",
-			full, t->watchdog_timeout_s);
 	if (t->host_only) {
 		rc = run_host_only(&plan, &o, full, t0, ho->verbose);
 		goto out;
@@ -550,7 +595,17 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 	cfg.on_com2_line = on_com2;
 	cfg.on_console_line = on_console;
 	cfg.ctx = &c;
+	if (watchdog_setup(&plan, &k, accel == KT_ACCEL_KVM, full, &wd, &o.watchdog_note)) {
+		c.wd = &wd;
+		cfg.on_tick = on_tick;
+	}
 	r = kt_vm_run(&cfg, &res, &err);
+	if (c.wd) {
+		free(o.watchdog_note);
+		o.watchdog_note = kt_wdog_describe(&wd);
+		if (ho->verbose)
+			kt_info("%s", o.watchdog_note);
+	}
 	if (r) {
 		o.infra_error = kt_asprintf("vm: %s", err ? err : strerror(-r));
 		rc = finish(&plan, &k, &o, full, t0, ho->verbose);
@@ -617,6 +672,7 @@ out:
 	sb_free(&c.dump);
 	sb_free(&c.guest_out);
 	free(c.shm_result);
+	kt_wdog_free(&wd);
 	kt_outcome_free(&o);
 	kt_kernel_free(&k);
 	return rc;

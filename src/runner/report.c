@@ -18,6 +18,7 @@ void kt_outcome_free(struct kt_outcome *o)
 	free(o->guest_out);
 	free(o->init_stage);
 	free(o->infra_error);
+	free(o->watchdog_note);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -193,6 +194,8 @@ enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outco
 			sb_adds(&sb, "guest exit code: none (guest did not report KTSTR_EXIT)\n");
 		if (o->wall_s > 0)
 			sb_addf(&sb, "vm wall time: %.1fs\n", o->wall_s);
+		if (o->watchdog_note)
+			sb_addf(&sb, "%s\n", o->watchdog_note);
 		if (o->guest_out && *o->guest_out) {
 			sb_adds(&sb, "last guest output:\n");
 			add_indented(&sb, tail_lines(o->guest_out, 20), "  ");

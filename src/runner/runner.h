@@ -123,6 +123,7 @@ struct kt_outcome {
 	char *guest_out;         /* other guest output on COM2 (tail) */
 	char *init_stage;        /* how far the guest got */
 	char *infra_error;       /* VM could not run at all */
+	char *watchdog_note;     /* what became of the sched_ext watchdog override */
 	double wall_s;
 };
 

@@ -174,7 +174,32 @@ int kt_vm_guest_read(const struct kt_vm_guest *g, uint64_t gpa, void *buf, size_
 
 	if (!p)
 		return -EFAULT;
+	if (len == 8 && !((uintptr_t)p & 7)) {
+		uint64_t v = __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+
+		memcpy(buf, &v, 8);
+		return 0;
+	}
 	memcpy(buf, (const void *)p, len);
+	return 0;
+}
+
+int kt_vm_guest_write(struct kt_vm_guest *g, uint64_t gpa, const void *buf, size_t len)
+{
+	volatile uint8_t *p = (volatile uint8_t *)kt_vm_guest_ptr(g, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	/* An aligned 8-byte value goes in one store, as the guest kernel reads it. */
+	if (len == 8 && !((uintptr_t)p & 7)) {
+		uint64_t v;
+
+		memcpy(&v, buf, 8);
+		__atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
+		return 0;
+	}
+	for (size_t i = 0; i < len; i++)
+		p[i] = ((const uint8_t *)buf)[i];
 	return 0;
 }
 

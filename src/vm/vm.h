@@ -105,6 +105,8 @@ uint64_t kt_vm_guest_ram_size(const struct kt_vm_guest *g);
 const volatile void *kt_vm_guest_ptr(const struct kt_vm_guest *g, uint64_t gpa, size_t len);
 /* Copy len bytes at gpa into buf; -EFAULT when the range is not RAM. */
 int kt_vm_guest_read(const struct kt_vm_guest *g, uint64_t gpa, void *buf, size_t len);
+/* Write len bytes at gpa (the guest sees them at once); -EFAULT when not RAM. */
+int kt_vm_guest_write(struct kt_vm_guest *g, uint64_t gpa, const void *buf, size_t len);
 /* Set / read an SHM control byte (offset 12..15 of the ring); -ENODEV without a ring. */
 int kt_vm_guest_shm_ctrl_set(struct kt_vm_guest *g, unsigned off, uint8_t value);
 int kt_vm_guest_shm_ctrl_get(const struct kt_vm_guest *g, unsigned off);

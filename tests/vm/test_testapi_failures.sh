@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Verdicts for schedulers and setups that must fail (tests/vm/vmtests.c):
 #  - scx_qmap -t 2 (stall every 2nd user thread): the watchdog ejects it; the
-#    report names the exit reason ("runnable task stall"); expect_err -> exit 0
+#    report names the exit reason ("runnable task stall"); expect_err -> exit 0;
+#    .watchdog_timeout_s = 2 took effect: the stall is reported after < 5 s
+#    (qmap's own timeout) and the diagnostics say so
 #  - scx_qmap -e 100: scx_bpf_error's message is in the report, exit 1
 #  - a nonexistent scheduler path: clear error, exit 1
 #  - a topology too big for the host: SKIP (exit 0), a failure under
@@ -46,4 +48,10 @@ rc=0; "$bin" --exact ktstr/qmap_stall >"$tmp/log" 2>&1 || rc=$?
 [ $rc -eq 0 ] || fail "qmap -t: exit $rc, want 0 (expect_err)"
 grep -q "failed as expected" "$tmp/log" || fail "qmap -t: not reported as an expected failure"
 grep -q "^EXIT: runnable task stall" "$tmp/log" || fail "qmap -t: report does not lead with the exit reason"
+secs=$(sed -n 's/^EXIT: runnable task stall (.* failed to run for \([0-9.]*\)s)$/\1/p' "$tmp/log" | head -1)
+[ -n "$secs" ] || fail "qmap -t: no 'failed to run for' in the exit reason"
+awk -v s="$secs" 'BEGIN { exit !(s < 5.0) }' ||
+	fail "qmap -t: stall reported after ${secs}s: .watchdog_timeout_s=2 not applied (qmap's own is 5 s)"
+grep -q "^sched_ext watchdog: 2 s (HZ=[0-9]*; the scheduler's own: 5.0 s), applied at 1 enable$" "$tmp/log" ||
+	fail "qmap -t: diagnostics do not show the watchdog override"
 echo "all failure verdicts as expected"

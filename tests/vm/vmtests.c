@@ -11,12 +11,13 @@ KTSTR_SCHEDULER(missing, .binary = "/nonexistent/scx_missing");
 
 /*
  * scx_qmap -t 2 stalls every second user thread: the sched_ext watchdog
- * (qmap's timeout_ms = 5 s) kicks the scheduler out with "runnable task
- * stall"; the scheduler exits and the test fails (expect_err: that is
- * the expected outcome).
+ * kicks the scheduler out with "runnable task stall"; the scheduler exits
+ * and the test fails (expect_err: that is the expected outcome).
+ * .watchdog_timeout_s = 2 replaces qmap's own timeout_ms (5 s), so the
+ * kernel's message says the task failed to run for less than 5 s.
  */
 KTSTR_TEST(qmap_stall, .scheduler = &scx_qmap, .extra_sched_args = {"-t", "2"},
-	   .llcs = 1, .cores = 2, .duration_s = 9, .expect_err = true)
+	   .llcs = 1, .cores = 2, .duration_s = 9, .watchdog_timeout_s = 2, .expect_err = true)
 {
 	return ktstr_run_canned(ctx, "steady");
 }

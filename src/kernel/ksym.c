@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the host needs to know about a guest kernel to touch its memory:
+ * symbol addresses from the vmlinux symbol table (libelf) and CONFIG_HZ
+ * (the embedded IKCONFIG, inflated with zlib, or a config file beside it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "kernel.h"
+#include "util/util.h"
+
+int kt_ksym_lookup(const char *vmlinux, const char *const *names, size_t n, uint64_t *addrs,
+		   char **err)
+{
+	int fd = open(vmlinux, O_RDONLY | O_CLOEXEC), r = 0;
+	Elf_Scn *scn = NULL;
+	bool have_symtab = false;
+	Elf *e;
+
+	for (size_t i = 0; i < n; i++)
+		addrs[i] = 0;
+	if (fd < 0) {
+		r = -errno;
+		kt_set_err(err, "cannot open %s: %s", vmlinux, strerror(errno));
+		return r;
+	}
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF) {
+		kt_set_err(err, "%s is not an ELF file", vmlinux);
+		r = -EINVAL;
+		goto out;
+	}
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t count;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+			continue;
+		have_symtab = true;
+		d = elf_getdata(scn, NULL);
+		if (!d)
+			continue;
+		count = d->d_size / sh.sh_entsize;
+		for (size_t j = 0; j < count; j++) {
+			GElf_Sym s;
+			const char *nm;
+
+			if (!gelf_getsym(d, (int)j, &s) || !s.st_value)
+				continue;
+			nm = elf_strptr(e, sh.sh_link, s.st_name);
+			if (!nm || !*nm)
+				continue;
+			/* First match by name with a value, as the reference. */
+			for (size_t i = 0; i < n; i++)
+				if (!addrs[i] && !strcmp(nm, names[i]))
+					addrs[i] = s.st_value;
+		}
+	}
+	if (!have_symtab) {
+		kt_set_err(err, "%s has no symbol table", vmlinux);
+		r = -ENOENT;
+	}
+out:
+	if (e)
+		elf_end(e);
+	close(fd);
+	return r;
+}
+
+int kt_config_hz(const char *config_text)
+{
+	const char *p = config_text;
+
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+
+		if (!strncmp(p, "CONFIG_HZ=", 10)) {
+			char *end;
+			long v = strtol(p + 10, &end, 10);
+
+			if (end != p + 10 && (*end == '\n' || !*end) && v >= 24 && v <= 10000)
+				return (int)v;
+			return -EINVAL;
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+/* Inflate the gzip stream between "IKCFG_ST" and "IKCFG_ED" in buf. */
+static char *ikconfig_from(const unsigned char *buf, size_t len)
+{
+	static const char st[] = "IKCFG_ST", ed[] = "IKCFG_ED";
+	const unsigned char *a = memmem(buf, len, st, sizeof(st) - 1), *b;
+	struct sbuf out = SBUF_INIT;
+	unsigned char chunk[65536];
+	z_stream z = {0};
+	int zr;
+
+	if (!a)
+		return NULL;
+	a += sizeof(st) - 1;
+	b = memmem(a, len - (size_t)(a - buf), ed, sizeof(ed) - 1);
+	if (!b || inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return NULL;
+	z.next_in = (unsigned char *)a;
+	z.avail_in = (uInt)(b - a);
+	do {
+		z.next_out = chunk;
+		z.avail_out = sizeof(chunk);
+		zr = inflate(&z, Z_NO_FLUSH);
+		if (zr != Z_OK && zr != Z_STREAM_END)
+			break;
+		sb_add(&out, chunk, sizeof(chunk) - z.avail_out);
+	} while (zr == Z_OK && out.len < (64u << 20));
+	inflateEnd(&z);
+	if (zr != Z_STREAM_END) {
+		sb_free(&out);
+		return NULL;
+	}
+	return sb_steal(&out);
+}
+
+int kt_kernel_hz(const char *vmlinux, const char *dir, char **source)
+{
+	char *text = NULL;
+	int hz = -ENOENT, fd;
+	struct stat st;
+
+	if (source)
+		*source = NULL;
+	fd = vmlinux ? open(vmlinux, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+		if (m != MAP_FAILED) {
+			char *cfg = ikconfig_from(m, (size_t)st.st_size);
+
+			if (cfg) {
+				hz = kt_config_hz(cfg);
+				free(cfg);
+				if (hz > 0 && source)
+					*source = kt_asprintf("%s (IKCONFIG)", vmlinux);
+			}
+			munmap(m, (size_t)st.st_size);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	/* A cache entry keeps its config as "config"; a tree as ".config". */
+	for (int i = 0; hz <= 0 && dir && i < 2; i++) {
+		char *p = kt_path_join(dir, i ? ".config" : "config");
+
+		text = NULL;
+		if (kt_read_file(p, &text, NULL, 16 << 20) == 0) {
+			hz = kt_config_hz(text);
+			if (hz > 0 && source)
+				*source = kt_strdup(p);
+		}
+		free(text);
+		free(p);
+	}
+	return hz;
+}
