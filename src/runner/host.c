@@ -433,17 +433,18 @@ static int skip(const struct kt_plan *p, const struct kt_kernel *k, const char *
  * scheduler, cgroups under /sys/fs/cgroup/ktstr-<pid> (cgroup v2 needed).
  */
 static int run_host_only(const struct kt_plan *p, struct kt_outcome *o, const char *full,
-			 uint64_t t0, bool verbose)
+			 uint64_t t0, bool verbose, bool no_skip)
 {
 	struct statfs sf;
 	static volatile sig_atomic_t stop;
 	char *root;
 
-	if (statfs("/sys/fs/cgroup", &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC) {
-		o->infra_error = kt_strdup("host_only test needs cgroup v2 mounted at "
-					   "/sys/fs/cgroup; this host has cgroup v1 (or none)");
-		return finish(p, NULL, o, full, t0, verbose);
-	}
+	/* A host that cannot run it is a skip (a failure in no-skip mode). */
+	if (statfs("/sys/fs/cgroup", &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC)
+		return skip(p, NULL, full,
+			    "host_only test needs cgroup v2 mounted at /sys/fs/cgroup; this "
+			    "host has cgroup v1 (or none)",
+			    no_skip, t0);
 	root = kt_asprintf("/sys/fs/cgroup/ktstr-%d", (int)getpid());
 	if (kt_run_body_local(p, root, 0, NULL, &stop, &o->result) == 0 || o->result.n_details)
 		o->have_result = true;
@@ -479,16 +480,21 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 		return 1;
 	}
 	if (t->host_only) {
-		rc = run_host_only(&plan, &o, full, t0, ho->verbose);
+		rc = run_host_only(&plan, &o, full, t0, ho->verbose, ho->no_skip);
 		goto out;
 	}
 	/* A scheduler given as a path needs no kernel to be checked. */
 	if (plan.sched && plan.sched->binary && strchr(plan.sched->binary, '/')) {
 		sched_path = kt_sched_lookup(plan.sched->binary, NULL, ho->direct, &err);
 		if (!sched_path) {
+			char *kerr = NULL;
+			/* The kernel only names the sidecar's run dir, as for skips. */
+			bool have_k = resolve_kernel(ho->kernel_label, &k, &kerr) == 0;
+
+			free(kerr);
 			o.sched_fail_reason = err;
 			err = NULL;
-			rc = finish(&plan, NULL, &o, full, t0, ho->verbose);
+			rc = finish(&plan, have_k ? &k : NULL, &o, full, t0, ho->verbose);
 			goto out;
 		}
 		free(sched_path);

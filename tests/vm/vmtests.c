@@ -46,3 +46,12 @@ KTSTR_TEST(eevdf_quick, .duration_s = 1)
 {
 	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0"}));
 }
+
+/*
+ * host_only: runs in the calling process on the machine it is on (cgroup v2
+ * needed). On a cgroup v1 host it is a skip; inside a ktstr VM it passes.
+ */
+KTSTR_TEST(host_cgroups, .host_only = true, .duration_s = 1)
+{
+	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0"}, {.name = "cg_1"}));
+}
