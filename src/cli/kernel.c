@@ -27,7 +27,7 @@ static void usage_build(FILE *f)
 	fprintf(f,
 		"Usage: ktstr kernel build [VERSION | --source DIR|TARBALL | --git URL --ref REF]\n"
 		"                          [--force] [--clean] [--cpu-cap N]\n\n"
-		"Configure (defconfig + kvm_guest.config + the ktstr fragment), build bzImage,\n"
+		"Configure (allnoconfig + the ktstr fragment: a lean QEMU guest), build bzImage,\n"
 		"vmlinux and the tools/sched_ext schedulers, and store them in the cache.\n\n"
 		"  VERSION           kernel.org release (6.12.3) or series (6.12: newest)\n"
 		"  --source DIR      a kernel source tree (built in place)\n"
@@ -235,10 +235,10 @@ static int cmd_list(int argc, char **argv)
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct kt_cache_entry *e;
-	size_t n, corrupt = 0, stale = 0, untracked = 0;
-	char *root, *err = NULL, kc[16];
+	size_t n, corrupt = 0, stale = 0, untracked = 0, eol = 0;
+	char *root, *err = NULL, kc[16], *rel = NULL, *rel_err = NULL;
 	const char *range = NULL;
-	bool json = false;
+	bool json = false, is_eol;
 	int c;
 
 	optind = 1;
@@ -254,7 +254,9 @@ static int cmd_list(int argc, char **argv)
 			printf(
 			    "Usage: ktstr kernel list [--json] [--range A..B]\n\nList cached "
 			    "kernels (newest first). Corrupt entries show their reason;\nentries "
-			    "built with another kconfig fragment are tagged (stale kconfig).\n"
+			    "built with another kconfig fragment are tagged (stale kconfig),\n"
+			    "entries of a series kernel.org no longer lists (EOL; needs the "
+			    "network,\nKTSTR_KERNEL_MIRROR replaces kernel.org).\n"
 			    "--range A..B only previews the kernel.org releases a range expands "
 			    "to\n(needs the network; the cache is not touched).\n");
 			return 0;
@@ -280,11 +282,16 @@ static int cmd_list(int argc, char **argv)
 	}
 	snprintf(kc, sizeof(kc), "%08x", kt_kconfig_crc());
 	kt_info("cache: %s", root);
+	/* EOL tags need kernel.org's releases.json; without it they are off. */
+	for (size_t i = 0; i < n && !rel && !rel_err; i++)
+		if (!e[i].corrupt && e[i].meta.version && kt_releases_fetch(&rel, &rel_err) && !rel_err)
+			rel_err = kt_strdup("unknown error");
 	if (json) {
 		json_t *o = json_object(), *arr = json_array();
 
 		json_object_set_new(o, "current_ktstr_kconfig_hash", json_string(kc));
-		json_object_set_new(o, "active_prefixes_fetch_error", json_null());
+		json_object_set_new(o, "active_prefixes_fetch_error",
+				    rel_err ? json_string(rel_err) : json_null());
 		for (size_t i = 0; i < n; i++) {
 			json_t *x = json_object();
 
@@ -316,7 +323,8 @@ static int cmd_list(int argc, char **argv)
 						    jstr(m->ktstr_kconfig_hash));
 				json_object_set_new(x, "kconfig_status",
 						    json_string(kt_cache_kconfig_status(&e[i])));
-				json_object_set_new(x, "eol", json_false());
+				json_object_set_new(x, "eol",
+						    json_boolean(rel && kt_releases_is_eol(rel, m->version)));
 				json_object_set_new(x, "config_hash", jstr(m->config_hash));
 				json_object_set_new(x, "image_name", json_string(m->image_name));
 				json_object_set_new(x, "image_path", json_string(e[i].image_path));
@@ -349,15 +357,20 @@ static int cmd_list(int argc, char **argv)
 				stale++;
 			if (!strcmp(ks, "untracked"))
 				untracked++;
-			printf("  %-48s %-12s %-8s %-7s %s%s\n", e[i].key,
+			is_eol = rel && kt_releases_is_eol(rel, m->version);
+			eol += is_eol;
+			printf("  %-48s %-12s %-8s %-7s %s%s%s\n", e[i].key,
 			       m->version ? m->version : "-", kt_src_type_name(m->src), m->arch,
 			       m->built_at,
 			       !strcmp(ks, "stale")	  ? " (stale kconfig)"
 			       : !strcmp(ks, "untracked") ? " (untracked kconfig)"
-							  : "");
+							  : "",
+			       is_eol ? " (EOL)" : "");
 		}
 	}
 	for (size_t i = 0; json && i < n; i++) {
+		if (!e[i].corrupt && rel && kt_releases_is_eol(rel, e[i].meta.version))
+			eol++;
 		if (e[i].corrupt)
 			corrupt++;
 		else if (!strcmp(kt_cache_kconfig_status(&e[i]), "stale"))
@@ -365,6 +378,11 @@ static int cmd_list(int argc, char **argv)
 		else if (!strcmp(kt_cache_kconfig_status(&e[i]), "untracked"))
 			untracked++;
 	}
+	if (eol)
+		kt_info("EOL: %zu entr%s of a kernel series kernel.org no longer lists", eol,
+			eol == 1 ? "y" : "ies");
+	else if (rel_err && n)
+		kt_debug("kernel", "EOL tags off: %s", rel_err);
 	if (untracked)
 		kt_info("untracked kconfig: %zu entr%s without a recorded kconfig hash", untracked,
 			untracked == 1 ? "y" : "ies");
@@ -378,6 +396,8 @@ static int cmd_list(int argc, char **argv)
 			corrupt, corrupt == 1 ? "y" : "ies");
 	kt_cache_entries_free(e, n);
 	free(root);
+	free(rel);
+	free(rel_err);
 	return 0;
 }
 

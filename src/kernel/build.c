@@ -316,8 +316,7 @@ struct build_ctx {
 static int configure(struct build_ctx *c, bool fresh, char **err)
 {
 	char *cfgp = kt_path_join(c->tree, ".config"), *cfg = NULL, *missing;
-	char *mk_def[] = {"make", "defconfig", NULL};
-	char *mk_kvm[] = {"make", "kvm_guest.config", NULL};
+	char *mk_base[] = {"make", "allnoconfig", NULL};
 	char *mk_old[] = {"make", "olddefconfig", NULL};
 	uint64_t t0 = kt_now_ns();
 	int r = 0;
@@ -327,10 +326,9 @@ static int configure(struct build_ctx *c, bool fresh, char **err)
 		kt_info("using the existing %s (fragment already applied)", cfgp);
 	} else {
 		if (fresh || !kt_exists(cfgp)) {
-			if ((r = run_stage(&c->prog, "make defconfig", c->tree, c->log, mk_def,
-					   err)) ||
-			    (r = run_stage(&c->prog, "make kvm_guest.config", c->tree, c->log,
-					   mk_kvm, err)))
+			/* The fragment is the whole configuration (see ktstr.kconfig). */
+			if ((r = run_stage(&c->prog, "make allnoconfig", c->tree, c->log, mk_base,
+					   err)))
 				goto out;
 		}
 		free(cfg);
@@ -846,6 +844,26 @@ static int compile(struct build_ctx *c, char **err)
 		free(names);
 	}
 	free(bindir);
+	/*
+	 * A tree the user keeps gets compile_commands.json for clangd and
+	 * friends (the kernel's own generator over the .cmd files). Not for
+	 * extracted or cloned trees, which are removed after the build.
+	 */
+	if (c->src == KT_SRC_LOCAL && !c->tmp) {
+		char *cc[] = {"make", "compile_commands.json", NULL};
+
+		r = run_stage(&c->prog, "generating compile_commands.json", c->tree, c->log, cc,
+			      err);
+		if (r == -EINTR)
+			return r;
+		if (r) {
+			kt_warn("%s; continuing without it", *err);
+			free(*err);
+			*err = NULL;
+		} else {
+			progress_done(&c->prog, "compile_commands.json generated");
+		}
+	}
 	return 0;
 }
 

@@ -243,6 +243,12 @@ const char *kt_kernel_mirror(void);
 int kt_releases_fetch(char **json, char **err);
 /* Highest stable/longterm release matching a prefix ("6.12" or "6"). */
 int kt_releases_resolve_prefix(const char *json, const char *prefix, char **version, char **err);
+/*
+ * End of life: true when version's series (MAJOR.MINOR) has no row of any
+ * kind (stable, longterm, mainline) in releases.json. False for versions
+ * that do not parse.
+ */
+bool kt_releases_is_eol(const char *json, const char *version);
 /* Stable/longterm versions in [a, b], ascending. */
 int kt_releases_range(const char *json, const char *a, const char *b, char ***versions, size_t *n,
 		      char **err);

@@ -750,10 +750,10 @@ static const char fake_make[] =
     "#!/bin/sh\n"
     "for a in \"$@\"; do\n"
     "  case \"$a\" in\n"
-    "  defconfig) echo 'CONFIG_FOO=y' > .config ;;\n"
-    "  kvm_guest.config) echo 'CONFIG_KVM_GUEST=y' >> .config ;;\n"
+    "  allnoconfig) echo 'CONFIG_FOO=y' > .config ;;\n"
     "  olddefconfig) [ -n \"$FAKE_DROP\" ] && sed -i \"/^$FAKE_DROP=/d\" .config; true ;;\n"
     "  mrproper) rm -f .config ;;\n"
+    "  compile_commands.json) echo '[]' > compile_commands.json ;;\n"
     "  bzImage) mkdir -p arch/x86/boot; echo '  CC      kernel/sched/ext.o';"
     " if [ -n \"$FAKE_SLEEP\" ]; then echo '  CC      kernel/slow.o'; sleep $FAKE_SLEEP; fi;"
     " printf bzimage > arch/x86/boot/bzImage ;;\n"
@@ -825,6 +825,7 @@ UNIT_TEST(kernel_cli_build_tarball_fake_make)
 	    0);
 	CHECK_STR_CONTAINS(out, "Kernel cached: ");
 	CHECK_STR_CONTAINS(out, "kernel configured");
+	CHECK(!strstr(out, "compile_commands")); /* extracted trees are removed anyway */
 	free(out);
 	meta = kt_asprintf("%s/%s/metadata.json", root, key);
 	CHECK(kt_is_file(meta));
@@ -905,6 +906,11 @@ UNIT_TEST(kernel_cli_build_local_and_git)
 		     0);
 	CHECK_STR_CONTAINS(out, "kernel built at ");
 	CHECK_STR_CONTAINS(out, "skipping cache");
+	CHECK_STR_CONTAINS(out, "compile_commands.json generated");
+	free(out);
+	/* a tree the user keeps gets compile_commands.json */
+	out = kt_asprintf("%s/plain/compile_commands.json", tmp);
+	CHECK(kt_is_file(out));
 	free(out);
 	CHECK_INT_EQ(sh(&out, "ls %s | grep -c local || true", root), 0);
 	CHECK_STR_EQ(out, "0\n");
@@ -1022,6 +1028,24 @@ UNIT_TEST(kernel_cli_list_clean)
 	free(root);
 }
 
+UNIT_TEST(kernel_releases_eol)
+{
+	const char *rel = "{\"releases\":[{\"moniker\":\"mainline\",\"version\":\"6.13-rc2\"},"
+			  "{\"moniker\":\"stable\",\"version\":\"6.12.5\"},"
+			  "{\"moniker\":\"longterm\",\"version\":\"6.6.66\"},"
+			  "{\"moniker\":\"linux-next\",\"version\":\"next-20241213\"}]}";
+
+	CHECK(!kt_releases_is_eol(rel, "6.12.117"));
+	CHECK(!kt_releases_is_eol(rel, "6.6.1"));
+	CHECK(!kt_releases_is_eol(rel, "6.13"));
+	CHECK(kt_releases_is_eol(rel, "6.11.9"));
+	CHECK(kt_releases_is_eol(rel, "5.4.280"));
+	CHECK(!kt_releases_is_eol(rel, "garbage"));
+	CHECK(!kt_releases_is_eol(rel, NULL));
+	CHECK(!kt_releases_is_eol("not json", "6.11.9"));
+	CHECK(!kt_releases_is_eol("{\"releases\":[]}", "6.11.9"));
+}
+
 UNIT_TEST(kernel_cli_download_loopback)
 {
 	const char *tmp = unit_tmpdir();
@@ -1084,7 +1108,30 @@ UNIT_TEST(kernel_cli_download_loopback)
 	CHECK_INT_EQ(sh(&out, "%s kernel resolve 9.8.6", bin()), 0);
 	CHECK_STR_CONTAINS(out, "label:     kernel_9_8_6");
 	free(out);
+	/* EOL tags: 9.8 is a listed series, then kernel.org drops it */
+	CHECK_INT_EQ(sh(&out, "%s kernel list", bin()), 0);
+	CHECK_STR_CONTAINS(out, "9.8.6");
+	CHECK(!strstr(out, "(EOL)"));
+	free(out);
+	CHECK_INT_EQ(sh(NULL,
+			"echo '{\"releases\":[{\"moniker\":\"mainline\",\"version\":"
+			"\"9.9-rc1\"}]}' > %s/www/releases.json",
+			tmp),
+		     0);
+	CHECK_INT_EQ(sh(&out, "%s kernel list", bin()), 0);
+	CHECK_STR_CONTAINS(out, " (EOL)\n");
+	CHECK_STR_CONTAINS(out, "EOL: 1 entry of a kernel series kernel.org no longer lists");
+	free(out);
+	CHECK_INT_EQ(sh(&out, "%s kernel list --json 2>/dev/null", bin()), 0);
+	CHECK_STR_CONTAINS(out, "\"eol\": true");
+	CHECK_STR_CONTAINS(out, "\"active_prefixes_fetch_error\": null");
+	free(out);
 	sh(NULL, "kill $(cat %s/http.pid)", tmp);
+	/* no releases.json: EOL tags are off and the JSON says why */
+	CHECK_INT_EQ(sh(&out, "%s kernel list --json 2>/dev/null", bin()), 0);
+	CHECK_STR_CONTAINS(out, "\"eol\": false");
+	CHECK(!strstr(out, "\"active_prefixes_fetch_error\": null"));
+	free(out);
 	CHECK(no_tmp_left(kt_asprintf("%s/cache", tmp)));
 	free(port);
 	free(key);
