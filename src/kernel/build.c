@@ -257,41 +257,103 @@ static char *config_missing(const char *cfg)
 	return sb_steal(&sb);
 }
 
-/* Every non-comment fragment line (and "# X is not set" line) present? */
-static bool fragment_applied(const char *cfg)
+/*
+ * Fragment options that shape the machine rather than enable what ktstr
+ * needs. They are applied only when ktstr creates the configuration (make
+ * allnoconfig + the fragment); merged into a tree's existing .config they
+ * would override its owner's choices (block layer, VT, modules, HZ...), so
+ * there only the other lines are added.
+ */
+static const char *const lean_only[] = {
+    "CONFIG_NR_CPUS",	  "CONFIG_NO_HZ_IDLE", "CONFIG_HIGH_RES_TIMERS",
+    "CONFIG_HZ_1000",	  "CONFIG_PREEMPT_VOLUNTARY", "CONFIG_CPU_IDLE",
+    "CONFIG_RELOCATABLE", "CONFIG_MODULES",    "CONFIG_UNWINDER_ORC",
+    "CONFIG_EXPERT",	  "CONFIG_BLOCK",      "CONFIG_VT",
+    "CONFIG_INPUT",	  "CONFIG_ETHTOOL_NETLINK", "CONFIG_TRANSPARENT_HUGEPAGE_MADVISE",
+};
+
+/* The option a fragment line sets ("CONFIG_X=..." or "# CONFIG_X is not set"), or NULL. */
+static char *line_option(const char *l)
+{
+	const char *a = l, *e;
+
+	if (l[0] == '#') {
+		if (!strstr(l, " is not set"))
+			return NULL;
+		a = l + 1;
+		while (*a == ' ')
+			a++;
+	}
+	if (strncmp(a, "CONFIG_", 7))
+		return NULL;
+	for (e = a; *e && *e != '=' && *e != ' '; e++)
+		;
+	return kt_asprintf("%.*s", (int)(e - a), a);
+}
+
+bool kt_kconfig_line_lean_only(const char *line)
+{
+	char *o = line_option(line);
+	bool lean = false;
+
+	for (size_t i = 0; o && i < KT_ARRAY_SIZE(lean_only); i++)
+		if (!strcmp(o, lean_only[i]))
+			lean = true;
+	free(o);
+	return lean;
+}
+
+/*
+ * The fragment's option lines (comments dropped), one per line; with
+ * full == false without the lean-only ones.
+ */
+char *kt_kconfig_fragment_lines(bool full)
 {
 	size_t len;
 	const char *frag = kt_kconfig_fragment(&len);
-	char *copy = kt_malloc(len + 1), *save = NULL, *l;
-	bool ok = true;
+	char *copy = kt_malloc(len + 1), *save = NULL, *l, *o;
+	struct sbuf sb = SBUF_INIT;
 
 	memcpy(copy, frag, len);
 	copy[len] = 0;
 	for (l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		l = kt_trim(l);
-		if (!*l || (l[0] == '#' && !strstr(l, " is not set")))
-			continue;
-		if (!config_has_line(cfg, l)) {
-			ok = false;
-			break;
-		}
+		o = line_option(l);
+		if (o && (full || !kt_kconfig_line_lean_only(l)))
+			sb_addf(&sb, "%s\n", l);
+		free(o);
 	}
 	free(copy);
+	sb_str(&sb);
+	return sb_steal(&sb);
+}
+
+/* Every fragment option line (of the part that applies) present in cfg? */
+static bool fragment_applied(const char *cfg, bool full)
+{
+	char *lines = kt_kconfig_fragment_lines(full), *save = NULL, *l;
+	bool ok = true;
+
+	for (l = strtok_r(lines, "\n", &save); l && ok; l = strtok_r(NULL, "\n", &save))
+		ok = config_has_line(cfg, l);
+	free(lines);
 	return ok;
 }
 
-static int append_fragment(const char *tree, char **err)
+static int append_fragment(const char *tree, bool full, char **err)
 {
 	char *path = kt_path_join(tree, ".config");
-	size_t len;
-	const char *frag = kt_kconfig_fragment(&len);
+	char *lines = kt_kconfig_fragment_lines(full);
+	size_t len = strlen(lines);
 	FILE *f = fopen(path, "ae");
 
-	if (!f || fputs("\n", f) < 0 || fwrite(frag, 1, len, f) != len || fclose(f)) {
+	if (!f || fputs("\n", f) < 0 || fwrite(lines, 1, len, f) != len || fclose(f)) {
 		kt_set_err(err, "cannot append the kconfig fragment to %s: %s", path, strerror(errno));
+		free(lines);
 		free(path);
 		return -EIO;
 	}
+	free(lines);
 	free(path);
 	return 0;
 }
@@ -322,10 +384,12 @@ static int configure(struct build_ctx *c, bool fresh, char **err)
 	int r = 0;
 
 	if (!fresh && kt_read_file(cfgp, &cfg, NULL, 0) == 0 &&
-	    config_has_line(cfg, "CONFIG_SCHED_CLASS_EXT=y") && fragment_applied(cfg)) {
+	    config_has_line(cfg, "CONFIG_SCHED_CLASS_EXT=y") && fragment_applied(cfg, false)) {
 		kt_info("using the existing %s (fragment already applied)", cfgp);
 	} else {
-		if (fresh || !kt_exists(cfgp)) {
+		bool created = fresh || !kt_exists(cfgp);
+
+		if (created) {
 			/* The fragment is the whole configuration (see ktstr.kconfig). */
 			if ((r = run_stage(&c->prog, "make allnoconfig", c->tree, c->log, mk_base,
 					   err)))
@@ -333,7 +397,11 @@ static int configure(struct build_ctx *c, bool fresh, char **err)
 		}
 		free(cfg);
 		cfg = NULL;
-		if ((r = append_fragment(c->tree, err)) ||
+		if (!created)
+			kt_info("merging the ktstr fragment into the existing %s (machine-shape "
+				"options such as the block layer, VT and HZ are left as they are)",
+				cfgp);
+		if ((r = append_fragment(c->tree, created, err)) ||
 		    (r = run_stage(&c->prog, "make olddefconfig", c->tree, c->log, mk_old, err)))
 			goto out;
 		c->prog.stage_t0 = t0;

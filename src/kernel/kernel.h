@@ -123,6 +123,10 @@ char *kt_cache_key_label(const char *key);
 
 const char *kt_kconfig_fragment(size_t *len);
 uint32_t kt_kconfig_crc(void);
+/* Does this fragment line set a machine-shape option (build.c: lean_only)? */
+bool kt_kconfig_line_lean_only(const char *line);
+/* The fragment's option lines; full == false leaves out the lean-only ones. */
+char *kt_kconfig_fragment_lines(bool full);
 /* "x86_64" / "aarch64" */
 const char *kt_kernel_arch(void);
 /* "bzImage" / "Image" and the in-tree path of it. */

@@ -907,6 +907,23 @@ UNIT_TEST(kernel_cli_build_local_and_git)
 	CHECK_STR_CONTAINS(out, "kernel built at ");
 	CHECK_STR_CONTAINS(out, "skipping cache");
 	CHECK_STR_CONTAINS(out, "compile_commands.json generated");
+	CHECK(!strstr(out, "merging the ktstr fragment"));
+	free(out);
+	CHECK_INT_EQ(sh(&out, "grep -c '^# CONFIG_BLOCK is not set$' %s/plain/.config", tmp), 0);
+	free(out);
+	/* an existing .config keeps its owner's machine shape; ktstr adds its needs */
+	CHECK_INT_EQ(sh(&out,
+			"cp -a %s/tb/linux-source-9.8 %s/own && printf 'CONFIG_BLOCK=y\\nCONFIG_HZ_250=y\\n' "
+			"> %s/own/.config && %s kernel build --source %s/own",
+			tmp, tmp, tmp, bin(), tmp),
+		     0);
+	CHECK_STR_CONTAINS(out, "merging the ktstr fragment into the existing");
+	free(out);
+	CHECK_INT_EQ(sh(&out, "cat %s/own/.config", tmp), 0);
+	CHECK_STR_CONTAINS(out, "CONFIG_BLOCK=y\n");
+	CHECK_STR_CONTAINS(out, "CONFIG_SCHED_CLASS_EXT=y\n");
+	CHECK(!strstr(out, "# CONFIG_BLOCK is not set"));
+	CHECK(!strstr(out, "CONFIG_HZ_1000"));
 	free(out);
 	/* a tree the user keeps gets compile_commands.json */
 	out = kt_asprintf("%s/plain/compile_commands.json", tmp);
@@ -1026,6 +1043,39 @@ UNIT_TEST(kernel_cli_list_clean)
 	free(out);
 	free(kc);
 	free(root);
+}
+
+UNIT_TEST(kernel_fragment_lean_only_lines)
+{
+	char *full = kt_kconfig_fragment_lines(true), *part = kt_kconfig_fragment_lines(false);
+	size_t nf = 0, np = 0;
+
+	CHECK(kt_kconfig_line_lean_only("# CONFIG_BLOCK is not set"));
+	CHECK(kt_kconfig_line_lean_only("CONFIG_HZ_1000=y"));
+	CHECK(kt_kconfig_line_lean_only("CONFIG_NR_CPUS=512"));
+	CHECK(!kt_kconfig_line_lean_only("CONFIG_SCHED_CLASS_EXT=y"));
+	CHECK(!kt_kconfig_line_lean_only("# CONFIG_STRICT_DEVMEM is not set"));
+	CHECK(!kt_kconfig_line_lean_only("CONFIG_BLOCKX=y"));
+	CHECK(!kt_kconfig_line_lean_only("# --- machine ---"));
+	/* the whole fragment creates a lean machine; the part merged into an
+	 * existing .config only adds what ktstr needs */
+	CHECK_STR_CONTAINS(full, "# CONFIG_BLOCK is not set\n");
+	CHECK_STR_CONTAINS(full, "CONFIG_EXPERT=y\n");
+	CHECK(!strstr(part, "CONFIG_BLOCK"));
+	CHECK(!strstr(part, "CONFIG_EXPERT"));
+	CHECK(!strstr(part, "CONFIG_HZ_1000"));
+	CHECK_STR_CONTAINS(part, "CONFIG_SCHED_CLASS_EXT=y\n");
+	CHECK_STR_CONTAINS(part, "CONFIG_DEBUG_INFO_BTF=y\n");
+	CHECK_STR_CONTAINS(part, "# CONFIG_STRICT_DEVMEM is not set\n");
+	CHECK(!strstr(full, "# ---")); /* comments are not option lines */
+	for (const char *p = full; (p = strchr(p, '\n')); p++)
+		nf++;
+	for (const char *p = part; (p = strchr(p, '\n')); p++)
+		np++;
+	/* every lean-only option is in the fragment (the list has 15) */
+	CHECK_INT_EQ((int)(nf - np), 15);
+	free(full);
+	free(part);
 }
 
 UNIT_TEST(kernel_releases_eol)
