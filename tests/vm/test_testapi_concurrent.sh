@@ -17,11 +17,12 @@ fail() { echo "FAIL: $*" >&2; cat "$tmp"/*.log >&2 || true; exit 1; }
 # A boots a VM (eevdf_quick, ~1 s scenario); B starts while A runs and writes
 # two results (a skip and a pre-boot failure) into the same run directory.
 "$KTSTR_BIN" test -E eevdf_quick "$bin" >"$tmp/a.log" 2>&1 & a=$!
-for _ in $(seq 100); do
+# A prints "running 1 test" once it holds the run (session begun), before
+# its VM boots; B starts right then, so A is alive for B's whole run.
+for _ in $(seq 300); do
 	grep -q "running 1 test" "$tmp/a.log" 2>/dev/null && break
-	sleep 0.1
+	sleep 0.05
 done
-sleep 1
 rc=0; "$KTSTR_BIN" test -E too_big -E missing_scheduler "$bin" >"$tmp/b.log" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "B: exit $rc, want 1 (missing_scheduler fails)"
 kill -0 $a 2>/dev/null || fail "A ended before B wrote: no overlap, test is void"
