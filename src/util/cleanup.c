@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Cleanup of child processes and temporary paths on normal exit and on
- * SIGINT/SIGTERM/SIGHUP. The signal path uses only async-signal-safe
+ * SIGINT/SIGTERM/SIGHUP/SIGPIPE. The signal path uses only async-signal-safe
  * calls: fixed tables, kill(2), and a getdents64-based recursive removal.
  */
 #include <dirent.h>
@@ -129,6 +129,8 @@ void kt_cleanup_install(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* stdout closed under us (`ktstr ... | head`): clean up, then die of it. */
+	sigaction(SIGPIPE, &sa, NULL);
 	atexit(kt_cleanup_run);
 }
 

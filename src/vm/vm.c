@@ -339,6 +339,23 @@ static void write_all(int fd, const void *buf, size_t n)
 	}
 }
 
+/* To the machine's sockets: a dead machine is an EPIPE here, never a SIGPIPE. */
+static void send_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
 /* ---- COM1: console ------------------------------------------------------------ */
 
 static void console_line(void *ctx, char *line)
@@ -720,7 +737,7 @@ static int loop(struct run *r, struct kt_vmm *vm)
 				break;
 			}
 			if (k > 0)
-				write_all(r->com2, buf, (size_t)k);
+				send_all(r->com2, buf, (size_t)k);
 			else if (k == 0 || errno != EINTR)
 				stdin_open = false;
 		}

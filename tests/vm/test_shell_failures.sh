@@ -75,3 +75,18 @@ set -e
 check_no_leftover_qemu
 [ -z "$(ls "$TMP/tmpdir")" ] || fail "SIGTERM left files: $(ls "$TMP/tmpdir")"
 echo "ok: SIGTERM cleans up"
+
+# stdout closed under ktstr (`| head`): it dies of SIGPIPE, but cleans up first.
+set +e
+TMPDIR=$TMP/tmpdir "$KTSTR_BIN" shell \
+	--exec 'i=0; while [ $i -lt 100000 ]; do echo line-$i; i=$((i+1)); done; sleep 60' \
+	</dev/null 2>"$TMP/err" | head -n 3 >"$TMP/out"
+rc=${PIPESTATUS[0]}
+set -e
+[ $rc = 141 ] || { show; fail "SIGPIPE: exit $rc, want 141"; }
+[ "$(cat "$TMP/out")" = "line-0
+line-1
+line-2" ] || { show; fail "SIGPIPE: unexpected output"; }
+check_no_leftover_qemu
+[ -z "$(ls "$TMP/tmpdir")" ] || fail "SIGPIPE left files: $(ls "$TMP/tmpdir")"
+echo "ok: a closed stdout cleans up"
