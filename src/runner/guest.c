@@ -19,7 +19,7 @@
  *
  * Watchdog: .watchdog_timeout_s is applied by the host, which writes the
  * kernel's scx_watchdog_timeout through guest memory (src/runner/wdog.h);
- * the guest only carries the value in run.json.
+ * the guest takes no part in it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -409,12 +409,11 @@ static void send_result(const struct kt_assert_result *r)
 	free(json);
 }
 
-static int read_run_config(char **test, char **sched, int *watchdog, int *attach_ms, char **err)
+static int read_run_config(char **test, char **sched, int *attach_ms, char **err)
 {
 	json_error_t je;
 	json_t *j = json_load_file("/ktstr/run.json", 0, &je);
 	const char *t = NULL, *s = NULL;
-	int wd = 0;
 
 	if (!j) {
 		*err = kt_asprintf("/ktstr/run.json: %s", je.text);
@@ -422,7 +421,6 @@ static int read_run_config(char **test, char **sched, int *watchdog, int *attach
 	}
 	t = json_string_value(json_object_get(j, "test"));
 	s = json_string_value(json_object_get(j, "scheduler")); /* null: none */
-	wd = (int)json_integer_value(json_object_get(j, "watchdog_timeout_s"));
 	*attach_ms = (int)json_integer_value(json_object_get(j, "attach_timeout_ms"));
 	if (*attach_ms <= 0 || *attach_ms > 600000)
 		*attach_ms = 3000;
@@ -433,7 +431,6 @@ static int read_run_config(char **test, char **sched, int *watchdog, int *attach
 	}
 	*test = kt_strdup(t);
 	*sched = s ? kt_strdup(s) : NULL;
-	*watchdog = wd;
 	json_decref(j);
 	return 0;
 }
@@ -447,7 +444,7 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 	pthread_t tr_thr, mon_thr;
 	bool tr_started = false, mon_started = false;
 	char *test = NULL, *sched = NULL, *err = NULL, *why = NULL;
-	int watchdog = 0, attach_ms = 3000, rc;
+	int attach_ms = 3000, rc;
 
 	(void)gctx;
 	in_guest = true;
@@ -472,7 +469,7 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 		free(err);
 		err = NULL;
 	}
-	if (read_run_config(&test, &sched, &watchdog, &attach_ms, &err)) {
+	if (read_run_config(&test, &sched, &attach_ms, &err)) {
 		kt_assert_result_fail(&res, KT_DETAIL_OTHER, err);
 		goto send;
 	}

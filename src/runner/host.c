@@ -272,6 +272,22 @@ static int resolve_kernel(const char *label, struct kt_kernel *k, char **err)
 
 /* ---- sidecar --------------------------------------------------------------- */
 
+/*
+ * For results written before (or without) a VM boot: the kernel only
+ * names the sidecar's run dir ({kernel}-{commit}), so a test that fails
+ * early, skips or runs host_only lands beside the others. NULL when no
+ * kernel resolves (the run dir is then "unknown-{commit}").
+ */
+static const struct kt_kernel *kernel_for_sidecar(const struct kt_run_opts_host *ho,
+						  struct kt_kernel *k)
+{
+	char *err = NULL;
+	int r = resolve_kernel(ho->kernel_label, k, &err);
+
+	free(err);
+	return r ? NULL : k;
+}
+
 static void write_sidecar(const struct kt_plan *p, const struct kt_kernel *k,
 			  const struct kt_outcome *o, enum kt_verdict v, uint64_t wall_ms)
 {
@@ -381,9 +397,8 @@ static bool watchdog_setup(const struct kt_plan *p, const struct kt_kernel *k, b
 
 static json_t *run_json(const struct kt_plan *p, const char *guest_sched, bool kvm)
 {
-	return json_pack("{s:s,s:s?,s:i,s:i}", "test", p->test->name, "scheduler", guest_sched,
-			 "watchdog_timeout_s", p->watchdog_timeout_s, "attach_timeout_ms",
-			 kvm ? KT_KVM_ATTACH_MS : KT_TCG_ATTACH_MS);
+	return json_pack("{s:s,s:s?,s:i}", "test", p->test->name, "scheduler", guest_sched,
+			 "attach_timeout_ms", kvm ? KT_KVM_ATTACH_MS : KT_TCG_ATTACH_MS);
 }
 
 static void print_verdict(const char *full, enum kt_verdict v, double secs, const char *report)
@@ -432,8 +447,9 @@ static int skip(const struct kt_plan *p, const struct kt_kernel *k, const char *
  * host_only: the body runs in this process under the host's current
  * scheduler, cgroups under /sys/fs/cgroup/ktstr-<pid> (cgroup v2 needed).
  */
-static int run_host_only(const struct kt_plan *p, struct kt_outcome *o, const char *full,
-			 uint64_t t0, bool verbose, bool no_skip)
+static int run_host_only(const struct kt_plan *p, const struct kt_kernel *k,
+			 struct kt_outcome *o, const char *full, uint64_t t0, bool verbose,
+			 bool no_skip)
 {
 	struct statfs sf;
 	static volatile sig_atomic_t stop;
@@ -441,7 +457,7 @@ static int run_host_only(const struct kt_plan *p, struct kt_outcome *o, const ch
 
 	/* A host that cannot run it is a skip (a failure in no-skip mode). */
 	if (statfs("/sys/fs/cgroup", &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC)
-		return skip(p, NULL, full,
+		return skip(p, k, full,
 			    "host_only test needs cgroup v2 mounted at /sys/fs/cgroup; this "
 			    "host has cgroup v1 (or none)",
 			    no_skip, t0);
@@ -449,7 +465,7 @@ static int run_host_only(const struct kt_plan *p, struct kt_outcome *o, const ch
 	if (kt_run_body_local(p, root, 0, NULL, &stop, &o->result) == 0 || o->result.n_details)
 		o->have_result = true;
 	free(root);
-	return finish(p, NULL, o, full, t0, verbose);
+	return finish(p, k, o, full, t0, verbose);
 }
 
 int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *ho)
@@ -480,21 +496,17 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 		return 1;
 	}
 	if (t->host_only) {
-		rc = run_host_only(&plan, &o, full, t0, ho->verbose, ho->no_skip);
+		rc = run_host_only(&plan, kernel_for_sidecar(ho, &k), &o, full, t0, ho->verbose,
+				   ho->no_skip);
 		goto out;
 	}
 	/* A scheduler given as a path needs no kernel to be checked. */
 	if (plan.sched && plan.sched->binary && strchr(plan.sched->binary, '/')) {
 		sched_path = kt_sched_lookup(plan.sched->binary, NULL, ho->direct, &err);
 		if (!sched_path) {
-			char *kerr = NULL;
-			/* The kernel only names the sidecar's run dir, as for skips. */
-			bool have_k = resolve_kernel(ho->kernel_label, &k, &kerr) == 0;
-
-			free(kerr);
 			o.sched_fail_reason = err;
 			err = NULL;
-			rc = finish(&plan, have_k ? &k : NULL, &o, full, t0, ho->verbose);
+			rc = finish(&plan, kernel_for_sidecar(ho, &k), &o, full, t0, ho->verbose);
 			goto out;
 		}
 		free(sched_path);
@@ -510,12 +522,8 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 	if (!kt_host_fits(kt_rtopo_cpus(&plan.topo), accel == KT_ACCEL_KVM,
 			  (int)kt_allowed_cpus(), &why)) {
 		char *m = kt_asprintf("%s [topo=%s]", why, plan.topo_str);
-		char *kerr = NULL;
-		/* The kernel only names the sidecar's run dir; a skip needs none. */
-		bool have_k = resolve_kernel(ho->kernel_label, &k, &kerr) == 0;
 
-		free(kerr);
-		rc = skip(&plan, have_k ? &k : NULL, full, m, ho->no_skip, t0);
+		rc = skip(&plan, kernel_for_sidecar(ho, &k), full, m, ho->no_skip, t0);
 		free(m);
 		goto out;
 	}

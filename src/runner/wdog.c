@@ -17,7 +17,7 @@ int kt_wdog_init_addrs(struct kt_wdog *w, uint64_t timeout_sym, uint64_t stamp_s
 				"the move into struct scx_sched)",
 			   !timeout_sym ? "scx_watchdog_timeout"
 			   : !stamp_sym ? "scx_watchdog_timestamp"
-					: "jiffies");
+					: "jiffies_64");
 		return -ENOENT;
 	}
 	if (timeout_sym < KT_KERNEL_TEXT_MAP || stamp_sym < KT_KERNEL_TEXT_MAP ||
@@ -52,12 +52,15 @@ int kt_wdog_init(struct kt_wdog *w, const char *vmlinux, int hz, int secs, char 
 		return -ENOENT;
 	}
 	r = kt_ksym_lookup(vmlinux, names, 3, a, &err);
+	if (!r)
+		r = kt_wdog_init_addrs(w, a[0], a[1], a[2], hz, secs, &err);
 	if (r) {
-		kt_set_err(why, "%s", err);
+		/* ksym errors name the file already */
+		kt_set_err(why, "%s%s%s", strstr(err, vmlinux) ? "" : vmlinux,
+			   strstr(err, vmlinux) ? "" : ": ", err);
 		free(err);
-		return r;
 	}
-	return kt_wdog_init_addrs(w, a[0], a[1], a[2], hz, secs, why);
+	return r;
 }
 
 void kt_wdog_free(struct kt_wdog *w)
@@ -110,10 +113,7 @@ void kt_wdog_tick(struct kt_wdog *w, const struct kt_wdog_mem *m)
 		 * of the enable).
 		 */
 		w->refreshing = w->want < cur;
-		w->refresh_due = j + cur / 2;
-		w->refresh_due = w->refresh_due > (uint64_t)w->hz / 2
-					 ? w->refresh_due - (uint64_t)w->hz / 2
-					 : 0;
+		w->refresh_due = j + cur / 2 - (uint64_t)w->hz / 2;
 		if (w->refreshing && !m->write(m->ctx, w->pa_stamp, j))
 			w->written_stamp = j;
 		return;
@@ -124,7 +124,8 @@ void kt_wdog_tick(struct kt_wdog *w, const struct kt_wdog_mem *m)
 		w->refreshing = false;
 		return;
 	}
-	if (stamp != w->written_stamp && stamp >= w->refresh_due) {
+	/* wrap-safe, as the kernel's time_after_eq() */
+	if (stamp != w->written_stamp && (int64_t)(stamp - w->refresh_due) >= 0) {
 		w->refreshing = false; /* the watchdog work ran and re-armed with want/2 */
 		return;
 	}
