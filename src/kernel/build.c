@@ -291,14 +291,19 @@ static char *line_option(const char *l)
 	return kt_asprintf("%.*s", (int)(e - a), a);
 }
 
+static bool option_lean_only(const char *opt)
+{
+	for (size_t i = 0; opt && i < KT_ARRAY_SIZE(lean_only); i++)
+		if (!strcmp(opt, lean_only[i]))
+			return true;
+	return false;
+}
+
 bool kt_kconfig_line_lean_only(const char *line)
 {
 	char *o = line_option(line);
-	bool lean = false;
+	bool lean = option_lean_only(o);
 
-	for (size_t i = 0; o && i < KT_ARRAY_SIZE(lean_only); i++)
-		if (!strcmp(o, lean_only[i]))
-			lean = true;
 	free(o);
 	return lean;
 }
@@ -319,7 +324,7 @@ char *kt_kconfig_fragment_lines(bool full)
 	for (l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		l = kt_trim(l);
 		o = line_option(l);
-		if (o && (full || !kt_kconfig_line_lean_only(l)))
+		if (o && (full || !option_lean_only(o)))
 			sb_addf(&sb, "%s\n", l);
 		free(o);
 	}

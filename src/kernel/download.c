@@ -176,39 +176,24 @@ static size_t releases_rows(const char *text, char ***vers)
 	return n;
 }
 
-/* "6.12.3" / "6.13-rc2" -> major, minor. */
-static bool series_of(const char *v, unsigned long *maj, unsigned long *min)
-{
-	char *end;
-
-	*maj = strtoul(v, &end, 10);
-	if (end == v || *end != '.')
-		return false;
-	v = end + 1;
-	*min = strtoul(v, &end, 10);
-	return end != v;
-}
-
 bool kt_releases_is_eol(const char *json, const char *version)
 {
 	json_t *o = json_loads(json, 0, NULL), *rel, *e;
-	unsigned long maj, min, rmaj, rmin;
+	struct kt_version want, row;
 	bool listed = false, any = false;
 	size_t i;
 
-	if (!version || !series_of(version, &maj, &min)) {
+	if (kt_version_parse(version, &want)) {
 		json_decref(o);
 		return false;
 	}
 	rel = o ? json_object_get(o, "releases") : NULL;
 	json_array_foreach(rel, i, e)
 	{
-		const char *v = json_string_value(json_object_get(e, "version"));
-
-		if (!v || !series_of(v, &rmaj, &rmin))
+		if (kt_version_parse(json_string_value(json_object_get(e, "version")), &row))
 			continue;
 		any = true;
-		if (rmaj == maj && rmin == min)
+		if (row.maj == want.maj && row.min == want.min)
 			listed = true;
 	}
 	json_decref(o);
