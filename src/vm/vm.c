@@ -323,12 +323,17 @@ static void leave_raw(struct run *r)
 	r->tty_raw = false;
 }
 
-static void write_all(int fd, const void *buf, size_t n)
+/*
+ * Write all of buf (retrying EINTR, giving up on errors). sock: fd is one of
+ * the machine's sockets, where a dead machine must be an EPIPE, never a
+ * SIGPIPE.
+ */
+static void put_all(int fd, const void *buf, size_t n, bool sock)
 {
 	const char *p = buf;
 
 	while (n) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = sock ? send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -339,21 +344,9 @@ static void write_all(int fd, const void *buf, size_t n)
 	}
 }
 
-/* To the machine's sockets: a dead machine is an EPIPE here, never a SIGPIPE. */
-static void send_all(int fd, const void *buf, size_t n)
+static void write_all(int fd, const void *buf, size_t n)
 {
-	const char *p = buf;
-
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
+	put_all(fd, buf, n, false);
 }
 
 /* ---- COM1: console ------------------------------------------------------------ */
@@ -737,7 +730,7 @@ static int loop(struct run *r, struct kt_vmm *vm)
 				break;
 			}
 			if (k > 0)
-				send_all(r->com2, buf, (size_t)k);
+				put_all(r->com2, buf, (size_t)k, true);
 			else if (k == 0 || errno != EINTR)
 				stdin_open = false;
 		}
