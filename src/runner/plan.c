@@ -7,6 +7,7 @@
 
 #include "runner.h"
 #include "util/util.h"
+#include "vm/vm.h"
 
 extern const struct ktstr_test *const __start_ktstr_tests[] __attribute__((weak));
 extern const struct ktstr_test *const __stop_ktstr_tests[] __attribute__((weak));
@@ -61,43 +62,19 @@ const struct ktstr_test *kt_registry_find(const char *name)
 
 int kt_rtopo_parse(const char *s, struct kt_rtopo *out, char **err)
 {
-	int v[4], k = 0;
-	const char *p = s;
-	const char suffix[4] = {'n', 'l', 'c', 't'};
-	bool commas = s && strchr(s, ',');
+	int v[4];
 
-	if (!s || !*s)
-		goto bad;
-	for (k = 0; k < 4; k++) {
-		char *end;
-		long x;
-
-		if (*p < '0' || *p > '9')
-			goto bad;
-		x = strtol(p, &end, 10);
-		if (x < 1 || x > 4096)
-			goto bad;
-		v[k] = (int)x;
-		p = end;
-		if (commas) {
-			if (k < 3 && *p++ != ',')
-				goto bad;
-		} else if (*p++ != suffix[k]) {
-			goto bad;
-		}
+	if (!s || !*s || kt_topo_split(s, true, 4096, v)) {
+		*err = kt_asprintf("invalid topology '%s': expected 'NnLlCcTt' or 'N,L,C,T' with "
+				   "values >= 1 (e.g. '1n2l4c1t')",
+				   s ? s : "");
+		return -EINVAL;
 	}
-	if (*p)
-		goto bad;
 	out->numa_nodes = v[0];
 	out->llcs = v[1];
 	out->cores = v[2];
 	out->threads = v[3];
 	return 0;
-bad:
-	*err = kt_asprintf("invalid topology '%s': expected 'NnLlCcTt' or 'N,L,C,T' with values "
-			   ">= 1 (e.g. '1n2l4c1t')",
-			   s ? s : "");
-	return -EINVAL;
 }
 
 void kt_rtopo_format(const struct kt_rtopo *t, char *buf, size_t len)

@@ -59,41 +59,49 @@ int kt_topo_validate(const struct kt_vm_topo *t, char **err)
 	return 0;
 }
 
-int kt_topo_parse(const char *s, struct kt_vm_topo *out, char **err)
+int kt_topo_split(const char *s, bool suffixes, long max, int v[4])
 {
-	int v[4], n = 0;
+	static const char suffix[4] = {'n', 'l', 'c', 't'};
+	bool commas = !suffixes || strchr(s, ',');
 	const char *p = s;
 
-	if (!s)
-		s = p = "";
-	while (n < 4) {
+	for (int k = 0; k < 4; k++) {
 		char *end;
 		long x;
 
 		if (*p < '0' || *p > '9')
-			goto bad;
+			return -EINVAL;
 		errno = 0;
 		x = strtol(p, &end, 10);
-		if (errno || x < 1 || x > 100000)
-			goto bad;
-		v[n++] = (int)x;
+		if (errno || x < 1 || x > max)
+			return -EINVAL;
+		v[k] = (int)x;
 		p = end;
-		if (n < 4) {
-			if (*p != ',')
-				goto bad;
-			p++;
+		if (commas) {
+			if (k < 3 && *p++ != ',')
+				return -EINVAL;
+		} else if (*p++ != suffix[k]) {
+			return -EINVAL;
 		}
 	}
-	if (*p)
-		goto bad;
+	return *p ? -EINVAL : 0;
+}
+
+int kt_topo_parse(const char *s, struct kt_vm_topo *out, char **err)
+{
+	int v[4];
+
+	if (!s)
+		s = "";
+	if (kt_topo_split(s, false, 100000, v)) {
+		*err = kt_asprintf("invalid topology '%s': " TOPO_HINT, s);
+		return -EINVAL;
+	}
 	out->numa_nodes = v[0];
 	out->llcs = v[1];
 	out->cores = v[2];
 	out->threads = v[3];
 	return kt_topo_validate(out, err);
-bad:
-	*err = kt_asprintf("invalid topology '%s': " TOPO_HINT, s);
-	return -EINVAL;
 }
 
 int kt_topo_cpus(const struct kt_vm_topo *t)

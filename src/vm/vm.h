@@ -63,6 +63,11 @@ struct kt_vm_topo {
  * "invalid topology 'X': expected 'numa_nodes,llcs,cores,threads' (e.g. '1,2,4,1')".
  */
 int kt_topo_parse(const char *s, struct kt_vm_topo *out, char **err);
+/*
+ * The four values of "N,L,C,T" (or, with suffixes, also "NnLlCcTt"), each
+ * 1..max, into v. 0 or -EINVAL; callers word their own error.
+ */
+int kt_topo_split(const char *s, bool suffixes, long max, int v[4]);
 /* Same checks for a topology built in code. */
 int kt_topo_validate(const struct kt_vm_topo *t, char **err);
 int kt_topo_cpus(const struct kt_vm_topo *t);
