@@ -380,6 +380,19 @@ struct build_ctx {
 	struct progress prog;
 };
 
+/* The entry is held by test runs: say by whom (reference wording). */
+static void entry_locked_err(const struct build_ctx *c, char **err)
+{
+	char *lf = kt_asprintf("%s/.locks/%s.lock", c->root, c->key);
+	char *h = kt_lock_holders(lf);
+
+	kt_set_err(err,
+		   "cache entry \"%s\" is locked by active test runs (lockfile %s, holders: %s)",
+		   c->key, lf, *h ? h : "unknown");
+	free(h);
+	free(lf);
+}
+
 static int configure(struct build_ctx *c, bool fresh, char **err)
 {
 	char *cfgp = kt_path_join(c->tree, ".config"), *cfg = NULL, *missing;
@@ -781,15 +794,7 @@ static int store(struct build_ctx *c, char **err)
 	/* Publish: exclusive lock on the entry, then rename (or exchange). */
 	lockfd = kt_cache_lock(c->root, c->key, true, 60000);
 	if (lockfd < 0) {
-		char *lf = kt_asprintf("%s/.locks/%s.lock", c->root, c->key);
-		char *h = kt_lock_holders(lf);
-
-		kt_set_err(err,
-			"cache entry \"%s\" is locked by active test runs (lockfile %s, "
-			"holders: %s)",
-			c->key, lf, *h ? h : "unknown");
-		free(h);
-		free(lf);
+		entry_locked_err(c, err);
 		r = lockfd;
 		goto out;
 	}
@@ -980,15 +985,7 @@ static int force_check(struct build_ctx *c, char **err)
 		return 0;
 	fd = kt_cache_lock(c->root, c->key, true, 0);
 	if (fd < 0) {
-		char *lf = kt_asprintf("%s/.locks/%s.lock", c->root, c->key);
-		char *h = kt_lock_holders(lf);
-
-		kt_set_err(err,
-			"cache entry \"%s\" is locked by active test runs (lockfile %s, "
-			"holders: %s)",
-			c->key, lf, *h ? h : "unknown");
-		free(h);
-		free(lf);
+		entry_locked_err(c, err);
 		return -EBUSY;
 	}
 	close(fd);
