@@ -81,34 +81,38 @@ int ktstr_run_catalog(struct ktstr_ctx *ctx, const char *name)
 	return -ENOENT;
 }
 
-void ktstr_fail(struct ktstr_ctx *ctx, const char *fmt, ...)
+/* A failure (skip == false) or skip with a printf-style message. */
+static void absorb_msg(struct ktstr_ctx *ctx, bool skip, const char *fmt, va_list ap)
 {
 	struct kt_assert_result r = {0};
-	va_list ap;
 	char *m;
 
-	va_start(ap, fmt);
 	if (vasprintf(&m, fmt, ap) < 0)
 		m = NULL;
-	va_end(ap);
-	kt_assert_result_fail(&r, KT_DETAIL_OTHER, m ? m : fmt);
+	if (skip)
+		kt_assert_result_skip(&r, m ? m : fmt);
+	else
+		kt_assert_result_fail(&r, KT_DETAIL_OTHER, m ? m : fmt);
 	free(m);
 	absorb(ctx, &r);
 }
 
-void ktstr_skip(struct ktstr_ctx *ctx, const char *fmt, ...)
+void ktstr_fail(struct ktstr_ctx *ctx, const char *fmt, ...)
 {
-	struct kt_assert_result r = {0};
 	va_list ap;
-	char *m;
 
 	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		m = NULL;
+	absorb_msg(ctx, false, fmt, ap);
 	va_end(ap);
-	kt_assert_result_skip(&r, m ? m : fmt);
-	free(m);
-	absorb(ctx, &r);
+}
+
+void ktstr_skip(struct ktstr_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	absorb_msg(ctx, true, fmt, ap);
+	va_end(ap);
 }
 
 bool ktstr_sched_alive(const struct ktstr_ctx *ctx)
