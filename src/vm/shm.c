@@ -63,15 +63,19 @@ static void store_u64(volatile uint8_t *region, size_t off, uint64_t v)
 		region[off + (size_t)i] = (uint8_t)(v >> (8 * i));
 }
 
+void kt_shm_store_u64(volatile uint8_t *region, size_t off, uint64_t v)
+{
+	if (((uintptr_t)(region + off) & 7) == 0)
+		__atomic_store_n((volatile uint64_t *)(region + off), v, __ATOMIC_RELEASE);
+	else
+		store_u64(region, off, v);
+}
+
 void kt_shm_store_read_ptr(volatile uint8_t *region, uint64_t read_ptr)
 {
 	/* Payload reads must complete before the guest may reuse the space. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	if (((uintptr_t)(region + KT_SHM_OFF_READ_PTR) & 7) == 0)
-		__atomic_store_n((volatile uint64_t *)(region + KT_SHM_OFF_READ_PTR), read_ptr,
-				 __ATOMIC_RELEASE);
-	else
-		store_u64(region, KT_SHM_OFF_READ_PTR, read_ptr);
+	kt_shm_store_u64(region, KT_SHM_OFF_READ_PTR, read_ptr);
 }
 
 uint8_t kt_shm_ctrl_get(const volatile uint8_t *region, enum kt_shm_ctrl which)

@@ -118,6 +118,8 @@ int kt_shm_drain(const volatile uint8_t *region, size_t region_size, uint64_t *r
 /* Header field accessors over an untrusted region (size >= 40 is the caller's job). */
 uint64_t kt_shm_load_u64(const volatile uint8_t *region, size_t off);
 uint32_t kt_shm_load_u32(const volatile uint8_t *region, size_t off);
+/* An aligned 8-byte store in one piece (byte-wise only when unaligned). */
+void kt_shm_store_u64(volatile uint8_t *region, size_t off, uint64_t v);
 /* Host publishes its read pointer after a drain. */
 void kt_shm_store_read_ptr(volatile uint8_t *region, uint64_t read_ptr);
 uint8_t kt_shm_ctrl_get(const volatile uint8_t *region, enum kt_shm_ctrl which);

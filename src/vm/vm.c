@@ -174,8 +174,8 @@ int kt_vm_guest_read(const struct kt_vm_guest *g, uint64_t gpa, void *buf, size_
 
 	if (!p)
 		return -EFAULT;
-	if (len == 8 && !((uintptr_t)p & 7)) {
-		uint64_t v = __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+	if (len == 8) { /* one untorn load, like the SHM ring's pointers */
+		uint64_t v = kt_shm_load_u64(p, 0);
 
 		memcpy(buf, &v, 8);
 		return 0;
@@ -190,12 +190,12 @@ int kt_vm_guest_write(struct kt_vm_guest *g, uint64_t gpa, const void *buf, size
 
 	if (!p)
 		return -EFAULT;
-	/* An aligned 8-byte value goes in one store, as the guest kernel reads it. */
-	if (len == 8 && !((uintptr_t)p & 7)) {
+	/* An 8-byte value goes in one store, as the guest kernel reads it. */
+	if (len == 8) {
 		uint64_t v;
 
 		memcpy(&v, buf, 8);
-		__atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
+		kt_shm_store_u64(p, 0, v);
 		return 0;
 	}
 	for (size_t i = 0; i < len; i++)
