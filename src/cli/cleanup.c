@@ -3,26 +3,16 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "scenario/scenario.h"
+#include "util/opt.h"
 #include "util/util.h"
 
 #define CGROUP_FS "/sys/fs/cgroup"
-
-static void usage(FILE *f)
-{
-	fprintf(f, "Usage: ktstr cleanup [--parent-cgroup P]\n\n"
-		   "Without options: remove " CGROUP_FS "/ktstr and " CGROUP_FS "/ktstr-<pid>\n"
-		   "cgroups (tasks are moved to the root cgroup first), skipping those whose\n"
-		   "<pid> is a live ktstr process.\n"
-		   "With --parent-cgroup P: remove every cgroup below P and keep P (P is a path\n"
-		   "below " CGROUP_FS ", with or without that prefix).\n");
-}
 
 /* ktstr-<digits> → pid, else 0; "ktstr" → -1. */
 static long dir_pid(const char *name)
@@ -56,34 +46,28 @@ static bool live_ktstr(long pid)
 
 static int cmd_cleanup(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"parent-cgroup", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *parent = NULL;
-	int c, found = 0, rc = 0;
+	const struct kt_opt opts[] = {
+		KT_OPT("parent-cgroup", 0, "P", "remove every cgroup below P and keep P", kt_opt_str,
+		 &parent),
+		KT_OPT_END,
+	};
+	const struct kt_cmdline cl = {
+		"cleanup", "[--parent-cgroup P]",
+		"Without options: remove " CGROUP_FS "/ktstr and " CGROUP_FS "/ktstr-<pid>\n"
+		"cgroups (tasks are moved to the root cgroup first), skipping those whose\n"
+		"<pid> is a live ktstr process.\n"
+		"With --parent-cgroup P: remove every cgroup below P and keep P (P is a path\n"
+		"below " CGROUP_FS ", with or without that prefix).",
+		opts, NULL, 0,
+	};
+	int argi, found = 0, rc = kt_opt_parse(&cl, argc, argv, &argi);
 	DIR *d;
 	struct dirent *de;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			parent = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		kt_err("unexpected argument '%s' (see `ktstr cleanup --help`)", argv[optind]);
-		return 2;
-	}
+	if (rc != KT_OPT_GO)
+		return rc;
+	rc = 0;
 	if (parent) {
 		char *path = kt_startswith(parent, CGROUP_FS "/") || !strcmp(parent, CGROUP_FS)
 				     ? kt_strdup(parent)

@@ -22,9 +22,4 @@ struct ktstr_cmd {
 /* Version string ("0.1.0" plus the git description when built from git). */
 extern const char ktstr_version[];
 
-/*
- * getopt_long helper: true when argv has -h/--help anywhere before "--".
- */
-int cli_wants_help(int argc, char **argv);
-
 #endif

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ktstr list: the scenario catalog with categories and flag profiles. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,59 +7,34 @@
 
 #include "cli.h"
 #include "scenario/scenario.h"
+#include "util/opt.h"
 #include "util/util.h"
-
-static void usage(FILE *f)
-{
-	fprintf(f, "Usage: ktstr list [--filter SUB] [--json]\n\n"
-		   "List the scenarios `ktstr run` knows: name, category, description and the\n"
-		   "flag profiles each is valid under (flags: llc, borrow, steal (needs llc),\n"
-		   "rebal, reject-pin, no-ctrl).\n\n"
-		   "Options:\n"
-		   "  --filter SUB  only scenarios whose name contains SUB\n"
-		   "  --json        JSON array of {name,category,description,profiles[]}\n"
-		   "  -h, --help    show this help\n");
-}
 
 static int cmd_list(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"filter", required_argument, NULL, 'f'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *filter = NULL;
 	bool json = false;
+	const struct kt_opt opts[] = {
+		KT_OPT("filter", 0, "SUB", "only scenarios whose name contains SUB", kt_opt_str, &filter),
+		KT_OPT("json", 0, NULL, "JSON array of {name,category,description,profiles[]}", kt_opt_flag,
+		 &json),
+		KT_OPT_END,
+	};
+	const struct kt_cmdline cl = {
+		"list", "[--filter SUB] [--json]",
+		"List the scenarios `ktstr run` knows: name, category, description and the\n"
+		"flag profiles each is valid under (flags: llc, borrow, steal (needs llc),\n"
+		"rebal, reject-pin, no-ctrl).",
+		opts, NULL, 0,
+	};
 	size_t n, shown = 0;
 	const struct kt_catalog_entry *cat = kt_catalog(&n);
-	json_t *arr = json_array();
-	int c;
+	json_t *arr;
+	int argi, rc = kt_opt_parse(&cl, argc, argv, &argi);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			filter = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			json_decref(arr);
-			return 0;
-		default:
-			usage(stderr);
-			json_decref(arr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		kt_err("unexpected argument '%s' (see `ktstr list --help`)", argv[optind]);
-		json_decref(arr);
-		return 2;
-	}
+	if (rc != KT_OPT_GO)
+		return rc;
+	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		const struct kt_catalog_entry *e = &cat[i];
 		uint32_t profs[1u << KT_NR_FLAGS];

@@ -18,17 +18,6 @@ const char ktstr_version[] = KTSTR_VERSION;
 extern const struct ktstr_cmd __start_ktstr_cmds[] __attribute__((weak));
 extern const struct ktstr_cmd __stop_ktstr_cmds[] __attribute__((weak));
 
-int cli_wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return 1;
-	}
-	return 0;
-}
-
 static int cmp_cmd(const void *a, const void *b)
 {
 	const struct ktstr_cmd *x = *(const struct ktstr_cmd *const *)a;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ktstr run: catalog scenarios on this machine, under the active scheduler. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include "cli.h"
 #include "scenario/scenario.h"
+#include "util/opt.h"
 #include "util/util.h"
 
 #define CGROUP_FS "/sys/fs/cgroup"
@@ -33,35 +33,26 @@ static void on_stop(int sig)
 	raise(sig);
 }
 
-static void usage(FILE *f)
+/* --work-type's help: the work types, six a line. */
+static char *work_type_help(void)
 {
 	size_t n;
 	const char *const *names = kt_work_all_names(&n);
+	struct sbuf sb = SBUF_INIT;
 
-	fprintf(f,
-		"Usage: ktstr run [options]\n\n"
-		"Run the scenario catalog on this machine under whatever scheduler is active.\n"
-		"Cgroups live in /sys/fs/cgroup/ktstr-<pid>/ (cgroup v2 with cpuset required) and\n"
-		"are removed on exit and on Ctrl-C. The scheduler is watched for death when\n"
-		"SCHED_PID is set. Each scenario prints [PASS|FAIL|SKIP] name/profile (secs),\n"
-		"its details indented, then a summary line.\n\n"
-		"Options:\n"
-		"  --duration SECS    run time of each scenario (default 20; fractions allowed)\n"
-		"  --workers N        workers per cgroup where a scenario does not fix it (default 4)\n"
-		"  --filter SUB       only scenarios whose name/profile contains SUB (no match = error)\n"
-		"  --work-type NAME   replace CpuSpin work of swappable cgroups (case-sensitive):\n"
-		"                     ");
+	sb_adds(&sb, "replace CpuSpin work of swappable cgroups (case-sensitive):\n");
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s%s", names[i], i + 1 < n ? (i % 6 == 5 ? ",\n                     " : ", ") : "\n");
-	fprintf(f,
-		"  --flags a,b        run under this flag profile (llc, borrow, steal, rebal,\n"
-		"                     reject-pin, no-ctrl); only scenarios valid for it run.\n"
-		"                     Default: each scenario once, under its required flags.\n"
-		"  --json             print a JSON array of results instead of text\n"
-		"  -h, --help         show this help\n\n"
-		"Exit status: 0 when no scenario failed, 1 when any failed (unlike the Rust\n"
-		"ktstr, which exits 0 either way), 2 on usage errors, 130 on Ctrl-C.\n");
+		sb_addf(&sb, "%s%s", names[i], i + 1 < n ? (i % 6 == 5 ? ",\n" : ", ") : "");
+	return sb_steal(&sb);
 }
+
+struct run_args {
+	uint64_t duration_ms, workers;
+	const char *filter, *flags_s, *wt_s;
+	bool json, dev_escape, have_flags;
+	uint32_t flags;
+	struct kt_work override;
+};
 
 struct sel {
 	const struct kt_catalog_entry *e;
@@ -96,176 +87,114 @@ static int parse_duration(const char *s, uint64_t *ms)
 	return *ms ? 0 : -EINVAL;
 }
 
-static int cmd_run(int argc, char **argv)
+static int set_duration(const struct kt_opt *o, const char *arg)
 {
-	static const struct option opts[] = {
-		{"duration", required_argument, NULL, 'd'},
-		{"workers", required_argument, NULL, 'w'},
-		{"filter", required_argument, NULL, 'f'},
-		{"work-type", required_argument, NULL, 't'},
-		{"flags", required_argument, NULL, 'F'},
-		{"json", no_argument, NULL, 'j'},
-		{"dev-escape-cpuset", no_argument, NULL, 'E'}, /* developer self-test, not in --help */
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	uint64_t duration_ms = 20000, workers = 4;
-	const char *filter = NULL, *flags_s = NULL, *wt_s = NULL;
-	bool json = false, dev_escape = false, have_flags = false;
-	uint32_t flags = 0;
-	struct kt_work override;
-	struct kt_topo topo;
-	struct kt_cgroup_mgr cg;
-	struct kt_ctx ctx;
-	struct sel *sels;
-	size_t n_cat, n_sel = 0, pass = 0, failed = 0, skipped = 0;
-	const struct kt_catalog_entry *cat = kt_catalog(&n_cat);
-	json_t *arr = NULL;
-	char *err = NULL, root[128];
-	struct sigaction sa;
-	const char *sp;
-	int c, rc = 0;
+	if (parse_duration(arg, o->dst) < 0) {
+		kt_err("--duration '%s': expected a positive number of seconds", arg);
+		return -1;
+	}
+	return 0;
+}
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			if (parse_duration(optarg, &duration_ms) < 0) {
-				kt_err("--duration '%s': expected a positive number of seconds", optarg);
-				return 2;
-			}
-			break;
-		case 'w':
-			if (kt_parse_u64(optarg, &workers) < 0 || workers == 0 || workers > 4096) {
-				kt_err("--workers '%s': expected an integer in 1..4096", optarg);
-				return 2;
-			}
-			break;
-		case 'f':
-			filter = optarg;
-			break;
-		case 't':
-			wt_s = optarg;
-			break;
-		case 'F':
-			flags_s = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'E':
-			dev_escape = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		kt_err("unexpected argument '%s' (see `ktstr run --help`)", argv[optind]);
-		return 2;
-	}
-	if (wt_s && kt_work_from_name(wt_s, &override) < 0) {
+/* --work-type and --flags name things this build knows: check them. */
+static int check_args(struct run_args *a)
+{
+	char *err = NULL;
+
+	if (a->wt_s && kt_work_from_name(a->wt_s, &a->override) < 0) {
 		size_t n;
 		const char *const *names = kt_work_all_names(&n);
 		struct sbuf sb = SBUF_INIT;
 
 		for (size_t i = 0; i < n; i++)
 			sb_addf(&sb, "%s%s", i ? ", " : "", names[i]);
-		kt_err("--work-type '%s': unknown or not constructible work type (valid: %s)", wt_s,
-		       sb_str(&sb));
+		kt_err("--work-type '%s': unknown or not constructible work type (valid: %s)",
+		       a->wt_s, sb_str(&sb));
 		sb_free(&sb);
-		return 2;
+		return -1;
 	}
-	if (flags_s) {
-		if (kt_flags_parse(flags_s, &flags, &err) < 0) {
-			kt_err("--flags '%s': %s", flags_s, err);
+	if (a->flags_s) {
+		if (kt_flags_parse(a->flags_s, &a->flags, &err) < 0) {
+			kt_err("--flags '%s': %s", a->flags_s, err);
 			free(err);
-			return 2;
+			return -1;
 		}
-		have_flags = true;
+		a->have_flags = true;
 	}
+	return 0;
+}
 
-	/* Select scenarios. */
-	sels = kt_calloc(n_cat + 1, sizeof(*sels));
-	if (dev_escape) {
+/* The scenarios to run (each under its profile); NULL after reporting none match. */
+static struct sel *select_scenarios(const struct run_args *a, size_t *n_sel)
+{
+	size_t n_cat;
+	const struct kt_catalog_entry *cat = kt_catalog(&n_cat);
+	struct sel *sels = kt_calloc(n_cat + 1, sizeof(*sels));
+
+	*n_sel = 0;
+	if (a->dev_escape) {
 		snprintf(sels[0].qname, sizeof(sels[0].qname), "dev_cpuset_escape");
-		n_sel = 1;
+		*n_sel = 1;
+		return sels;
+	}
+	for (size_t i = 0; i < n_cat; i++) {
+		const struct kt_catalog_entry *e = &cat[i];
+		uint32_t p = a->have_flags ? a->flags : e->required_flags;
+		struct sel *s = &sels[*n_sel];
+		char pn[96];
+
+		if (!kt_profile_valid(p, e->required_flags, e->excluded_flags))
+			continue;
+		kt_profile_name(p, pn, sizeof(pn));
+		snprintf(s->qname, sizeof(s->qname), "%s/%s", e->name, pn);
+		if (a->filter && !strstr(s->qname, a->filter))
+			continue;
+		s->e = e;
+		s->profile = p;
+		(*n_sel)++;
+	}
+	if (*n_sel)
+		return sels;
+	if (a->have_flags)
+		kt_err("no scenario matches filter '%s' under flags '%s'",
+		       a->filter ? a->filter : "", a->flags_s);
+	else
+		kt_err("no scenario matches filter '%s'", a->filter ? a->filter : "");
+	free(sels);
+	return NULL;
+}
+
+struct run_counts {
+	size_t pass, failed, skipped;
+};
+
+/* One scenario's result: a JSON object into arr, or the text lines. */
+static void report_one(const struct sel *s, const struct kt_assert_result *res, double secs,
+		       json_t *arr)
+{
+	if (arr) {
+		json_t *o = json_object(), *rj = kt_assert_result_to_json(res);
+
+		json_object_set_new(o, "scenario_name", json_string(s->qname));
+		json_object_set_new(o, "passed", json_boolean(res->passed));
+		json_object_set_new(o, "skipped", json_boolean(res->skipped));
+		json_object_set_new(o, "duration_s", json_real(secs));
+		json_object_set(o, "details", json_object_get(rj, "details"));
+		json_object_set(o, "stats", json_object_get(rj, "stats"));
+		json_decref(rj);
+		json_array_append_new(arr, o);
 	} else {
-		for (size_t i = 0; i < n_cat; i++) {
-			const struct kt_catalog_entry *e = &cat[i];
-			uint32_t p = have_flags ? flags : e->required_flags;
-			char pn[96];
-
-			if (!kt_profile_valid(p, e->required_flags, e->excluded_flags))
-				continue;
-			kt_profile_name(p, pn, sizeof(pn));
-			snprintf(sels[n_sel].qname, sizeof(sels[n_sel].qname), "%s/%s", e->name, pn);
-			if (filter && !strstr(sels[n_sel].qname, filter))
-				continue;
-			sels[n_sel].e = e;
-			sels[n_sel].profile = p;
-			n_sel++;
-		}
+		printf("[%s] %s (%.1fs)\n", res->skipped ? "SKIP" : res->passed ? "PASS" : "FAIL",
+		       s->qname, secs);
+		print_details(res);
+		fflush(stdout);
 	}
-	if (n_sel == 0) {
-		if (have_flags)
-			kt_err("no scenario matches filter '%s' under flags '%s'",
-			       filter ? filter : "", flags_s);
-		else
-			kt_err("no scenario matches filter '%s'", filter ? filter : "");
-		free(sels);
-		return 1;
-	}
+}
 
-	if (kt_topo_read(NULL, &topo, &err) < 0) {
-		kt_err("reading CPU topology: %s", err);
-		free(err);
-		free(sels);
-		return 1;
-	}
-	snprintf(root, sizeof(root), CGROUP_FS "/ktstr-%d", (int)getpid());
-
-	/* Our own stop path: the executor tears down workers and cgroups, then we exit. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-
-	if (kt_cgmgr_init(&cg, CGROUP_FS, root, &err) < 0) {
-		kt_err("cgroup setup: %s", err);
-		free(err);
-		kt_topo_free(&topo);
-		free(sels);
-		return 1;
-	}
-
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.topo = &topo;
-	ctx.cg = &cg;
-	ctx.duration_ms = duration_ms;
-	ctx.workers_per_cgroup = (unsigned)workers;
-	ctx.settle_ms = 500;
-	ctx.work_type_override = wt_s ? &override : NULL;
-	ctx.assert = kt_assert_default_checks();
-	ctx.stop = &run_stop;
-	sp = kt_getenv("SCHED_PID");
-	if (sp) {
-		int64_t v;
-
-		if (kt_parse_i64(sp, &v) == 0 && v > 0 && v < (1ll << 31))
-			ctx.sched_pid = (pid_t)v;
-		else
-			kt_warn("ignoring SCHED_PID='%s': not a pid", sp);
-	}
-	if (json)
-		arr = json_array();
-
+/* Run the selected scenarios in ctx until done or stopped. */
+static void run_selected(struct kt_ctx *ctx, const struct sel *sels, size_t n_sel, json_t *arr,
+			 struct run_counts *n)
+{
 	for (size_t i = 0; i < n_sel && !run_stop; i++) {
 		struct kt_assert_result res;
 		uint64_t t0 = kt_now_ns();
@@ -274,67 +203,156 @@ static int cmd_run(int argc, char **argv)
 
 		memset(&res, 0, sizeof(res));
 		if (sels[i].e)
-			r = kt_catalog_run(&ctx, sels[i].e, &res);
+			r = kt_catalog_run(ctx, sels[i].e, &res);
 		else
-			r = kt_dev_cpuset_escape(&ctx, &res);
+			r = kt_dev_cpuset_escape(ctx, &res);
 		secs = (double)(kt_now_ns() - t0) / 1e9;
 		if (r == -EINTR || run_stop) {
 			kt_assert_result_clear(&res);
 			break;
 		}
 		if (res.skipped)
-			skipped++;
+			n->skipped++;
 		else if (res.passed)
-			pass++;
+			n->pass++;
 		else
-			failed++;
-		if (json) {
-			json_t *o = json_object(), *rj = kt_assert_result_to_json(&res);
-
-			json_object_set_new(o, "scenario_name", json_string(sels[i].qname));
-			json_object_set_new(o, "passed", json_boolean(res.passed));
-			json_object_set_new(o, "skipped", json_boolean(res.skipped));
-			json_object_set_new(o, "duration_s", json_real(secs));
-			json_object_set(o, "details", json_object_get(rj, "details"));
-			json_object_set(o, "stats", json_object_get(rj, "stats"));
-			json_decref(rj);
-			json_array_append_new(arr, o);
-		} else {
-			printf("[%s] %s (%.1fs)\n",
-			       res.skipped ? "SKIP" : res.passed ? "PASS" : "FAIL", sels[i].qname,
-			       secs);
-			print_details(&res);
-			fflush(stdout);
-		}
+			n->failed++;
+		report_one(&sels[i], &res, secs, arr);
 		kt_assert_result_clear(&res);
 	}
+}
 
+static void ctx_init(struct kt_ctx *ctx, struct run_args *a, struct kt_topo *topo,
+		     struct kt_cgroup_mgr *cg)
+{
+	const char *sp;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->topo = topo;
+	ctx->cg = cg;
+	ctx->duration_ms = a->duration_ms;
+	ctx->workers_per_cgroup = (unsigned)a->workers;
+	ctx->settle_ms = 500;
+	ctx->work_type_override = a->wt_s ? &a->override : NULL;
+	ctx->assert = kt_assert_default_checks();
+	ctx->stop = &run_stop;
+	sp = kt_getenv("SCHED_PID");
+	if (sp) {
+		int64_t v;
+
+		if (kt_parse_i64(sp, &v) == 0 && v > 0 && v < (1ll << 31))
+			ctx->sched_pid = (pid_t)v;
+		else
+			kt_warn("ignoring SCHED_PID='%s': not a pid", sp);
+	}
+}
+
+/* After the run: the JSON array or the summary line; the exit status. */
+static int finish(const struct run_args *a, const struct run_counts *n, json_t *arr)
+{
+	if (a->json) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		printf("\n");
+	} else if (n->skipped) {
+		printf("\n%zu/%zu passed (%zu skipped, %zu failed)\n", n->pass,
+		       n->pass + n->failed + n->skipped, n->skipped, n->failed);
+	} else {
+		printf("\n%zu/%zu passed\n", n->pass, n->pass + n->failed);
+	}
+	return n->failed ? 1 : 0;
+}
+
+/* Topology, cgroups and our stop path around the scenarios. */
+static int run_scenarios(struct run_args *a, const struct sel *sels, size_t n_sel)
+{
+	struct run_counts n = {0};
+	struct kt_topo topo;
+	struct kt_cgroup_mgr cg;
+	struct kt_ctx ctx;
+	json_t *arr = a->json ? json_array() : NULL;
+	char *err = NULL, root[128];
+	int rc;
+
+	if (kt_topo_read(NULL, &topo, &err) < 0) {
+		kt_err("reading CPU topology: %s", err);
+		free(err);
+		json_decref(arr);
+		return 1;
+	}
+	snprintf(root, sizeof(root), CGROUP_FS "/ktstr-%d", (int)getpid());
+	/* Our own stop path: the executor tears down workers and cgroups, then we exit. */
+	kt_stop_signals_install(on_stop, false, false);
+	if (kt_cgmgr_init(&cg, CGROUP_FS, root, &err) < 0) {
+		kt_err("cgroup setup: %s", err);
+		free(err);
+		kt_topo_free(&topo);
+		json_decref(arr);
+		return 1;
+	}
+	ctx_init(&ctx, a, &topo, &cg);
+	run_selected(&ctx, sels, n_sel, arr, &n);
 	if (kt_cgmgr_destroy(&cg) < 0)
 		kt_warn("could not remove %s (run `ktstr cleanup`)", root);
 	kt_cgmgr_free(&cg);
 	kt_topo_free(&topo);
-	free(sels);
 	if (run_stop) {
-		json_decref(arr);
 		kt_info("interrupted; workers stopped and %s removed", root);
 		fflush(stdout);
-		return 128 + run_stop;
-	}
-	if (json) {
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		printf("\n");
-		json_decref(arr);
+		rc = 128 + run_stop;
 	} else {
-		size_t total = pass + failed + skipped;
-
-		if (skipped)
-			printf("\n%zu/%zu passed (%zu skipped, %zu failed)\n", pass, total, skipped,
-			       failed);
-		else
-			printf("\n%zu/%zu passed\n", pass, total);
+		rc = finish(a, &n, arr);
 	}
-	if (failed)
-		rc = 1;
+	json_decref(arr);
+	return rc;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_args a = {.duration_ms = 20000, .workers = 4};
+	const struct kt_opt opts[] = {
+		KT_OPT("duration", 0, "SECS", "run time of each scenario (default 20; fractions allowed)",
+		 set_duration, &a.duration_ms),
+		KT_OPT_RANGE("workers", 0, "N", "workers per cgroup where a scenario does not fix it (default 4)",
+		 kt_opt_u64, &a.workers, 1, 4096),
+		KT_OPT("filter", 0, "SUB", "only scenarios whose name/profile contains SUB (no match = error)",
+		 kt_opt_str, &a.filter),
+		{.name = "work-type", .arg = "NAME", .help_fn = work_type_help, .set = kt_opt_str,
+		 .dst = &a.wt_s},
+		KT_OPT("flags", 0, "a,b", "run under this flag profile (llc, borrow, steal, rebal,\n"
+				    "reject-pin, no-ctrl); only scenarios valid for it run.\n"
+				    "Default: each scenario once, under its required flags.",
+		 kt_opt_str, &a.flags_s),
+		KT_OPT("json", 0, NULL, "print a JSON array of results instead of text", kt_opt_flag,
+		 &a.json),
+		/* developer self-test, not in --help */
+		KT_OPT("dev-escape-cpuset", 0, NULL, NULL, kt_opt_flag, &a.dev_escape),
+		KT_OPT_END,
+	};
+	const struct kt_cmdline cl = {
+		"run", "[options]",
+		"Run the scenario catalog on this machine under whatever scheduler is active.\n"
+		"Cgroups live in /sys/fs/cgroup/ktstr-<pid>/ (cgroup v2 with cpuset required) and\n"
+		"are removed on exit and on Ctrl-C. The scheduler is watched for death when\n"
+		"SCHED_PID is set. Each scenario prints [PASS|FAIL|SKIP] name/profile (secs),\n"
+		"its details indented, then a summary line.",
+		opts,
+		"Exit status: 0 when no scenario failed, 1 when any failed (unlike the Rust\n"
+		"ktstr, which exits 0 either way), 2 on usage errors, 130 on Ctrl-C.",
+		0,
+	};
+	struct sel *sels;
+	size_t n_sel;
+	int argi, rc = kt_opt_parse(&cl, argc, argv, &argi);
+
+	if (rc != KT_OPT_GO)
+		return rc;
+	if (check_args(&a))
+		return 2;
+	sels = select_scenarios(&a, &n_sel);
+	if (!sels)
+		return 1;
+	rc = run_scenarios(&a, sels, n_sel);
+	free(sels);
 	return rc;
 }
 

@@ -5,7 +5,6 @@
  * whose output is streamed back and whose exit status becomes ours.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,37 +15,14 @@
 #include "cli/cli.h"
 #include "guest/guest.h"
 #include "kernel/kernel.h"
+#include "util/opt.h"
 #include "util/util.h"
 #include "vm/initramfs.h"
 #include "vm/vm.h"
 
 #define EXEC_DEFAULT_TIMEOUT 600
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: ktstr shell [options]\n\n"
-		"Boot a VM with the given topology and open a busybox shell in it, or run\n"
-		"one command with --exec and exit with its status.\n\n"
-		"Options:\n"
-		"  --kernel ID            kernel to boot (path, version, cache key; default:\n"
-		"                         KTSTR_TEST_KERNEL, KTSTR_KERNEL, newest cached)\n"
-		"  --topology N,L,C,T     numa_nodes,llcs,cores,threads (default 1,1,1,1)\n"
-		"  -i, --include-files P  add file or directory P at /include-files/<name>\n"
-		"                         (repeatable; bare names are looked up on PATH;\n"
-		"                         ELF shared libraries are added automatically)\n"
-		"  --memory-mb N          guest RAM in MiB (>= 128; estimated when absent)\n"
-		"  --dmesg                kernel console to stderr (loglevel=7)\n"
-		"  --exec CMD             run CMD with sh -c instead of a shell (no TTY)\n"
-		"  --accel auto|kvm|tcg   accelerator (default auto)\n"
-		"  --timeout SECS         kill the VM after SECS (default: %d with --exec,\n"
-		"                         none for an interactive shell)\n"
-		"  -h, --help             show this help\n\n"
-		"In the interactive shell, `exit` powers the VM off; Ctrl-] kills it.\n"
-		"Environment: KTSTR_VERBOSE=1 adds earlyprintk and loglevel=7; KTSTR_QEMU\n"
-		"overrides the qemu-system-x86_64 binary.\n",
-		EXEC_DEFAULT_TIMEOUT);
-}
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* Find a bare name on PATH; NULL when not found. */
 static char *path_lookup(const char *name)
@@ -133,175 +109,201 @@ static int add_include(struct kt_cpio *c, const char *arg, char **err)
 	return r;
 }
 
-static int parse_uint(const char *opt, const char *s, unsigned max, unsigned *out)
-{
-	uint64_t v;
+struct shell_args {
+	struct kt_vm_config cfg;
+	const char *kernel_id, *exec_cmd;
+	struct kt_optv includes;
+	bool timeout_set;
+};
 
-	if (kt_parse_u64(s, &v) || v > max) {
-		kt_err("%s '%s': expected an integer between 0 and %u", opt, s, max);
-		return -EINVAL;
+static int set_topology(const struct kt_opt *o, const char *arg)
+{
+	struct shell_args *a = o->dst;
+	char *err = NULL;
+
+	if (kt_topo_parse(arg, &a->cfg.topo, &err)) {
+		kt_err("%s", err);
+		free(err);
+		return -1;
 	}
-	*out = (unsigned)v;
 	return 0;
 }
 
-int cmd_shell(int argc, char **argv)
+static int set_memory(const struct kt_opt *o, const char *arg)
 {
-	enum { O_KERNEL = 256, O_TOPO, O_MEM, O_DMESG, O_EXEC, O_ACCEL, O_TIMEOUT };
-	static const struct option opts[] = {
-	    {"kernel", required_argument, NULL, O_KERNEL},
-	    {"topology", required_argument, NULL, O_TOPO},
-	    {"include-files", required_argument, NULL, 'i'},
-	    {"memory-mb", required_argument, NULL, O_MEM},
-	    {"dmesg", no_argument, NULL, O_DMESG},
-	    {"exec", required_argument, NULL, O_EXEC},
-	    {"accel", required_argument, NULL, O_ACCEL},
-	    {"timeout", required_argument, NULL, O_TIMEOUT},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
-	const char *kernel_id = NULL, *exec_cmd = NULL;
-	const char **includes = kt_calloc((size_t)argc + 1, sizeof(char *));
-	size_t ninc = 0;
-	struct kt_vm_config cfg;
-	struct kt_vm_result res;
-	struct kt_kernel k = {0};
-	struct kt_cpio *c = NULL;
-	bool timeout_set = false;
-	char *err = NULL, *why;
-	int o, rc = 1, r;
+	struct shell_args *a = o->dst;
+	uint64_t v;
 
-	kt_vm_config_init(&cfg);
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
-		switch (o) {
-		case O_KERNEL:
-			kernel_id = optarg;
-			break;
-		case O_TOPO:
-			if (kt_topo_parse(optarg, &cfg.topo, &err)) {
-				kt_err("%s", err);
-				free(err);
-				free(includes);
-				return 2;
-			}
-			break;
-		case 'i':
-			includes[ninc++] = optarg;
-			break;
-		case O_MEM:
-			if (parse_uint("--memory-mb", optarg, 1u << 20, &cfg.memory_mb)) {
-				free(includes);
-				return 2;
-			}
-			if (cfg.memory_mb < 128) {
-				kt_err("--memory-mb %u: must be at least 128", cfg.memory_mb);
-				free(includes);
-				return 2;
-			}
-			break;
-		case O_DMESG:
-			cfg.dmesg = true;
-			break;
-		case O_EXEC:
-			exec_cmd = optarg;
-			break;
-		case O_ACCEL:
-			if (kt_accel_parse(optarg, &cfg.accel)) {
-				kt_err("--accel '%s': expected auto, kvm or tcg", optarg);
-				free(includes);
-				return 2;
-			}
-			break;
-		case O_TIMEOUT:
-			if (parse_uint("--timeout", optarg, 7 * 24 * 3600, &cfg.timeout_s)) {
-				free(includes);
-				return 2;
-			}
-			timeout_set = true;
-			break;
-		case 'h':
-			usage(stdout);
-			free(includes);
-			return 0;
-		default:
-			usage(stderr);
-			free(includes);
-			return 2;
-		}
+	if (kt_parse_u64(arg, &v) || v > (1u << 20)) {
+		kt_err("--memory-mb '%s': expected an integer between 0 and %u", arg, 1u << 20);
+		return -1;
 	}
-	if (optind < argc) {
-		kt_err("unexpected argument '%s' (see `ktstr shell --help`)", argv[optind]);
-		free(includes);
-		return 2;
+	if (v < 128) {
+		kt_err("--memory-mb %u: must be at least 128", (unsigned)v);
+		return -1;
 	}
-	if (!exec_cmd && !isatty(0)) {
-		kt_err("stdin must be a terminal for interactive shell mode");
-		free(includes);
-		return 1;
-	}
+	a->cfg.memory_mb = (unsigned)v;
+	return 0;
+}
 
-	c = kt_cpio_new();
-	for (size_t i = 0; i < ninc; i++) {
-		if (add_include(c, includes[i], &err)) {
+static int set_accel(const struct kt_opt *o, const char *arg)
+{
+	struct shell_args *a = o->dst;
+
+	if (kt_accel_parse(arg, &a->cfg.accel)) {
+		kt_err("--accel '%s': expected auto, kvm or tcg", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_timeout(const struct kt_opt *o, const char *arg)
+{
+	struct shell_args *a = o->dst;
+	uint64_t v;
+
+	if (kt_parse_u64(arg, &v) || v > 7 * 24 * 3600) {
+		kt_err("--timeout '%s': expected an integer between 0 and %u", arg, 7 * 24 * 3600);
+		return -1;
+	}
+	a->cfg.timeout_s = (unsigned)v;
+	a->timeout_set = true;
+	return 0;
+}
+
+/* The initramfs extras: --include-files and the --exec command. */
+static struct kt_cpio *shell_cpio(struct shell_args *a)
+{
+	struct kt_cpio *c = kt_cpio_new();
+	char *err = NULL;
+	int r;
+
+	for (size_t i = 0; i < a->includes.n; i++) {
+		if (add_include(c, a->includes.v[i], &err)) {
 			kt_err("%s", err);
-			goto out;
+			free(err);
+			kt_cpio_free(c);
+			return NULL;
 		}
 	}
-	if (exec_cmd) {
-		r = kt_cpio_add_data(c, KT_GUEST_EXEC_CMD_FILE, exec_cmd, strlen(exec_cmd), 0644);
+	if (a->exec_cmd) {
+		r = kt_cpio_add_data(c, KT_GUEST_EXEC_CMD_FILE, a->exec_cmd, strlen(a->exec_cmd),
+				     0644);
 		if (r) {
 			kt_err("--exec: %s", strerror(-r));
-			goto out;
+			kt_cpio_free(c);
+			return NULL;
 		}
-		cfg.mode = "exec";
-		if (!timeout_set)
-			cfg.timeout_s = EXEC_DEFAULT_TIMEOUT;
-	} else {
-		cfg.mode = "shell";
-		cfg.interactive = true;
 	}
+	return c;
+}
 
-	if (kt_kernel_resolve(kernel_id, &k, &err)) {
-		kt_err("%s", err);
-		goto out;
-	}
-	cfg.kernel = k.image;
-	cfg.vmlinux = k.vmlinux;
-	cfg.initramfs = c;
+/* Our exit status from the VM's result. */
+static int shell_status(const struct shell_args *a, struct kt_vm_result *res)
+{
+	char *why = kt_vm_describe_failure(res, &a->cfg);
+	int rc;
 
-	r = kt_vm_run(&cfg, &res, &err);
-	if (r) {
-		kt_err("%s", err);
-		kt_vm_result_free(&res);
-		goto out;
-	}
-	why = kt_vm_describe_failure(&res, &cfg);
-	if (exec_cmd) {
-		if (res.have_exec_exit && !res.timed_out) {
-			rc = res.exec_exit;
-		} else {
-			kt_err("%s", why ? why
-					 : "guest powered off without reporting the "
-					   "command's exit status");
-			rc = 1;
-		}
+	if (a->exec_cmd && res->have_exec_exit && !res->timed_out) {
+		rc = res->exec_exit;
+	} else if (a->exec_cmd) {
+		kt_err("%s", why ? why : "guest powered off without reporting the command's exit status");
+		rc = 1;
 	} else {
-		if (why) {
+		if (why)
 			kt_err("%s", why);
-			rc = 1;
-		} else {
-			rc = 0;
-		}
+		rc = why ? 1 : 0;
 	}
 	free(why);
+	return rc;
+}
+
+static int shell_boot(struct shell_args *a)
+{
+	struct kt_vm_result res;
+	struct kt_kernel k = {0};
+	struct kt_cpio *c;
+	char *err = NULL;
+	int rc = 1;
+
+	c = shell_cpio(a);
+	if (!c)
+		return 1;
+	if (a->exec_cmd) {
+		a->cfg.mode = "exec";
+		if (!a->timeout_set)
+			a->cfg.timeout_s = EXEC_DEFAULT_TIMEOUT;
+	} else {
+		a->cfg.mode = "shell";
+		a->cfg.interactive = true;
+	}
+	if (kt_kernel_resolve(a->kernel_id, &k, &err)) {
+		kt_err("%s", err);
+		goto out;
+	}
+	a->cfg.kernel = k.image;
+	a->cfg.vmlinux = k.vmlinux;
+	a->cfg.initramfs = c;
+	if (kt_vm_run(&a->cfg, &res, &err))
+		kt_err("%s", err);
+	else
+		rc = shell_status(a, &res);
 	kt_vm_result_free(&res);
 out:
 	free(err);
 	kt_kernel_free(&k);
-	if (c)
-		kt_cpio_free(c);
-	free(includes);
+	kt_cpio_free(c);
+	return rc;
+}
+
+int cmd_shell(int argc, char **argv)
+{
+	struct shell_args a = {0};
+	const struct kt_opt opts[] = {
+		KT_OPT("kernel", 0, "ID", "kernel to boot (path, version, cache key; default:\n"
+				    "KTSTR_TEST_KERNEL, KTSTR_KERNEL, newest cached)",
+		 kt_opt_str, &a.kernel_id),
+		KT_OPT("topology", 0, "N,L,C,T", "numa_nodes,llcs,cores,threads (default 1,1,1,1)",
+		 set_topology, &a),
+		KT_OPT("include-files", 'i', "P", "add file or directory P at /include-files/<name>\n"
+					    "(repeatable; bare names are looked up on PATH;\n"
+					    "ELF shared libraries are added automatically)",
+		 kt_opt_list, &a.includes),
+		KT_OPT("memory-mb", 0, "N", "guest RAM in MiB (>= 128; estimated when absent)",
+		 set_memory, &a),
+		KT_OPT("dmesg", 0, NULL, "kernel console to stderr (loglevel=7)", kt_opt_flag,
+		 &a.cfg.dmesg),
+		KT_OPT("exec", 0, "CMD", "run CMD with sh -c instead of a shell (no TTY)", kt_opt_str,
+		 &a.exec_cmd),
+		KT_OPT("accel", 0, "auto|kvm|tcg", "accelerator (default auto)", set_accel, &a),
+		KT_OPT("timeout", 0, "SECS", "kill the VM after SECS (default: " STR(EXEC_DEFAULT_TIMEOUT)
+				       " with --exec,\nnone for an interactive shell)",
+		 set_timeout, &a),
+		KT_OPT_END,
+	};
+	const struct kt_cmdline cl = {
+		"shell", "[options]",
+		"Boot a VM with the given topology and open a busybox shell in it, or run\n"
+		"one command with --exec and exit with its status.",
+		opts,
+		"In the interactive shell, `exit` powers the VM off; Ctrl-] kills it.\n"
+		"Environment: KTSTR_VERBOSE=1 adds earlyprintk and loglevel=7; KTSTR_QEMU\n"
+		"overrides the qemu-system-x86_64 binary.",
+		0,
+	};
+	int argi, rc;
+
+	kt_vm_config_init(&a.cfg);
+	rc = kt_opt_parse(&cl, argc, argv, &argi);
+	if (rc != KT_OPT_GO)
+		return rc;
+	if (!a.exec_cmd && !isatty(0)) {
+		kt_err("stdin must be a terminal for interactive shell mode");
+		rc = 1;
+	} else {
+		rc = shell_boot(&a);
+	}
+	kt_opt_release(opts);
 	return rc;
 }
 

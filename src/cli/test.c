@@ -6,19 +6,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "kernel/kernel.h"
 #include "results/results.h"
+#include "util/opt.h"
 #include "util/util.h"
 
 #define OUT_MAX (1u << 20)
@@ -35,28 +34,6 @@ struct job {
 	int verdict; /* 0 pass, 1 fail, 2 skip */
 	double secs;
 };
-
-static void help(FILE *f)
-{
-	fprintf(f,
-		"Usage: ktstr test [--kernel ID]... [-E FILTER] [-j N] [--no-skip-mode] "
-		"BINARY...\n"
-		"\n"
-		"Run the ktstr tests of each test BINARY (built from KTSTR_TESTs and linked with\n"
-		"libktstr), each test in its own VM, several at a time.\n"
-		"\n"
-		"  --kernel ID       kernel to test on (path, version, cache key; repeatable: with\n"
-		"                    two or more every test runs once per kernel). Default: the\n"
-		"                    implicit chain (KTSTR_TEST_KERNEL, KTSTR_KERNEL, newest cache\n"
-		"                    entry, ...)\n"
-		"  -E, --filter SUB  only tests whose name contains SUB (repeatable: any matches)\n"
-		"  -j, --jobs N      VMs at a time (default: allowed host CPUs; each TCG VM uses\n"
-		"                    one host thread)\n"
-		"  --no-skip-mode    tests the host cannot run fail instead of being skipped\n"
-		"  -v, --verbose     print every test's output, not only failures'\n"
-		"\n"
-		"Results also go to sidecars under ${KTSTR_TARGET_DIR:-target}/ktstr/.\n");
-}
 
 /* Run `bin --list`, collect "NAME: test" lines. */
 static int list_tests(const char *bin, struct kt_strv *names, char **err)
@@ -95,42 +72,32 @@ static int list_tests(const char *bin, struct kt_strv *names, char **err)
 
 static int start_job(struct job *j, char **env_add)
 {
-	int p[2];
-	pid_t pid;
+	int fd;
+	/*
+	 * Same process group: a terminal Ctrl-C reaches the test binary,
+	 * which stops its own VM. If we die any other way it gets SIGTERM
+	 * and does the same.
+	 */
+	pid_t pid = kt_fork_piped(&fd, SIGTERM);
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -errno;
-	}
+	if (pid < 0)
+		return pid;
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
 
-		/*
-		 * Same process group: a terminal Ctrl-C reaches the test
-		 * binary, which stops its own VM. If we die any other way it
-		 * gets SIGTERM and does the same.
-		 */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() == 1)
-			_exit(1);
 		if (devnull >= 0)
 			dup2(devnull, 0);
-		dup2(p[1], 1);
-		dup2(p[1], 2);
+		dup2(fd, 1);
+		dup2(fd, 2);
 		for (char **e = env_add; e && *e; e++)
 			putenv(*e);
 		execl(j->bin, j->bin, "--exact", j->name, (char *)NULL);
 		fprintf(stderr, "ktstr: error: exec %s: %s\n", j->bin, strerror(errno));
 		_exit(127);
 	}
-	close(p[1]);
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
 	j->pid = pid;
-	j->fd = p[0];
+	j->fd = fd;
 	j->t0 = kt_now_ns();
 	j->state = 1;
 	return 0;
@@ -255,265 +222,305 @@ static void report_sidecars(const char *version)
 	free(dir);
 }
 
-static int cmd_test(int argc, char **argv)
+/* One `ktstr test` run: its options, jobs and tallies. */
+struct session {
+	struct kt_optv kernels, filters;
+	unsigned jmax;
+	bool no_skip, verbose, tty;
+	struct kt_kernel *ks;
+	size_t nk;
+	char *run_version;
+	bool have_run;
+	char *env_add[12];
+	int nenv;
+	struct job *jobs;
+	size_t njobs, done;
+	int np, nf, ns;
+};
+
+/* Resolve the --kernel ids once here and hand them to the test binaries. */
+static int resolve_kernels(struct session *s)
 {
-	static const struct option opts[] = {
-		{"kernel", required_argument, NULL, 'k'},
-		{"filter", required_argument, NULL, 'E'},
-		{"jobs", required_argument, NULL, 'j'},
-		{"no-skip-mode", no_argument, NULL, 'S'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	struct kt_strv kernels = {0}, filters = {0};
-	struct kt_kernel *ks = NULL;
-	char *run_version = NULL;
-	bool have_run = false;
-	size_t nk = 0, njobs = 0, done = 0;
-	struct job *jobs = NULL;
-	char *env_add[12] = {0}, *err = NULL;
-	int c, jmax = 0, np = 0, nf = 0, ns = 0, rc = 1, nenv = 0;
-	bool no_skip = false, verbose = false, tty = kt_isatty_stderr();
-	uint64_t t0 = kt_now_ns();
+	struct kt_kernel_list_item *items;
+	char *list = NULL, *err = NULL;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "E:j:vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			kt_strv_add(&kernels, optarg);
-			break;
-		case 'E':
-			kt_strv_add(&filters, optarg);
-			break;
-		case 'j': {
-			uint64_t v;
-
-			if (kt_parse_u64(optarg, &v) || v < 1 || v > 256) {
-				kt_err("invalid --jobs '%s': expected a number from 1 to 256",
-				       optarg);
-				return 2;
-			}
-			jmax = (int)v;
-			break;
+	if (kt_kernel_resolve_many(s->kernels.v, s->kernels.n, &s->ks, &s->nk, &err))
+		goto fail;
+	for (size_t i = 0; i < s->nk; i++)
+		kt_info("resolved kernel \"%s\" (%s)", s->ks[i].label ? s->ks[i].label : "?",
+			s->ks[i].dir);
+	s->env_add[s->nenv++] = kt_asprintf("KTSTR_KERNEL=%s", s->ks[0].dir);
+	if (s->nk > 1) {
+		items = kt_calloc(s->nk, sizeof(*items));
+		for (size_t i = 0; i < s->nk; i++) {
+			items[i].label = s->ks[i].label;
+			items[i].path = s->ks[i].dir;
 		}
-		case 'S':
-			no_skip = true;
-			break;
-		case 'v':
-			verbose = true;
-			break;
-		case 'h':
-			help(stdout);
-			return 0;
-		default:
-			help(stderr);
-			return 2;
-		}
-	}
-	if (optind >= argc) {
-		kt_err("no test binary given (usage: ktstr test [options] BINARY...)");
-		return 2;
-	}
-	if (!jmax)
-		jmax = (int)kt_allowed_cpus() ? (int)kt_allowed_cpus() : 1;
-
-	/* Kernels: resolve once here, hand them to the test binaries. */
-	if (kernels.n) {
-		if (kt_kernel_resolve_many((const char *const *)kernels.v, kernels.n, &ks, &nk,
-					   &err)) {
-			kt_err("%s", err);
-			goto out;
-		}
-		for (size_t i = 0; i < nk; i++)
-			kt_info("resolved kernel \"%s\" (%s)", ks[i].label ? ks[i].label : "?",
-				ks[i].dir);
-		env_add[nenv++] = kt_asprintf("KTSTR_KERNEL=%s", ks[0].dir);
-		if (nk > 1) {
-			struct kt_kernel_list_item *items = kt_calloc(nk, sizeof(*items));
-			char *list = NULL;
-
-			for (size_t i = 0; i < nk; i++) {
-				items[i].label = ks[i].label;
-				items[i].path = ks[i].dir;
-			}
-			if (kt_kernel_list_format(items, nk, &list, &err)) {
-				free(items);
-				kt_err("%s", err);
-				goto out;
-			}
+		if (kt_kernel_list_format(items, s->nk, &list, &err)) {
 			free(items);
-			env_add[nenv++] = kt_asprintf("KTSTR_KERNEL_LIST=%s", list);
-			free(list);
-			kt_info("fanning tests across %zu kernels", nk);
+			goto fail;
 		}
-		for (int i = 0; i < nenv; i++)
-			putenv(env_add[i]); /* --list must see KTSTR_KERNEL_LIST too */
+		free(items);
+		s->env_add[s->nenv++] = kt_asprintf("KTSTR_KERNEL_LIST=%s", list);
+		free(list);
+		kt_info("fanning tests across %zu kernels", s->nk);
 	}
-	/* The sidecar session: pre-clear once, keep sibling results. */
-	{
-		struct kt_kernel k = {0};
+	for (int i = 0; i < s->nenv; i++)
+		putenv(s->env_add[i]); /* --list must see KTSTR_KERNEL_LIST too */
+	return 0;
+fail:
+	kt_err("%s", err);
+	free(err);
+	return -1;
+}
 
-		if (nk) {
-			have_run = true;
-			run_version = ks[0].version ? kt_strdup(ks[0].version) : NULL;
-			if (kt_sidecar_session_begin(ks[0].version, &err)) {
-				kt_warn("sidecars: %s", err);
-				free(err);
-				err = NULL;
-			}
-		} else if (kt_kernel_resolve(NULL, &k, &err) == 0) {
-			have_run = true;
-			run_version = k.version ? kt_strdup(k.version) : NULL;
-			if (kt_sidecar_session_begin(k.version, &err)) {
-				kt_warn("sidecars: %s", err);
-				free(err);
-			}
-			err = NULL;
-			kt_kernel_free(&k);
-		} else {
-			free(err);
-			err = NULL;
-		}
+/* The sidecar session: pre-clear once, keep sibling results. */
+static void begin_sidecars(struct session *s)
+{
+	struct kt_kernel k = {0};
+	const char *version;
+	char *err = NULL;
+
+	if (s->nk) {
+		version = s->ks[0].version;
+	} else if (kt_kernel_resolve(NULL, &k, &err) == 0) {
+		version = k.version;
+	} else {
+		free(err);
+		return;
 	}
-	env_add[nenv++] = kt_strdup("KTSTR_TEST_RUNNER=1");
-	/* One project commit for the whole session (HEAD may move meanwhile). */
-	env_add[nenv++] = kt_asprintf("KTSTR_PROJECT_COMMIT=%s",
-				      kt_project_commit() ? kt_project_commit() : "unknown");
-	if (no_skip)
-		env_add[nenv++] = kt_strdup("KTSTR_NO_SKIP_MODE=1");
+	s->have_run = true;
+	s->run_version = version ? kt_strdup(version) : NULL;
+	if (kt_sidecar_session_begin(version, &err)) {
+		kt_warn("sidecars: %s", err);
+		free(err);
+	}
+	kt_kernel_free(&k);
+}
 
-	for (int b = optind; b < argc; b++) {
+static bool selected(const struct session *s, const char *name)
+{
+	for (size_t f = 0; f < s->filters.n; f++)
+		if (strstr(name, s->filters.v[f]))
+			return true;
+	return !s->filters.n;
+}
+
+/* One job for each selected test of each binary. */
+static int collect_jobs(struct session *s, int nbin, char **bins)
+{
+	char *err = NULL;
+
+	for (int b = 0; b < nbin; b++) {
 		struct kt_strv names = {0};
-		char *bin = realpath(argv[b], NULL);
+		char *bin = realpath(bins[b], NULL);
 
 		if (!bin) {
-			kt_err("test binary %s: %s", argv[b], strerror(errno));
-			goto out;
+			kt_err("test binary %s: %s", bins[b], strerror(errno));
+			return -1;
 		}
 		if (list_tests(bin, &names, &err)) {
 			kt_err("%s", err);
+			free(err);
 			free(bin);
 			kt_strv_free(&names);
-			goto out;
+			return -1;
 		}
 		for (size_t i = 0; i < names.n; i++) {
-			bool sel = !filters.n;
+			struct job *j;
 
-			for (size_t f = 0; f < filters.n; f++)
-				if (strstr(names.v[i], filters.v[f]))
-					sel = true;
-			if (!sel)
+			if (!selected(s, names.v[i]))
 				continue;
-			jobs = kt_realloc(jobs, (njobs + 1) * sizeof(*jobs));
-			memset(&jobs[njobs], 0, sizeof(*jobs));
-			jobs[njobs].bin = kt_strdup(bin);
-			jobs[njobs].name = kt_strdup(names.v[i]);
-			jobs[njobs].fd = -1;
-			njobs++;
+			s->jobs = kt_realloc(s->jobs, (s->njobs + 1) * sizeof(*s->jobs));
+			j = &s->jobs[s->njobs++];
+			memset(j, 0, sizeof(*j));
+			j->bin = kt_strdup(bin);
+			j->name = kt_strdup(names.v[i]);
+			j->fd = -1;
 		}
 		kt_strv_free(&names);
 		free(bin);
 	}
-	if (!njobs) {
-		kt_err("no tests matched%s", filters.n ? " the filter" : "");
-		goto out;
+	return 0;
+}
+
+static void count_verdict(struct session *s, int verdict)
+{
+	s->done++;
+	if (verdict == 0)
+		s->np++;
+	else if (verdict == 1)
+		s->nf++;
+	else
+		s->ns++;
+}
+
+/* A running job whose process ended: its verdict and output. */
+static void finish_job(struct session *s, struct job *j, int st)
+{
+	read_job(j);
+	close(j->fd);
+	j->state = 2;
+	j->secs = (double)(kt_now_ns() - j->t0) / 1e9;
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	j->verdict = job_verdict(j, st);
+	count_verdict(s, j->verdict);
+	if (s->tty) {
+		fprintf(stderr, "\r\x1b[K");
+		progress_reset();
 	}
-	if (jmax > (int)njobs)
-		jmax = (int)njobs;
-	kt_info("running %zu test%s, %d at a time", njobs, njobs == 1 ? "" : "s", jmax);
+	if (j->verdict != 0 || s->verbose)
+		echo_output(j);
+	fprintf(stderr, "%s %s (%.1fs)\n",
+		j->verdict == 0 ? "PASS" : j->verdict == 1 ? "FAIL" : "SKIP", j->name, j->secs);
+}
 
-	{
-		size_t next = 0;
-		int running = 0;
+/* Wait up to 100 ms for output of the running jobs; reap those that ended. */
+static int poll_jobs(struct session *s)
+{
+	struct pollfd pf[256];
+	size_t map[256], npf = 0;
+	int ended = 0;
 
-		while (done < njobs && !kt_interrupted()) {
-			struct pollfd pf[256];
-			size_t map[256], npf = 0;
-
-			while (running < jmax && next < njobs) {
-				int r = start_job(&jobs[next], env_add);
-
-				if (r) {
-					kt_err("start %s: %s", jobs[next].name, strerror(-r));
-					jobs[next].state = 2;
-					jobs[next].verdict = 1;
-					nf++;
-					done++;
-				} else {
-					running++;
-				}
-				next++;
-			}
-			progress(tty, done, njobs, np, nf, ns, jobs, njobs);
-			for (size_t i = 0; i < njobs && npf < 256; i++)
-				if (jobs[i].state == 1) {
-					/* A closed pipe polls as ready forever: poll -1 instead. */
-					pf[npf].fd = jobs[i].eof ? -1 : jobs[i].fd;
-					pf[npf].events = POLLIN;
-					map[npf++] = i;
-				}
-			if (npf)
-				poll(pf, npf, 100);
-			for (size_t q = 0; q < npf; q++) {
-				struct job *j = &jobs[map[q]];
-				int st;
-
-				read_job(j);
-				if (waitpid(j->pid, &st, WNOHANG) != j->pid)
-					continue;
-				read_job(j);
-				close(j->fd);
-				j->state = 2;
-				j->secs = (double)(kt_now_ns() - j->t0) / 1e9;
-				st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-				j->verdict = job_verdict(j, st);
-				running--;
-				done++;
-				if (j->verdict == 0)
-					np++;
-				else if (j->verdict == 1)
-					nf++;
-				else
-					ns++;
-				if (tty) {
-					fprintf(stderr, "\r\x1b[K");
-					progress_reset();
-				}
-				if (j->verdict != 0 || verbose)
-					echo_output(j);
-				fprintf(stderr, "%s %s (%.1fs)\n",
-					j->verdict == 0 ? "PASS" : j->verdict == 1 ? "FAIL" : "SKIP",
-					j->name, j->secs);
-			}
+	for (size_t i = 0; i < s->njobs && npf < 256; i++)
+		if (s->jobs[i].state == 1) {
+			/* A closed pipe polls as ready forever: poll -1 instead. */
+			pf[npf].fd = s->jobs[i].eof ? -1 : s->jobs[i].fd;
+			pf[npf].events = POLLIN;
+			map[npf++] = i;
 		}
-		if (tty)
-			fprintf(stderr, "\r\x1b[K");
-		if (kt_interrupted())
-			goto out;
+	if (npf)
+		poll(pf, npf, 100);
+	for (size_t q = 0; q < npf; q++) {
+		struct job *j = &s->jobs[map[q]];
+		int st;
+
+		read_job(j);
+		if (waitpid(j->pid, &st, WNOHANG) != j->pid)
+			continue;
+		finish_job(s, j, st);
+		ended++;
 	}
-	printf("%d passed, %d failed, %d skipped (%.1fs)\n", np, nf, ns,
+	return ended;
+}
+
+/* Run every job, s->jmax at a time; false when interrupted. */
+static bool run_jobs(struct session *s)
+{
+	size_t next = 0;
+	unsigned running = 0;
+
+	while (s->done < s->njobs && !kt_interrupted()) {
+		while (running < s->jmax && next < s->njobs) {
+			int r = start_job(&s->jobs[next], s->env_add);
+
+			if (r) {
+				kt_err("start %s: %s", s->jobs[next].name, strerror(-r));
+				s->jobs[next].state = 2;
+				s->jobs[next].verdict = 1;
+				count_verdict(s, 1);
+			} else {
+				running++;
+			}
+			next++;
+		}
+		progress(s->tty, s->done, s->njobs, s->np, s->nf, s->ns, s->jobs, s->njobs);
+		running -= (unsigned)poll_jobs(s);
+	}
+	if (s->tty)
+		fprintf(stderr, "\r\x1b[K");
+	return !kt_interrupted();
+}
+
+/* Everything after option parsing; the exit status. */
+static int test_session(struct session *s, int nbin, char **bins)
+{
+	uint64_t t0 = kt_now_ns();
+
+	if (!s->jmax)
+		s->jmax = kt_allowed_cpus() ? (unsigned)kt_allowed_cpus() : 1;
+	if (s->kernels.n && resolve_kernels(s))
+		return 1;
+	begin_sidecars(s);
+	s->env_add[s->nenv++] = kt_strdup("KTSTR_TEST_RUNNER=1");
+	/* One project commit for the whole session (HEAD may move meanwhile). */
+	s->env_add[s->nenv++] = kt_asprintf("KTSTR_PROJECT_COMMIT=%s",
+					    kt_project_commit() ? kt_project_commit() : "unknown");
+	if (s->no_skip)
+		s->env_add[s->nenv++] = kt_strdup("KTSTR_NO_SKIP_MODE=1");
+	if (collect_jobs(s, nbin, bins))
+		return 1;
+	if (!s->njobs) {
+		kt_err("no tests matched%s", s->filters.n ? " the filter" : "");
+		return 1;
+	}
+	if (s->jmax > s->njobs)
+		s->jmax = (unsigned)s->njobs;
+	kt_info("running %zu test%s, %u at a time", s->njobs, s->njobs == 1 ? "" : "s", s->jmax);
+	if (!run_jobs(s))
+		return 1;
+	printf("%d passed, %d failed, %d skipped (%.1fs)\n", s->np, s->nf, s->ns,
 	       (double)(kt_now_ns() - t0) / 1e9);
-	for (size_t i = 0; i < njobs; i++)
-		if (jobs[i].verdict == 1)
-			printf("  failed: %s\n", jobs[i].name);
-	if (have_run)
-		report_sidecars(run_version);
-	rc = nf ? 1 : 0;
-out:
-	free(run_version);
-	for (size_t i = 0; i < njobs; i++) {
-		free(jobs[i].bin);
-		free(jobs[i].name);
-		sb_free(&jobs[i].out);
+	for (size_t i = 0; i < s->njobs; i++)
+		if (s->jobs[i].verdict == 1)
+			printf("  failed: %s\n", s->jobs[i].name);
+	if (s->have_run)
+		report_sidecars(s->run_version);
+	return s->nf ? 1 : 0;
+}
+
+static void session_free(struct session *s)
+{
+	free(s->run_version);
+	for (size_t i = 0; i < s->njobs; i++) {
+		free(s->jobs[i].bin);
+		free(s->jobs[i].name);
+		sb_free(&s->jobs[i].out);
 	}
-	free(jobs);
-	for (size_t i = 0; i < nk; i++)
-		kt_kernel_free(&ks[i]);
-	free(ks);
-	kt_strv_free(&kernels);
-	kt_strv_free(&filters);
-	free(err);
+	free(s->jobs);
+	for (size_t i = 0; i < s->nk; i++)
+		kt_kernel_free(&s->ks[i]);
+	free(s->ks);
+}
+
+static int cmd_test(int argc, char **argv)
+{
+	struct session s = {.tty = kt_isatty_stderr()};
+	const struct kt_opt opts[] = {
+		KT_OPT("kernel", 0, "ID", "kernel to test on (path, version, cache key; repeatable: with\n"
+				    "two or more every test runs once per kernel). Default: the\n"
+				    "implicit chain (KTSTR_TEST_KERNEL, KTSTR_KERNEL, newest cache\n"
+				    "entry, ...)",
+		 kt_opt_list, &s.kernels),
+		KT_OPT("filter", 'E', "SUB", "only tests whose name contains SUB (repeatable: any matches)",
+		 kt_opt_list, &s.filters),
+		KT_OPT_RANGE("jobs", 'j', "N", "VMs at a time (default: allowed host CPUs; each TCG VM uses\n"
+				   "one host thread)",
+		 kt_opt_uint, &s.jmax, 1, 256),
+		KT_OPT("no-skip-mode", 0, NULL, "tests the host cannot run fail instead of being skipped",
+		 kt_opt_flag, &s.no_skip),
+		KT_OPT("verbose", 'v', NULL, "print every test's output, not only failures'", kt_opt_flag,
+		 &s.verbose),
+		KT_OPT_END,
+	};
+	const struct kt_cmdline cl = {
+		"test", "[--kernel ID]... [-E FILTER] [-j N] [--no-skip-mode] BINARY...",
+		"Run the ktstr tests of each test BINARY (built from KTSTR_TESTs and linked with\n"
+		"libktstr), each test in its own VM, several at a time.",
+		opts, "Results also go to sidecars under ${KTSTR_TARGET_DIR:-target}/ktstr/.", -1,
+	};
+	int argi, rc = kt_opt_parse(&cl, argc, argv, &argi);
+
+	if (rc != KT_OPT_GO)
+		return rc;
+	if (argi >= argc) {
+		kt_err("no test binary given (usage: ktstr test [options] BINARY...)");
+		rc = 2;
+	} else {
+		rc = test_session(&s, argc - argi, argv + argi);
+	}
+	session_free(&s);
+	kt_opt_release(opts);
 	return rc;
 }
 

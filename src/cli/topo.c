@@ -6,23 +6,24 @@
 
 #include "cli.h"
 #include "scenario/scenario.h"
+#include "util/opt.h"
 #include "util/util.h"
 
 static int cmd_topo(int argc, char **argv)
 {
+	const struct kt_opt opts[] = {KT_OPT_END};
+	const struct kt_cmdline cl = {
+		"topo", NULL,
+		"Print the CPU topology read from sysfs: online CPUs, last-level caches\n"
+		"(cache index3 shared_cpu_list) and NUMA nodes, then each LLC's node and CPUs.",
+		opts, NULL, 0,
+	};
 	struct kt_topo t;
 	char *err = NULL;
+	int argi, rc = kt_opt_parse(&cl, argc, argv, &argi);
 
-	if (cli_wants_help(argc, argv)) {
-		printf("Usage: ktstr topo\n\n"
-		       "Print the CPU topology read from sysfs: online CPUs, last-level caches\n"
-		       "(cache index3 shared_cpu_list) and NUMA nodes, then each LLC's node and CPUs.\n");
-		return 0;
-	}
-	if (argc > 1) {
-		kt_err("unexpected argument '%s' (see `ktstr topo --help`)", argv[1]);
-		return 2;
-	}
+	if (rc != KT_OPT_GO)
+		return rc;
 	if (kt_topo_read(NULL, &t, &err) < 0) {
 		kt_err("reading CPU topology: %s", err);
 		free(err);

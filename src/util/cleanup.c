@@ -115,22 +115,31 @@ static void on_signal(int sig)
 	_exit(128 + sig);
 }
 
-void kt_cleanup_install(void)
+void kt_stop_signals_install(void (*handler)(int), bool mask_all, bool with_pipe)
 {
 	struct sigaction sa;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	if (mask_all)
+		sigfillset(&sa.sa_mask);
+	else
+		sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (with_pipe)
+		sigaction(SIGPIPE, &sa, NULL);
+}
+
+void kt_cleanup_install(void)
+{
 	if (installed)
 		return;
 	installed = true;
 	owner = getpid();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigfillset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	/* stdout closed under us (`ktstr ... | head`): clean up, then die of it. */
-	sigaction(SIGPIPE, &sa, NULL);
+	/* stdout closed under us (`ktstr ... | head`): clean up, then die of it (SIGPIPE). */
+	kt_stop_signals_install(on_signal, true, true);
 	atexit(kt_cleanup_run);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +35,33 @@ static void emit_lines(const struct kt_run_opts *o, struct sbuf *pending, bool f
 	memmove(pending->s, pending->s + consumed, pending->len - consumed);
 	pending->len -= consumed;
 	pending->s[pending->len] = 0;
+}
+
+pid_t kt_fork_piped(int *fd, int pdeath_sig)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		prctl(PR_SET_PDEATHSIG, pdeath_sig);
+		if (getppid() == 1) /* the parent is already gone */
+			_exit(1);
+		*fd = p[1];
+		return 0;
+	}
+	close(p[1]);
+	*fd = p[0];
+	return pid;
 }
 
 int kt_run(char *const argv[], const struct kt_run_opts *o, int *status)

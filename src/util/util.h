@@ -124,6 +124,13 @@ struct kt_run_opts {
  * not be started.
  */
 int kt_run(char *const argv[], const struct kt_run_opts *opts, int *status);
+/*
+ * fork() with a pipe from the child to the parent, both ends close-on-exec.
+ * The parent gets the child's pid and the read end in *fd; the child gets
+ * 0 and the write end in *fd, and is sent pdeath_sig when the parent
+ * dies. A negative errno when the pipe or the fork failed.
+ */
+pid_t kt_fork_piped(int *fd, int pdeath_sig);
 /* Convenience: run and capture stdout, trimmed. 0 only if exit status 0. */
 int kt_run_capture(char *const argv[], const char *cwd, char **out);
 
@@ -136,6 +143,11 @@ int kt_run_capture(char *const argv[], const char *cwd, char **out);
  * the handler.
  */
 void kt_cleanup_install(void);
+/*
+ * Install handler for SIGINT, SIGTERM and SIGHUP (and SIGPIPE when
+ * with_pipe); mask_all blocks every signal while it runs.
+ */
+void kt_stop_signals_install(void (*handler)(int), bool mask_all, bool with_pipe);
 int kt_cleanup_add_path(const char *path);
 void kt_cleanup_del_path(const char *path);
 /* pid > 0: that process; pid < 0: process group -pid. */

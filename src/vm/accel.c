@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -132,32 +131,21 @@ out:
 
 static int run_probe(struct probe_out *o)
 {
-	int p[2], st;
-	pid_t pid;
+	int fd, st;
+	pid_t pid = kt_fork_piped(&fd, SIGKILL);
 	struct pollfd pfd;
 	ssize_t n = -1;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		close(p[0]);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		probe_child(p[1]);
-	}
-	close(p[1]);
+	if (pid < 0)
+		return pid;
+	if (pid == 0)
+		probe_child(fd);
 	kt_cleanup_add_pid(pid);
-	pfd.fd = p[0];
+	pfd.fd = fd;
 	pfd.events = POLLIN;
 	if (poll(&pfd, 1, PROBE_TOTAL_MS) == 1)
-		n = read(p[0], o, sizeof(*o));
-	close(p[0]);
+		n = read(fd, o, sizeof(*o));
+	close(fd);
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	kt_cleanup_del_pid(pid);
