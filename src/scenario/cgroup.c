@@ -175,9 +175,42 @@ static int enable_controllers(const struct kt_cgroup_mgr *m, const char *dir, ch
 	return r;
 }
 
+/*
+ * mkdir each component of rel below base in turn, enabling the controllers
+ * in each parent first (in base itself only when enable_base).
+ */
+static int mkdir_each(const struct kt_cgroup_mgr *m, const char *base, const char *rel,
+		      bool enable_base, char **err)
+{
+	char *copy = kt_strdup(rel), *cur = kt_strdup(base), *save = NULL, *tok;
+	bool enable = enable_base;
+	int r = 0;
+
+	for (tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		char *next;
+
+		if (enable) {
+			r = enable_controllers(m, cur, err);
+			if (r < 0)
+				break;
+		}
+		enable = true;
+		next = kt_path_join(cur, tok);
+		free(cur);
+		cur = next;
+		if (mkdir(cur, 0755) < 0 && errno != EEXIST) {
+			r = -errno;
+			*err = kt_asprintf("%s: mkdir: %s", cur, strerror(errno));
+			break;
+		}
+	}
+	free(copy);
+	free(cur);
+	return r;
+}
+
 int kt_cgmgr_init(struct kt_cgroup_mgr *m, const char *fs, const char *root, char **err)
 {
-	char *rel, *cur, *save = NULL, *tok;
 	int r;
 
 	memset(m, 0, sizeof(*m));
@@ -193,28 +226,9 @@ int kt_cgmgr_init(struct kt_cgroup_mgr *m, const char *fs, const char *root, cha
 	m->root = kt_strdup(root);
 	m->has_cpu = controller_listed(fs, "cgroup.controllers", "cpu");
 	/* Walk from fs down to root: enable controllers, mkdir. */
-	rel = kt_strdup(root + strlen(fs) + 1);
-	cur = kt_strdup(fs);
-	r = 0;
-	for (tok = strtok_r(rel, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
-		char *next;
-
-		r = enable_controllers(m, cur, err);
-		if (r < 0)
-			break;
-		next = kt_path_join(cur, tok);
-		free(cur);
-		cur = next;
-		if (mkdir(cur, 0755) < 0 && errno != EEXIST) {
-			r = -errno;
-			*err = kt_asprintf("%s: mkdir: %s", cur, strerror(errno));
-			break;
-		}
-	}
+	r = mkdir_each(m, fs, root + strlen(fs) + 1, true, err);
 	if (r == 0)
 		r = enable_controllers(m, m->root, err);
-	free(rel);
-	free(cur);
 	if (r < 0)
 		kt_cgmgr_free(m);
 	return r;
@@ -229,37 +243,11 @@ void kt_cgmgr_free(struct kt_cgroup_mgr *m)
 
 int kt_cgmgr_create(struct kt_cgroup_mgr *m, const char *name, char **err)
 {
-	char *rel = kt_strdup(name), *cur = kt_strdup(m->root), *save = NULL, *tok;
-	int r = 0;
-	bool first = true;
-
 	if (!*name || strstr(name, "..") || name[0] == '/') {
 		*err = kt_asprintf("invalid cgroup name '%s'", name);
-		free(rel);
-		free(cur);
 		return -EINVAL;
 	}
-	for (tok = strtok_r(rel, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
-		char *next;
-
-		if (!first) {
-			r = enable_controllers(m, cur, err);
-			if (r < 0)
-				break;
-		}
-		first = false;
-		next = kt_path_join(cur, tok);
-		free(cur);
-		cur = next;
-		if (mkdir(cur, 0755) < 0 && errno != EEXIST) {
-			r = -errno;
-			*err = kt_asprintf("%s: mkdir: %s", cur, strerror(errno));
-			break;
-		}
-	}
-	free(rel);
-	free(cur);
-	return r;
+	return mkdir_each(m, m->root, name, false, err);
 }
 
 int kt_cgmgr_set_cpuset(struct kt_cgroup_mgr *m, const char *name, const struct kt_cpuset *cpus,

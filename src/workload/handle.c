@@ -144,17 +144,6 @@ static int validate(const struct kt_workload_config *cfg, char **err)
 	return 0;
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 /* Random subset of `count` CPUs of pool (all of it when count >= |pool|). */
 static void random_subset(const struct kt_cpuset *pool, unsigned count, uint64_t *rng,
 			  struct kt_cpuset *out)
@@ -165,7 +154,7 @@ static void random_subset(const struct kt_cpuset *pool, unsigned count, uint64_t
 	if (count > (unsigned)n)
 		count = (unsigned)n;
 	for (unsigned i = 0; i < count; i++) {
-		unsigned j = i + (unsigned)(rng_next(rng) % (uint64_t)(n - i));
+		unsigned j = i + (unsigned)(kt_xorshift64(rng) % (uint64_t)(n - i));
 		int t = cpus[i];
 
 		cpus[i] = cpus[j];

@@ -20,6 +20,18 @@ struct kt_worker_ctx {
 
 extern volatile sig_atomic_t kt_worker_stop;
 
+/* xorshift64: the workers' and the handle's cheap PRNG (state must not be 0). */
+static inline uint64_t kt_xorshift64(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
 /* Run the work loop until kt_worker_stop; fills *rep (caller clears). */
 void kt_worker_main(const struct kt_worker_ctx *ctx, struct kt_worker_report *rep);
 

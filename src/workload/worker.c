@@ -72,17 +72,6 @@ struct wstate {
 	uint64_t pf_seed;
 };
 
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 static void spin_burst(struct wstate *st, uint64_t n)
 {
 	uint64_t u = st->rep->work_units;
@@ -108,7 +97,7 @@ static void wake_sample(struct wstate *st, uint64_t ns)
 		r->resume_latencies_ns[r->n_resume_latencies++] = ns;
 		return;
 	}
-	uint64_t j = xorshift64(&st->rng) % r->wake_sample_total;
+	uint64_t j = kt_xorshift64(&st->rng) % r->wake_sample_total;
 
 	if (j < KT_MAX_WAKE_SAMPLES)
 		r->resume_latencies_ns[j] = ns;
@@ -568,7 +557,7 @@ static void page_fault_churn(struct wstate *st)
 
 	if (st->buf && pages) {
 		for (uint64_t i = 0; i < w->page_fault_churn.touches_per_cycle; i++) {
-			size_t pg = (size_t)(xorshift64(&st->pf_seed) % pages);
+			size_t pg = (size_t)(kt_xorshift64(&st->pf_seed) % pages);
 
 			((volatile uint8_t *)st->buf)[pg * 4096] = 1;
 			st->rep->work_units++;
@@ -612,7 +601,7 @@ static void affinity_churn(struct wstate *st)
 
 	spin_burst(st, st->ctx->cfg->work.affinity_churn.spin_iters);
 	if (n > 0) {
-		pick = (int)(xorshift64(&st->rng) % (uint64_t)n);
+		pick = (int)(kt_xorshift64(&st->rng) % (uint64_t)n);
 		kt_cpuset_for_each(cpu, &st->start_mask)
 		{
 			if (k++ == pick)
@@ -795,7 +784,7 @@ static void setup_type(struct wstate *st)
 		if (st->mat_n && st->ctx->group_idx != 0) {
 			st->mat = kt_calloc(3 * st->mat_n * st->mat_n, sizeof(uint64_t));
 			for (size_t i = 0; i < 2 * st->mat_n * st->mat_n; i++)
-				st->mat[i] = xorshift64(&st->rng);
+				st->mat[i] = kt_xorshift64(&st->rng);
 		}
 		if (!st->mat)
 			st->mat_n = 0;
