@@ -123,7 +123,7 @@ char *kt_cache_key_label(const char *key);
 
 const char *kt_kconfig_fragment(size_t *len);
 uint32_t kt_kconfig_crc(void);
-/* Does this fragment line set a machine-shape option (build.c: lean_only)? */
+/* Does this fragment line set a machine-shape option (build_config.c: lean_only)? */
 bool kt_kconfig_line_lean_only(const char *line);
 /* The fragment's option lines; full == false leaves out the lean-only ones. */
 char *kt_kconfig_fragment_lines(bool full);
