@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The step executor: Backdrop, steps (ops then setup, hold), teardown that
- * always runs, worker checks per work group, scheduler liveness.
+ * always runs, worker checks per work group, scheduler liveness. The ops
+ * live in exec_ops.c, payload processes in exec_payload.c (see exec.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,9 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "scenario.h"
-
-#define LOG "scenario"
+#include "exec.h"
 
 const char *kt_op_name(enum kt_op_kind k)
 {
@@ -69,50 +68,12 @@ bool kt_ctx_sleep(const struct kt_ctx *ctx, uint64_t ms)
 	}
 }
 
-/* ---- executor state ---------------------------------------------------------------- */
-
-struct cg_ent {
-	char *name;
-	bool backdrop;
-	bool implicit; /* an ancestor created for a nested name */
-	bool has_cpuset;
-	struct kt_cpuset cpuset;
-};
-
-struct handle {
-	char *cgroup; /* "" = host */
-	bool backdrop;
-	struct kt_workload *wl;
-};
-
-struct payload {
-	char *name;
-	char *cgroup; /* "" = caller's cgroup */
-	bool backdrop;
-	pid_t pid;
-};
-
-struct exec {
-	const struct kt_ctx *ctx;
-	const struct kt_assert *checks;
-	struct kt_assert_result *out;
-	uint64_t start_ns;
-	bool in_step; /* applying step entities (else Backdrop) */
-	struct cg_ent *cgs;
-	size_t n_cgs;
-	struct handle *hs;
-	size_t n_hs;
-	struct payload *ps;
-	size_t n_ps;
-	unsigned rng;
-};
-
 static double elapsed_s(const struct exec *x)
 {
 	return (double)(kt_now_ns() - x->start_ns) / 1e9;
 }
 
-static struct cg_ent *find_cg(struct exec *x, const char *name)
+struct cg_ent *kx_find_cg(struct exec *x, const char *name)
 {
 	/* step-local first, then Backdrop */
 	for (size_t i = 0; i < x->n_cgs; i++)
@@ -146,7 +107,7 @@ static struct cg_ent *add_cg(struct exec *x, const char *name, bool implicit)
 }
 
 /* Create a (possibly nested) cgroup, tracking ancestors it had to create. */
-static int create_cg(struct exec *x, const char *name, char **err)
+int kx_create_cg(struct exec *x, const char *name, char **err)
 {
 	char *dup = kt_strdup(name);
 	int r;
@@ -224,7 +185,7 @@ static void drop_handle_at(struct exec *x, size_t i, bool collect)
 	x->hs[i] = x->hs[--x->n_hs];
 }
 
-static void kill_payload_at(struct exec *x, size_t i, bool report)
+void kx_kill_payload_at(struct exec *x, size_t i, bool report)
 {
 	struct payload *p = &x->ps[i];
 	int st = 0, code = -1;
@@ -243,7 +204,7 @@ static void kill_payload_at(struct exec *x, size_t i, bool report)
 	x->ps[i] = x->ps[--x->n_ps];
 }
 
-static bool name_in(const char *name, const char *cg)
+bool kx_name_in(const char *name, const char *cg)
 {
 	size_t l = strlen(cg);
 
@@ -251,17 +212,17 @@ static bool name_in(const char *name, const char *cg)
 }
 
 /* Drop handles and payloads living in cgroup cg (and below). */
-static void drop_cg_entities(struct exec *x, const char *cg, bool collect)
+void kx_drop_cg_entities(struct exec *x, const char *cg, bool collect)
 {
 	for (size_t i = x->n_ps; i-- > 0;)
-		if (*x->ps[i].cgroup && name_in(x->ps[i].cgroup, cg))
-			kill_payload_at(x, i, false);
+		if (*x->ps[i].cgroup && kx_name_in(x->ps[i].cgroup, cg))
+			kx_kill_payload_at(x, i, false);
 	for (size_t i = x->n_hs; i-- > 0;)
-		if (*x->hs[i].cgroup && name_in(x->hs[i].cgroup, cg))
+		if (*x->hs[i].cgroup && kx_name_in(x->hs[i].cgroup, cg))
 			drop_handle_at(x, i, collect);
 }
 
-static void remove_cg_at(struct exec *x, size_t i)
+void kx_remove_cg_at(struct exec *x, size_t i)
 {
 	kt_cgmgr_remove(x->ctx->cg, x->cgs[i].name);
 	free(x->cgs[i].name);
@@ -270,8 +231,8 @@ static void remove_cg_at(struct exec *x, size_t i)
 }
 
 /* Spawn one work group into cgroup c (NULL = host). */
-static int spawn_work(struct exec *x, struct cg_ent *c, const struct kt_cg_work *cw,
-		      bool swappable, char **err)
+int kx_spawn_work(struct exec *x, struct cg_ent *c, const struct kt_cg_work *cw,
+		  bool swappable, char **err)
 {
 	const struct kt_ctx *ctx = x->ctx;
 	struct kt_workload_config cfg;
@@ -323,8 +284,8 @@ static int spawn_work(struct exec *x, struct cg_ent *c, const struct kt_cg_work 
 	return 0;
 }
 
-static int write_cpuset(struct exec *x, struct cg_ent *c, const struct kt_cpuset_spec *spec,
-			char **err)
+int kx_write_cpuset(struct exec *x, struct cg_ent *c, const struct kt_cpuset_spec *spec,
+		    char **err)
 {
 	struct kt_cpuset cs;
 	char *e = NULL;
@@ -347,7 +308,7 @@ static int write_cpuset(struct exec *x, struct cg_ent *c, const struct kt_cpuset
 	return 0;
 }
 
-static int apply_def(struct exec *x, const struct kt_cgroup_def *d, char **err)
+int kx_apply_def(struct exec *x, const struct kt_cgroup_def *d, char **err)
 {
 	const char *name = d->name ? d->name : "cg_0";
 	unsigned nw = d->n_works ? d->n_works : 1;
@@ -358,390 +319,22 @@ static int apply_def(struct exec *x, const struct kt_cgroup_def *d, char **err)
 		kt_set_err(err, "cgroup '%s': n_works %u exceeds %d", name, nw, KT_MAX_WORKS);
 		return -EINVAL;
 	}
-	r = create_cg(x, name, err);
+	r = kx_create_cg(x, name, err);
 	if (r < 0)
 		return r;
 	c = find_any_cg(x, name);
 	if (d->cpuset.kind != KT_CS_NONE) {
-		r = write_cpuset(x, c, &d->cpuset, err);
+		r = kx_write_cpuset(x, c, &d->cpuset, err);
 		if (r < 0)
 			return r;
 	}
 	for (unsigned i = 0; i < nw; i++) {
 		c = find_any_cg(x, name); /* the array may move */
-		r = spawn_work(x, c, &d->works[i], d->swappable, err);
+		r = kx_spawn_work(x, c, &d->works[i], d->swappable, err);
 		if (r < 0)
 			return r;
 	}
 	return 0;
-}
-
-/* ---- payloads ----------------------------------------------------------------------------- */
-
-static struct payload *find_payload(struct exec *x, const char *name, const char *cg,
-				    size_t *idx, char **err)
-{
-	size_t hits = 0, at = 0;
-
-	for (size_t i = 0; i < x->n_ps; i++) {
-		if (strcmp(x->ps[i].name, name))
-			continue;
-		if (cg && strcmp(x->ps[i].cgroup, cg))
-			continue;
-		hits++;
-		at = i;
-	}
-	if (hits == 1) {
-		*idx = at;
-		return &x->ps[at];
-	}
-	if (hits == 0)
-		kt_set_err(err, "no running payload named '%s'%s%s", name, cg ? " in cgroup " : "",
-			cg ? cg : "");
-	else
-		kt_set_err(err, "payload '%s' is ambiguous — %zu live copies; name the cgroup", name,
-			hits);
-	return NULL;
-}
-
-static int run_payload(struct exec *x, const struct kt_op *op, char **err)
-{
-	const char *cg = op->cgroup ? op->cgroup : "";
-	char *argv[KT_MAX_PAYLOAD_ARGS + 2];
-	int sync[2], n = 0;
-	pid_t pid;
-	size_t dummy;
-	char *e = NULL;
-	char c = 0;
-
-	if (!op->payload || !*op->payload) {
-		kt_set_err(err, "RunPayload: no payload binary given");
-		return -EINVAL;
-	}
-	if (*cg && !find_cg(x, cg)) {
-		kt_set_err(err, "RunPayload: cgroup '%s' not found", cg);
-		return -ENOENT;
-	}
-	for (size_t i = 0; i < x->n_ps; i++)
-		if (!strcmp(x->ps[i].name, op->payload) && !strcmp(x->ps[i].cgroup, cg)) {
-			kt_set_err(err, "payload '%s' is already running in cgroup '%s'", op->payload,
-				cg);
-			return -EEXIST;
-		}
-	(void)dummy;
-	argv[n++] = (char *)op->payload;
-	for (int i = 0; i < KT_MAX_PAYLOAD_ARGS && op->args[i]; i++)
-		argv[n++] = (char *)op->args[i];
-	argv[n] = NULL;
-	if (pipe2(sync, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		int r = -errno;
-
-		close(sync[0]);
-		close(sync[1]);
-		return r;
-	}
-	if (pid == 0) {
-		int fd = open("/dev/null", O_RDONLY);
-
-		setpgid(0, 0);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		close(sync[1]);
-		if (read(sync[0], &c, 1) != 1)
-			_exit(127);
-		if (fd >= 0)
-			dup2(fd, 0);
-		dup2(2, 1); /* keep our stdout (results) clean */
-		execvp(argv[0], argv);
-		fprintf(stderr, "ktstr: error: payload %s: exec: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	setpgid(pid, pid);
-	close(sync[0]);
-	kt_cleanup_add_pid(-pid);
-	if (*cg && kt_cgmgr_move(x->ctx->cg, cg, &pid, 1, &e) < 0) {
-		kt_set_err(err, "%s", e);
-		free(e);
-		close(sync[1]);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		kt_cleanup_del_pid(-pid);
-		return -EIO;
-	}
-	if (write(sync[1], &c, 1) != 1) {
-		/* child gone already: reaped by Wait/Kill */
-	}
-	close(sync[1]);
-	x->ps = kt_realloc(x->ps, (x->n_ps + 1) * sizeof(*x->ps));
-	x->ps[x->n_ps].name = kt_strdup(op->payload);
-	x->ps[x->n_ps].cgroup = kt_strdup(cg);
-	x->ps[x->n_ps].backdrop = !x->in_step;
-	x->ps[x->n_ps].pid = pid;
-	x->n_ps++;
-	return 0;
-}
-
-static int wait_payload(struct exec *x, const struct kt_op *op, bool kill_it, char **err)
-{
-	size_t i;
-	struct payload *p = find_payload(x, op->payload ? op->payload : "", op->cgroup, &i, err);
-	int st = 0, code = -1;
-
-	if (!p)
-		return -ENOENT;
-	if (kill_it) {
-		kill_payload_at(x, i, true);
-		return 0;
-	}
-	for (;;) {
-		pid_t w = waitpid(p->pid, &st, WNOHANG);
-
-		if (w == p->pid) {
-			code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-			break;
-		}
-		if (w < 0)
-			break;
-		if (x->ctx->stop && *x->ctx->stop) {
-			kt_set_err(err, "interrupted while waiting for payload '%s'", p->name);
-			return -EINTR;
-		}
-		usleep(20 * 1000);
-	}
-	kt_debug(LOG, "payload %s exited with %d", p->name, code);
-	kt_cleanup_del_pid(-p->pid);
-	p->pid = 0;
-	if (x->ctx->events && x->ctx->events->payload_exit)
-		x->ctx->events->payload_exit(x->ctx->events->arg, p->name, p->cgroup, code);
-	free(p->name);
-	free(p->cgroup);
-	x->ps[i] = x->ps[--x->n_ps];
-	return 0;
-}
-
-/* ---- ops --------------------------------------------------------------------------------- */
-
-static void random_subset(unsigned *rng, const struct kt_cpuset *pool, unsigned count,
-			  struct kt_cpuset *out)
-{
-	int v[KT_MAX_CPUS], n = 0, cpu;
-
-	kt_cpuset_for_each(cpu, pool)
-		v[n++] = cpu;
-	kt_cpuset_zero(out);
-	for (unsigned k = 0; k < count && n > 0; k++) {
-		int j = (int)(rand_r(rng) % (unsigned)n);
-
-		kt_cpuset_set(out, v[j]);
-		v[j] = v[--n];
-	}
-}
-
-static struct cg_ent *need_cg(struct exec *x, const char *name, const char *op, char **err)
-{
-	struct cg_ent *c = name ? find_cg(x, name) : NULL;
-
-	if (!c)
-		kt_set_err(err, "%s: cgroup '%s' not found", op, name ? name : "(null)");
-	return c;
-}
-
-static int apply_op(struct exec *x, const struct kt_op *op, char **err)
-{
-	const char *nm = kt_op_name(op->kind);
-	struct cg_ent *c, *c2;
-	char *e = NULL;
-	int r = 0;
-
-	switch (op->kind) {
-	case KT_OP_ADD_CGROUP:
-		if (!op->cgroup) {
-			kt_set_err(err, "AddCgroup: no cgroup name");
-			return -EINVAL;
-		}
-		return create_cg(x, op->cgroup, err);
-	case KT_OP_REMOVE_CGROUP:
-	case KT_OP_STOP_CGROUP:
-		c = need_cg(x, op->cgroup, nm, err);
-		if (!c)
-			return -ENOENT;
-		if (x->in_step && c->backdrop) {
-			kt_set_err(err, "%s: cgroup '%s' belongs to the Backdrop", nm, c->name);
-			return -EPERM;
-		}
-		drop_cg_entities(x, c->name, false);
-		if (op->kind == KT_OP_REMOVE_CGROUP) {
-			char *name = kt_strdup(c->name);
-
-			/* children first (deepest = longest names last in the array order) */
-			for (size_t i = x->n_cgs; i-- > 0;)
-				if (name_in(x->cgs[i].name, name))
-					remove_cg_at(x, i);
-			free(name);
-		}
-		return 0;
-	case KT_OP_SET_CPUSET:
-		c = need_cg(x, op->cgroup, nm, err);
-		return c ? write_cpuset(x, c, &op->cpus, err) : -ENOENT;
-	case KT_OP_CLEAR_CPUSET:
-		c = need_cg(x, op->cgroup, nm, err);
-		if (!c)
-			return -ENOENT;
-		r = kt_cgmgr_set_cpuset(x->ctx->cg, c->name, NULL, &e);
-		if (r < 0) {
-			kt_set_err(err, "%s", e);
-			free(e);
-			return r;
-		}
-		c->has_cpuset = false;
-		return 0;
-	case KT_OP_SWAP_CPUSETS: {
-		struct kt_cpuset a, b;
-		bool sa, sb;
-
-		c = need_cg(x, op->cgroup, nm, err);
-		c2 = c ? need_cg(x, op->cgroup2, nm, err) : NULL;
-		if (!c || !c2)
-			return -ENOENT;
-		if (kt_cgmgr_get_cpuset(x->ctx->cg, c->name, &a, &sa) < 0 ||
-		    kt_cgmgr_get_cpuset(x->ctx->cg, c2->name, &b, &sb) < 0) {
-			kt_set_err(err, "SwapCpusets: cannot read cpuset.cpus of '%s' or '%s'", c->name,
-				c2->name);
-			return -EIO;
-		}
-		r = kt_cgmgr_set_cpuset(x->ctx->cg, c->name, sb ? &b : NULL, &e);
-		if (r == 0)
-			r = kt_cgmgr_set_cpuset(x->ctx->cg, c2->name, sa ? &a : NULL, &e);
-		if (r < 0) {
-			kt_set_err(err, "%s", e);
-			free(e);
-			return r;
-		}
-		c->has_cpuset = sb;
-		c->cpuset = b;
-		c2->has_cpuset = sa;
-		c2->cpuset = a;
-		return 0;
-	}
-	case KT_OP_SPAWN:
-		c = need_cg(x, op->cgroup, nm, err);
-		return c ? spawn_work(x, c, &op->work, false, err) : -ENOENT;
-	case KT_OP_SPAWN_HOST:
-		return spawn_work(x, NULL, &op->work, false, err);
-	case KT_OP_SET_AFFINITY: {
-		struct kt_affinity aff;
-
-		c = need_cg(x, op->cgroup, nm, err);
-		if (!c)
-			return -ENOENT;
-		kt_affinity_resolve(&op->affinity, x->ctx->topo, c->has_cpuset ? &c->cpuset : NULL,
-				    &aff);
-		if (aff.kind == KT_AFF_NONE)
-			return 0;
-		for (size_t i = 0; i < x->n_hs; i++) {
-			struct handle *h = &x->hs[i];
-
-			if (strcmp(h->cgroup, c->name) || !h->wl)
-				continue;
-			for (size_t w = 0; w < kt_workload_count(h->wl); w++) {
-				struct kt_cpuset s = aff.set;
-
-				if (aff.kind == KT_AFF_RANDOM)
-					random_subset(&x->rng, &aff.set, aff.count, &s);
-				kt_workload_set_affinity(h->wl, w, &s); /* errors ignored */
-			}
-		}
-		return 0;
-	}
-	case KT_OP_MOVE_ALL_TASKS: {
-		char *todir, *p, *txt = NULL, *save = NULL, *tok;
-
-		c = need_cg(x, op->cgroup, nm, err);
-		c2 = c ? need_cg(x, op->cgroup2, nm, err) : NULL;
-		if (!c || !c2)
-			return -ENOENT;
-		if (c->backdrop && !c2->backdrop && x->in_step) {
-			kt_set_err(err, "MoveAllTasks: cannot move Backdrop cgroup '%s' tasks into "
-				     "step-local '%s'",
-				c->name, c2->name);
-			return -EPERM;
-		}
-		todir = kt_cgmgr_path(x->ctx->cg, c2->name);
-		p = kt_path_join(todir, "cgroup.subtree_control");
-		if (kt_read_file(p, &txt, NULL, 4096) == 0)
-			for (tok = strtok_r(txt, " \n", &save); tok;
-			     tok = strtok_r(NULL, " \n", &save)) {
-				char *w = kt_asprintf("-%s", tok);
-
-				kt_cg_write(p, w);
-				free(w);
-			}
-		free(txt);
-		free(p);
-		free(todir);
-		for (size_t i = 0; i < x->n_hs; i++) {
-			struct handle *h = &x->hs[i];
-
-			if (strcmp(h->cgroup, c->name) || !h->wl)
-				continue;
-			r = kt_cgmgr_move(x->ctx->cg, c2->name, kt_workload_pids(h->wl),
-					  kt_workload_count(h->wl), &e);
-			if (r < 0) {
-				kt_set_err(err, "%s", e);
-				free(e);
-				return r;
-			}
-			free(h->cgroup);
-			h->cgroup = kt_strdup(c2->name);
-		}
-		return 0;
-	}
-	case KT_OP_RUN_PAYLOAD:
-		return run_payload(x, op, err);
-	case KT_OP_WAIT_PAYLOAD:
-		return wait_payload(x, op, false, err);
-	case KT_OP_KILL_PAYLOAD:
-		return wait_payload(x, op, true, err);
-	case KT_OP__COUNT:
-		break;
-	}
-	kt_set_err(err, "unknown op kind %d", (int)op->kind);
-	return -EINVAL;
-}
-
-static int apply_ops(struct exec *x, const struct kt_op *ops, size_t n, char **err)
-{
-	for (size_t i = 0; i < n; i++) {
-		int r = apply_op(x, &ops[i], err);
-
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int apply_defs(struct exec *x, const struct kt_step *s, char **err)
-{
-	struct kt_cgroup_def *built = NULL;
-	const struct kt_cgroup_def *defs = s->defs;
-	size_t n = s->n_defs;
-	int r = 0;
-
-	if (s->factory) {
-		r = s->factory(x->ctx, &built, &n);
-		if (r < 0) {
-			kt_set_err(err, "cgroup factory failed: %s", strerror(-r));
-			return r;
-		}
-		defs = built;
-	}
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = apply_def(x, &defs[i], err);
-	free(built);
-	return r;
 }
 
 static void emit_stim(struct exec *x, size_t step, const struct kt_step *s)
@@ -775,7 +368,7 @@ static void teardown(struct exec *x, bool backdrop, bool collect)
 {
 	for (size_t i = x->n_ps; i-- > 0;)
 		if (x->ps[i].backdrop == backdrop)
-			kill_payload_at(x, i, true);
+			kx_kill_payload_at(x, i, true);
 	/* collect in creation order for stable stats */
 	for (size_t i = 0; i < x->n_hs;) {
 		if (x->hs[i].backdrop == backdrop) {
@@ -793,7 +386,7 @@ static void teardown(struct exec *x, bool backdrop, bool collect)
 	}
 	for (size_t i = x->n_cgs; i-- > 0;)
 		if (x->cgs[i].backdrop == backdrop)
-			remove_cg_at(x, i);
+			kx_remove_cg_at(x, i);
 }
 
 /* Sleep with liveness polling. Returns 1 interrupted, 2 scheduler died, 0 done. */
@@ -868,9 +461,9 @@ int kt_scenario_run(const struct kt_ctx *ctx, const struct kt_backdrop *bd,
 		int r = 0;
 
 		for (size_t i = 0; i < bd->n_defs && r == 0; i++)
-			r = apply_def(&x, &bd->defs[i], &err);
+			r = kx_apply_def(&x, &bd->defs[i], &err);
 		if (r == 0)
-			r = apply_ops(&x, bd->ops, bd->n_ops, &err);
+			r = kx_apply_ops(&x, bd->ops, bd->n_ops, &err);
 		if (r < 0) {
 			fail(&x, KT_DETAIL_OTHER, "Backdrop setup failed: %s",
 			     err ? err : strerror(-r));
@@ -893,9 +486,9 @@ int kt_scenario_run(const struct kt_ctx *ctx, const struct kt_backdrop *bd,
 		if (s->hold.kind != KT_HOLD_LOOP) {
 			uint64_t ms;
 
-			r = apply_ops(&x, s->ops, s->n_ops, &err);
+			r = kx_apply_ops(&x, s->ops, s->n_ops, &err);
 			if (r == 0)
-				r = apply_defs(&x, s, &err);
+				r = kx_apply_defs(&x, s, &err);
 			if (r == 0) {
 				emit_stim(&x, i, s);
 				if (s->hold.kind == KT_HOLD_FIXED)
@@ -908,7 +501,7 @@ int kt_scenario_run(const struct kt_ctx *ctx, const struct kt_backdrop *bd,
 				hs = hold_sleep(&x, ms);
 			}
 		} else {
-			r = apply_defs(&x, s, &err);
+			r = kx_apply_defs(&x, s, &err);
 			if (r == 0)
 				emit_stim(&x, i, s);
 			while (r == 0 && hs == 0) {
@@ -916,7 +509,7 @@ int kt_scenario_run(const struct kt_ctx *ctx, const struct kt_backdrop *bd,
 
 				if (now >= x.start_ns + dur_ns)
 					break;
-				r = apply_ops(&x, s->ops, s->n_ops, &err);
+				r = kx_apply_ops(&x, s->ops, s->n_ops, &err);
 				if (r < 0)
 					break;
 				left = (x.start_ns + dur_ns - kt_now_ns()) / 1000000ull;
