@@ -7,6 +7,10 @@
  * steps and ops. Flags only decide which profiles an entry has; the
  * scenarios themselves do not change with them (the scheduler under test
  * is whatever runs on the machine).
+ *
+ * The file is long (over 1100 lines) because it is a data table: one
+ * entry per scenario, in catalog order. It stays in one piece so that the
+ * whole catalog reads top to bottom and `ktstr list` order is this order.
  */
 #include <errno.h>
 #include <stdio.h>
