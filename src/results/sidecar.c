@@ -566,7 +566,10 @@ static int lock_ex_timeout(int fd, const char *path, int timeout_ms, char **err)
 	}
 }
 
-static void preclear(const char *dir)
+/* Call fn for each entry of dir except "." and ".." (path = dir/name). */
+static void each_entry(const char *dir, int depth,
+		       void (*fn)(const char *path, const char *name, int depth, void *ctx),
+		       void *ctx)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -576,14 +579,24 @@ static void preclear(const char *dir)
 	while ((e = readdir(d))) {
 		char *p;
 
-		if (!kt_endswith(e->d_name, ".ktstr.json"))
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		p = kt_path_join(dir, e->d_name);
-		if (kt_is_file(p))
-			unlink(p);
+		fn(p, e->d_name, depth, ctx);
 		free(p);
 	}
 	closedir(d);
+}
+
+static void preclear_one(const char *path, const char *name, int depth, void *ctx)
+{
+	if (kt_endswith(name, ".ktstr.json") && kt_is_file(path))
+		unlink(path);
+}
+
+static void preclear(const char *dir)
+{
+	each_entry(dir, 0, preclear_one, NULL);
 }
 
 /* Runs keys this process is an active writer of (fd of the .active lock). */
@@ -708,26 +721,15 @@ static bool is_sidecar_name(const char *n)
 	return kt_endswith(n, ".json") && strstr(n, ".ktstr.") && n[0] != '.';
 }
 
-static void scan_dir(const char *dir, int depth, struct kt_strv *out)
+/* Sidecars in dir and its direct subdirectories. */
+static void scan_one(const char *path, const char *name, int depth, void *out)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (!d)
+	if (name[0] == '.')
 		return;
-	while ((e = readdir(d))) {
-		char *p;
-
-		if (e->d_name[0] == '.')
-			continue;
-		p = kt_path_join(dir, e->d_name);
-		if (is_sidecar_name(e->d_name) && kt_is_file(p))
-			kt_strv_add(out, p);
-		else if (depth == 0 && kt_is_dir(p))
-			scan_dir(p, 1, out);
-		free(p);
-	}
-	closedir(d);
+	if (is_sidecar_name(name) && kt_is_file(path))
+		kt_strv_add(out, path);
+	else if (depth == 0 && kt_is_dir(path))
+		each_entry(path, 1, scan_one, out);
 }
 
 int kt_sidecar_scan(const char *dir, int (*fn)(void *ctx, const char *path), void *ctx)
@@ -737,7 +739,7 @@ int kt_sidecar_scan(const char *dir, int (*fn)(void *ctx, const char *path), voi
 
 	if (!kt_is_dir(dir))
 		return -ENOENT;
-	scan_dir(dir, 0, &files);
+	each_entry(dir, 0, scan_one, &files);
 	if (files.n)
 		qsort(files.v, files.n, sizeof(*files.v), cmp_str);
 	for (size_t i = 0; i < files.n && !r; i++)
