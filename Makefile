@@ -16,7 +16,7 @@ LIBS     := -ljansson -lbpf -lelf -lzstd -llz4 -lz -lpthread -lm
 LDSTATIC ?= -static
 
 # Library: every module except the CLI front end.
-LIB_DIRS := util kernel vm guest scenario workload check monitor runner results
+LIB_DIRS := util kernel vm proto guest scenario workload check monitor runner results
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 CLI_SRCS := $(wildcard src/cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)

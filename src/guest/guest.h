@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Guest side: the ktstr executable running as /init (PID 1) in the VM.
+ * Everything that runs in the VM lives in src/guest/:
+ *   init.c   PID 1: mounts, COM2, mode dispatch, power-off (this header)
+ *   modes.c  the "shell" and "exec" modes
+ *   run.c    the "run" mode of test binaries (the guest end of a test run)
+ *   shm.c    the SHM ring writer (shm.h)
+ * plus the run protocol's guest end, kept with its host end in
+ * src/proto/guest.c.
  *
  * ktstr_guest_main() mounts the pseudo filesystems (proc, sysfs, devtmpfs,
  * tmpfs on /tmp /dev/shm /run, debugfs, tracefs, bpffs, cgroup2 on

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Host side of a test binary: run one test in a VM whose /init is this
- * very binary (mode "run"), collect what comes back over SHM, COM2 and
- * the console, decide the verdict, print it and write the sidecar.
+ * very binary (mode "run"), collect what comes back through the run
+ * protocol (src/proto/proto.h), COM2 output and the console, decide the
+ * verdict, print it and write the sidecar.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,11 +16,11 @@
 #include <jansson.h>
 
 #include "kernel/kernel.h"
+#include "proto/proto.h"
 #include "results/results.h"
 #include "runner.h"
 #include "util/util.h"
 #include "vm/initramfs.h"
-#include "vm/shm.h"
 #include "vm/vm.h"
 #include "wdog.h"
 
@@ -111,10 +112,11 @@ char *kt_sched_lookup(const char *binary, const char *sched_dir, bool direct, ch
 struct collect {
 	struct kt_outcome *o;
 	struct kt_wdog *wd; /* NULL: no watchdog override */
+	struct kt_proto_rx *rx;
 	struct sbuf sched_log;
 	struct sbuf dump;
 	struct sbuf guest_out;
-	char *shm_result;
+	char *result; /* the TEST message */
 	bool verbose;
 	uint64_t t0;
 };
@@ -140,57 +142,66 @@ static void bounded_add_line(struct sbuf *sb, const char *line, size_t max)
 	sb_adds(sb, "\n");
 }
 
-static char *strndup_b(const void *s, size_t n)
-{
-	char *r = kt_malloc(n + 1);
-
-	memcpy(r, s, n);
-	r[n] = 0;
-	return r;
-}
-
-static void set_str(char **dst, const char *s)
+static void set_str(char **dst, const char *s, size_t n)
 {
 	free(*dst);
-	*dst = kt_strdup(s);
+	*dst = kt_malloc(n + 1);
+	memcpy(*dst, s, n);
+	(*dst)[n] = 0;
 }
 
-static void on_com2(void *arg, const char *line)
+/* A message of the run protocol (from the SHM ring or COM2). */
+static void on_msg(void *arg, enum kt_msg_kind kind, const void *data, uint32_t len)
 {
 	struct collect *c = arg;
 
-	if (!strcmp(line, "KTSTR_SCHED_LOG_BEGIN")) {
-		c->sched_log.len = 0;
-		if (c->sched_log.s)
-			c->sched_log.s[0] = 0;
-		return;
-	}
-	if (kt_startswith(line, "KTSTR_SCHED_LOG: ")) {
-		bounded_add_line(&c->sched_log, line + 17, SCHED_LOG_MAX);
-		return;
-	}
-	if (kt_startswith(line, "KTSTR_SCHED_EXITED: ")) {
+	switch (kind) {
+	case KT_MSG_TEST_RESULT:
+		set_str(&c->result, data, len);
+		break;
+	case KT_MSG_SCHED_EXIT:
 		c->o->sched_died = true;
-		return;
-	}
-	if (kt_startswith(line, "KTSTR_SCHED_NOT_ATTACHED: ")) {
+		break;
+	case KT_MSG_SCHED_NOT_ATTACHED:
 		c->o->sched_not_attached = true;
-		return;
+		break;
+	case KT_MSG_SCHED_LOG:
+		sb_free(&c->sched_log);
+		sb_add(&c->sched_log, data, len);
+		if (len && ((const char *)data)[len - 1] != '\n')
+			sb_adds(&c->sched_log, "\n");
+		break;
+	case KT_MSG_DUMP: {
+		char *line = NULL;
+
+		set_str(&line, data, len);
+		bounded_add_line(&c->dump, line, DUMP_MAX);
+		free(line);
+		break;
 	}
-	if (kt_startswith(line, "KTSTR_STAGE: ")) {
-		set_str(&c->o->init_stage, line + 13);
+	case KT_MSG_STAGE:
+		set_str(&c->o->init_stage, data, len);
 		if (c->verbose)
 			fprintf(stderr, "guest: [%.1fs] %s\n", (double)(kt_now_ns() - c->t0) / 1e9,
-				line + 13);
-		return;
+				c->o->init_stage);
+		break;
+	default: /* scenario events: for the host monitor */
+		break;
 	}
-	if (strstr(line, "sched_ext_dump")) {
-		bounded_add_line(&c->dump, line, DUMP_MAX);
+}
+
+static void on_com2(void *arg, const char *line, size_t len, bool cut)
+{
+	struct collect *c = arg;
+	char *copy = NULL;
+
+	if (kt_proto_rx_line(c->rx, line, len, cut))
 		return;
-	}
-	bounded_add_line(&c->guest_out, line, GUEST_OUT_MAX);
+	set_str(&copy, line, len);
+	bounded_add_line(&c->guest_out, copy, GUEST_OUT_MAX);
 	if (c->verbose)
-		fprintf(stderr, "guest: %s\n", line);
+		fprintf(stderr, "guest: %s\n", copy);
+	free(copy);
 }
 
 static void on_console(void *arg, const char *line)
@@ -205,34 +216,13 @@ static void on_shm(void *arg, const struct kt_shm_msg_view *m)
 {
 	struct collect *c = arg;
 
-	if (!m->crc_ok)
-		return;
-	switch (m->type) {
-	case KT_SHM_MSG_TEST_RESULT:
-		free(c->shm_result);
-		c->shm_result = kt_malloc(m->len + 1);
-		memcpy(c->shm_result, m->data, m->len);
-		c->shm_result[m->len] = 0;
-		break;
-	case KT_SHM_MSG_SCHED_EXIT:
-		c->o->sched_died = true;
-		break;
-	case KT_SHM_MSG_EXIT:
-		if (m->len == 4) {
-			int32_t v;
+	kt_proto_rx_shm(c->rx, m->type, m->data, m->len, m->crc_ok);
+}
 
-			memcpy(&v, m->data, 4);
-			c->o->exit_code = v;
-		}
-		break;
-	case KT_SHM_MSG_CRASH:
-		c->o->crashed = true;
-		free(c->o->crash_line);
-		c->o->crash_line = strndup_b(m->data, m->len < 1024 ? m->len : 1024);
-		break;
-	default:
-		break;
-	}
+static uint32_t shm_limit(void *arg, uint32_t type)
+{
+	(void)arg;
+	return kt_msg_max_len(type);
 }
 
 /* ---- kernel selection ------------------------------------------------------ */
@@ -462,7 +452,7 @@ static int run_host_only(const struct kt_plan *p, const struct kt_kernel *k,
 			    "host has cgroup v1 (or none)",
 			    no_skip, t0);
 	root = kt_asprintf("/sys/fs/cgroup/ktstr-%d", (int)getpid());
-	if (kt_run_body_local(p, root, 0, NULL, &stop, &o->result) == 0 || o->result.n_details)
+	if (kt_run_body_local(p, root, 0, NULL, &stop, NULL, &o->result) == 0 || o->result.n_details)
 		o->have_result = true;
 	free(root);
 	return finish(p, k, o, full, t0, verbose);
@@ -604,8 +594,9 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 	cfg.cmdline_extra = extra;
 	cfg.initramfs = cpio;
 	cfg.dmesg = ho->verbose && kt_getenv("KTSTR_VERBOSE");
-	cfg.shm_size = KT_SHM_DEFAULT_SIZE;
+	cfg.shm_size = KT_PROTO_SHM_SIZE;
 	cfg.on_shm = on_shm;
+	cfg.shm_limit = shm_limit;
 	cfg.on_com2_line = on_com2;
 	cfg.on_console_line = on_console;
 	cfg.ctx = &c;
@@ -613,7 +604,9 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 		c.wd = &wd;
 		cfg.on_tick = on_tick;
 	}
+	c.rx = kt_proto_rx_new(on_msg, &c);
 	r = kt_vm_run(&cfg, &res, &err);
+	kt_proto_rx_finish(c.rx);
 	if (c.wd) {
 		free(o.watchdog_note);
 		o.watchdog_note = kt_wdog_describe(&wd);
@@ -649,17 +642,15 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 		o.sched_dump = sb_steal(&c.dump);
 	if (c.guest_out.len)
 		o.guest_out = sb_steal(&c.guest_out);
-	{
-		const char *json = c.shm_result ? c.shm_result : res.result_json;
-
-		if (json) {
-			if (kt_assert_result_parse(json, strlen(json), &o.result, &err) == 0) {
-				o.have_result = true;
-			} else {
-				o.infra_error = kt_asprintf("malformed test result from guest: %s",
-							    err);
-			}
-		}
+	if (kt_proto_rx_error(c.rx)) {
+		/* a guest breaking the protocol fails the run; its result is not read */
+		if (!o.infra_error)
+			o.infra_error = kt_strdup(kt_proto_rx_error(c.rx));
+	} else if (c.result) {
+		if (kt_assert_result_parse(c.result, strlen(c.result), &o.result, &err) == 0)
+			o.have_result = true;
+		else
+			o.infra_error = kt_asprintf("malformed test result from guest: %s", err);
 	}
 	if (o.timed_out && !o.have_result && !o.infra_error) {
 		char *d = kt_vm_describe_failure(&res, &cfg);
@@ -685,7 +676,8 @@ out:
 	sb_free(&c.sched_log);
 	sb_free(&c.dump);
 	sb_free(&c.guest_out);
-	free(c.shm_result);
+	free(c.result);
+	kt_proto_rx_free(c.rx);
 	kt_wdog_free(&wd);
 	kt_outcome_free(&o);
 	kt_kernel_free(&k);

@@ -158,14 +158,13 @@ struct kt_run_opts_host {
 /* Host: run one test (VM or host_only); prints the verdict; returns 0 pass, 1 fail, 2 skip. */
 int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *o);
 
-/* Guest: mode "run" entry (inside the VM). Returns the guest exit code. */
-struct kt_guest_ctx;
-int kt_guest_run_mode(const struct kt_guest_ctx *gctx);
+/* The guest's side, mode "run" (inside the VM), is src/guest/run.c. */
 
 /*
  * Run a test's body here (guest, or host for host_only): topology from
  * sysfs, cgroups under cg_root (cgroup v2 at /sys/fs/cgroup), scenario
- * events to ev (may be NULL). *out gets the merged result. Returns 0, or
+ * events to ev (may be NULL), progress to stage (may be NULL: "test body
+ * running" / "test body done"). *out gets the merged result. Returns 0, or
  * a negative errno when the environment is unusable (out says why).
  */
 #include <signal.h>
@@ -173,7 +172,7 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx);
 struct kt_scn_events;
 int kt_run_body_local(const struct kt_plan *plan, const char *cg_root, pid_t sched_pid,
 		      const struct kt_scn_events *ev, volatile sig_atomic_t *stop,
-		      struct kt_assert_result *out);
+		      void (*stage)(const char *what), struct kt_assert_result *out);
 
 /* Scheduler lookup on the host (see struct ktstr_scheduler.binary). *err on failure. */
 char *kt_sched_lookup(const char *binary, const char *sched_dir, bool direct, char **err);

@@ -78,14 +78,14 @@ void kt_shm_store_read_ptr(volatile uint8_t *region, uint64_t read_ptr)
 	kt_shm_store_u64(region, KT_SHM_OFF_READ_PTR, read_ptr);
 }
 
-uint8_t kt_shm_ctrl_get(const volatile uint8_t *region, enum kt_shm_ctrl which)
+uint8_t kt_shm_ctrl_get(const volatile uint8_t *region, unsigned off)
 {
-	return region[which];
+	return region[off];
 }
 
-void kt_shm_ctrl_set(volatile uint8_t *region, enum kt_shm_ctrl which, uint8_t value)
+void kt_shm_ctrl_set(volatile uint8_t *region, unsigned off, uint8_t value)
 {
-	region[which] = value;
+	region[off] = value;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
@@ -124,6 +124,12 @@ static uint32_t le32(const uint8_t *p)
 int kt_shm_drain(const volatile uint8_t *region, size_t region_size, uint64_t *read_ptr,
 		 kt_shm_msg_cb cb, void *ctx)
 {
+	return kt_shm_drain_limited(region, region_size, read_ptr, NULL, cb, ctx);
+}
+
+int kt_shm_drain_limited(const volatile uint8_t *region, size_t region_size,
+			 uint64_t *read_ptr, kt_shm_limit_fn limit, kt_shm_msg_cb cb, void *ctx)
+{
 	const volatile uint8_t *data = region + KT_SHM_HDR_SIZE;
 	uint64_t cap, wp, rp = *read_ptr, max_len;
 	uint8_t *buf = NULL;
@@ -145,8 +151,8 @@ int kt_shm_drain(const volatile uint8_t *region, size_t region_size, uint64_t *r
 	if (wp - rp > cap)
 		return -EBADMSG;
 	max_len = cap - KT_SHM_MSG_HDR_SIZE;
-	if (max_len > KT_SHM_MAX_PAYLOAD)
-		max_len = KT_SHM_MAX_PAYLOAD;
+	if (max_len > KT_SHM_MAX_MSG)
+		max_len = KT_SHM_MAX_MSG;
 
 	/* Each iteration consumes >= 16 bytes of at most cap: it terminates. */
 	while (wp - rp >= KT_SHM_MSG_HDR_SIZE) {
@@ -166,6 +172,15 @@ int kt_shm_drain(const volatile uint8_t *region, size_t region_size, uint64_t *r
 			/* Incomplete: the guest published a pointer inside a message. */
 			ret = -EBADMSG;
 			break;
+		}
+		if (limit && len > limit(ctx, type)) {
+			/* Over the reader's limit: skipped unread. */
+			rp += KT_SHM_MSG_HDR_SIZE + (uint64_t)len;
+			*read_ptr = rp;
+			delivered++;
+			if (cb && cb(ctx, type, NULL, len, false))
+				break;
+			continue;
 		}
 		if (len > buf_cap) {
 			size_t ncap = buf_cap ? buf_cap : 4096;

@@ -13,12 +13,13 @@
  * data[(p % capacity + i) % capacity]. Pointers are monotonic u64.
  * crc32 is zlib's IEEE CRC over the payload only.
  *
- * The host side never trusts the region: see kt_shm_drain().
+ * The host side never trusts the region: see kt_shm_drain(). The guest's
+ * writer is src/guest/shm.c; what the messages mean is the business of
+ * whoever runs in the guest (the run protocol: src/proto/proto.h).
  */
 #ifndef KTSTR_VM_SHM_H
 #define KTSTR_VM_SHM_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,10 +30,8 @@
 #define KT_SHM_MSG_HDR_SIZE 16u
 /* Largest capacity the host accepts (as the reference: 1 GiB). */
 #define KT_SHM_MAX_CAPACITY (1u << 30)
-/* Largest payload the host accepts; longer is treated as corruption. */
-#define KT_SHM_MAX_PAYLOAD (16u << 20)
-/* Default region size used by the test harness. */
-#define KT_SHM_DEFAULT_SIZE (16u << 20)
+/* Longest message the host accepts; longer is treated as corruption. */
+#define KT_SHM_MAX_MSG (16u << 20)
 
 /* Header offsets. */
 #define KT_SHM_OFF_MAGIC 0
@@ -42,44 +41,13 @@
 #define KT_SHM_OFF_READ_PTR 24
 #define KT_SHM_OFF_DROPS 32
 
-/* Control bytes (offset = the enum value). */
-enum kt_shm_ctrl {
-	KT_SHM_CTRL_DUMP = 12,	   /* host writes 'D': guest triggers sysrq-D, writes 0 */
-	KT_SHM_CTRL_STALL = 13,	   /* host writes 'S': guest creates /tmp/ktstr_stall, writes 0 */
-	KT_SHM_CTRL_TO_GUEST = 14, /* host->guest: 1 = BPF map writes done, 0xDD = shut down */
-	KT_SHM_CTRL_TO_HOST = 15,  /* guest->host: 1 = scheduler started, 2 = probes ready */
-};
+/* Control bytes: offsets 12..15, free for the ring's users to define. */
+#define KT_SHM_CTRL_FIRST 12
+#define KT_SHM_CTRL_LAST 15
 
-#define KT_SHM_DUMP_REQUEST 'D'
-#define KT_SHM_STALL_REQUEST 'S'
-#define KT_SHM_SIG_MAP_WRITES_DONE 1
-#define KT_SHM_SIG_SHUTDOWN 0xDD
-#define KT_SHM_SIG_SCHED_STARTED 1
-#define KT_SHM_SIG_PROBES_READY 2
-
-/* Message types: the ASCII tag read big-endian. */
+/* Message types are four-character codes: the ASCII tag read big-endian. */
 #define KT_FOURCC(a, b, c, d) \
 	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
-#define KT_SHM_MSG_STIMULUS KT_FOURCC('S', 'T', 'I', 'M')	 /* 24 B, struct below */
-#define KT_SHM_MSG_SCENARIO_START KT_FOURCC('S', 'C', 'S', 'T')	 /* empty */
-#define KT_SHM_MSG_SCENARIO_END KT_FOURCC('S', 'C', 'E', 'N')	 /* empty */
-#define KT_SHM_MSG_EXIT KT_FOURCC('E', 'X', 'I', 'T')		 /* i32 exit code, 4 B */
-#define KT_SHM_MSG_TEST_RESULT KT_FOURCC('T', 'E', 'S', 'T')	 /* JSON */
-#define KT_SHM_MSG_SCHED_EXIT KT_FOURCC('S', 'C', 'D', 'X')	 /* i32 */
-#define KT_SHM_MSG_CRASH KT_FOURCC('C', 'R', 'S', 'H')		 /* "PANIC: ..." text */
-#define KT_SHM_MSG_PAYLOAD_METRICS KT_FOURCC('P', 'M', 'E', 'T') /* JSON */
-#define KT_SHM_MSG_RAW_OUTPUT KT_FOURCC('R', 'A', 'W', 'O')	 /* JSON */
-
-/* STIMULUS payload (24 bytes, packed, little-endian). */
-struct kt_shm_stimulus {
-	uint32_t elapsed_ms;
-	uint16_t step_index;
-	uint16_t op_count;
-	uint32_t op_kinds;
-	uint16_t cgroup_count;
-	uint16_t worker_count;
-	uint64_t total_iterations;
-} __attribute__((packed));
 
 /* "STIM" etc. for a type (buf >= 5 bytes); non-printable bytes become '?'. */
 const char *kt_shm_type_name(uint32_t type, char buf[5]);
@@ -96,6 +64,13 @@ typedef int (*kt_shm_msg_cb)(void *ctx, uint32_t type, const uint8_t *payload, u
 			     bool crc_ok);
 
 /*
+ * Optional per-type length limit for a drain: a message longer than
+ * limit(ctx, type) is not read; the callback gets it with payload NULL,
+ * its announced length and crc_ok false.
+ */
+typedef uint32_t (*kt_shm_limit_fn)(void *ctx, uint32_t type);
+
+/*
  * Deliver every complete message between *read_ptr and the region's
  * write_ptr to cb, advancing *read_ptr past each delivered message. Payloads
  * are copied out of the region before the CRC check, so cb sees stable bytes
@@ -104,7 +79,7 @@ typedef int (*kt_shm_msg_cb)(void *ctx, uint32_t type, const uint8_t *payload, u
  *
  * Validation: magic, version, 0 < capacity <= min(region_size - 40, 1 GiB),
  * write_ptr - *read_ptr <= capacity (wrapping u64 arithmetic), each length
- * <= min(capacity - 16, KT_SHM_MAX_PAYLOAD) and the message complete. The
+ * <= min(capacity - 16, KT_SHM_MAX_MSG) and the message complete. The
  * loop is bounded by capacity / 16 iterations of one snapshot of write_ptr.
  *
  * Returns the number of messages delivered (>= 0); -EPROTO for a bad header
@@ -114,6 +89,9 @@ typedef int (*kt_shm_msg_cb)(void *ctx, uint32_t type, const uint8_t *payload, u
  */
 int kt_shm_drain(const volatile uint8_t *region, size_t region_size, uint64_t *read_ptr,
 		 kt_shm_msg_cb cb, void *ctx);
+/* The same with a length limit per type (see kt_shm_limit_fn); limit may be NULL. */
+int kt_shm_drain_limited(const volatile uint8_t *region, size_t region_size,
+			 uint64_t *read_ptr, kt_shm_limit_fn limit, kt_shm_msg_cb cb, void *ctx);
 
 /* Header field accessors over an untrusted region (size >= 40 is the caller's job). */
 uint64_t kt_shm_load_u64(const volatile uint8_t *region, size_t off);
@@ -122,49 +100,8 @@ uint32_t kt_shm_load_u32(const volatile uint8_t *region, size_t off);
 void kt_shm_store_u64(volatile uint8_t *region, size_t off, uint64_t v);
 /* Host publishes its read pointer after a drain. */
 void kt_shm_store_read_ptr(volatile uint8_t *region, uint64_t read_ptr);
-uint8_t kt_shm_ctrl_get(const volatile uint8_t *region, enum kt_shm_ctrl which);
-void kt_shm_ctrl_set(volatile uint8_t *region, enum kt_shm_ctrl which, uint8_t value);
-
-/* ---- guest side ----------------------------------------------------------- */
-
-struct kt_shm_guest {
-	volatile uint8_t *region; /* header start */
-	size_t size;		  /* region size (header + data) */
-	uint32_t capacity;
-	void *map; /* mmap base (NULL when attached to caller memory) */
-	size_t map_len;
-	int fd; /* /dev/mem, -1 when attached */
-	pthread_mutex_t lock;
-};
-
-/*
- * Parse KTSTR_SHM_BASE= and KTSTR_SHM_SIZE= (hex, optional 0x/0X) from a
- * kernel command line. 0 on success; -ENOENT if either key is absent,
- * -EINVAL if a value is malformed, zero-sized or base + size overflows.
- */
-int kt_shm_parse_cmdline(const char *cmdline, uint64_t *base, uint64_t *size);
-
-/*
- * Read /proc/cmdline, open /dev/mem O_RDWR|O_SYNC and mmap the region
- * MAP_SHARED (page-aligned). Checks the header magic/capacity written by the
- * host. On failure g is left closed and *err says why.
- */
-int kt_shm_guest_open(struct kt_shm_guest *g, char **err);
-/*
- * Use caller memory (tests, or a region the caller mapped) as the ring. The
- * header must already be valid (kt_shm_init). -EINVAL otherwise.
- */
-int kt_shm_guest_attach(struct kt_shm_guest *g, void *mem, size_t size);
-void kt_shm_guest_close(struct kt_shm_guest *g);
-/*
- * Append one message (thread-safe). Writes header and payload, then
- * publishes write_ptr with a release store. 0 on success; -ENOSPC when the
- * ring is full (drops is incremented), -EMSGSIZE if the message can never
- * fit, -EINVAL if g is not open.
- */
-int kt_shm_guest_write(struct kt_shm_guest *g, uint32_t type, const void *payload, uint32_t len);
-uint8_t kt_shm_guest_ctrl_get(struct kt_shm_guest *g, enum kt_shm_ctrl which);
-void kt_shm_guest_ctrl_set(struct kt_shm_guest *g, enum kt_shm_ctrl which, uint8_t value);
-uint64_t kt_shm_guest_drops(struct kt_shm_guest *g);
+/* Control byte at offset off (KT_SHM_CTRL_FIRST..KT_SHM_CTRL_LAST). */
+uint8_t kt_shm_ctrl_get(const volatile uint8_t *region, unsigned off);
+void kt_shm_ctrl_set(volatile uint8_t *region, unsigned off, uint8_t value);
 
 #endif

@@ -7,14 +7,17 @@
  * Channels (DESIGN.md decision 4):
  *  - COM1 (guest ttyS0): the kernel console. Kept in a log file, scanned for
  *    panics, copied to stderr with cfg.dmesg.
- *  - COM2 (guest ttyS1): guest init's stdout/stderr and the line protocol
- *    (KTSTR_INIT_STARTED, KTSTR_EXIT=N, KTSTR_EXEC_EXIT=N, result markers).
- *    In interactive mode it is also the shell's terminal: after
- *    KTSTR_INIT_STARTED the engine relays it raw to/from the host terminal.
+ *  - COM2 (guest ttyS1): guest init's stdout/stderr. The engine reads only
+ *    the init's lifecycle lines (KTSTR_INIT_STARTED, KTSTR_EXIT=N,
+ *    KTSTR_EXEC_EXIT=N, KTSTR_INIT_ERROR ...: vm/com2.h) and hands every
+ *    other line up (cfg.on_com2_line). In interactive mode it is also the
+ *    shell's terminal: after KTSTR_INIT_STARTED the engine relays it raw
+ *    to/from the host terminal.
  *  - SHM ring: cfg.shm_size bytes at the top of guest RAM, reserved from the
  *    guest kernel (memmap=) and announced as KTSTR_SHM_BASE/KTSTR_SHM_SIZE on
  *    the kernel command line. Guest RAM is a shared memfd, so the host reads
- *    the ring while the VM runs and once more after it stopped.
+ *    the ring while the VM runs and once more after it stopped, and hands
+ *    each message up (cfg.on_shm) without interpreting it.
  *
  * Typical use:
  *	struct kt_vm_config cfg;
@@ -119,9 +122,9 @@ int kt_vm_guest_shm_ctrl_get(const struct kt_vm_guest *g, unsigned off);
 double kt_vm_guest_elapsed(const struct kt_vm_guest *g);
 
 struct kt_shm_msg_view {
-	uint32_t type;	  /* fourcc as stored (e.g. 0x45584954 "EXIT") */
-	const void *data; /* payload, valid during the callback only */
-	uint32_t len;
+	uint32_t type;	  /* fourcc as stored (e.g. 0x54455354 "TEST") */
+	const void *data; /* payload, valid during the callback only; NULL when */
+	uint32_t len;	  /* longer than cfg.shm_limit allows (then not read) */
 	bool crc_ok;
 };
 
@@ -159,11 +162,17 @@ struct kt_vm_config {
 	/* Called for each SHM message (live and after the VM stopped). */
 	void (*on_shm)(void *ctx, const struct kt_shm_msg_view *msg);
 	/*
-	 * Called for each COM2 line that is not a protocol line (guest
-	 * output), without the newline. When NULL (and not interactive) such
-	 * lines are written to stdout.
+	 * Optional: the longest SHM message of a type that is read out of
+	 * guest memory; longer ones reach on_shm with data NULL.
 	 */
-	void (*on_com2_line)(void *ctx, const char *line);
+	uint32_t (*shm_limit)(void *ctx, uint32_t type);
+	/*
+	 * Called for each COM2 line that is not an init lifecycle line,
+	 * without the newline: len bytes (NUL-terminated, may contain NULs),
+	 * cut when the guest sent more than KT_COM2_LINE_MAX. When NULL (and
+	 * not interactive) such lines are written to stdout.
+	 */
+	void (*on_com2_line)(void *ctx, const char *line, size_t len, bool cut);
 	/* Called for every COM1 (console) line. */
 	void (*on_console_line)(void *ctx, const char *line);
 	/*
@@ -192,7 +201,7 @@ struct kt_vm_result {
 	bool panicked;	      /* "Kernel panic" seen on the console */
 	bool interrupted;     /* stopped by SIGINT/SIGTERM or Ctrl-] */
 	bool stopped_by_host; /* on_tick asked to stop */
-	bool have_exit;	      /* KTSTR_EXIT=N (last one wins) or SHM EXIT */
+	bool have_exit;	      /* KTSTR_EXIT=N (last one wins) */
 	int exit_code;
 	bool have_exec_exit; /* KTSTR_EXEC_EXIT=N */
 	int exec_exit;
@@ -203,13 +212,6 @@ struct kt_vm_result {
 	char *console_tail; /* last KT_VM_TAIL_LINES console lines */
 	char *com2_tail;    /* last KT_VM_TAIL_LINES COM2 lines */
 	char *qemu_stderr;  /* what the machine process printed (bounded) */
-	char *result_json;  /* text between the TEST_RESULT markers, or NULL */
-	/* COM2 protocol state (the kt_com2 parser's view) */
-	bool payload_starting;	     /* KTSTR_PAYLOAD_STARTING */
-	bool scheduler_died;	     /* SCHEDULER_DIED */
-	bool scheduler_not_attached; /* SCHEDULER_NOT_ATTACHED */
-	char *sched_output;	     /* ===SCHED_OUTPUT_START/END=== blocks, or NULL */
-	char *guest_panic;	     /* "PANIC: ..." lines from the guest, or NULL */
 	unsigned shm_messages;	     /* SHM messages delivered */
 	unsigned shm_bad;	     /* SHM messages with a bad CRC */
 	uint64_t shm_drops;	     /* guest-reported drops */

@@ -11,7 +11,7 @@ common="src/util/sbuf.c src/util/misc.c src/util/log.c src/util/fs.c src/util/cl
 for t in shm com2 elfstrip; do
 	case $t in
 	shm) srcs="src/vm/shm.c" ;;
-	com2) srcs="src/vm/com2.c" ;;
+	com2) srcs="src/vm/com2.c src/proto/host.c src/proto/proto.c" ;;
 	elfstrip) srcs="src/vm/elfstrip.c src/vm/cpio.c src/vm/xxh64.c" ;;
 	esac
 	clang $flags -o "$out/fuzz_$t" "tests/fuzz/fuzz_$t.c" $srcs $common -lz

@@ -3,9 +3,19 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include "guest/shm.h"
+#include "proto/proto.h"
 #include "unit.h"
 #include "util/util.h"
 #include "vm/shm.h"
+
+/* Message types for the ring's own tests: the ring does not interpret them. */
+#define T_EXIT KT_FOURCC('E', 'X', 'I', 'T')
+#define T_START KT_FOURCC('S', 'C', 'S', 'T')
+#define T_END KT_FOURCC('S', 'C', 'E', 'N')
+#define T_RESULT KT_FOURCC('T', 'E', 'S', 'T')
+#define T_RAW KT_FOURCC('R', 'A', 'W', 'O')
+#define T_CRASH KT_FOURCC('C', 'R', 'S', 'H')
 
 struct rec {
 	int n;
@@ -57,14 +67,13 @@ UNIT_TEST(shm_header_layout)
 		CHECK_INT_EQ(mem[i], 0);
 	CHECK_INT_EQ(kt_shm_init(mem, 40), -EINVAL);
 	CHECK_INT_EQ(kt_shm_init(mem, 56), -EINVAL);
-	CHECK_INT_EQ(KT_SHM_MSG_EXIT, 0x45584954);
-	CHECK_INT_EQ(KT_SHM_MSG_STIMULUS, 0x5354494D);
-	CHECK_INT_EQ(KT_SHM_MSG_RAW_OUTPUT, 0x5241574F);
-	CHECK_INT_EQ(sizeof(struct kt_shm_stimulus), 24);
+	CHECK_INT_EQ(T_EXIT, 0x45584954);
+	CHECK_INT_EQ(KT_FOURCC('S', 'T', 'I', 'M'), 0x5354494D);
+	CHECK_INT_EQ(T_RAW, 0x5241574F);
 	{
 		char b[5];
 
-		CHECK_STR_EQ(kt_shm_type_name(KT_SHM_MSG_CRASH, b), "CRSH");
+		CHECK_STR_EQ(kt_shm_type_name(T_CRASH, b), "CRSH");
 		CHECK_STR_EQ(kt_shm_type_name(0x41000142, b), "A??B");
 	}
 }
@@ -79,15 +88,15 @@ UNIT_TEST(shm_roundtrip_and_control)
 
 	kt_shm_init(mem, sizeof(mem));
 	CHECK_INT_EQ(kt_shm_guest_attach(&g, mem, sizeof(mem)), 0);
-	CHECK_INT_EQ(kt_shm_guest_write(&g, KT_SHM_MSG_SCENARIO_START, NULL, 0), 0);
-	CHECK_INT_EQ(kt_shm_guest_write(&g, KT_SHM_MSG_TEST_RESULT, "{\"ok\":1}", 8), 0);
-	CHECK_INT_EQ(kt_shm_guest_write(&g, KT_SHM_MSG_EXIT, &code, 4), 0);
+	CHECK_INT_EQ(kt_shm_guest_write(&g, T_START, NULL, 0), 0);
+	CHECK_INT_EQ(kt_shm_guest_write(&g, T_RESULT, "{\"ok\":1}", 8), 0);
+	CHECK_INT_EQ(kt_shm_guest_write(&g, T_EXIT, &code, 4), 0);
 	CHECK_INT_EQ(kt_shm_drain(mem, sizeof(mem), &rp, rec_cb, &r), 3);
 	CHECK_INT_EQ(r.n, 3);
-	CHECK_INT_EQ(r.type[0], KT_SHM_MSG_SCENARIO_START);
+	CHECK_INT_EQ(r.type[0], T_START);
 	CHECK_INT_EQ(r.len[0], 0);
 	CHECK(r.crc_ok[0]);
-	CHECK_INT_EQ(r.type[1], KT_SHM_MSG_TEST_RESULT);
+	CHECK_INT_EQ(r.type[1], T_RESULT);
 	CHECK_STR_EQ(r.payload[1], "{\"ok\":1}");
 	CHECK(r.crc_ok[1]);
 	CHECK_INT_EQ(r.len[2], 4);
@@ -104,27 +113,27 @@ UNIT_TEST(shm_roundtrip_and_control)
 		memcpy(&l, mem + 40 + 20, 4);
 		memcpy(&c, mem + 40 + 24, 4);
 		memcpy(&pad, mem + 40 + 28, 4);
-		CHECK_INT_EQ(t, KT_SHM_MSG_TEST_RESULT);
+		CHECK_INT_EQ(t, T_RESULT);
 		CHECK_INT_EQ(l, 8);
 		CHECK_INT_EQ(c, kt_crc32("{\"ok\":1}", 8));
 		CHECK_INT_EQ(pad, 0);
 	}
 	/* Callback stop. */
-	kt_shm_guest_write(&g, KT_SHM_MSG_SCENARIO_END, NULL, 0);
-	kt_shm_guest_write(&g, KT_SHM_MSG_SCENARIO_END, NULL, 0);
+	kt_shm_guest_write(&g, T_END, NULL, 0);
+	kt_shm_guest_write(&g, T_END, NULL, 0);
 	r.n = 0;
 	r.stop_after = 1;
 	CHECK_INT_EQ(kt_shm_drain(mem, sizeof(mem), &rp, rec_cb, &r), 1);
 	CHECK_INT_EQ(kt_shm_drain(mem, sizeof(mem), &rp, rec_cb, &r), 1);
 	CHECK_INT_EQ(r.n, 2);
 	/* Control bytes, both directions. */
-	kt_shm_ctrl_set(mem, KT_SHM_CTRL_DUMP, KT_SHM_DUMP_REQUEST);
+	kt_shm_ctrl_set(mem, KT_SHM_CTRL_FIRST, 'D');
 	CHECK_INT_EQ(mem[12], 'D');
-	CHECK_INT_EQ(kt_shm_guest_ctrl_get(&g, KT_SHM_CTRL_DUMP), 'D');
-	kt_shm_guest_ctrl_set(&g, KT_SHM_CTRL_TO_HOST, KT_SHM_SIG_PROBES_READY);
-	CHECK_INT_EQ(kt_shm_ctrl_get(mem, KT_SHM_CTRL_TO_HOST), 2);
+	CHECK_INT_EQ(kt_shm_guest_ctrl_get(&g, KT_SHM_CTRL_FIRST), 'D');
+	kt_shm_guest_ctrl_set(&g, KT_PROTO_CTRL_TO_HOST, KT_PROTO_SIG_PROBES_READY);
+	CHECK_INT_EQ(kt_shm_ctrl_get(mem, KT_PROTO_CTRL_TO_HOST), 2);
 	CHECK_INT_EQ(mem[15], 2);
-	kt_shm_ctrl_set(mem, KT_SHM_CTRL_TO_GUEST, KT_SHM_SIG_SHUTDOWN);
+	kt_shm_ctrl_set(mem, KT_PROTO_CTRL_TO_GUEST, KT_PROTO_SIG_SHUTDOWN);
 	CHECK_INT_EQ(mem[14], 0xDD);
 	kt_shm_store_read_ptr(mem, rp);
 	CHECK_INT_EQ(kt_shm_load_u64(mem, KT_SHM_OFF_READ_PTR), rp);
@@ -149,7 +158,7 @@ UNIT_TEST(shm_wraparound_and_full)
 		for (int i = 0; i < 3; i++) {
 			int n = snprintf(msg, sizeof(msg), "m%d-%d", round, i);
 
-			if (kt_shm_guest_write(&g, KT_SHM_MSG_RAW_OUTPUT, msg, (uint32_t)n) == 0)
+			if (kt_shm_guest_write(&g, T_RAW, msg, (uint32_t)n) == 0)
 				nw++;
 		}
 		CHECK(nw >= 2);
@@ -164,10 +173,10 @@ UNIT_TEST(shm_wraparound_and_full)
 	}
 	CHECK(rp > 5 * 100);
 	/* Full ring counts drops; an impossible size is -EMSGSIZE. */
-	while (kt_shm_guest_write(&g, KT_SHM_MSG_SCENARIO_END, NULL, 0) == 0)
+	while (kt_shm_guest_write(&g, T_END, NULL, 0) == 0)
 		;
-	CHECK_INT_EQ(kt_shm_guest_write(&g, KT_SHM_MSG_SCENARIO_END, NULL, 0), -ENOSPC);
-	CHECK_INT_EQ(kt_shm_guest_write(&g, KT_SHM_MSG_RAW_OUTPUT, msg, 85), -EMSGSIZE);
+	CHECK_INT_EQ(kt_shm_guest_write(&g, T_END, NULL, 0), -ENOSPC);
+	CHECK_INT_EQ(kt_shm_guest_write(&g, T_RAW, msg, 85), -EMSGSIZE);
 	CHECK_INT_EQ(kt_shm_guest_drops(&g), 3);
 	CHECK_INT_EQ(kt_shm_load_u64(mem, KT_SHM_OFF_DROPS), 3);
 	kt_shm_guest_close(&g);
@@ -182,8 +191,8 @@ UNIT_TEST(shm_bad_crc_reported)
 
 	kt_shm_init(mem, sizeof(mem));
 	kt_shm_guest_attach(&g, mem, sizeof(mem));
-	kt_shm_guest_write(&g, KT_SHM_MSG_CRASH, "PANIC: boom", 11);
-	kt_shm_guest_write(&g, KT_SHM_MSG_CRASH, "PANIC: two", 10);
+	kt_shm_guest_write(&g, T_CRASH, "PANIC: boom", 11);
+	kt_shm_guest_write(&g, T_CRASH, "PANIC: two", 10);
 	mem[40 + 16 + 3] ^= 0x01; /* flip a payload bit of the first message */
 	CHECK_INT_EQ(kt_shm_drain(mem, sizeof(mem), &rp, rec_cb, &r), 2);
 	CHECK(!r.crc_ok[0]);
@@ -241,8 +250,8 @@ UNIT_TEST(shm_hostile_lengths)
 
 	kt_shm_init(mem, sizeof(mem));
 	kt_shm_guest_attach(&g, mem, sizeof(mem));
-	kt_shm_guest_write(&g, KT_SHM_MSG_SCENARIO_START, NULL, 0);
-	kt_shm_guest_write(&g, KT_SHM_MSG_RAW_OUTPUT, "abcd", 4);
+	kt_shm_guest_write(&g, T_START, NULL, 0);
+	kt_shm_guest_write(&g, T_RAW, "abcd", 4);
 	/* len > capacity in the second message: first delivered, then -EBADMSG. */
 	put32(mem + 40 + 16 + 4, 0xFFFFFFF0);
 	CHECK_INT_EQ(kt_shm_drain(mem, sizeof(mem), &rp, rec_cb, &r), -EBADMSG);
@@ -281,7 +290,7 @@ UNIT_TEST(shm_pointer_wrap_near_u64_max)
 		struct rec r = {0};
 		int n = snprintf(msg, sizeof(msg), "w%02d", i);
 
-		CHECK_INT_EQ(kt_shm_guest_write(&g, KT_SHM_MSG_RAW_OUTPUT, msg, (uint32_t)n), 0);
+		CHECK_INT_EQ(kt_shm_guest_write(&g, T_RAW, msg, (uint32_t)n), 0);
 		CHECK_INT_EQ(kt_shm_drain(mem, sizeof(mem), &rp, rec_cb, &r), 1);
 		CHECK_STR_EQ(r.payload[0], msg);
 		CHECK(r.crc_ok[0]);
@@ -303,7 +312,7 @@ static void *writer(void *arg)
 	for (int i = 0; i < 200; i++) {
 		int n = snprintf(msg, sizeof(msg), "t%d-%d", t->id, i);
 
-		kt_shm_guest_write(t->g, KT_SHM_MSG_RAW_OUTPUT, msg, (uint32_t)n);
+		kt_shm_guest_write(t->g, T_RAW, msg, (uint32_t)n);
 	}
 	return NULL;
 }
@@ -312,7 +321,7 @@ static int count_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t l
 {
 	int *n = ctx;
 
-	if (crc_ok && type == KT_SHM_MSG_RAW_OUTPUT && len >= 4 && payload[0] == 't')
+	if (crc_ok && type == T_RAW && len >= 4 && payload[0] == 't')
 		(*n)++;
 	else
 		*n = -100000;
@@ -379,7 +388,7 @@ UNIT_TEST(shm_attach_rejects_bad_header)
 
 	memset(mem, 0, sizeof(mem));
 	CHECK_INT_EQ(kt_shm_guest_attach(&g, mem, sizeof(mem)), -EINVAL);
-	CHECK_INT_EQ(kt_shm_guest_write(&g, KT_SHM_MSG_EXIT, "abcd", 4), -EINVAL);
+	CHECK_INT_EQ(kt_shm_guest_write(&g, T_EXIT, "abcd", 4), -EINVAL);
 	kt_shm_init(mem, sizeof(mem));
 	CHECK_INT_EQ(kt_shm_guest_attach(&g, mem, 128), -EINVAL); /* capacity > given size */
 	CHECK_INT_EQ(kt_shm_guest_attach(&g, mem, sizeof(mem)), 0);
@@ -399,7 +408,7 @@ static int live_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t le
 	struct live *l = ctx;
 	uint32_t seq;
 
-	if (!crc_ok || type != KT_SHM_MSG_RAW_OUTPUT || len < 4) {
+	if (!crc_ok || type != T_RAW || len < 4) {
 		l->bad++;
 		return 0;
 	}
@@ -444,7 +453,7 @@ UNIT_TEST(shm_live_reader_and_writer)
 	for (uint32_t i = 0; i < 100000; i++) {
 		memcpy(payload, &i, 4);
 		memset(payload + 4, (int)i, sizeof(payload) - 4);
-		if (kt_shm_guest_write(&g, KT_SHM_MSG_RAW_OUTPUT, payload, 4 + i % 60) == 0)
+		if (kt_shm_guest_write(&g, T_RAW, payload, 4 + i % 60) == 0)
 			sent++;
 		else
 			full++;
@@ -468,7 +477,7 @@ UNIT_TEST(shm_guest_open_without_cmdline_keys)
 	CHECK_INT_EQ(kt_shm_guest_open(&g, &err), -ENOENT);
 	CHECK_STR_CONTAINS(err, "KTSTR_SHM_BASE");
 	CHECK(g.region == NULL);
-	CHECK_INT_EQ(kt_shm_guest_write(&g, KT_SHM_MSG_EXIT, "abcd", 4), -EINVAL);
+	CHECK_INT_EQ(kt_shm_guest_write(&g, T_EXIT, "abcd", 4), -EINVAL);
 	kt_shm_guest_close(&g); /* closing a closed ring is harmless */
 	free(err);
 	free(cmdline);

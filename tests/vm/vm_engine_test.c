@@ -3,8 +3,9 @@
  * Engine-level VM test (built and run by test_vm_engine.sh): one static
  * binary in both roles, as test binaries are. On the host it boots itself
  * with kt_vm_run; in the guest (PID 1) it runs the guest init, whose mode
- * "engine-test" writes SHM messages, COM2 output and a result block, then
- * returns an exit code. The host checks what arrived through each channel.
+ * "engine-test" writes SHM messages, COM2 output and run-protocol messages
+ * in their COM2 form (a result, a scheduler log), then returns an exit
+ * code. The host checks what arrived through each channel.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,13 +14,26 @@
 #include <unistd.h>
 
 #include "guest/guest.h"
+#include "guest/shm.h"
 #include "kernel/kernel.h"
+#include "proto/proto.h"
 #include "util/util.h"
 #include "vm/initramfs.h"
 #include "vm/shm.h"
 #include "vm/vm.h"
 
 #define NMSG 200
+/* The engine does not interpret SHM message types: this one is the test's own. */
+#define MSG_ENGINE_TEST KT_FOURCC('E', 'N', 'G', 'T')
+
+static void print_msg(enum kt_msg_kind kind, const char *text)
+{
+	size_t n;
+	char *lines = kt_proto_com2_encode(kind, text, strlen(text), &n);
+
+	fwrite(lines, 1, n, stdout);
+	free(lines);
+}
 
 static int guest_mode(const struct kt_guest_ctx *ctx)
 {
@@ -33,7 +47,7 @@ static int guest_mode(const struct kt_guest_ctx *ctx)
 	for (int i = 0; i < NMSG; i++) {
 		int n = snprintf(buf, sizeof(buf), "message %d", i);
 
-		if (kt_shm_guest_write(&g, KT_SHM_MSG_RAW_OUTPUT, buf, (uint32_t)n)) {
+		if (kt_shm_guest_write(&g, MSG_ENGINE_TEST, buf, (uint32_t)n)) {
 			printf("engine-test: shm write %d failed\n", i);
 			return 4;
 		}
@@ -41,9 +55,10 @@ static int guest_mode(const struct kt_guest_ctx *ctx)
 			usleep(150 * 1000); /* let the host drain live */
 	}
 	/* control bytes: ask the host, wait for its answer */
-	kt_shm_guest_ctrl_set(&g, KT_SHM_CTRL_TO_HOST, KT_SHM_SIG_PROBES_READY);
+	kt_shm_guest_ctrl_set(&g, KT_PROTO_CTRL_TO_HOST, KT_PROTO_SIG_PROBES_READY);
 	for (int i = 0; i < 600; i++) {
-		if (kt_shm_guest_ctrl_get(&g, KT_SHM_CTRL_TO_GUEST) == KT_SHM_SIG_MAP_WRITES_DONE) {
+		if (kt_shm_guest_ctrl_get(&g, KT_PROTO_CTRL_TO_GUEST) ==
+		    KT_PROTO_SIG_MAP_WRITES_DONE) {
 			printf("engine-test: host answered\n");
 			break;
 		}
@@ -51,9 +66,8 @@ static int guest_mode(const struct kt_guest_ctx *ctx)
 	}
 	kt_shm_guest_close(&g);
 	printf("engine-test: topo=%s\n", getenv("KTSTR_TOPO") ? getenv("KTSTR_TOPO") : "?");
-	printf("===SCHED_OUTPUT_START===\nsched says hi\n===SCHED_OUTPUT_END===\n");
-	printf("===KTSTR_TEST_RESULT_START===\n{\"passed\": true}\n"
-	       "===KTSTR_TEST_RESULT_END===\n");
+	print_msg(KT_MSG_SCHED_LOG, "sched says hi\n");
+	print_msg(KT_MSG_TEST_RESULT, "{\"passed\": true}");
 	fflush(stdout);
 	(void)ctx;
 	return 42;
@@ -63,7 +77,26 @@ KTSTR_GUEST_MODE(engine_test, "engine-test", guest_mode, 0);
 struct seen {
 	int msgs, bad, in_order;
 	int lines_topo, answered, ticks, mem_ok, mem_bad;
+	struct kt_proto_rx *rx;
+	char *result, *sched_log;
+	int sched_died;
 };
+
+static void on_msg(void *ctx, enum kt_msg_kind kind, const void *data, uint32_t len)
+{
+	struct seen *s = ctx;
+	char **dst = kind == KT_MSG_TEST_RESULT ? &s->result
+		     : kind == KT_MSG_SCHED_LOG ? &s->sched_log
+						: NULL;
+
+	s->sched_died += kind == KT_MSG_SCHED_EXIT;
+	if (!dst)
+		return;
+	free(*dst);
+	*dst = kt_malloc(len + 1);
+	memcpy(*dst, data, len);
+	(*dst)[len] = 0;
+}
 
 static int on_tick(void *ctx, struct kt_vm_guest *g)
 {
@@ -73,9 +106,9 @@ static int on_tick(void *ctx, struct kt_vm_guest *g)
 	char buf[16];
 
 	s->ticks++;
-	if (kt_vm_guest_shm_ctrl_get(g, KT_SHM_CTRL_TO_HOST) == KT_SHM_SIG_PROBES_READY &&
-	    kt_vm_guest_shm_ctrl_get(g, KT_SHM_CTRL_TO_GUEST) != KT_SHM_SIG_MAP_WRITES_DONE)
-		kt_vm_guest_shm_ctrl_set(g, KT_SHM_CTRL_TO_GUEST, KT_SHM_SIG_MAP_WRITES_DONE);
+	if (kt_vm_guest_shm_ctrl_get(g, KT_PROTO_CTRL_TO_HOST) == KT_PROTO_SIG_PROBES_READY &&
+	    kt_vm_guest_shm_ctrl_get(g, KT_PROTO_CTRL_TO_GUEST) != KT_PROTO_SIG_MAP_WRITES_DONE)
+		kt_vm_guest_shm_ctrl_set(g, KT_PROTO_CTRL_TO_GUEST, KT_PROTO_SIG_MAP_WRITES_DONE);
 	/* RAM of both nodes is reachable; outside RAM and node-crossing ranges are not */
 	if (kt_vm_guest_read(g, 0x1000, buf, sizeof(buf)) == 0 &&
 	    kt_vm_guest_read(g, ram - 16, buf, sizeof(buf)) == 0 &&
@@ -93,7 +126,7 @@ static void on_shm(void *ctx, const struct kt_shm_msg_view *m)
 	struct seen *s = ctx;
 	char want[64];
 
-	if (!m->crc_ok || m->type != KT_SHM_MSG_RAW_OUTPUT) {
+	if (!m->crc_ok || m->type != MSG_ENGINE_TEST) {
 		s->bad++;
 		return;
 	}
@@ -103,10 +136,12 @@ static void on_shm(void *ctx, const struct kt_shm_msg_view *m)
 	s->msgs++;
 }
 
-static void on_line(void *ctx, const char *line)
+static void on_line(void *ctx, const char *line, size_t len, bool cut)
 {
 	struct seen *s = ctx;
 
+	if (kt_proto_rx_line(s->rx, line, len, cut))
+		return;
 	if (!strcmp(line, "engine-test: topo=2,2,1,1"))
 		s->lines_topo++;
 	else if (!strcmp(line, "engine-test: host answered"))
@@ -144,6 +179,7 @@ int main(int argc, char **argv)
 	cfg.tick_ms = 50;
 	cfg.ctx = &s;
 	cfg.keep_files = getenv("VMQ_KEEP") != NULL;
+	s.rx = kt_proto_rx_new(on_msg, &s);
 	if (kt_vm_run(&cfg, &res, &err)) {
 		fprintf(stderr, "FAIL: kt_vm_run: %s\n", err);
 		return 1;
@@ -170,11 +206,12 @@ int main(int argc, char **argv)
 	EXPECT(res.shm_messages == NMSG, "result counts %u SHM messages", res.shm_messages);
 	EXPECT(s.lines_topo == 1, "COM2 line callback saw the topology line %d times",
 	       s.lines_topo);
-	EXPECT(res.result_json && strstr(res.result_json, "\"passed\": true"),
-	       "result block missing: %s", res.result_json ? res.result_json : "(null)");
-	EXPECT(res.sched_output && strstr(res.sched_output, "sched says hi"),
-	       "scheduler output block missing");
-	EXPECT(!res.scheduler_died && !res.guest_panic, "unexpected scheduler death or panic");
+	kt_proto_rx_finish(s.rx);
+	EXPECT(!kt_proto_rx_error(s.rx), "protocol: %s", kt_proto_rx_error(s.rx));
+	EXPECT(s.result && strstr(s.result, "\"passed\": true"), "result missing: %s",
+	       s.result ? s.result : "(null)");
+	EXPECT(s.sched_log && strstr(s.sched_log, "sched says hi"), "scheduler log missing");
+	EXPECT(!s.sched_died && !res.panicked, "unexpected scheduler death or panic");
 	EXPECT(s.answered == 1, "the guest did not see the host's control byte");
 	EXPECT(s.ticks > 10 && s.mem_ok == s.ticks && !s.mem_bad,
 	       "guest memory access: %d ticks, %d ok, %d bad", s.ticks, s.mem_ok, s.mem_bad);
@@ -186,10 +223,13 @@ int main(int argc, char **argv)
 			res.com2_tail);
 	kt_vm_result_free(&res);
 	kt_kernel_free(&k);
+	kt_proto_rx_free(s.rx);
+	free(s.result);
+	free(s.sched_log);
 	free(why);
 	if (!fails)
 		printf("ok: engine: SHM ring (%d messages, 2 NUMA nodes), control bytes, guest "
-		       "memory, COM2 lines, result block, exit code\n",
+		       "memory, COM2 lines, protocol messages over COM2, exit code\n",
 		       NMSG);
 	return fails ? 1 : 0;
 }

@@ -4,18 +4,11 @@
  * the host packed into the initramfs, wait for it to attach, watch it,
  * forward the sched_ext dump, run the test body, and send the result.
  *
- * COM2 lines written here (the host parses them, see host.c):
- *   KTSTR_STAGE: <what>             progress, for diagnostics
- *   KTSTR_PAYLOAD_STARTING          the test body starts
- *   KTSTR_SCHED_LOG_BEGIN, KTSTR_SCHED_LOG: <line>...   scheduler log
- *   KTSTR_SCHED_EXITED: <status>    the scheduler exited during the test
- *   KTSTR_SCHED_NOT_ATTACHED: <why> it never showed up in sched_ext sysfs
- * (not the reference's SCHED_OUTPUT block / SCHEDULER_DIED lines: the VM
- * engine's COM2 parser consumes those as protocol and does not pass them on)
- *   <trace lines containing "sched_ext_dump">
- *   ===KTSTR_TEST_RESULT_START=== <AssertResult JSON> ===KTSTR_TEST_RESULT_END===
- * SHM: SCST/STIM/SCEN from the scenario, SCDX (i32 wait status) on
- * scheduler death, TEST (the JSON).
+ * Everything for the host goes through the run protocol (src/proto/proto.h):
+ * STGE progress, SLOG the scheduler's log, SCDX when it dies mid-test,
+ * SCNA when it never attaches, DUMP sched_ext_dump trace lines,
+ * SCST/STIM/SCEN from the scenario and TEST, the result. Each message goes
+ * into the SHM ring, or over COM2 when the ring cannot take it.
  *
  * Watchdog: .watchdog_timeout_s is applied by the host, which writes the
  * kernel's scx_watchdog_timeout through guest memory (src/runner/wdog.h);
@@ -26,7 +19,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +31,10 @@
 
 #include "ktstr.h"
 #include "guest/guest.h"
-#include "runner.h"
+#include "guest/shm.h"
+#include "proto/proto.h"
+#include "runner/runner.h"
 #include "util/util.h"
-#include "vm/shm.h"
 
 #define SCHED_LOG "/tmp/sched.log"
 #define SCHED_OPS "/sys/kernel/sched_ext/root/ops"
@@ -50,35 +43,33 @@
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kt_shm_guest shm;
-static bool shm_ok;
 static volatile sig_atomic_t stop_flag;
 
-static void out_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out_line(const char *fmt, ...)
+/* COM2 (stdout): whole lines, never interleaved with other output of ours. */
+static void com2_write(void *ctx, const char *text, size_t len)
 {
-	va_list ap;
-
+	(void)ctx;
 	pthread_mutex_lock(&out_lock);
-	va_start(ap, fmt);
-	vfprintf(stdout, fmt, ap);
-	va_end(ap);
-	fputc('\n', stdout);
+	fwrite(text, 1, len, stdout);
 	fflush(stdout);
 	pthread_mutex_unlock(&out_lock);
 }
 
-static bool in_guest; /* protocol lines only inside the VM */
+static struct kt_proto_tx tx = {.com2_write = com2_write};
+
+static void msg_send(enum kt_msg_kind kind, const void *data, size_t len)
+{
+	kt_proto_send(&tx, kind, data, (uint32_t)len);
+}
+
+static void msg_send_str(enum kt_msg_kind kind, const char *s)
+{
+	msg_send(kind, s, strlen(s));
+}
 
 static void stage(const char *s)
 {
-	if (in_guest)
-		out_line("KTSTR_STAGE: %s", s);
-}
-
-static void shm_send(uint32_t type, const void *data, uint32_t len)
-{
-	if (shm_ok)
-		kt_shm_guest_write(&shm, type, data, len);
+	msg_send_str(KT_MSG_STAGE, s);
 }
 
 static void write_str(const char *path, const char *s)
@@ -98,33 +89,16 @@ static void ensure_mount(const char *src, const char *dir, const char *type)
 		kt_debug("ktstr::guest", "mount %s on %s: %s", type, dir, strerror(errno));
 }
 
-/*
- * Scheduler log for the host: KTSTR_SCHED_LOG_BEGIN, then every line as
- * "KTSTR_SCHED_LOG: <line>" (a per-line prefix survives interleaving
- * with the trace forwarder's output). The last 256 KiB at most.
- */
+/* The scheduler's log for the host (the last KT_MSG_SCHED_LOG_MAX bytes); replaces any earlier one. */
 static void send_sched_log(void)
 {
-	char *log = NULL, *p;
-	size_t len = 0;
+	char *log = NULL;
+	size_t len = 0, off;
 
 	if (kt_read_file(SCHED_LOG, &log, &len, 8u << 20))
 		return;
-	p = len > (256u << 10) ? log + len - (256u << 10) : log;
-	pthread_mutex_lock(&out_lock);
-	fputs("KTSTR_SCHED_LOG_BEGIN\n", stdout);
-	while (*p) {
-		char *e = strchr(p, '\n');
-
-		if (e)
-			*e = 0;
-		fprintf(stdout, "KTSTR_SCHED_LOG: %s\n", p);
-		if (!e)
-			break;
-		p = e + 1;
-	}
-	fflush(stdout);
-	pthread_mutex_unlock(&out_lock);
+	off = len > KT_MSG_SCHED_LOG_MAX ? len - KT_MSG_SCHED_LOG_MAX : 0;
+	msg_send(KT_MSG_SCHED_LOG, log + off, len - off);
 	free(log);
 }
 
@@ -152,7 +126,7 @@ static void *trace_thread(void *arg)
 			if (buf[i] == '\n' || ll == sizeof(line) - 1) {
 				line[ll] = 0;
 				if (strstr(line, "sched_ext_dump"))
-					out_line("%s", line);
+					msg_send(KT_MSG_DUMP, line, ll);
 				ll = 0;
 			} else {
 				line[ll++] = buf[i];
@@ -203,12 +177,8 @@ static void *sched_monitor(void *arg)
 		if (sched_reap()) {
 			int32_t st = sched_status;
 
-			shm_send(KT_SHM_MSG_SCHED_EXIT, &st, sizeof(st));
-			char *d = describe_status(st);
-
 			send_sched_log();
-			out_line("KTSTR_SCHED_EXITED: %s", d);
-			free(d);
+			msg_send(KT_MSG_SCHED_EXIT, &st, sizeof(st));
 			return NULL;
 		}
 		usleep(100 * 1000);
@@ -304,12 +274,12 @@ static void sched_stop(void)
 static void ev_start(void *arg)
 {
 	(void)arg;
-	shm_send(KT_SHM_MSG_SCENARIO_START, "", 0);
+	msg_send(KT_MSG_SCENARIO_START, "", 0);
 }
 
 static void ev_stim(void *arg, const struct kt_stim *s)
 {
-	struct kt_shm_stimulus m = {
+	struct kt_msg_stimulus m = {
 		.elapsed_ms = s->elapsed_ms,
 		.step_index = s->step_index,
 		.op_count = s->op_count,
@@ -320,79 +290,13 @@ static void ev_stim(void *arg, const struct kt_stim *s)
 	};
 
 	(void)arg;
-	shm_send(KT_SHM_MSG_STIMULUS, &m, sizeof(m));
+	msg_send(KT_MSG_STIMULUS, &m, sizeof(m));
 }
 
 static void ev_end(void *arg, uint32_t ms)
 {
 	(void)arg;
-	shm_send(KT_SHM_MSG_SCENARIO_END, &ms, sizeof(ms));
-}
-
-/* ---- the test body ----------------------------------------------------------- */
-
-int kt_run_body_local(const struct kt_plan *plan, const char *cg_root, pid_t spid,
-		      const struct kt_scn_events *ev, volatile sig_atomic_t *stop,
-		      struct kt_assert_result *out)
-{
-	const struct ktstr_test *t = plan->test;
-	struct kt_topo topo = {0};
-	struct kt_cgroup_mgr cg = {0};
-	struct ktstr_ctx tctx = {0};
-	struct kt_ctx sctx = {0};
-	char *err = NULL;
-	int rc;
-
-	kt_assert_result_clear(out);
-	if (kt_topo_read(NULL, &topo, &err)) {
-		kt_assert_result_fail(out, KT_DETAIL_OTHER, err);
-		free(err);
-		return -EIO;
-	}
-	if (kt_cgmgr_init(&cg, "/sys/fs/cgroup", cg_root, &err)) {
-		kt_assert_result_fail(out, KT_DETAIL_OTHER, err);
-		free(err);
-		kt_topo_free(&topo);
-		return -EIO;
-	}
-	sctx.topo = &topo;
-	sctx.cg = &cg;
-	sctx.duration_ms = (uint64_t)plan->duration_s * 1000;
-	sctx.workers_per_cgroup = (unsigned)plan->workers_per_cgroup;
-	sctx.sched_pid = spid;
-	sctx.settle_ms = 500;
-	sctx.assert = plan->assert;
-	sctx.events = ev;
-	sctx.stop = stop;
-
-	tctx.name = t->name;
-	tctx.numa_nodes = plan->topo.numa_nodes;
-	tctx.llcs = plan->topo.llcs;
-	tctx.cores = plan->topo.cores;
-	tctx.threads = plan->topo.threads;
-	tctx.cpus = kt_rtopo_cpus(&plan->topo);
-	tctx.duration_s = (unsigned)plan->duration_s;
-	tctx.workers_per_cgroup = (unsigned)plan->workers_per_cgroup;
-	tctx.sched_pid = spid;
-	tctx.assert = &sctx.assert;
-	tctx.topo = &topo;
-	tctx.scn = &sctx;
-	kt_assert_result_pass(&tctx.result);
-
-	if (in_guest)
-		out_line("KTSTR_PAYLOAD_STARTING");
-	stage("test body running");
-	rc = t->fn(&tctx);
-	stage("test body done");
-	if (rc < 0 && tctx.result.passed)
-		kt_assert_result_add_failure(&tctx.result, KT_DETAIL_OTHER,
-					     "test function returned error: %s", strerror(-rc));
-	kt_assert_result_copy(out, &tctx.result);
-	kt_assert_result_clear(&tctx.result);
-	kt_cgmgr_destroy(&cg);
-	kt_cgmgr_free(&cg);
-	kt_topo_free(&topo);
-	return 0;
+	msg_send(KT_MSG_SCENARIO_END, &ms, sizeof(ms));
 }
 
 /* ---- the mode -------------------------------------------------------------------- */
@@ -401,11 +305,7 @@ static void send_result(const struct kt_assert_result *r)
 {
 	char *json = kt_assert_result_to_string(r);
 
-	shm_send(KT_SHM_MSG_TEST_RESULT, json, (uint32_t)strlen(json));
-	pthread_mutex_lock(&out_lock);
-	printf("===KTSTR_TEST_RESULT_START===\n%s\n===KTSTR_TEST_RESULT_END===\n", json);
-	fflush(stdout);
-	pthread_mutex_unlock(&out_lock);
+	msg_send_str(KT_MSG_TEST_RESULT, json);
 	free(json);
 }
 
@@ -447,7 +347,6 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 	int attach_ms = 3000, rc;
 
 	(void)gctx;
-	in_guest = true;
 	/*
 	 * jansson seeds its hash tables from /dev/urandom on first use, which
 	 * in a fresh guest waits for the crng (~1 s under TCG); hash-flooding
@@ -463,9 +362,9 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 	ensure_mount("none", "/sys/kernel/debug", "debugfs");
 	ensure_mount("none", "/sys/fs/cgroup", "cgroup2");
 	if (kt_shm_guest_open(&shm, &err) == 0) {
-		shm_ok = true;
+		tx.ring = &shm;
 	} else {
-		out_line("ktstr: SHM unavailable (%s); results go over COM2 only", err);
+		printf("ktstr: SHM unavailable (%s); results go over COM2 only\n", err);
 		free(err);
 		err = NULL;
 	}
@@ -503,7 +402,7 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 		if (rc) {
 			send_sched_log();
 			if (rc == -2) {
-				out_line("KTSTR_SCHED_NOT_ATTACHED: %s", why);
+				msg_send_str(KT_MSG_SCHED_NOT_ATTACHED, why);
 				kt_assert_result_fail(&res, KT_DETAIL_SCHEDULER_DIED, why);
 				/* The message the host shows. */
 				free(res.details[res.n_details - 1].message);
@@ -525,15 +424,15 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 			snprintf(pid, sizeof(pid), "%d", (int)sched_pid);
 			setenv("SCHED_PID", pid, 1);
 		}
-		if (shm_ok)
-			kt_shm_guest_ctrl_set(&shm, KT_SHM_CTRL_TO_HOST, KT_SHM_SIG_SCHED_STARTED);
+		if (tx.ring)
+			kt_shm_guest_ctrl_set(&shm, KT_PROTO_CTRL_TO_HOST, KT_PROTO_SIG_SCHED_STARTED);
 		if (pthread_create(&mon_thr, NULL, sched_monitor, NULL) == 0)
 			mon_started = true;
 	}
 
 	stage("reading topology");
 	rc = kt_run_body_local(&plan, "/sys/fs/cgroup/ktstr", sched ? sched_pid : 0, &ev,
-			       &stop_flag, &res);
+			       &stop_flag, stage, &res);
 	if (rc >= 0 && sched && sched_reap() && res.passed) {
 		char *d = describe_status(sched_status);
 
@@ -563,11 +462,6 @@ send:
 		pthread_join(tr_thr, NULL);
 	rc = res.passed ? 0 : 1;
 	kt_assert_result_clear(&res);
-	if (shm_ok) {
-		int32_t code = rc;
-
-		shm_send(KT_SHM_MSG_EXIT, &code, sizeof(code));
-	}
 	free(test);
 	free(sched);
 	free(err);

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "util/util.h"
-#include "vm/shm.h"
+#include "guest/shm.h"
 
 static int parse_hex(const char *s, size_t n, uint64_t *out)
 {
@@ -271,15 +271,15 @@ int kt_shm_guest_write(struct kt_shm_guest *g, uint32_t type, const void *payloa
 	return r;
 }
 
-uint8_t kt_shm_guest_ctrl_get(struct kt_shm_guest *g, enum kt_shm_ctrl which)
+uint8_t kt_shm_guest_ctrl_get(struct kt_shm_guest *g, unsigned off)
 {
-	return g->region ? kt_shm_ctrl_get(g->region, which) : 0;
+	return g->region ? kt_shm_ctrl_get(g->region, off) : 0;
 }
 
-void kt_shm_guest_ctrl_set(struct kt_shm_guest *g, enum kt_shm_ctrl which, uint8_t value)
+void kt_shm_guest_ctrl_set(struct kt_shm_guest *g, unsigned off, uint8_t value)
 {
 	if (g->region)
-		kt_shm_ctrl_set(g->region, which, value);
+		kt_shm_ctrl_set(g->region, off, value);
 }
 
 uint64_t kt_shm_guest_drops(struct kt_shm_guest *g)
