@@ -17,6 +17,7 @@
 
 #include "util/util.h"
 #include "vm/com2.h"
+#include "vm/conlog.h"
 #include "vm/vm.h"
 #include "vm/vmm.h"
 
@@ -50,6 +51,7 @@ struct run {
 	const struct kt_vm_config *cfg;
 	struct kt_vm_result *res;
 	int com1, com2, logfd;
+	struct kt_conlog conlog; /* console.log, bounded */
 	struct linebuf l1;
 	struct kt_com2 *com2p;
 	struct tail t1, t2;

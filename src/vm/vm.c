@@ -176,6 +176,7 @@ static int open_channels(struct run *r, struct boot *b, char **err)
 		*err = kt_asprintf("%s: %s", r->res->console_log, strerror(errno));
 		return rc;
 	}
+	kt_conlog_init(&r->conlog, r->logfd, r->cfg->console_head, r->cfg->console_tail);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b->sv1) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b->sv2) < 0) {
 		rc = -errno;
@@ -304,8 +305,10 @@ static void take_down(struct run *r, struct boot *b)
 		if (b->sv2[i] >= 0)
 			close(b->sv2[i]);
 	}
-	if (r->logfd >= 0)
+	if (r->logfd >= 0) {
+		kt_conlog_finish(&r->conlog);
 		close(r->logfd);
+	}
 	if (b->own)
 		kt_cpio_free(b->own);
 	free(b->initrd_path);
@@ -335,7 +338,7 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		image = cfg->vmlinux;
 	r.cfg = cfg;
 	r.res = res;
-	r.com1 = r.com2 = r.logfd = -1;
+	r.com1 = r.com2 = r.logfd = r.conlog.fd = -1;
 	r.com2p = kt_com2_new();
 	kt_com2_set_line_cb(r.com2p, kt_vm_com2_line, &r);
 

@@ -158,6 +158,11 @@ struct kt_vm_config {
 	 */
 	bool interactive;
 	bool dmesg;	 /* kernel console also to stderr, loglevel=7 */
+	/*
+	 * console.log keeps the first console_head and the last console_tail
+	 * bytes, with a note on what was left out between (0: 8 MiB, 2 MiB).
+	 */
+	size_t console_head, console_tail;
 	size_t shm_size; /* SHM ring size (multiple of 4096; 0 = none) */
 	/* Called for each SHM message (live and after the VM stopped). */
 	void (*on_shm)(void *ctx, const struct kt_shm_msg_view *msg);

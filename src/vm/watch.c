@@ -112,8 +112,7 @@ static void console_line(void *ctx, char *line)
 
 static void console_data(struct run *r, const char *buf, size_t n)
 {
-	if (r->logfd >= 0)
-		write_all(r->logfd, buf, n);
+	kt_conlog_write(&r->conlog, buf, n);
 	if (r->cfg->dmesg) {
 		if (r->tty_raw) {
 			for (size_t i = 0; i < n; i++) {

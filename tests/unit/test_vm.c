@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /* VM engine pure logic: topology, memory sizing, cmdline and QEMU argv. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "guest/guest.h"
 #include "unit.h"
 #include "util/util.h"
+#include "vm/conlog.h"
 #include "vm/vm.h"
 
 UNIT_TEST(vm_topo_parse_ok)
@@ -356,4 +359,50 @@ UNIT_TEST(vm_shm_offset)
 	/* too small */
 	CHECK_INT_EQ(kt_vm_shm_offset(128, 1, 100 << 20, 16 << 20, &off, &node, &noff), -ENOSPC);
 	CHECK_INT_EQ(kt_vm_shm_offset(256, 1, 0, 0, &off, &node, &noff), -ENOSPC);
+}
+
+static char *conlog_run(const char *const *chunks, size_t head, size_t tail, size_t *len)
+{
+	char *path = kt_path_join(unit_tmpdir(), "console.log"), *text = NULL;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	struct kt_conlog l;
+
+	kt_conlog_init(&l, fd, head, tail);
+	for (size_t i = 0; chunks[i]; i++)
+		kt_conlog_write(&l, chunks[i], strlen(chunks[i]));
+	kt_conlog_finish(&l);
+	close(fd);
+	CHECK_INT_EQ(kt_read_file(path, &text, len, 1 << 20), 0);
+	free(path);
+	return text;
+}
+
+/* A guest flooding its console cannot fill the disk: head, note, tail. */
+UNIT_TEST(vm_console_log_bounded)
+{
+	static const char *const small[] = {"boot\n", "ok\n", NULL};
+	static const char *const fits[] = {"0123456789", "abcdefghij", NULL};
+	const char *flood[2005];
+	char *text;
+	size_t len;
+
+	text = conlog_run(small, 16, 8, &len);
+	CHECK_STR_EQ(text, "boot\nok\n");
+	free(text);
+	/* head + tail hold everything: no note */
+	text = conlog_run(fits, 12, 8, &len);
+	CHECK_STR_EQ(text, "0123456789abcdefghij");
+	free(text);
+	/* 2000 lines of 14 bytes through a 100-byte head and a 64-byte tail */
+	flood[0] = "BOOT HEAD\n";
+	for (int i = 1; i <= 2000; i++)
+		flood[i] = i == 2000 ? "line 2000 end\n" : "line xxxx mid\n";
+	flood[2001] = NULL;
+	text = conlog_run(flood, 100, 64, &len);
+	CHECK(kt_startswith(text, "BOOT HEAD\nline xxxx mid\n"));
+	CHECK_STR_CONTAINS(text, "\n[ktstr: console.log truncated: 27846 bytes left out between "
+				 "the first 100 and the last 64 bytes]\n");
+	CHECK(len < 100 + 64 + 120);
+	CHECK_STR_EQ(text + len - 14, "line 2000 end\n");
+	free(text);
 }

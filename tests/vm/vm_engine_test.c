@@ -35,6 +35,20 @@ static void print_msg(enum kt_msg_kind kind, const char *text)
 	free(lines);
 }
 
+/* ~150 KiB on the kernel console: more than the host's console.log keeps. */
+static void flood_console(void)
+{
+	FILE *f = fopen("/dev/ttyS0", "w");
+
+	if (!f)
+		return;
+	for (int i = 0; i < 2000; i++)
+		fprintf(f, "ktstr console flood %04d ..................................................\n",
+			i);
+	fprintf(f, "ktstr console flood done\n");
+	fclose(f);
+}
+
 static int guest_mode(const struct kt_guest_ctx *ctx)
 {
 	struct kt_shm_guest g;
@@ -65,6 +79,7 @@ static int guest_mode(const struct kt_guest_ctx *ctx)
 		usleep(50 * 1000);
 	}
 	kt_shm_guest_close(&g);
+	flood_console();
 	printf("engine-test: topo=%s\n", getenv("KTSTR_TOPO") ? getenv("KTSTR_TOPO") : "?");
 	print_msg(KT_MSG_SCHED_LOG, "sched says hi\n");
 	print_msg(KT_MSG_TEST_RESULT, "{\"passed\": true}");
@@ -179,6 +194,8 @@ int main(int argc, char **argv)
 	cfg.tick_ms = 50;
 	cfg.ctx = &s;
 	cfg.keep_files = getenv("VMQ_KEEP") != NULL;
+	cfg.console_head = 64 << 10;
+	cfg.console_tail = 16 << 10;
 	s.rx = kt_proto_rx_new(on_msg, &s);
 	if (kt_vm_run(&cfg, &res, &err)) {
 		fprintf(stderr, "FAIL: kt_vm_run: %s\n", err);
@@ -216,6 +233,20 @@ int main(int argc, char **argv)
 	EXPECT(s.ticks > 10 && s.mem_ok == s.ticks && !s.mem_bad,
 	       "guest memory access: %d ticks, %d ok, %d bad", s.ticks, s.mem_ok, s.mem_bad);
 	EXPECT(res.memory_mb >= 256, "memory %u MiB", res.memory_mb);
+	{
+		char *log = NULL;
+		size_t len = 0;
+
+		kt_read_file(res.console_log, &log, &len, 64 << 20);
+		EXPECT(log && len <= (80 << 10) + 200, "console.log is %zu bytes (limit 80 KiB)",
+		       len);
+		EXPECT(log && strstr(log, "[ktstr: console.log truncated: "),
+		       "console.log does not say it was truncated");
+		EXPECT(log && len > (16 << 10) &&
+			   memmem(log + len - (16 << 10), 16 << 10, "ktstr console flood done", 24),
+		       "console.log lost its tail");
+		free(log);
+	}
 	if (fails && res.keep_files)
 		fprintf(stderr, "run dir kept: %s\n", res.run_dir);
 	if (fails)
@@ -229,7 +260,7 @@ int main(int argc, char **argv)
 	free(why);
 	if (!fails)
 		printf("ok: engine: SHM ring (%d messages, 2 NUMA nodes), control bytes, guest "
-		       "memory, COM2 lines, protocol messages over COM2, exit code\n",
+		       "memory, COM2 lines, protocol messages over COM2, bounded console log, exit code\n",
 		       NMSG);
 	return fails ? 1 : 0;
 }
