@@ -16,19 +16,21 @@ gcc -std=gnu11 -D_GNU_SOURCE -O1 -Wall -Werror -I"$root/include" -I"$root/src" -
 	fail "cannot build the guest limits test program"
 export KTSTR_SIDECAR_DIR=$TMP/sidecars
 
-# peak RSS in KiB of one test run; its output in $TMP/NAME.log, exit status in $rc
-peak() {
+# One test run: output in $TMP/NAME.log, exit status in $rc, peak RSS (KiB) in $kib.
+run() {
 	set +e
 	/usr/bin/time -v -o "$TMP/$1.time" timeout -k 5 300 "$TMP/limits-test" \
 		--exact "ktstr/$1" >"$TMP/$1.log" 2>&1
 	rc=$?
 	set -e
-	sed -n 's/^\s*Maximum resident set size (kbytes): //p' "$TMP/$1.time"
+	kib=$(sed -n 's/^\s*Maximum resident set size (kbytes): //p' "$TMP/$1.time")
 }
 
-base=$(peak small_result)
+run small_result
+base=$kib
 [ $rc -eq 0 ] || { cat "$TMP/small_result.log" >&2; fail "small_result: exit $rc, want 0"; }
-big=$(peak oversized_result)
+run oversized_result
+big=$kib
 cat "$TMP/oversized_result.log"
 [ $rc -eq 1 ] || fail "oversized_result: exit $rc, want 1"
 grep -q "guest sent an oversized test result (16773120 bytes; the limit is 524288)" \
