@@ -83,6 +83,28 @@ bool kt_assert_has_worker_checks(const struct kt_assert *a);
 json_t *kt_assert_to_json(const struct kt_assert *a);
 int kt_assert_from_json(const json_t *j, struct kt_assert *out, char **err);
 
+/* ---- verdicts ------------------------------------------------------------ */
+
+/*
+ * The four outcomes, in order of severity; a merge keeps the most severe:
+ * Fail > Inconclusive > Pass > Skip (empty or all-skip is Skip).
+ *   Skip          a precondition was not met; nothing was measured
+ *   Pass          measured, every bound met
+ *   Inconclusive  ran, but a measurement could not tell signal from noise
+ *                 (too few samples, a zero denominator, ...); never a pass
+ *   Fail          a bound was broken
+ */
+enum kt_verdict { KT_VERDICT_SKIP, KT_VERDICT_PASS, KT_VERDICT_INCONCLUSIVE, KT_VERDICT_FAIL };
+
+/* "SKIP", "PASS", "INCONCLUSIVE", "FAIL". */
+const char *kt_verdict_name(enum kt_verdict v);
+static inline enum kt_verdict kt_verdict_worst(enum kt_verdict a, enum kt_verdict b)
+{
+	return a > b ? a : b;
+}
+/* Process exit status of a verdict: Fail 1, Inconclusive 2, Pass and Skip 0. */
+int kt_verdict_exit_code(enum kt_verdict v);
+
 /* ---- results ------------------------------------------------------------- */
 
 enum kt_detail_kind {
@@ -107,8 +129,9 @@ const char *kt_detail_kind_name(enum kt_detail_kind k);
 int kt_detail_kind_from_name(const char *s, enum kt_detail_kind *out);
 
 struct kt_detail {
-	enum kt_detail_kind kind;
+	enum kt_detail_kind kind; /* the check that produced it */
 	char *message;
+	bool inconclusive;        /* the check could not decide (JSON "inconclusive") */
 };
 
 struct kt_cgroup_stats {
@@ -163,9 +186,16 @@ struct kt_scenario_stats {
 	size_t n_ext_metrics;
 };
 
+/*
+ * The verdict is carried by three flags (as serialised):
+ *   Skip: passed && skipped;  Pass: passed && !skipped;
+ *   Inconclusive: !passed && inconclusive;  Fail: !passed && !inconclusive.
+ * Read it with kt_assert_result_verdict().
+ */
 struct kt_assert_result {
 	bool passed;
 	bool skipped;
+	bool inconclusive;
 	struct kt_detail *details;
 	size_t n_details;
 	struct kt_scenario_stats stats;
@@ -175,14 +205,27 @@ struct kt_assert_result {
 void kt_assert_result_pass(struct kt_assert_result *r);
 void kt_assert_result_skip(struct kt_assert_result *r, const char *reason);
 void kt_assert_result_fail(struct kt_assert_result *r, enum kt_detail_kind kind, const char *msg);
-/* Append a failure detail to an existing result (sets passed=false, skipped=false). */
+/* Append a failure detail to an existing result (the verdict becomes Fail). */
 void kt_assert_result_add_failure(struct kt_assert_result *r, enum kt_detail_kind kind,
 				  const char *fmt, ...) KT_PRINTF(3, 4);
+/*
+ * Append an inconclusive detail: check `kind` ran but its measurement
+ * cannot decide. The verdict becomes at least Inconclusive (a Fail stays).
+ */
+void kt_assert_result_add_inconclusive(struct kt_assert_result *r, enum kt_detail_kind kind,
+				       const char *fmt, ...) KT_PRINTF(3, 4);
+enum kt_verdict kt_assert_result_verdict(const struct kt_assert_result *r);
+/* Set the flags for v (details unchanged). */
+void kt_assert_result_set_verdict(struct kt_assert_result *r, enum kt_verdict v);
+static inline bool kt_assert_result_failed(const struct kt_assert_result *r)
+{
+	return kt_assert_result_verdict(r) == KT_VERDICT_FAIL;
+}
 /* Append a detail without changing passed/skipped. */
 void kt_assert_result_add_detail(struct kt_assert_result *r, enum kt_detail_kind kind,
 				 const char *msg);
 /*
- * dst = dst ⊕ src: passed &&, skipped &&, details appended, counts
+ * dst = dst ⊕ src: the more severe verdict, details appended, counts
  * summed, worst_* max (page_locality and iterations_per_worker: lowest
  * non-zero), cgroups appended, ext_metrics appended. src unchanged.
  */

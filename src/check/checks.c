@@ -253,6 +253,12 @@ static void check_starved_family(const struct kt_worker_report *r, size_t n,
 		if (r[i].wall_time_ns > 0)
 			npct++;
 	}
+	/* Two or more workers but under two with a wall time: no spread to compare. */
+	if (n >= 2 && npct < 2)
+		kt_assert_result_add_inconclusive(out, KT_DETAIL_UNFAIR,
+						  "spread: only %zu of %zu workers measured a wall "
+						  "time (need 2)",
+						  npct, n);
 	if (npct >= 2 && st->spread > limit) {
 		thr[0] = '\0';
 		if (spread_ov && spread_ov->set) {
@@ -310,8 +316,16 @@ static void check_throughput(const struct kt_assert *a, const struct kt_worker_r
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!r[i].cpu_time_ns)
+		if (!r[i].cpu_time_ns) {
+			/* No CPU time: the rate has a zero denominator. */
+			if (a->min_work_rate.set)
+				kt_assert_result_add_inconclusive(
+				    out, KT_DETAIL_BENCHMARK,
+				    "worker %d throughput: no CPU time measured (zero "
+				    "denominator)",
+				    (int)r[i].tid);
 			continue;
+		}
 		double rate = (double)r[i].work_units / ((double)r[i].cpu_time_ns / 1e9);
 
 		rates[k++] = rate;
@@ -321,6 +335,11 @@ static void check_throughput(const struct kt_assert *a, const struct kt_worker_r
 						     "floor %.0f",
 						     (int)r[i].tid, rate, a->min_work_rate.v);
 	}
+	if (a->max_throughput_cv.set && n >= 2 && k < 2)
+		kt_assert_result_add_inconclusive(out, KT_DETAIL_BENCHMARK,
+						  "throughput CV: only %zu of %zu workers measured "
+						  "CPU time (need 2)",
+						  k, n);
 	if (a->max_throughput_cv.set && k >= 2) {
 		double mean = 0, cv;
 
@@ -328,7 +347,11 @@ static void check_throughput(const struct kt_assert *a, const struct kt_worker_r
 			mean += rates[i];
 		mean /= (double)k;
 		cv = kt_stat_cv(rates, k);
-		if (mean > 0 && cv > a->max_throughput_cv.v)
+		if (!(mean > 0))
+			kt_assert_result_add_inconclusive(out, KT_DETAIL_BENCHMARK,
+							  "throughput CV: mean rate is 0 (zero "
+							  "denominator)");
+		else if (cv > a->max_throughput_cv.v)
 			kt_assert_result_add_failure(out, KT_DETAIL_BENCHMARK,
 						     "throughput CV %.3f exceeds limit %.3f "
 						     "(mean=%.0f work/cpu_s)",
@@ -346,15 +369,25 @@ static void check_wake(const struct kt_assert *a, const struct kt_worker_report 
 	if (!n)
 		return;
 	samp = pool_samples(r, n, &ns);
+	if (a->max_wake_latency_cv.set && ns < 2)
+		kt_assert_result_add_inconclusive(out, KT_DETAIL_BENCHMARK,
+						  "wake latency CV: %zu wake sample(s) (need 2)", ns);
 	if (a->max_wake_latency_cv.set && ns >= 2) {
 		double mean, cv = cv_u64(samp, ns, &mean);
 
-		if (mean > 0 && cv > a->max_wake_latency_cv.v)
+		if (!(mean > 0))
+			kt_assert_result_add_inconclusive(out, KT_DETAIL_BENCHMARK,
+							  "wake latency CV: mean latency is 0 (zero "
+							  "denominator)");
+		else if (cv > a->max_wake_latency_cv.v)
 			kt_assert_result_add_failure(out, KT_DETAIL_BENCHMARK,
 						     "wake latency CV %.3f exceeds limit %.3f "
 						     "(mean=%.0fns)",
 						     cv, a->max_wake_latency_cv.v, mean);
 	}
+	if (a->max_p99_wake_latency_ns.set && !ns)
+		kt_assert_result_add_inconclusive(out, KT_DETAIL_BENCHMARK,
+						  "p99 wake latency: no wake samples");
 	if (a->max_p99_wake_latency_ns.set && ns) {
 		uint64_t p = kt_stat_p99(samp, ns);
 
@@ -369,8 +402,14 @@ static void check_wake(const struct kt_assert *a, const struct kt_worker_report 
 	free(samp);
 	if (a->min_iteration_rate.set) {
 		for (size_t i = 0; i < n; i++) {
-			if (!r[i].wall_time_ns)
+			if (!r[i].wall_time_ns) {
+				kt_assert_result_add_inconclusive(
+				    out, KT_DETAIL_BENCHMARK,
+				    "worker %d iteration rate: no wall time measured (zero "
+				    "denominator)",
+				    (int)r[i].tid);
 				continue;
+			}
 			double rate = (double)r[i].iterations / ((double)r[i].wall_time_ns / 1e9);
 
 			if (rate < a->min_iteration_rate.v)
@@ -386,8 +425,15 @@ static void check_wake(const struct kt_assert *a, const struct kt_worker_report 
 static void check_migration(const struct kt_assert *a, const struct kt_cgroup_stats *st,
 			    struct kt_assert_result *out)
 {
-	if (!a->max_migration_ratio.set || !st->total_iterations)
+	if (!a->max_migration_ratio.set)
 		return;
+	if (!st->total_iterations) {
+		kt_assert_result_add_inconclusive(out, KT_DETAIL_MIGRATION,
+						  "migration ratio: 0 iterations (zero denominator, "
+						  "%llu migrations)",
+						  (unsigned long long)st->total_migrations);
+		return;
+	}
 	if (st->migration_ratio > a->max_migration_ratio.v)
 		kt_assert_result_add_failure(out, KT_DETAIL_MIGRATION,
 					     "migration ratio %.4f exceeds threshold %.4f (%llu "
@@ -400,11 +446,28 @@ static void check_migration(const struct kt_assert *a, const struct kt_cgroup_st
 static void check_numa(const struct kt_assert *a, const struct kt_worker_report *r, size_t n,
 		       const struct kt_check_ctx *ctx, struct kt_assert_result *out)
 {
+	bool any = a->min_page_locality.set || a->max_cross_node_migration_ratio.set ||
+		   a->max_slow_tier_ratio.set;
 	uint64_t local, total;
 
-	page_counts(r, n, have_nodes(ctx) ? ctx->cpuset_nodes : NULL, &local, &total);
-	if (!total)
+	if (!any)
 		return;
+	page_counts(r, n, have_nodes(ctx) ? ctx->cpuset_nodes : NULL, &local, &total);
+	if (!total) {
+		kt_assert_result_add_inconclusive(out, KT_DETAIL_PAGE_LOCALITY,
+						  "NUMA checks: 0 pages measured (zero denominator)");
+		return;
+	}
+	/*
+	 * A group without a cpuset has no expected nodes (the locality checks
+	 * do not apply); one with a cpuset whose nodes are unknown cannot be
+	 * judged.
+	 */
+	if ((a->min_page_locality.set || a->max_slow_tier_ratio.set) && ctx && ctx->cpuset &&
+	    !have_nodes(ctx))
+		kt_assert_result_add_inconclusive(out, KT_DETAIL_PAGE_LOCALITY,
+						  "page locality: the nodes of the group's cpuset are "
+						  "unknown, so local pages cannot be told from remote");
 	if (a->min_page_locality.set && have_nodes(ctx)) {
 		double loc = (double)local / (double)total;
 

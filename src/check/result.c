@@ -45,6 +45,41 @@ int kt_detail_kind_from_name(const char *s, enum kt_detail_kind *out)
 	return -EINVAL;
 }
 
+/* ---- verdicts ------------------------------------------------------------ */
+
+const char *kt_verdict_name(enum kt_verdict v)
+{
+	switch (v) {
+	case KT_VERDICT_SKIP:
+		return "SKIP";
+	case KT_VERDICT_PASS:
+		return "PASS";
+	case KT_VERDICT_INCONCLUSIVE:
+		return "INCONCLUSIVE";
+	default:
+		return "FAIL";
+	}
+}
+
+int kt_verdict_exit_code(enum kt_verdict v)
+{
+	return v == KT_VERDICT_FAIL ? 1 : v == KT_VERDICT_INCONCLUSIVE ? 2 : 0;
+}
+
+enum kt_verdict kt_assert_result_verdict(const struct kt_assert_result *r)
+{
+	if (!r->passed)
+		return r->inconclusive ? KT_VERDICT_INCONCLUSIVE : KT_VERDICT_FAIL;
+	return r->skipped ? KT_VERDICT_SKIP : KT_VERDICT_PASS;
+}
+
+void kt_assert_result_set_verdict(struct kt_assert_result *r, enum kt_verdict v)
+{
+	r->passed = v == KT_VERDICT_PASS || v == KT_VERDICT_SKIP;
+	r->skipped = v == KT_VERDICT_SKIP;
+	r->inconclusive = v == KT_VERDICT_INCONCLUSIVE;
+}
+
 /* ---- constructors -------------------------------------------------------- */
 
 void kt_assert_result_pass(struct kt_assert_result *r)
@@ -53,13 +88,20 @@ void kt_assert_result_pass(struct kt_assert_result *r)
 	r->passed = true;
 }
 
-void kt_assert_result_add_detail(struct kt_assert_result *r, enum kt_detail_kind kind,
-				 const char *msg)
+static void add_detail(struct kt_assert_result *r, enum kt_detail_kind kind, const char *msg,
+		       bool inconclusive)
 {
 	r->details = kt_realloc(r->details, (r->n_details + 1) * sizeof(*r->details));
 	r->details[r->n_details].kind = kind;
 	r->details[r->n_details].message = kt_strdup(msg ? msg : "");
+	r->details[r->n_details].inconclusive = inconclusive;
 	r->n_details++;
+}
+
+void kt_assert_result_add_detail(struct kt_assert_result *r, enum kt_detail_kind kind,
+				 const char *msg)
+{
+	add_detail(r, kind, msg, false);
 }
 
 void kt_assert_result_skip(struct kt_assert_result *r, const char *reason)
@@ -75,19 +117,36 @@ void kt_assert_result_fail(struct kt_assert_result *r, enum kt_detail_kind kind,
 	kt_assert_result_add_detail(r, kind, msg);
 }
 
+/* Append a formatted detail and raise the verdict to at least v. */
+static void add_vdetail(struct kt_assert_result *r, enum kt_detail_kind kind, enum kt_verdict v,
+			const char *fmt, va_list ap)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	sb_vaddf(&sb, fmt, ap);
+	add_detail(r, kind, sb_str(&sb), v == KT_VERDICT_INCONCLUSIVE);
+	sb_free(&sb);
+	kt_assert_result_set_verdict(r, kt_verdict_worst(kt_assert_result_verdict(r), v));
+}
+
 void kt_assert_result_add_failure(struct kt_assert_result *r, enum kt_detail_kind kind,
 				  const char *fmt, ...)
 {
-	struct sbuf sb = SBUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
+	add_vdetail(r, kind, KT_VERDICT_FAIL, fmt, ap);
 	va_end(ap);
-	kt_assert_result_add_detail(r, kind, sb_str(&sb));
-	sb_free(&sb);
-	r->passed = false;
-	r->skipped = false;
+}
+
+void kt_assert_result_add_inconclusive(struct kt_assert_result *r, enum kt_detail_kind kind,
+				       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_vdetail(r, kind, KT_VERDICT_INCONCLUSIVE, fmt, ap);
+	va_end(ap);
 }
 
 static void stats_clear(struct kt_scenario_stats *s)
@@ -188,10 +247,11 @@ void kt_assert_result_merge(struct kt_assert_result *dst, const struct kt_assert
 	struct kt_scenario_stats *d = &dst->stats;
 	const struct kt_scenario_stats *s = &src->stats;
 
-	dst->passed = dst->passed && src->passed;
-	dst->skipped = dst->skipped && src->skipped;
+	kt_assert_result_set_verdict(dst, kt_verdict_worst(kt_assert_result_verdict(dst),
+							   kt_assert_result_verdict(src)));
 	for (size_t i = 0; i < src->n_details; i++)
-		kt_assert_result_add_detail(dst, src->details[i].kind, src->details[i].message);
+		add_detail(dst, src->details[i].kind, src->details[i].message,
+			   src->details[i].inconclusive);
 	if (s->n_cgroups) {
 		d->cgroups =
 		    kt_realloc(d->cgroups, (d->n_cgroups + s->n_cgroups) * sizeof(*d->cgroups));
@@ -379,10 +439,16 @@ json_t *kt_assert_result_to_json(const struct kt_assert_result *r)
 
 	json_object_set_new(o, "passed", json_boolean(r->passed));
 	json_object_set_new(o, "skipped", json_boolean(r->skipped));
-	for (size_t i = 0; i < r->n_details; i++)
-		json_array_append_new(
-		    det, json_pack("{s:s,s:s}", "kind", kt_detail_kind_name(r->details[i].kind),
-				   "message", r->details[i].message ? r->details[i].message : ""));
+	json_object_set_new(o, "inconclusive", json_boolean(r->inconclusive));
+	for (size_t i = 0; i < r->n_details; i++) {
+		json_t *d = json_pack("{s:s,s:s}", "kind", kt_detail_kind_name(r->details[i].kind),
+				      "message",
+				      r->details[i].message ? r->details[i].message : "");
+
+		if (r->details[i].inconclusive)
+			json_object_set_new(d, "inconclusive", json_true());
+		json_array_append_new(det, d);
+	}
 	json_object_set_new(o, "details", det);
 	for (size_t i = 0; i < s->n_cgroups; i++) {
 		json_t *c = json_object();
@@ -442,6 +508,16 @@ int kt_assert_result_from_json(const json_t *j, struct kt_assert_result *out, ch
 			return perr(err, "assert result: '%s' is not a boolean", "skipped");
 		r.skipped = json_is_true(v);
 	}
+	v = json_object_get(j, "inconclusive");
+	if (v && !json_is_null(v)) {
+		if (!json_is_boolean(v))
+			return perr(err, "assert result: '%s' is not a boolean", "inconclusive");
+		r.inconclusive = json_is_true(v);
+	}
+	/* At most one of the three is set (skipped goes with passed). */
+	if (r.inconclusive && (r.passed || r.skipped))
+		return perr(err, "assert result: '%s' together with passed or skipped",
+			    "inconclusive");
 	v = json_object_get(j, "details");
 	if (v && !json_is_null(v)) {
 		size_t i;
@@ -455,7 +531,7 @@ int kt_assert_result_from_json(const json_t *j, struct kt_assert_result *out, ch
 		json_array_foreach(v, i, e)
 		{
 			enum kt_detail_kind k = KT_DETAIL_OTHER;
-			json_t *kind, *msg;
+			json_t *kind, *msg, *inc = NULL;
 
 			/* A bare string is accepted as an Other detail. */
 			if (json_is_string(e)) {
@@ -464,6 +540,7 @@ int kt_assert_result_from_json(const json_t *j, struct kt_assert_result *out, ch
 			} else if (json_is_object(e)) {
 				kind = json_object_get(e, "kind");
 				msg = json_object_get(e, "message");
+				inc = json_object_get(e, "inconclusive");
 			} else {
 				perr(err, "assert result: invalid entry in '%s'", "details");
 				goto out;
@@ -471,12 +548,13 @@ int kt_assert_result_from_json(const json_t *j, struct kt_assert_result *out, ch
 			if (!json_is_string(msg) || json_string_length(msg) > MAX_MESSAGE ||
 			    (kind && !json_is_null(kind) &&
 			     (!json_is_string(kind) ||
-			      kt_detail_kind_from_name(json_string_value(kind), &k) < 0))) {
+			      kt_detail_kind_from_name(json_string_value(kind), &k) < 0)) ||
+			    (inc && !json_is_null(inc) && !json_is_boolean(inc))) {
 				perr(err, "assert result: invalid entry in '%s'", "details");
 				goto out;
 			}
 			/* Messages are text: embedded NULs end them. */
-			kt_assert_result_add_detail(&r, k, json_string_value(msg));
+			add_detail(&r, k, json_string_value(msg), inc && json_is_true(inc));
 		}
 	}
 	st = json_object_get(j, "stats");

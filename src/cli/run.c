@@ -64,11 +64,12 @@ static void print_details(const struct kt_assert_result *r)
 {
 	for (size_t i = 0; i < r->n_details; i++) {
 		const char *m = r->details[i].message ? r->details[i].message : "";
-		const char *nl;
+		const char *nl, *tag = r->details[i].inconclusive ? "inconclusive: " : "";
 
 		do {
 			nl = strchr(m, '\n');
-			printf("  %.*s\n", nl ? (int)(nl - m) : (int)strlen(m), m);
+			printf("  %s%.*s\n", tag, nl ? (int)(nl - m) : (int)strlen(m), m);
+			tag = "";
 			m = nl ? nl + 1 : NULL;
 		} while (m && *m);
 	}
@@ -165,7 +166,7 @@ static struct sel *select_scenarios(const struct run_args *a, size_t *n_sel)
 }
 
 struct run_counts {
-	size_t pass, failed, skipped;
+	size_t pass, failed, skipped, inconclusive;
 };
 
 /* One scenario's result: a JSON object into arr, or the text lines. */
@@ -178,14 +179,15 @@ static void report_one(const struct sel *s, const struct kt_assert_result *res, 
 		json_object_set_new(o, "scenario_name", json_string(s->qname));
 		json_object_set_new(o, "passed", json_boolean(res->passed));
 		json_object_set_new(o, "skipped", json_boolean(res->skipped));
+		json_object_set_new(o, "inconclusive", json_boolean(res->inconclusive));
 		json_object_set_new(o, "duration_s", json_real(secs));
 		json_object_set(o, "details", json_object_get(rj, "details"));
 		json_object_set(o, "stats", json_object_get(rj, "stats"));
 		json_decref(rj);
 		json_array_append_new(arr, o);
 	} else {
-		printf("[%s] %s (%.1fs)\n", res->skipped ? "SKIP" : res->passed ? "PASS" : "FAIL",
-		       s->qname, secs);
+		printf("[%s] %s (%.1fs)\n", kt_verdict_name(kt_assert_result_verdict(res)), s->qname,
+		       secs);
 		print_details(res);
 		fflush(stdout);
 	}
@@ -211,12 +213,19 @@ static void run_selected(struct kt_ctx *ctx, const struct sel *sels, size_t n_se
 			kt_assert_result_clear(&res);
 			break;
 		}
-		if (res.skipped)
+		switch (kt_assert_result_verdict(&res)) {
+		case KT_VERDICT_SKIP:
 			n->skipped++;
-		else if (res.passed)
+			break;
+		case KT_VERDICT_PASS:
 			n->pass++;
-		else
+			break;
+		case KT_VERDICT_INCONCLUSIVE:
+			n->inconclusive++;
+			break;
+		default:
 			n->failed++;
+		}
 		report_one(&sels[i], &res, secs, arr);
 		kt_assert_result_clear(&res);
 	}
@@ -253,13 +262,14 @@ static int finish(const struct run_args *a, const struct run_counts *n, json_t *
 	if (a->json) {
 		json_dumpf(arr, stdout, JSON_INDENT(2));
 		printf("\n");
-	} else if (n->skipped) {
-		printf("\n%zu/%zu passed (%zu skipped, %zu failed)\n", n->pass,
-		       n->pass + n->failed + n->skipped, n->skipped, n->failed);
+	} else if (n->skipped || n->inconclusive) {
+		printf("\n%zu/%zu passed (%zu skipped, %zu inconclusive, %zu failed)\n", n->pass,
+		       n->pass + n->failed + n->skipped + n->inconclusive, n->skipped,
+		       n->inconclusive, n->failed);
 	} else {
 		printf("\n%zu/%zu passed\n", n->pass, n->pass + n->failed);
 	}
-	return n->failed ? 1 : 0;
+	return n->failed ? 1 : n->inconclusive ? 2 : 0;
 }
 
 /* Topology, cgroups and our stop path around the scenarios. */
@@ -333,11 +343,14 @@ static int cmd_run(int argc, char **argv)
 		"Run the scenario catalog on this machine under whatever scheduler is active.\n"
 		"Cgroups live in /sys/fs/cgroup/ktstr-<pid>/ (cgroup v2 with cpuset required) and\n"
 		"are removed on exit and on Ctrl-C. The scheduler is watched for death when\n"
-		"SCHED_PID is set. Each scenario prints [PASS|FAIL|SKIP] name/profile (secs),\n"
-		"its details indented, then a summary line.",
+		"SCHED_PID is set. Each scenario prints [PASS|FAIL|INCONCLUSIVE|SKIP]\n"
+		"name/profile (secs), its details indented, then a summary line. INCONCLUSIVE:\n"
+		"a check ran but could not tell signal from noise (too few samples, a zero\n"
+		"denominator); its detail says which.",
 		opts,
-		"Exit status: 0 when no scenario failed, 1 when any failed (unlike the Rust\n"
-		"ktstr, which exits 0 either way), 2 on usage errors, 130 on Ctrl-C.",
+		"Exit status: 1 when any scenario failed (unlike the Rust ktstr, which exits 0\n"
+		"either way), else 2 when any was inconclusive, else 0; also 2 on usage errors\n"
+		"(with a message on stderr), 130 on Ctrl-C.",
 		0,
 	};
 	struct sel *sels;

@@ -2,7 +2,8 @@
 /*
  * ktstr test: run the tests of test binaries (their --list / --exact) in
  * parallel VMs, with a live progress line on a TTY and a closing
- * "N passed, N failed, N skipped". Exit 1 if any test failed.
+ * "N passed, N failed, N skipped, N inconclusive". Exit 1 if any test failed,
+ * else 2 if any was inconclusive.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check/check.h"
 #include "cli.h"
 #include "kernel/kernel.h"
 #include "results/results.h"
@@ -31,7 +33,7 @@ struct job {
 	uint64_t t0;
 	int state;  /* 0 pending, 1 running, 2 done */
 	bool eof;   /* output pipe closed */
-	int verdict; /* 0 pass, 1 fail, 2 skip */
+	enum kt_verdict verdict;
 	double secs;
 };
 
@@ -119,18 +121,26 @@ static void read_job(struct job *j)
 	}
 }
 
-/* Verdict from the child's last "PASS|FAIL|SKIP ktstr/..." line and exit status. */
-static int job_verdict(struct job *j, int status)
+/*
+ * Verdict from the child's exit status (0 pass or skip, 2 inconclusive,
+ * else fail) and its "SKIP|INCONCLUSIVE ktstr/..." line.
+ */
+static enum kt_verdict job_verdict(struct job *j, int status)
 {
 	const char *s = sb_str(&j->out);
-	const char *skip = NULL;
+	bool skip = false, inc = false;
 
-	for (const char *l = s; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+	for (const char *l = s; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		if (kt_startswith(l, "SKIP ktstr/"))
-			skip = l;
+			skip = true;
+		if (kt_startswith(l, "INCONCLUSIVE ktstr/"))
+			inc = true;
+	}
+	if (status == 2 && inc)
+		return KT_VERDICT_INCONCLUSIVE;
 	if (status != 0)
-		return 1;
-	return skip ? 2 : 0;
+		return KT_VERDICT_FAIL;
+	return skip ? KT_VERDICT_SKIP : KT_VERDICT_PASS;
 }
 
 static char *progress_last(void)
@@ -149,9 +159,14 @@ static void echo_output(struct job *j)
 		const char *e = strchr(l, '\n');
 		size_t n = e ? (size_t)(e - l) + 1 : strlen(l);
 
-		if (!((kt_startswith(l, "PASS ktstr/") || kt_startswith(l, "FAIL ktstr/") ||
-		       kt_startswith(l, "SKIP ktstr/")) &&
-		      !strncmp(l + 5, j->name, strlen(j->name))))
+		const char *sp = strchr(l, ' ');
+		bool own = sp && sp < l + 14 &&
+			   (kt_startswith(l, "PASS ktstr/") || kt_startswith(l, "FAIL ktstr/") ||
+			    kt_startswith(l, "SKIP ktstr/") ||
+			    kt_startswith(l, "INCONCLUSIVE ktstr/")) &&
+			   !strncmp(sp + 1, j->name, strlen(j->name));
+
+		if (!own)
 			fwrite(l, 1, n, stderr);
 		if (!e)
 			fputc('\n', stderr);
@@ -166,7 +181,7 @@ static void progress_reset(void)
 	progress_last()[0] = 0;
 }
 
-static void progress(bool tty, size_t done, size_t total, int np, int nf, int ns,
+static void progress(bool tty, size_t done, size_t total, int np, int nf, int ns, int ni,
 		     const struct job *jobs, size_t n)
 {
 	char *last = progress_last();
@@ -179,8 +194,8 @@ static void progress(bool tty, size_t done, size_t total, int np, int nf, int ns
 		if (jobs[i].state == 1)
 			len += (size_t)snprintf(run + len, sizeof(run) - len, "%s%s", len ? ", " : "",
 						jobs[i].name + 6);
-	snprintf(line, sizeof(line), "[%zu/%zu] %d passed, %d failed, %d skipped%s%s", done, total,
-		 np, nf, ns, len ? "  running: " : "", run);
+	snprintf(line, sizeof(line), "[%zu/%zu] %d passed, %d failed, %d skipped, %d inconclusive%s%s",
+		 done, total, np, nf, ns, ni, len ? "  running: " : "", run);
 	if (!strcmp(line, last))
 		return; /* redraw only on change */
 	snprintf(last, 512, "%s", line);
@@ -235,7 +250,7 @@ struct session {
 	int nenv;
 	struct job *jobs;
 	size_t njobs, done;
-	int np, nf, ns;
+	int np, nf, ns, ni;
 };
 
 /* Resolve the --kernel ids once here and hand them to the test binaries. */
@@ -344,13 +359,15 @@ static int collect_jobs(struct session *s, int nbin, char **bins)
 	return 0;
 }
 
-static void count_verdict(struct session *s, int verdict)
+static void count_verdict(struct session *s, enum kt_verdict verdict)
 {
 	s->done++;
-	if (verdict == 0)
+	if (verdict == KT_VERDICT_PASS)
 		s->np++;
-	else if (verdict == 1)
+	else if (verdict == KT_VERDICT_FAIL)
 		s->nf++;
+	else if (verdict == KT_VERDICT_INCONCLUSIVE)
+		s->ni++;
 	else
 		s->ns++;
 }
@@ -369,10 +386,9 @@ static void finish_job(struct session *s, struct job *j, int st)
 		fprintf(stderr, "\r\x1b[K");
 		progress_reset();
 	}
-	if (j->verdict != 0 || s->verbose)
+	if (j->verdict != KT_VERDICT_PASS || s->verbose)
 		echo_output(j);
-	fprintf(stderr, "%s %s (%.1fs)\n",
-		j->verdict == 0 ? "PASS" : j->verdict == 1 ? "FAIL" : "SKIP", j->name, j->secs);
+	fprintf(stderr, "%s %s (%.1fs)\n", kt_verdict_name(j->verdict), j->name, j->secs);
 }
 
 /* Wait up to 100 ms for output of the running jobs; reap those that ended. */
@@ -417,14 +433,14 @@ static bool run_jobs(struct session *s)
 			if (r) {
 				kt_err("start %s: %s", s->jobs[next].name, strerror(-r));
 				s->jobs[next].state = 2;
-				s->jobs[next].verdict = 1;
-				count_verdict(s, 1);
+				s->jobs[next].verdict = KT_VERDICT_FAIL;
+				count_verdict(s, KT_VERDICT_FAIL);
 			} else {
 				running++;
 			}
 			next++;
 		}
-		progress(s->tty, s->done, s->njobs, s->np, s->nf, s->ns, s->jobs, s->njobs);
+		progress(s->tty, s->done, s->njobs, s->np, s->nf, s->ns, s->ni, s->jobs, s->njobs);
 		running -= (unsigned)poll_jobs(s);
 	}
 	if (s->tty)
@@ -459,14 +475,17 @@ static int test_session(struct session *s, int nbin, char **bins)
 	kt_info("running %zu test%s, %u at a time", s->njobs, s->njobs == 1 ? "" : "s", s->jmax);
 	if (!run_jobs(s))
 		return 1;
-	printf("%d passed, %d failed, %d skipped (%.1fs)\n", s->np, s->nf, s->ns,
-	       (double)(kt_now_ns() - t0) / 1e9);
+	printf("%d passed, %d failed, %d skipped, %d inconclusive (%.1fs)\n", s->np, s->nf, s->ns,
+	       s->ni, (double)(kt_now_ns() - t0) / 1e9);
 	for (size_t i = 0; i < s->njobs; i++)
-		if (s->jobs[i].verdict == 1)
-			printf("  failed: %s\n", s->jobs[i].name);
+		if (s->jobs[i].verdict == KT_VERDICT_FAIL ||
+		    s->jobs[i].verdict == KT_VERDICT_INCONCLUSIVE)
+			printf("  %s: %s\n",
+			       s->jobs[i].verdict == KT_VERDICT_FAIL ? "failed" : "inconclusive",
+			       s->jobs[i].name);
 	if (s->have_run)
 		report_sidecars(s->run_version);
-	return s->nf ? 1 : 0;
+	return s->nf ? 1 : s->ni ? 2 : 0;
 }
 
 static void session_free(struct session *s)
@@ -507,7 +526,11 @@ static int cmd_test(int argc, char **argv)
 		"test", "[--kernel ID]... [-E FILTER] [-j N] [--no-skip-mode] BINARY...",
 		"Run the ktstr tests of each test BINARY (built from KTSTR_TESTs and linked with\n"
 		"libktstr), each test in its own VM, several at a time.",
-		opts, "Results also go to sidecars under ${KTSTR_TARGET_DIR:-target}/ktstr/.", -1,
+		opts,
+		"Results also go to sidecars under ${KTSTR_TARGET_DIR:-target}/ktstr/.\n"
+		"Exit status: 1 if a test failed, else 2 if one was inconclusive (a check could\n"
+		"not tell signal from noise), else 0.",
+		-1,
 	};
 	int argi, rc = kt_opt_parse(&cl, argc, argv, &argi);
 

@@ -433,7 +433,7 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 	stage("reading topology");
 	rc = kt_run_body_local(&plan, "/sys/fs/cgroup/ktstr", sched ? sched_pid : 0, &ev,
 			       &stop_flag, stage, &res);
-	if (rc >= 0 && sched && sched_reap() && res.passed) {
+	if (rc >= 0 && sched && sched_reap() && !kt_assert_result_failed(&res)) {
 		char *d = describe_status(sched_status);
 
 		kt_assert_result_add_failure(&res, KT_DETAIL_SCHEDULER_DIED,
@@ -460,7 +460,7 @@ send:
 		write_str(DUMP_ENABLE, "0");
 	if (tr_started)
 		pthread_join(tr_thr, NULL);
-	rc = res.passed ? 0 : 1;
+	rc = kt_verdict_exit_code(kt_assert_result_verdict(&res));
 	kt_assert_result_clear(&res);
 	free(test);
 	free(sched);

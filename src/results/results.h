@@ -43,8 +43,10 @@ struct kt_sidecar {
 	char *scheduler_commit; /* NULL (unknown) */
 	char *project_commit;   /* "abcdef1[-dirty]" or NULL */
 	char *payload;          /* NULL */
+	/* At most one of passed / inconclusive; skipped goes with passed; none = Fail. */
 	bool passed;
 	bool skipped;
+	bool inconclusive;      /* optional when read (older sidecars lack it) */
 	json_t *stats;          /* ScenarioStats JSON (owned), NULL = {} */
 	json_t *monitor;        /* NULL = null */
 	json_t *details;        /* [{kind,message}] (owned), NULL = [] (extension) */

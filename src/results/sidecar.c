@@ -189,6 +189,7 @@ json_t *kt_sidecar_to_json(const struct kt_sidecar *sc)
 	json_object_set_new(o, "metrics", json_array());
 	json_object_set_new(o, "passed", json_boolean(sc->passed));
 	json_object_set_new(o, "skipped", json_boolean(sc->skipped));
+	json_object_set_new(o, "inconclusive", json_boolean(sc->inconclusive));
 	json_object_set_new(o, "stats", sc->stats ? json_deep_copy(sc->stats) : json_object());
 	json_object_set_new(o, "monitor", sc->monitor ? json_deep_copy(sc->monitor) : json_null());
 	json_object_set_new(o, "stimulus_events", json_array());
@@ -245,6 +246,17 @@ static int get_bool(json_t *j, const char *key, bool *out, char **err)
 	}
 	*out = json_is_true(v);
 	return 0;
+}
+
+/* An optional boolean (absent or null: false). */
+static int get_bool_opt(json_t *j, const char *key, bool *out, char **err)
+{
+	json_t *v = json_object_get(j, key);
+
+	*out = false;
+	if (!v || json_is_null(v))
+		return 0;
+	return get_bool(j, key, out, err);
 }
 
 static int get_strv(json_t *j, const char *key, bool required, struct kt_strv *out, char **err)
@@ -306,6 +318,7 @@ int kt_sidecar_from_json(json_t *j, struct kt_sidecar *sc, char **err)
 	    (r = get_str(j, "payload", false, &sc->payload, err)) ||
 	    (r = get_bool(j, "passed", &sc->passed, err)) ||
 	    (r = get_bool(j, "skipped", &sc->skipped, err)) ||
+	    (r = get_bool_opt(j, "inconclusive", &sc->inconclusive, err)) ||
 	    (r = get_str(j, "work_type", true, &sc->work_type, err)) ||
 	    (r = get_strv(j, "active_flags", true, &sc->active_flags, err)) ||
 	    (r = get_strv(j, "sysctls", true, &sc->sysctls, err)) ||
@@ -319,6 +332,11 @@ int kt_sidecar_from_json(json_t *j, struct kt_sidecar *sc, char **err)
 	    (r = get_u64(j, "duration_ms", &sc->has_duration_ms, &sc->duration_ms, err)) ||
 	    (r = get_str(j, "run_source", false, &sc->run_source, err)))
 		goto fail;
+	if (sc->inconclusive && sc->passed) {
+		*err = kt_strdup("fields 'passed' and 'inconclusive' are both true");
+		r = -EINVAL;
+		goto fail;
+	}
 	v = json_object_get(j, "stats");
 	if (!v || !json_is_object(v)) {
 		*err = kt_strdup(v ? "field 'stats' is not an object" : "missing field 'stats'");

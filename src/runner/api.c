@@ -24,7 +24,7 @@ static void absorb(struct ktstr_ctx *ctx, struct kt_assert_result *r)
 static int finish(struct ktstr_ctx *ctx, int rc, struct kt_assert_result *r, const char *what)
 {
 	/* -EINVAL etc.: the description was wrong; out already says why when filled. */
-	if (rc < 0 && r->passed)
+	if (rc < 0 && !kt_assert_result_failed(r))
 		kt_assert_result_add_failure(r, KT_DETAIL_OTHER, "%s: %s", what, strerror(-rc));
 	absorb(ctx, r);
 	return rc;

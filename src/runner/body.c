@@ -64,7 +64,7 @@ int kt_run_body_local(const struct kt_plan *plan, const char *cg_root, pid_t spi
 	rc = t->fn(&tctx);
 	if (stage)
 		stage("test body done");
-	if (rc < 0 && tctx.result.passed)
+	if (rc < 0 && !kt_assert_result_failed(&tctx.result))
 		kt_assert_result_add_failure(&tctx.result, KT_DETAIL_OTHER,
 					     "test function returned error: %s", strerror(-rc));
 	kt_assert_result_copy(out, &tctx.result);

@@ -288,8 +288,9 @@ static void write_sidecar(const struct kt_plan *p, const struct kt_kernel *k,
 	sc.test_name = kt_strdup(p->test->name);
 	sc.topology = kt_strdup(p->topo_str);
 	sc.scheduler = kt_strdup(p->sched_name);
-	sc.passed = v != KT_VERDICT_FAIL;
+	sc.passed = v == KT_VERDICT_PASS || v == KT_VERDICT_SKIP;
 	sc.skipped = v == KT_VERDICT_SKIP;
+	sc.inconclusive = v == KT_VERDICT_INCONCLUSIVE;
 	sc.work_type = kt_strdup(v == KT_VERDICT_SKIP ? "skipped" : "CpuSpin");
 	if (o && o->have_result) {
 		json_t *j = kt_assert_result_to_json(&o->result);
@@ -393,16 +394,14 @@ static json_t *run_json(const struct kt_plan *p, const char *guest_sched, bool k
 
 static void print_verdict(const char *full, enum kt_verdict v, double secs, const char *report)
 {
-	const char *word = v == KT_VERDICT_PASS ? "PASS" : v == KT_VERDICT_SKIP ? "SKIP" : "FAIL";
-
 	if (report && *report)
 		fputs(report, stderr);
-	printf("%s %s (%.1fs)\n", word, full, secs);
+	printf("%s %s (%.1fs)\n", kt_verdict_name(v), full, secs);
 	fflush(stdout);
 }
 
-static int finish(const struct kt_plan *p, const struct kt_kernel *k, struct kt_outcome *o,
-		  const char *full, uint64_t t0, bool verbose)
+static enum kt_verdict finish(const struct kt_plan *p, const struct kt_kernel *k,
+			      struct kt_outcome *o, const char *full, uint64_t t0, bool verbose)
 {
 	char *report = NULL;
 	enum kt_verdict v = kt_verdict_decide(p, o, verbose, &report);
@@ -411,14 +410,14 @@ static int finish(const struct kt_plan *p, const struct kt_kernel *k, struct kt_
 	print_verdict(full, v, (double)ms / 1000.0, report);
 	free(report);
 	write_sidecar(p, k, o, v, ms);
-	return v == KT_VERDICT_FAIL ? 1 : v == KT_VERDICT_SKIP ? 2 : 0;
+	return v;
 }
 
-static int skip(const struct kt_plan *p, const struct kt_kernel *k, const char *full,
-		const char *why, bool no_skip, uint64_t t0)
+static enum kt_verdict skip(const struct kt_plan *p, const struct kt_kernel *k, const char *full,
+			    const char *why, bool no_skip, uint64_t t0)
 {
 	struct kt_outcome o = {.exit_code = -1};
-	int rc;
+	enum kt_verdict rc;
 
 	if (no_skip) {
 		o.infra_error = kt_asprintf("cannot run (no-skip mode): %s", why);
@@ -430,16 +429,16 @@ static int skip(const struct kt_plan *p, const struct kt_kernel *k, const char *
 	printf("SKIP %s (%.1fs)\n", full, (double)(kt_now_ns() - t0) / 1e9);
 	fflush(stdout);
 	write_sidecar(p, k, NULL, KT_VERDICT_SKIP, (kt_now_ns() - t0) / 1000000);
-	return 2;
+	return KT_VERDICT_SKIP;
 }
 
 /*
  * host_only: the body runs in this process under the host's current
  * scheduler, cgroups under /sys/fs/cgroup/ktstr-<pid> (cgroup v2 needed).
  */
-static int run_host_only(const struct kt_plan *p, const struct kt_kernel *k,
-			 struct kt_outcome *o, const char *full, uint64_t t0, bool verbose,
-			 bool no_skip)
+static enum kt_verdict run_host_only(const struct kt_plan *p, const struct kt_kernel *k,
+				     struct kt_outcome *o, const char *full, uint64_t t0,
+				     bool verbose, bool no_skip)
 {
 	struct statfs sf;
 	static volatile sig_atomic_t stop;
@@ -458,7 +457,7 @@ static int run_host_only(const struct kt_plan *p, const struct kt_kernel *k,
 	return finish(p, k, o, full, t0, verbose);
 }
 
-int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *ho)
+enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *ho)
 {
 	uint64_t t0 = kt_now_ns();
 	struct kt_plan plan;
@@ -475,7 +474,8 @@ int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *
 	size_t n_extra = 0;
 	struct kt_cpio *cpio = NULL;
 	json_t *rj;
-	int rc = 1, r;
+	enum kt_verdict rc = KT_VERDICT_FAIL;
+	int r;
 
 	full = kt_test_full_name(t->name, ho->kernel_label);
 	if (kt_plan_resolve(t, &plan, &err)) {

@@ -95,6 +95,24 @@ static void add_stats(struct sbuf *sb, const struct kt_scenario_stats *s)
 	kt_scenario_stats_format(s, sb);
 }
 
+/* The result's details, one per line; undecided checks say so. */
+static void result_details(const struct kt_assert_result *r, struct sbuf *d)
+{
+	for (size_t i = 0; i < r->n_details; i++)
+		sb_addf(d, "%s%s\n", r->details[i].inconclusive ? "inconclusive: " : "",
+			r->details[i].message);
+}
+
+/* The same, indented into a report block. */
+static void add_result_details(struct sbuf *sb, const struct kt_assert_result *r)
+{
+	struct sbuf d = SBUF_INIT;
+
+	result_details(r, &d);
+	add_indented(sb, sb_str(&d), "  ");
+	sb_free(&d);
+}
+
 /* The failure details of an outcome (what went wrong, one per line). */
 static void failure_details(const struct kt_outcome *o, struct sbuf *d)
 {
@@ -103,8 +121,7 @@ static void failure_details(const struct kt_outcome *o, struct sbuf *d)
 	if (o->sched_fail_reason)
 		sb_addf(d, "%s\n", o->sched_fail_reason);
 	if (o->have_result) {
-		for (size_t i = 0; i < o->result.n_details; i++)
-			sb_addf(d, "%s\n", o->result.details[i].message);
+		result_details(&o->result, d);
 		if (!o->result.passed && !o->result.n_details)
 			sb_adds(d, "test failed without details\n");
 	}
@@ -125,7 +142,26 @@ static bool outcome_failed(const struct kt_outcome *o)
 		return true;
 	if (o->timed_out && !o->result.passed)
 		return true;
-	return !o->result.passed;
+	return kt_assert_result_failed(&o->result);
+}
+
+/*
+ * An Inconclusive result: the block names every undecided check, then
+ * the stats. Accepted as a pass under .allow_inconclusive (still shown).
+ */
+static enum kt_verdict inconclusive(const struct kt_plan *p, const struct kt_outcome *o,
+				    char **report)
+{
+	struct sbuf sb = SBUF_INIT;
+	bool allow = p->test->allow_inconclusive;
+
+	sb_addf(&sb, "ktstr_test '%s' [sched=%s] [topo=%s] inconclusive%s:\n", p->test->name,
+		p->sched_name, p->topo_str, allow ? " (accepted: .allow_inconclusive)" : "");
+	add_result_details(&sb, &o->result);
+	if (o->result.stats.n_cgroups || o->result.stats.total_workers)
+		add_stats(&sb, &o->result.stats);
+	*report = sb_steal(&sb);
+	return allow ? KT_VERDICT_PASS : KT_VERDICT_INCONCLUSIVE;
 }
 
 enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outcome *o,
@@ -149,15 +185,23 @@ enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outco
 		if (o->result.details[i].kind == KT_DETAIL_SCHEDULER_DIED)
 			sched_death = true;
 	if (!failed) {
+		bool inc = kt_assert_result_verdict(&o->result) == KT_VERDICT_INCONCLUSIVE;
+
+		/* expect_err wants a failure: an undecided run is not one. */
 		if (expect_err) {
 			sb_addf(&sb, "ktstr_test '%s' [sched=%s] [topo=%s] failed:\n  expected test "
-				     "to fail but it passed\n",
-				p->test->name, p->sched_name, p->topo_str);
+				     "to fail but it %s\n",
+				p->test->name, p->sched_name, p->topo_str,
+				inc ? "was inconclusive" : "passed");
+			if (inc)
+				add_result_details(&sb, &o->result);
 			if (o->have_result)
 				add_stats(&sb, &o->result.stats);
 			*report = sb_steal(&sb);
 			return KT_VERDICT_FAIL;
 		}
+		if (inc)
+			return inconclusive(p, o, report);
 		*report = kt_strdup("");
 		return KT_VERDICT_PASS;
 	}

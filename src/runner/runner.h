@@ -129,8 +129,6 @@ struct kt_outcome {
 
 void kt_outcome_free(struct kt_outcome *o);
 
-enum kt_verdict { KT_VERDICT_PASS, KT_VERDICT_FAIL, KT_VERDICT_SKIP };
-
 /*
  * Decide the verdict (expect_err inverts pass/fail; skips stay skips) and
  * build the report text (empty for a plain pass): the failure block
@@ -155,8 +153,8 @@ struct kt_run_opts_host {
 	bool verbose;
 };
 
-/* Host: run one test (VM or host_only); prints the verdict; returns 0 pass, 1 fail, 2 skip. */
-int kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *o);
+/* Host: run one test (VM or host_only); prints and returns the verdict. */
+enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run_opts_host *o);
 
 /* The guest's side, mode "run" (inside the VM), is src/guest/run.c. */
 

@@ -35,6 +35,9 @@ static void usage(FILE *f, const char *prog)
 		"  -v, --verbose     show guest output and diagnostics\n"
 		"  FILTER            run the tests whose name contains FILTER (default: all)\n"
 		"\n"
+		"Exit status: 1 if a test failed, else 2 if one was inconclusive (a check could\n"
+		"not tell signal from noise; .allow_inconclusive accepts it), else 0.\n"
+		"\n"
 		"Run a whole suite in parallel with `ktstr test %s`.\n",
 		prog, prog);
 }
@@ -104,29 +107,29 @@ static int do_list(void)
 	return 0;
 }
 
-static int run_one(const char *full, struct kt_run_opts_host *o)
+static enum kt_verdict run_one(const char *full, struct kt_run_opts_host *o)
 {
 	char *name = NULL, *label = NULL;
 	const struct ktstr_test *t;
-	int rc;
+	enum kt_verdict rc;
 
 	if (kt_test_parse_full_name(full, &name, &label)) {
 		kt_err("invalid test name '%s': expected ktstr/NAME", full);
-		return 2;
+		return KT_VERDICT_FAIL;
 	}
 	t = kt_registry_find(name);
 	if (!t) {
 		kt_err("no test named '%s' in this binary (see --list)", name);
 		free(name);
 		free(label);
-		return 1;
+		return KT_VERDICT_FAIL;
 	}
 	if (label && !kt_getenv("KTSTR_KERNEL_LIST")) {
 		kt_err("test name '%s' has a kernel suffix but KTSTR_KERNEL_LIST is not set",
 		       full);
 		free(name);
 		free(label);
-		return 1;
+		return KT_VERDICT_FAIL;
 	}
 	o->kernel_label = label;
 	rc = kt_run_test_host(t, o);
@@ -154,7 +157,7 @@ int ktstr_main(int argc, char **argv)
 	struct kt_run_opts_host o = {0};
 	const char *exact = NULL;
 	bool list = false, ignored = false;
-	int c, rc = 0, npass = 0, nfail = 0, nskip = 0;
+	int c, npass = 0, nfail = 0, ninc = 0, nskip = 0;
 	size_t n;
 	const struct ktstr_test *const *v;
 	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
@@ -198,10 +201,9 @@ int ktstr_main(int argc, char **argv)
 		return ignored ? 0 : do_list();
 	if (validate_all())
 		return 1;
-	if (exact) {
-		rc = run_one(exact, &o);
-		return rc == 2 ? 0 : rc; /* a skip exits 0 */
-	}
+	/* Exit status: fail 1, inconclusive 2, pass and skip 0. */
+	if (exact)
+		return kt_verdict_exit_code(run_one(exact, &o));
 
 	v = kt_registry_tests(&n);
 	for (size_t i = 0; i < n; i++) {
@@ -215,25 +217,26 @@ int ktstr_main(int argc, char **argv)
 		char *full = kt_test_full_name(v[i]->name, NULL);
 
 		switch (run_one(full, &o)) {
-		case 0:
+		case KT_VERDICT_PASS:
 			npass++;
 			break;
-		case 2:
+		case KT_VERDICT_SKIP:
 			nskip++;
+			break;
+		case KT_VERDICT_INCONCLUSIVE:
+			ninc++;
 			break;
 		default:
 			nfail++;
 		}
 		free(full);
 	}
-	if (npass + nfail + nskip == 0) {
+	if (npass + nfail + ninc + nskip == 0) {
 		kt_err("no test matches");
 		return 1;
 	}
-	printf("%d passed, %d failed, %d skipped\n", npass, nfail, nskip);
-	if (nfail)
-		rc = 1;
-	return rc;
+	printf("%d passed, %d failed, %d skipped, %d inconclusive\n", npass, nfail, nskip, ninc);
+	return nfail ? 1 : ninc ? 2 : 0;
 }
 
 /* Weak so that a program (or the unit tests) with its own main() wins. */

@@ -540,7 +540,7 @@ end:
 	if (ctx->events && ctx->events->end)
 		ctx->events->end(ctx->events->arg,
 				 (uint32_t)((kt_now_ns() - x.start_ns) / 1000000ull));
-	if (rc == 0 && out->passed && !kt_sched_alive(ctx->sched_pid))
+	if (rc == 0 && !kt_assert_result_failed(out) && !kt_sched_alive(ctx->sched_pid))
 		fail(&x, KT_DETAIL_SCHEDULER_DIED,
 		     "scheduler process died unexpectedly (detected after all %zu steps "
 		     "completed, %.1fs elapsed)",

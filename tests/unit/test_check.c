@@ -441,7 +441,7 @@ UNIT_TEST(check_migration_numa_messages)
 	expect_one(&res, KT_DETAIL_PAGE_LOCALITY,
 		   "page locality 0.6000 below threshold 0.9000 (120/200 pages local)");
 	kt_assert_result_clear(&res);
-	/* Without a cpuset the locality check is skipped. */
+	/* Without a cpuset the locality check does not apply. */
 	kt_check_workers(&a, r, 2, NULL, &res);
 	expect_pass(&res);
 	kt_assert_result_clear(&res);
@@ -566,7 +566,8 @@ UNIT_TEST(check_result_json)
 	a.stats.ext_metrics[0].value = 1.5;
 	a.stats.n_ext_metrics = 1;
 	s = kt_assert_result_to_string(&a);
-	CHECK_STR_CONTAINS(s, "\"passed\":false,\"skipped\":false,\"details\":[{\"kind\":\"Stuck\","
+	CHECK_STR_CONTAINS(s, "\"passed\":false,\"skipped\":false,\"inconclusive\":false,"
+			      "\"details\":[{\"kind\":\"Stuck\","
 			      "\"message\":\"stuck 2500ms on cpu1 at +30ms\"}");
 	CHECK_STR_CONTAINS(s, "\"worst_gap_ms\":2500");
 	CHECK_STR_CONTAINS(s, "\"ext_metrics\":{\"bogo_ops\":1.5}");
@@ -678,4 +679,238 @@ UNIT_TEST(check_stats_format)
 		     "  cg1: workers=2 cpus=4 spread=3.0% gap=20ms migrations=7 iter=900\n");
 	sb_free(&sb);
 	free(s.cgroups);
+}
+
+/* ---- Inconclusive ------------------------------------------------------- */
+
+static enum kt_verdict mkv(struct kt_assert_result *r, enum kt_verdict v)
+{
+	kt_assert_result_pass(r);
+	if (v == KT_VERDICT_SKIP)
+		kt_assert_result_skip(r, "skip");
+	else if (v == KT_VERDICT_INCONCLUSIVE)
+		kt_assert_result_add_inconclusive(r, KT_DETAIL_UNFAIR, "undecided");
+	else if (v == KT_VERDICT_FAIL)
+		kt_assert_result_add_failure(r, KT_DETAIL_STUCK, "stuck");
+	return v;
+}
+
+UNIT_TEST(check_verdict_ranking_and_exit_codes)
+{
+	static const enum kt_verdict all[] = {KT_VERDICT_SKIP, KT_VERDICT_PASS,
+					      KT_VERDICT_INCONCLUSIVE, KT_VERDICT_FAIL};
+
+	/* Fail > Inconclusive > Pass > Skip, whatever the order of the merge. */
+	for (size_t i = 0; i < 4; i++)
+		for (size_t j = 0; j < 4; j++) {
+			struct kt_assert_result a, b;
+			enum kt_verdict want = all[i > j ? i : j];
+
+			CHECK_INT_EQ(kt_verdict_worst(all[i], all[j]), want);
+			mkv(&a, all[i]);
+			mkv(&b, all[j]);
+			CHECK_INT_EQ(kt_assert_result_verdict(&a), all[i]);
+			kt_assert_result_merge(&a, &b);
+			CHECK_INT_EQ(kt_assert_result_verdict(&a), want);
+			/* The flags agree with the verdict: at most one of the three. */
+			CHECK(!(a.passed && a.inconclusive));
+			CHECK(!(a.skipped && !a.passed));
+			kt_assert_result_clear(&a);
+			kt_assert_result_clear(&b);
+		}
+	CHECK_STR_EQ(kt_verdict_name(KT_VERDICT_INCONCLUSIVE), "INCONCLUSIVE");
+	CHECK_STR_EQ(kt_verdict_name(KT_VERDICT_FAIL), "FAIL");
+	CHECK_STR_EQ(kt_verdict_name(KT_VERDICT_PASS), "PASS");
+	CHECK_STR_EQ(kt_verdict_name(KT_VERDICT_SKIP), "SKIP");
+	CHECK_INT_EQ(kt_verdict_exit_code(KT_VERDICT_FAIL), 1);
+	CHECK_INT_EQ(kt_verdict_exit_code(KT_VERDICT_INCONCLUSIVE), 2);
+	CHECK_INT_EQ(kt_verdict_exit_code(KT_VERDICT_PASS), 0);
+	CHECK_INT_EQ(kt_verdict_exit_code(KT_VERDICT_SKIP), 0);
+}
+
+UNIT_TEST(check_inconclusive_details_and_copy)
+{
+	struct kt_assert_result a, b;
+
+	/* An inconclusive detail never lowers a Fail, a failure overrides it. */
+	kt_assert_result_pass(&a);
+	kt_assert_result_add_failure(&a, KT_DETAIL_STUCK, "stuck");
+	kt_assert_result_add_inconclusive(&a, KT_DETAIL_MIGRATION, "m: %d iterations", 0);
+	CHECK_INT_EQ(kt_assert_result_verdict(&a), KT_VERDICT_FAIL);
+	CHECK(!a.details[0].inconclusive);
+	CHECK(a.details[1].inconclusive);
+	CHECK_STR_EQ(a.details[1].message, "m: 0 iterations");
+	kt_assert_result_clear(&a);
+	kt_assert_result_skip(&a, "no LLCs");
+	kt_assert_result_add_inconclusive(&a, KT_DETAIL_UNFAIR, "x");
+	CHECK_INT_EQ(kt_assert_result_verdict(&a), KT_VERDICT_INCONCLUSIVE);
+	kt_assert_result_add_failure(&a, KT_DETAIL_STUCK, "y");
+	CHECK_INT_EQ(kt_assert_result_verdict(&a), KT_VERDICT_FAIL);
+	kt_assert_result_clear(&a);
+	/* copy keeps the verdict and the flag of each detail */
+	mkv(&a, KT_VERDICT_INCONCLUSIVE);
+	kt_assert_result_copy(&b, &a);
+	CHECK_INT_EQ(kt_assert_result_verdict(&b), KT_VERDICT_INCONCLUSIVE);
+	CHECK_INT_EQ(b.n_details, 1);
+	CHECK(b.details[0].inconclusive);
+	CHECK(kt_assert_result_failed(&b) == false);
+	kt_assert_result_clear(&a);
+	kt_assert_result_clear(&b);
+}
+
+UNIT_TEST(check_inconclusive_json)
+{
+	struct kt_assert_result a, b;
+	char *s, *err = NULL;
+	static const char *const bad[] = {
+	    "{\"passed\":true,\"inconclusive\":true}",
+	    "{\"passed\":true,\"skipped\":true,\"inconclusive\":true}",
+	    "{\"passed\":false,\"inconclusive\":1}",
+	    "{\"passed\":false,\"details\":[{\"kind\":\"Unfair\",\"message\":\"m\","
+	    "\"inconclusive\":\"yes\"}]}",
+	};
+
+	mkv(&a, KT_VERDICT_INCONCLUSIVE);
+	kt_assert_result_add_detail(&a, KT_DETAIL_OTHER, "note");
+	s = kt_assert_result_to_string(&a);
+	CHECK_STR_CONTAINS(s, "\"passed\":false,\"skipped\":false,\"inconclusive\":true");
+	CHECK_STR_CONTAINS(s, "{\"kind\":\"Unfair\",\"message\":\"undecided\",\"inconclusive\":true}");
+	CHECK_STR_CONTAINS(s, "{\"kind\":\"Other\",\"message\":\"note\"}");
+	CHECK_INT_EQ(kt_assert_result_parse(s, strlen(s), &b, &err), 0);
+	CHECK_INT_EQ(kt_assert_result_verdict(&b), KT_VERDICT_INCONCLUSIVE);
+	CHECK(b.details[0].inconclusive && !b.details[1].inconclusive);
+	free(s);
+	kt_assert_result_clear(&a);
+	kt_assert_result_clear(&b);
+	/* An older result without the key parses as before. */
+	CHECK_INT_EQ(kt_assert_result_parse("{\"passed\":false}", 16, &b, &err), 0);
+	CHECK_INT_EQ(kt_assert_result_verdict(&b), KT_VERDICT_FAIL);
+	kt_assert_result_clear(&b);
+	for (size_t i = 0; i < KT_ARRAY_SIZE(bad); i++) {
+		CHECK_INT_EQ(kt_assert_result_parse(bad[i], strlen(bad[i]), &b, &err), -EINVAL);
+		CHECK(err != NULL);
+		free(err);
+		err = NULL;
+	}
+}
+
+/* One inconclusive detail of kind k whose message contains msg, verdict Inconclusive. */
+static void expect_inconclusive(struct kt_assert_result *res, enum kt_detail_kind k,
+				const char *msg)
+{
+	CHECK_INT_EQ(kt_assert_result_verdict(res), KT_VERDICT_INCONCLUSIVE);
+	CHECK_INT_EQ(res->n_details, 1);
+	if (res->n_details >= 1) {
+		CHECK(res->details[0].inconclusive);
+		CHECK_INT_EQ(res->details[0].kind, k);
+		CHECK_STR_EQ(res->details[0].message, msg);
+	}
+	kt_assert_result_clear(res);
+}
+
+UNIT_TEST(check_inconclusive_spread_and_throughput)
+{
+	struct kt_worker_report r[2];
+	struct kt_assert a = kt_assert_none();
+	struct kt_assert_result res;
+
+	/* Two workers did work, but only one has a wall time: no spread. */
+	r[0] = mk(1, 1024, 10, 0);
+	r[1] = mk(2, 1024, 10, 1);
+	r[1].wall_time_ns = 0;
+	kt_check_not_starved(r, 2, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_UNFAIR,
+			    "spread: only 1 of 2 workers measured a wall time (need 2)");
+	/* One worker alone has no spread to measure: a pass, not undecided. */
+	kt_check_not_starved(r, 1, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+	r[1].wall_time_ns = 1000000000ull;
+
+	/* A rate with no CPU time has a zero denominator. */
+	a.min_work_rate = KT_SOME_F64(1);
+	r[1].cpu_time_ns = 0;
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_BENCHMARK,
+			    "worker 2 throughput: no CPU time measured (zero denominator)");
+	a = kt_assert_none();
+	a.max_throughput_cv = KT_SOME_F64(0.5);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_BENCHMARK,
+			    "throughput CV: only 1 of 2 workers measured CPU time (need 2)");
+	/* With both measured it decides again (equal rates: CV 0 passes). */
+	r[1].cpu_time_ns = r[0].cpu_time_ns;
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+	/* A real failure elsewhere still fails. */
+	r[1].cpu_time_ns = 0;
+	r[1].work_units = 0;
+	a.not_starved = KT_SOME_BOOL(true);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	CHECK_INT_EQ(kt_assert_result_verdict(&res), KT_VERDICT_FAIL);
+	kt_assert_result_clear(&res);
+}
+
+UNIT_TEST(check_inconclusive_wake_iterations_migration_numa)
+{
+	struct kt_worker_report r[2];
+	struct kt_assert a = kt_assert_none();
+	struct kt_assert_result res;
+	struct kt_cpuset cs, nodes;
+	struct kt_check_ctx ctx = {&cs, &nodes};
+	static const uint64_t one[] = {1000};
+
+	r[0] = mk(1, 1024, 10, 0);
+	r[1] = mk(2, 1024, 10, 1);
+	a.max_wake_latency_cv = KT_SOME_F64(1);
+	set_samples(&r[0], one, 1);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_BENCHMARK,
+			    "wake latency CV: 1 wake sample(s) (need 2)");
+	a = kt_assert_none();
+	a.max_p99_wake_latency_ns = KT_SOME_U64(5000);
+	kt_check_workers(&a, r + 1, 1, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_BENCHMARK, "p99 wake latency: no wake samples");
+	kt_check_workers(&a, r, 1, NULL, &res); /* one sample, 1000 ns: decided */
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+
+	a = kt_assert_none();
+	a.min_iteration_rate = KT_SOME_F64(1);
+	r[1].wall_time_ns = 0;
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_BENCHMARK,
+			    "worker 2 iteration rate: no wall time measured (zero denominator)");
+	r[1].wall_time_ns = 1000000000ull;
+
+	a = kt_assert_none();
+	a.max_migration_ratio = KT_SOME_F64(0.1);
+	r[0].iterations = r[1].iterations = 0;
+	r[0].migration_count = 3;
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_MIGRATION,
+			    "migration ratio: 0 iterations (zero denominator, 3 migrations)");
+
+	/* NUMA checks: no pages at all, then a cpuset whose nodes are unknown. */
+	a = kt_assert_none();
+	a.max_cross_node_migration_ratio = KT_SOME_F64(0.1);
+	kt_check_workers(&a, r, 2, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_PAGE_LOCALITY,
+			    "NUMA checks: 0 pages measured (zero denominator)");
+	set_pages(&r[0], 0, 60, 1, 40);
+	kt_cpuset_parse("0-1", &cs);
+	kt_cpuset_zero(&nodes);
+	a = kt_assert_none();
+	a.min_page_locality = KT_SOME_F64(0.5);
+	kt_check_workers(&a, r, 2, &ctx, &res);
+	expect_inconclusive(&res, KT_DETAIL_PAGE_LOCALITY,
+			    "page locality: the nodes of the group's cpuset are unknown, so local "
+			    "pages cannot be told from remote");
+	kt_cpuset_parse("0", &nodes);
+	kt_check_workers(&a, r, 2, &ctx, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+	kt_worker_report_clear(&r[0]);
+	kt_worker_report_clear(&r[1]);
 }

@@ -144,6 +144,41 @@ UNIT_TEST(results_json_roundtrip)
 	free(path);
 }
 
+UNIT_TEST(results_inconclusive_field)
+{
+	struct kt_sidecar a, b;
+	char *err = NULL;
+	json_t *j;
+
+	fill(&a, "undecided");
+	a.passed = false;
+	a.inconclusive = true;
+	j = kt_sidecar_to_json(&a);
+	CHECK(json_is_true(json_object_get(j, "inconclusive")));
+	CHECK(json_is_false(json_object_get(j, "passed")));
+	CHECK_INT_EQ(kt_sidecar_from_json(j, &b, &err), 0);
+	CHECK(b.inconclusive && !b.passed && !b.skipped);
+	kt_sidecar_free(&b);
+	/* Older sidecars have no such key: read as false. */
+	json_object_del(j, "inconclusive");
+	CHECK_INT_EQ(kt_sidecar_from_json(j, &b, &err), 0);
+	CHECK(!b.inconclusive);
+	kt_sidecar_free(&b);
+	/* At most one of passed / inconclusive. */
+	json_object_set_new(j, "inconclusive", json_true());
+	json_object_set_new(j, "passed", json_true());
+	CHECK(kt_sidecar_from_json(j, &b, &err) < 0);
+	CHECK_STR_CONTAINS(err, "inconclusive");
+	free(err);
+	err = NULL;
+	json_object_set_new(j, "inconclusive", json_string("yes"));
+	CHECK(kt_sidecar_from_json(j, &b, &err) < 0);
+	CHECK_STR_CONTAINS(err, "inconclusive");
+	free(err);
+	json_decref(j);
+	kt_sidecar_free(&a);
+}
+
 static int count_files(const char *dir)
 {
 	DIR *d = opendir(dir);

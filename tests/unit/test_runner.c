@@ -431,6 +431,62 @@ UNIT_TEST(runner_verdict_expect_err_inverts)
 	kt_outcome_free(&o);
 }
 
+KTSTR_TEST(unit_allow_inc, .allow_inconclusive = true)
+{
+	(void)ctx;
+	return 0;
+}
+
+UNIT_TEST(runner_verdict_inconclusive)
+{
+	struct kt_plan p;
+	struct kt_outcome o = {.exit_code = 2, .have_result = true};
+	char *rep;
+
+	plan_for("unit_full", &p);
+	kt_assert_result_pass(&o.result);
+	kt_assert_result_add_inconclusive(&o.result, KT_DETAIL_MIGRATION,
+					  "migration ratio: 0 iterations (zero denominator, 0 "
+					  "migrations)");
+	o.result.stats.total_workers = 4;
+	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_INCONCLUSIVE);
+	CHECK_STR_CONTAINS(rep, "ktstr_test 'unit_full' [sched=unit_sched] [topo=1n4l3c1t] "
+				"inconclusive:\n  inconclusive: migration ratio: 0 iterations");
+	CHECK_STR_CONTAINS(rep, "--- stats ---\n4 workers,");
+	free(rep);
+	/* A failure next to it wins, and the report still names the undecided check. */
+	kt_assert_result_add_failure(&o.result, KT_DETAIL_STUCK, "stuck 2500ms on cpu1 at +3ms");
+	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_FAIL);
+	CHECK_STR_CONTAINS(rep, "failed:\n  inconclusive: migration ratio: 0 iterations");
+	CHECK_STR_CONTAINS(rep, "\n  stuck 2500ms on cpu1 at +3ms\n");
+	free(rep);
+	kt_assert_result_clear(&o.result);
+
+	/* .allow_inconclusive: a pass, with the block still shown. */
+	plan_for("unit_allow_inc", &p);
+	kt_assert_result_pass(&o.result);
+	kt_assert_result_add_inconclusive(&o.result, KT_DETAIL_UNFAIR, "spread: only 1 of 2");
+	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_PASS);
+	CHECK_STR_CONTAINS(rep, "inconclusive (accepted: .allow_inconclusive):\n"
+				"  inconclusive: spread: only 1 of 2\n");
+	free(rep);
+	/* ... but never a failure. */
+	kt_assert_result_add_failure(&o.result, KT_DETAIL_STUCK, "stuck");
+	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_FAIL);
+	free(rep);
+	kt_assert_result_clear(&o.result);
+
+	/* expect_err wants a failure: an undecided run is not one. */
+	plan_for("unit_expect_err", &p);
+	kt_assert_result_pass(&o.result);
+	kt_assert_result_add_inconclusive(&o.result, KT_DETAIL_UNFAIR, "spread: only 1 of 2");
+	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_FAIL);
+	CHECK_STR_CONTAINS(rep, "expected test to fail but it was inconclusive\n"
+				"  inconclusive: spread: only 1 of 2\n");
+	free(rep);
+	kt_outcome_free(&o);
+}
+
 UNIT_TEST(runner_sched_lookup_order)
 {
 	const char *d = unit_tmpdir();

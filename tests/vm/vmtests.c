@@ -55,3 +55,21 @@ KTSTR_TEST(host_cgroups, .host_only = true, .duration_s = 1)
 {
 	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0"}, {.name = "cg_1"}));
 }
+
+/*
+ * A check that cannot decide: CpuSpin workers never sleep, so a p99 wake
+ * latency bound has no samples to judge. Inconclusive (exit 2), never a
+ * pass; not_starved is off so nothing else can decide the verdict.
+ */
+KTSTR_TEST(undecided, .duration_s = 1,
+	   .assert = {.not_starved = KTSTR_OFF, .max_p99_wake_latency_ns = KTSTR_U64(1000000000)})
+{
+	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0"}));
+}
+
+/* The same, accepted by .allow_inconclusive: PASS (exit 0), the block still shown. */
+KTSTR_TEST(undecided_allowed, .duration_s = 1, .allow_inconclusive = true,
+	   .assert = {.not_starved = KTSTR_OFF, .max_p99_wake_latency_ns = KTSTR_U64(1000000000)})
+{
+	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0"}));
+}
