@@ -335,18 +335,11 @@ static int read_run_config(char **test, char **sched, int *attach_ms, char **err
 	return 0;
 }
 
-int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
+/* The process around the test: stdout, signals, mounts, the SHM ring. */
+static void setup(void)
 {
-	struct kt_assert_result res = {0};
-	struct kt_plan plan;
-	struct kt_scn_events ev = {.start = ev_start, .stim = ev_stim, .end = ev_end};
-	const struct ktstr_test *t;
-	pthread_t tr_thr, mon_thr;
-	bool tr_started = false, mon_started = false;
-	char *test = NULL, *sched = NULL, *err = NULL, *why = NULL;
-	int attach_ms = 3000, rc;
+	char *err = NULL;
 
-	(void)gctx;
 	/*
 	 * jansson seeds its hash tables from /dev/urandom on first use, which
 	 * in a fresh guest waits for the crng (~1 s under TCG); hash-flooding
@@ -366,8 +359,62 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 	} else {
 		printf("ktstr: SHM unavailable (%s); results go over COM2 only\n", err);
 		free(err);
-		err = NULL;
 	}
+}
+
+/*
+ * Start the scheduler and its monitor thread (*mon_started). On failure
+ * *res says why and -1 is returned.
+ */
+static int sched_launch(const char *sched, const struct kt_plan *plan, int attach_ms,
+			struct kt_assert_result *res, pthread_t *mon_thr, bool *mon_started)
+{
+	char *why = NULL, pid[32];
+	int rc;
+
+	stage("starting scheduler");
+	rc = sched_start(sched, plan, attach_ms, &why);
+	if (rc) {
+		send_sched_log();
+		if (rc == -2) {
+			msg_send_str(KT_MSG_SCHED_NOT_ATTACHED, why);
+			kt_assert_result_fail(res, KT_DETAIL_SCHEDULER_DIED, why);
+			/* The message the host shows. */
+			free(res->details[res->n_details - 1].message);
+			res->details[res->n_details - 1].message =
+			    kt_asprintf("scheduler '%s' did not attach to sched_ext (%s)",
+					plan->sched_name, why);
+		} else {
+			char *m = kt_asprintf("scheduler '%s': %s", plan->sched_name, why);
+
+			kt_assert_result_fail(res, KT_DETAIL_SCHEDULER_DIED, m);
+			free(m);
+		}
+		free(why);
+		return -1;
+	}
+	snprintf(pid, sizeof(pid), "%d", (int)sched_pid);
+	setenv("SCHED_PID", pid, 1);
+	if (tx.ring)
+		kt_shm_guest_ctrl_set(&shm, KT_PROTO_CTRL_TO_HOST, KT_PROTO_SIG_SCHED_STARTED);
+	if (pthread_create(mon_thr, NULL, sched_monitor, NULL) == 0)
+		*mon_started = true;
+	return 0;
+}
+
+int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
+{
+	struct kt_assert_result res = {0};
+	struct kt_plan plan;
+	struct kt_scn_events ev = {.start = ev_start, .stim = ev_stim, .end = ev_end};
+	const struct ktstr_test *t;
+	pthread_t tr_thr, mon_thr;
+	bool tr_started = false, mon_started = false;
+	char *test = NULL, *sched = NULL, *err = NULL;
+	int attach_ms = 3000, rc;
+
+	(void)gctx;
+	setup();
 	if (read_run_config(&test, &sched, &attach_ms, &err)) {
 		kt_assert_result_fail(&res, KT_DETAIL_OTHER, err);
 		goto send;
@@ -396,39 +443,8 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 			tr_started = true;
 	}
 
-	if (sched) {
-		stage("starting scheduler");
-		rc = sched_start(sched, &plan, attach_ms, &why);
-		if (rc) {
-			send_sched_log();
-			if (rc == -2) {
-				msg_send_str(KT_MSG_SCHED_NOT_ATTACHED, why);
-				kt_assert_result_fail(&res, KT_DETAIL_SCHEDULER_DIED, why);
-				/* The message the host shows. */
-				free(res.details[res.n_details - 1].message);
-				res.details[res.n_details - 1].message =
-					kt_asprintf("scheduler '%s' did not attach to sched_ext "
-						    "(%s)",
-						    plan.sched_name, why);
-			} else {
-				char *m = kt_asprintf("scheduler '%s': %s", plan.sched_name, why);
-
-				kt_assert_result_fail(&res, KT_DETAIL_SCHEDULER_DIED, m);
-				free(m);
-			}
-			goto send;
-		}
-		{
-			char pid[32];
-
-			snprintf(pid, sizeof(pid), "%d", (int)sched_pid);
-			setenv("SCHED_PID", pid, 1);
-		}
-		if (tx.ring)
-			kt_shm_guest_ctrl_set(&shm, KT_PROTO_CTRL_TO_HOST, KT_PROTO_SIG_SCHED_STARTED);
-		if (pthread_create(&mon_thr, NULL, sched_monitor, NULL) == 0)
-			mon_started = true;
-	}
+	if (sched && sched_launch(sched, &plan, attach_ms, &res, &mon_thr, &mon_started))
+		goto send;
 
 	stage("reading topology");
 	rc = kt_run_body_local(&plan, "/sys/fs/cgroup/ktstr", sched ? sched_pid : 0, &ev,
@@ -465,7 +481,6 @@ send:
 	free(test);
 	free(sched);
 	free(err);
-	free(why);
 	return rc;
 }
 
