@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The VM engine as a library, the way test binaries use it: a static
 # program that is both host and guest /init, checking the SHM ring (2 NUMA
-# nodes: the ring lives in the last node's RAM), COM2 lines, the result
-# block and the exit code.
+# nodes: the ring lives in the last node's RAM), COM2 lines, run-protocol
+# messages in their COM2 form, the bounded console.log and the exit code.
 set -eu
 . "$(dirname "$0")/lib_shell.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
