@@ -76,9 +76,11 @@ check-vm: all examples
 check: check-unit check-vm
 
 # Sanitizer build of the unit tests (dynamic link; ASan does not do -static).
+# Any UBSan report stops the test that triggered it.
 asan:
 	$(MAKE) BUILD=build-asan LDSTATIC= \
-		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" check-unit
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer" check-unit
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

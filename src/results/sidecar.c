@@ -120,7 +120,8 @@ static void add_sorted(struct sbuf *sb, const struct kt_strv *sv)
 {
 	char **v = kt_calloc(sv->n + 1, sizeof(*v));
 
-	memcpy(v, sv->v, sv->n * sizeof(*v));
+	if (sv->n) /* an empty list may have no array: memcpy(v, NULL, 0) is undefined */
+		memcpy(v, sv->v, sv->n * sizeof(*v));
 	qsort(v, sv->n, sizeof(*v), cmp_str);
 	for (size_t i = 0; i < sv->n; i++)
 		sb_add(sb, v[i], strlen(v[i]) + 1);

@@ -133,7 +133,8 @@ static int read_elf(const char *path, struct elf_info *in, const char **why)
 		for (size_t i = 0; i < phnum; i++) {
 			GElf_Phdr ph;
 
-			if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_INTERP)
+			/* The first PT_INTERP is the one the kernel loads. */
+			if (in->interp || !gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_INTERP)
 				continue;
 			if (!raw || ph.p_offset >= raw_len || ph.p_filesz == 0 ||
 			    ph.p_filesz > raw_len - ph.p_offset || ph.p_filesz > PATH_MAX) {

@@ -33,6 +33,39 @@ static int copy_unchanged(const void *in, size_t len, void **out, size_t *out_le
 	return 0;
 }
 
+struct span {
+	uint64_t off, end;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/*
+ * Whether two sections behind the fixed prefix share bytes. Packing copies
+ * each of them once, so only disjoint sections keep the output within the
+ * input's size (plus alignment and the table); overlapping ones are left as
+ * they are.
+ */
+static bool movable_overlap(const Elf64_Shdr *sh, unsigned n, uint64_t fixed_end)
+{
+	struct span *v = kt_calloc(n, sizeof(*v));
+	unsigned k = 0;
+	bool overlap = false;
+
+	for (unsigned i = 1; i < n; i++)
+		if (sh[i].sh_type != SHT_NOBITS && sh[i].sh_size && sh[i].sh_offset >= fixed_end)
+			v[k++] = (struct span){sh[i].sh_offset, sh[i].sh_offset + sh[i].sh_size};
+	qsort(v, k, sizeof(*v), cmp_span);
+	for (unsigned i = 1; i < k && !overlap; i++)
+		overlap = v[i].off < v[i - 1].end;
+	free(v);
+	return overlap;
+}
+
 /* Validate the headers; fills *sh (malloc'd) and the fixed prefix length. */
 static bool parse(const uint8_t *b, size_t len, Elf64_Ehdr *eh, Elf64_Shdr **shp, uint64_t *fixed)
 {
@@ -80,7 +113,7 @@ static bool parse(const uint8_t *b, size_t len, Elf64_Ehdr *eh, Elf64_Shdr **shp
 		}
 	}
 	/* The section header table itself must lie behind the fixed prefix. */
-	if (eh->e_shoff < fixed_end)
+	if (eh->e_shoff < fixed_end || movable_overlap(sh, eh->e_shnum, fixed_end))
 		goto bad;
 	*shp = sh;
 	*fixed = fixed_end;
@@ -122,7 +155,11 @@ int kt_elf_strip_debug(const void *in, size_t len, void **out, size_t *out_len)
 		return copy_unchanged(in, len, out, out_len);
 	}
 
-	/* Output never grows: the kept bytes plus alignment fit in len + table slack. */
+	/*
+	 * Output never grows: the moved sections are disjoint (parse()), so the
+	 * kept bytes fit in len, plus at most 4095 bytes of alignment per section
+	 * and the section header table.
+	 */
 	o = kt_calloc(1, len + eh.e_shnum * sizeof(Elf64_Shdr) + 4096 * (size_t)eh.e_shnum);
 	new_off = kt_calloc(eh.e_shnum, sizeof(*new_off));
 	done = kt_calloc(eh.e_shnum, sizeof(*done));

@@ -862,3 +862,115 @@ UNIT_TEST(elf_strip_debug_hostile_input)
 		free(copy);
 	}
 }
+
+/*
+ * Non-allocated sections that share bytes (here eight notes over one 64 KiB
+ * range plus a debug section to strip): packing them one after another
+ * would need eight times the input, which once overflowed the output buffer.
+ * Such an ELF is now copied unchanged.
+ */
+UNIT_TEST(elf_strip_debug_overlapping_sections)
+{
+	enum { NSEC = 11, BLOB = 64 << 10 };
+	static const char names[32] = "\0.shstrtab\0.debug_info\0.note.x";
+	size_t len = sizeof(Elf64_Ehdr) + sizeof(names) + BLOB + NSEC * sizeof(Elf64_Shdr);
+	uint8_t *img = calloc(1, len);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(img + len - NSEC * sizeof(Elf64_Shdr));
+	uint64_t blob = sizeof(*eh) + sizeof(names);
+	void *out;
+	size_t out_len;
+
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_shentsize = sizeof(Elf64_Shdr);
+	eh->e_shnum = NSEC;
+	eh->e_shstrndx = 1;
+	eh->e_shoff = len - NSEC * sizeof(Elf64_Shdr);
+	memcpy(img + sizeof(*eh), names, sizeof(names));
+	memset(img + blob, 0xa5, BLOB);
+	sh[1] = (Elf64_Shdr){.sh_name = 1, .sh_type = SHT_STRTAB, .sh_offset = sizeof(*eh),
+			     .sh_size = sizeof(names)};
+	sh[2] = (Elf64_Shdr){.sh_name = 11, .sh_type = SHT_PROGBITS, .sh_offset = blob,
+			     .sh_size = 16};
+	for (int i = 3; i < NSEC; i++)
+		sh[i] = (Elf64_Shdr){.sh_name = 23, .sh_type = SHT_NOTE, .sh_offset = blob,
+				     .sh_size = BLOB};
+	CHECK_INT_EQ(kt_elf_strip_debug(img, len, &out, &out_len), 0);
+	CHECK_INT_EQ(out_len, len);
+	CHECK(!memcmp(out, img, len));
+	free(out);
+
+	/* Disjoint (empty ones at the same offset included): stripped as usual. */
+	sh[3].sh_offset = blob + 16;
+	sh[3].sh_size = BLOB - 16;
+	for (int i = 4; i < NSEC; i++)
+		sh[i].sh_size = sh[i].sh_name = 0;
+	CHECK_INT_EQ(kt_elf_strip_debug(img, len, &out, &out_len), 0);
+	CHECK(out_len < len);
+	{
+		size_t n;
+
+		CHECK_INT_EQ(elf_section_size(out, out_len, ".debug_info", &n), 0);
+		CHECK_INT_EQ(n, NSEC);
+		CHECK_INT_EQ(elf_section_size(out, out_len, ".note.x", &n), BLOB - 16);
+	}
+	free(out);
+	free(img);
+}
+
+/* Set by the sanitizer runtime in `make asan`: a leak check on demand. */
+extern int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
+
+/*
+ * Two PT_INTERP headers: the first one counts (as for the kernel's ELF
+ * loader), and reading the second no longer leaks the first.
+ */
+UNIT_TEST(elf_deps_second_pt_interp)
+{
+	const char *t = unit_tmpdir();
+	char *first = kt_path_join(t, "ld-first.so"), *bin = kt_path_join(t, "two-interp");
+	char *second = kt_path_join(t, "ld-second.so");
+	size_t off = sizeof(Elf64_Ehdr) + 2 * sizeof(Elf64_Phdr);
+	size_t len = off + strlen(first) + 1 + strlen(second) + 1;
+	uint8_t *img = calloc(1, len);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(img + sizeof(*eh));
+	char **deps = NULL, *err = NULL;
+
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_phoff = sizeof(*eh);
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = 2;
+	ph[0] = (Elf64_Phdr){.p_type = PT_INTERP, .p_offset = off, .p_filesz = strlen(first) + 1};
+	ph[1] = (Elf64_Phdr){.p_type = PT_INTERP, .p_offset = off + strlen(first) + 1,
+			     .p_filesz = strlen(second) + 1};
+	strcpy((char *)img + off, first);
+	strcpy((char *)img + off + strlen(first) + 1, second);
+	CHECK_INT_EQ(kt_write_file_atomic(bin, img, len, 0755), 0);
+	CHECK_INT_EQ(kt_write_file_atomic(first, "", 0, 0755), 0);
+	CHECK_INT_EQ(kt_write_file_atomic(second, "", 0, 0755), 0);
+	CHECK_INT_EQ(kt_elf_deps(bin, &deps, &err), 0);
+	CHECK(deps && deps[0] && !deps[1]);
+	CHECK_STR_EQ(deps ? deps[0] : NULL, first);
+	kt_elf_deps_free(deps);
+	free(img);
+	free(bin);
+	free(first);
+	free(second);
+	if (__lsan_do_recoverable_leak_check)
+		CHECK_INT_EQ(__lsan_do_recoverable_leak_check(), 0);
+}

@@ -95,6 +95,27 @@ UNIT_TEST(results_variant_hash_fields)
 	kt_sidecar_free(&b);
 }
 
+/*
+ * A scheduler without sysctls or kargs: empty lists with no array behind
+ * them hash without undefined behaviour (`make asan` stops on any), and an
+ * empty list differs from a list holding one empty string.
+ */
+UNIT_TEST(results_variant_hash_empty_lists)
+{
+	struct kt_sidecar a = {0}, b = {0};
+	uint64_t h;
+
+	a.test_name = kt_strdup("t");
+	b.test_name = kt_strdup("t");
+	CHECK(a.sysctls.v == NULL && a.kargs.v == NULL);
+	h = kt_sidecar_variant_hash(&a);
+	CHECK(h == kt_sidecar_variant_hash(&b));
+	kt_strv_add(&b.kargs, "");
+	CHECK(h != kt_sidecar_variant_hash(&b));
+	kt_sidecar_free(&a);
+	kt_sidecar_free(&b);
+}
+
 UNIT_TEST(results_json_roundtrip)
 {
 	struct kt_sidecar a, b;
