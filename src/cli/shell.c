@@ -204,6 +204,12 @@ static int shell_status(const struct shell_args *a, struct kt_vm_result *res)
 	char *why = kt_vm_describe_failure(res, &a->cfg);
 	int rc;
 
+	if (why) { /* it quotes the guest's last lines */
+		char *safe = kt_term_safe(why, strlen(why));
+
+		free(why);
+		why = safe;
+	}
 	if (a->exec_cmd && res->have_exec_exit && !res->timed_out) {
 		rc = res->exec_exit;
 	} else if (a->exec_cmd) {

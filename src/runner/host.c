@@ -150,6 +150,18 @@ static void set_str(char **dst, const char *s, size_t n)
 	(*dst)[n] = 0;
 }
 
+/* Verbose mode: a guest line on stderr, control sequences neutralised. */
+static void print_guest_line(const struct collect *c, const char *line, bool stage)
+{
+	char *safe = kt_term_safe(line, strlen(line));
+
+	if (stage)
+		fprintf(stderr, "guest: [%.1fs] %s\n", (double)(kt_now_ns() - c->t0) / 1e9, safe);
+	else
+		fprintf(stderr, "guest: %s\n", safe);
+	free(safe);
+}
+
 /* A message of the run protocol (from the SHM ring or COM2). */
 static void on_msg(void *arg, enum kt_msg_kind kind, const void *data, uint32_t len)
 {
@@ -182,8 +194,7 @@ static void on_msg(void *arg, enum kt_msg_kind kind, const void *data, uint32_t 
 	case KT_MSG_STAGE:
 		set_str(&c->o->init_stage, data, len);
 		if (c->verbose)
-			fprintf(stderr, "guest: [%.1fs] %s\n", (double)(kt_now_ns() - c->t0) / 1e9,
-				c->o->init_stage);
+			print_guest_line(c, c->o->init_stage, true);
 		break;
 	default: /* scenario events: for the host monitor */
 		break;
@@ -200,7 +211,7 @@ static void on_com2(void *arg, const char *line, size_t len, bool cut)
 	set_str(&copy, line, len);
 	bounded_add_line(&c->guest_out, copy, GUEST_OUT_MAX);
 	if (c->verbose)
-		fprintf(stderr, "guest: %s\n", copy);
+		print_guest_line(c, copy, false);
 	free(copy);
 }
 

@@ -164,8 +164,8 @@ static enum kt_verdict inconclusive(const struct kt_plan *p, const struct kt_out
 	return allow ? KT_VERDICT_PASS : KT_VERDICT_INCONCLUSIVE;
 }
 
-enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outcome *o,
-				  bool verbose, char **report)
+static enum kt_verdict decide(const struct kt_plan *p, const struct kt_outcome *o, bool verbose,
+			      char **report)
 {
 	struct sbuf sb = SBUF_INIT, d = SBUF_INIT;
 	bool failed = outcome_failed(o);
@@ -260,4 +260,16 @@ enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outco
 	sb_free(&d);
 	*report = sb_steal(&sb);
 	return expect_err ? KT_VERDICT_PASS : KT_VERDICT_FAIL;
+}
+
+/* The report quotes the guest (its result, logs, console): made terminal-safe. */
+enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outcome *o,
+				  bool verbose, char **report)
+{
+	enum kt_verdict v = decide(p, o, verbose, report);
+	char *safe = kt_term_safe(*report, strlen(*report));
+
+	free(*report);
+	*report = safe;
+	return v;
 }

@@ -136,7 +136,7 @@ void kt_outcome_free(struct kt_outcome *o);
  *     detail...
  *   --- stats --- / --- diagnostics --- / --- scheduler log --- /
  *   --- sched_ext dump ---
- * *report is malloc'd.
+ * Guest text in it is terminal-safe (kt_term_safe). *report is malloc'd.
  */
 enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outcome *o,
 				  bool verbose, char **report);

@@ -67,6 +67,26 @@ const char *sb_str(struct sbuf *sb);
 /* Hand the buffer to the caller (free() it); sb is reset. */
 char *sb_steal(struct sbuf *sb);
 
+/*
+ * Terminal-safe text from an untrusted source (the guest) for the user's
+ * terminal: printable ASCII, '\t', '\n' and well-formed UTF-8 pass; '\r'
+ * is dropped; ESC and every other C0 control, DEL, the C1 controls
+ * (U+0080..U+009F) and malformed UTF-8 are shown as "\xNN" per byte.
+ * Everything the guest says goes through this except the interactive
+ * shell's raw relay. kt_term_safe: whole text, malloc'd. The filter is for
+ * streams: a UTF-8 sequence split between two feeds is kept for the next;
+ * crlf writes "\r\n" for '\n' (for a terminal in raw mode).
+ */
+struct kt_term_filter {
+	unsigned char pend[4];
+	unsigned npend, need;
+	bool crlf;
+};
+void kt_term_filter_feed(struct kt_term_filter *f, const void *in, size_t n, struct sbuf *out);
+/* Show a sequence left incomplete at the end of the stream. */
+void kt_term_filter_flush(struct kt_term_filter *f, struct sbuf *out);
+char *kt_term_safe(const char *s, size_t n);
+
 char *kt_strdup(const char *s);  /* aborts on OOM */
 void *kt_malloc(size_t n);       /* aborts on OOM */
 void *kt_calloc(size_t n, size_t sz);

@@ -66,6 +66,7 @@ struct run {
 	uint64_t shm_rp;
 	/* terminal */
 	bool tty_raw;
+	struct kt_term_filter dmesg_filter; /* --dmesg: the console, terminal-safe */
 	struct kt_vm_guest guest;
 	uint64_t next_tick;
 };

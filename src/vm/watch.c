@@ -114,15 +114,12 @@ static void console_data(struct run *r, const char *buf, size_t n)
 {
 	kt_conlog_write(&r->conlog, buf, n);
 	if (r->cfg->dmesg) {
-		if (r->tty_raw) {
-			for (size_t i = 0; i < n; i++) {
-				if (buf[i] == '\n')
-					write_all(2, "\r", 1);
-				write_all(2, buf + i, 1);
-			}
-		} else {
-			write_all(2, buf, n);
-		}
+		struct sbuf sb = SBUF_INIT;
+
+		r->dmesg_filter.crlf = r->tty_raw;
+		kt_term_filter_feed(&r->dmesg_filter, buf, n, &sb);
+		write_all(2, sb.s, sb.len);
+		sb_free(&sb);
 	}
 	lb_feed(&r->l1, buf, n, console_line, r);
 }
@@ -162,9 +159,11 @@ void kt_vm_com2_line(void *ctx, const char *line, size_t len, bool cut, bool lif
 		free(copy);
 	} else {
 		int fd = r->cfg->interactive ? 2 : 1;
+		char *safe = kt_term_safe(line, len);
 
-		write_all(fd, line, len);
+		write_all(fd, safe, strlen(safe));
 		write_all(fd, "\n", 1);
+		free(safe);
 	}
 }
 

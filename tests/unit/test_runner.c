@@ -530,3 +530,31 @@ UNIT_TEST(runner_sched_lookup_order)
 	free(a);
 	free(b);
 }
+
+/* Guest text in a failure report cannot drive the user's terminal. */
+UNIT_TEST(runner_report_neutralises_terminal_escapes)
+{
+	struct kt_plan p;
+	struct kt_outcome o = {.exit_code = 0, .have_result = true};
+	char *rep;
+
+	plan_for("unit_full", &p);
+	kt_assert_result_pass(&o.result);
+	kt_assert_result_add_failure(&o.result, KT_DETAIL_STUCK,
+				     "stuck \x1b]0;owned\x07 \x1b[2J\x1b[31mred\r\x9b" "6n");
+	o.sched_died = true;
+	o.sched_log = kt_strdup("EXIT: \x1b[1Agone\n");
+	o.console_tail = kt_strdup("tail \xc2\x9b" "1A \xc3\xa9t\xc3\xa9\n");
+	o.guest_out = kt_strdup("out \x1bP+q\x1b\\\n");
+	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_FAIL);
+	for (const char *c = rep; *c; c++)
+		if ((unsigned char)*c < 0x20 && *c != '\n' && *c != '\t')
+			unit_fail(__FILE__, __LINE__, "control byte 0x%02x in report", *c);
+	CHECK(!strstr(rep, "\xc2\x9b") && !strstr(rep, "\x9b"));
+	CHECK_STR_CONTAINS(rep, "stuck \\x1b]0;owned\\x07 \\x1b[2J\\x1b[31mred\\x9b6n\n");
+	CHECK_STR_CONTAINS(rep, "EXIT: \\x1b[1Agone\n");
+	CHECK_STR_CONTAINS(rep, "tail \\xc2\\x9b1A \xc3\xa9t\xc3\xa9\n");
+	CHECK_STR_CONTAINS(rep, "out \\x1bP+q\\x1b\\\n");
+	free(rep);
+	kt_outcome_free(&o);
+}

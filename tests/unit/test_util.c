@@ -148,3 +148,51 @@ UNIT_TEST(util_timestamp_roundtrip)
 	CHECK_INT_EQ(t, 1700000000);
 	CHECK(kt_parse_utc_timestamp("2023-11-14 22:13:20", &t) < 0);
 }
+
+UNIT_TEST(util_term_safe)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"plain text\twith tab\n", "plain text\twith tab\n"},
+		{"\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"},
+		{"title \x1b]0;x\x07", "title \\x1b]0;x\\x07"},
+		{"crlf\r\nover\rwrite", "crlf\noverwrite"},
+		{"bs\b del\x7f nul-free \x01\x1f", "bs\\x08 del\\x7f nul-free \\x01\\x1f"},
+		/* UTF-8: kept when well-formed and not a C1 control. */
+		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+		{"\xc2\xa0nbsp", "\xc2\xa0nbsp"},
+		{"c1 \xc2\x9b" "2J \xc2\x85", "c1 \\xc2\\x9b2J \\xc2\\x85"},
+		{"raw \x9b" "2J", "raw \\x9b2J"},
+		{"overlong \xc0\xaf \xe0\x80\xaf", "overlong \\xc0\\xaf \\xe0\\x80\\xaf"},
+		{"surrogate \xed\xa0\x80", "surrogate \\xed\\xa0\\x80"},
+		{"big \xf4\x90\x80\x80 \xf5", "big \\xf4\\x90\\x80\\x80 \\xf5"},
+		{"cut \xe2\x82", "cut \\xe2\\x82"},
+		{"cut \xe2\x82\x1b[0m", "cut \\xe2\\x82\\x1b[0m"},
+	};
+
+	for (size_t i = 0; i < KT_ARRAY_SIZE(cases); i++) {
+		char *s = kt_term_safe(cases[i].in, strlen(cases[i].in));
+
+		CHECK_STR_EQ(s, cases[i].out);
+		free(s);
+	}
+	{
+		/* A stream split inside a UTF-8 sequence; crlf for a raw terminal. */
+		struct kt_term_filter f = {.crlf = true};
+		struct sbuf sb = SBUF_INIT;
+		const char *in = "a\xe2\x82\xac\n\x1b[H\xf0\x9f\x98\x80z\xe2";
+
+		for (size_t i = 0; in[i]; i++)
+			kt_term_filter_feed(&f, in + i, 1, &sb);
+		kt_term_filter_flush(&f, &sb);
+		CHECK_STR_EQ(sb_str(&sb), "a\xe2\x82\xac\r\n\\x1b[H\xf0\x9f\x98\x80z\\xe2");
+		sb_free(&sb);
+	}
+	{
+		char *s = kt_term_safe("a\0b", 3);
+
+		CHECK_STR_EQ(s, "a\\x00b");
+		free(s);
+	}
+}
