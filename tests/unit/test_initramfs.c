@@ -151,7 +151,13 @@ UNIT_TEST(cpio_duplicates_and_bad_paths)
 	CHECK_INT_EQ(kt_cpio_add_dir(c, "x//y", 0755), -EINVAL);
 	CHECK_INT_EQ(kt_cpio_add_dir(c, "./y", 0755), -EINVAL);
 	CHECK_INT_EQ(kt_cpio_add_dir(c, "d/", 0755), 0); /* trailing slash stripped */
-	CHECK_INT_EQ(kt_cpio_count(c), 4);
+	/* The end-of-archive name would make the kernel stop there (found by fuzz_cpio). */
+	CHECK_INT_EQ(kt_cpio_add_data(c, "TRAILER!!!", "x", 1, 0644), -EINVAL);
+	CHECK_INT_EQ(kt_cpio_add_dir(c, "/TRAILER!!!/", 0755), -EINVAL);
+	CHECK_INT_EQ(kt_cpio_add_symlink(c, "TRAILER!!!", "t"), -EINVAL);
+	CHECK_INT_EQ(kt_cpio_add_data(c, "d/TRAILER!!!", "x", 1, 0644), 0);
+	CHECK_INT_EQ(kt_cpio_add_data(c, "TRAILER!!!x", "x", 1, 0644), 0);
+	CHECK_INT_EQ(kt_cpio_count(c), 6);
 	kt_cpio_free(c);
 }
 
