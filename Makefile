@@ -1,5 +1,5 @@
 # ktstr: plain Makefile. `make`, `make check`, `make check-unit`, `make asan`,
-# `make install PREFIX=...`. Objects go under $(BUILD).
+# `make fuzz`, `make install PREFIX=...`. Objects go under $(BUILD).
 
 BUILD    ?= build
 PREFIX   ?= /usr/local
@@ -25,7 +25,8 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all clean check check-unit check-vm asan install format bench examples
+.PHONY: all clean check check-unit check-vm check-fuzz fuzz fuzz-build fuzz-bins asan install format \
+	bench examples
 all: $(BUILD)/ktstr $(BUILD)/libktstr.a
 
 Q := $(if $(V),,@)
@@ -73,7 +74,36 @@ check-vm: all examples
 		KTSTR_BIN=$(abspath $(BUILD)/ktstr) tests/vm/run-all.sh; \
 	else echo "no VM tests"; fi
 
-check: check-unit check-vm
+check: check-unit check-fuzz check-vm
+
+# Fuzz targets (tests/fuzz/fuzz_*.c, libFuzzer from clang) under ASan+UBSan,
+# built in their own tree. `make check` runs each for FUZZ_CHECK_SECONDS on
+# its seed corpus (tests/fuzz/corpus/NAME); `make fuzz FUZZ_SECONDS=600
+# [FUZZ_TARGETS="elfstrip cpio"]` runs them for as long as asked.
+FUZZ_CC            ?= clang
+FUZZ_BUILD         ?= build-fuzz
+FUZZ_CHECK_SECONDS ?= 4
+FUZZ_SECONDS       ?= 60
+FUZZ_ALL     := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=all -fsanitize=fuzzer-no-link
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libktstr.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(KCFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libktstr.a $(LIBS)
+
+fuzz-bins: $(FUZZ_ALL:%=$(BUILD)/fuzz/fuzz_%)
+
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) LDSTATIC= CFLAGS="$(FUZZ_CFLAGS)" fuzz-bins
+
+check-fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_CHECK_SECONDS) $(FUZZ_ALL)
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Sanitizer build of the unit tests (dynamic link; ASan does not do -static).
 # Any UBSan report stops the test that triggered it.
@@ -97,6 +127,7 @@ format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(UNIT_SRCS) $(wildcard src/*/*.h)
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(EXAMPLES:=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(EXAMPLES:=.d) \
+	$(FUZZ_ALL:%=$(BUILD)/fuzz/fuzz_%.d)

@@ -5,6 +5,7 @@ pkgs=(
 	build-essential make gcc pkg-config git xz-utils cpio bc flex bison
 	libelf-dev libssl-dev dwarves                  # kernel build, BTF (pahole)
 	clang llvm clang-16 llvm-16                    # tools/sched_ext (scx_flatcg needs clang >= 15)
+	libclang-rt-14-dev                             # libFuzzer for clang (= clang-14): make fuzz, make check
 	libjansson-dev libbpf-dev libzstd-dev liblz4-dev zlib1g-dev
 	qemu-system-x86 busybox-static                 # VM engine, shell mode
 	linux-source-6.12                              # the default test kernel source
