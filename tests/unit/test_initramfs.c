@@ -869,6 +869,19 @@ UNIT_TEST(elf_strip_debug_hostile_input)
 	}
 }
 
+/* The ELF header of a hand-made x86-64 executable (tables filled in by the caller). */
+static void elf64_header(Elf64_Ehdr *eh)
+{
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_ehsize = sizeof(*eh);
+}
+
 /*
  * Non-allocated sections that share bytes (here eight notes over one 64 KiB
  * range plus a debug section to strip): packing them one after another
@@ -887,14 +900,7 @@ UNIT_TEST(elf_strip_debug_overlapping_sections)
 	void *out;
 	size_t out_len;
 
-	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64;
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_ident[EI_VERSION] = EV_CURRENT;
-	eh->e_type = ET_EXEC;
-	eh->e_machine = EM_X86_64;
-	eh->e_version = EV_CURRENT;
-	eh->e_ehsize = sizeof(*eh);
+	elf64_header(eh);
 	eh->e_shentsize = sizeof(Elf64_Shdr);
 	eh->e_shnum = NSEC;
 	eh->e_shstrndx = 1;
@@ -950,14 +956,7 @@ UNIT_TEST(elf_deps_second_pt_interp)
 	Elf64_Phdr *ph = (Elf64_Phdr *)(img + sizeof(*eh));
 	char **deps = NULL, *err = NULL;
 
-	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64;
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_ident[EI_VERSION] = EV_CURRENT;
-	eh->e_type = ET_EXEC;
-	eh->e_machine = EM_X86_64;
-	eh->e_version = EV_CURRENT;
-	eh->e_ehsize = sizeof(*eh);
+	elf64_header(eh);
 	eh->e_phoff = sizeof(*eh);
 	eh->e_phentsize = sizeof(Elf64_Phdr);
 	eh->e_phnum = 2;
