@@ -138,12 +138,14 @@ int kt_elf_strip_debug(const void *in, size_t len, void **out, size_t *out_len)
 		return -ENOEXEC;
 	if (!parse(b, len, &eh, &sh, &fixed_end))
 		return copy_unchanged(in, len, out, out_len);
-	shstr = (const char *)b + sh[eh.e_shstrndx].sh_offset;
+	/* A NOBITS section's offset is unchecked (parse()): no pointer from it. */
 	shstr_size = sh[eh.e_shstrndx].sh_size;
-	if (sh[eh.e_shstrndx].sh_type == SHT_NOBITS || !shstr_size || shstr[shstr_size - 1]) {
+	if (sh[eh.e_shstrndx].sh_type == SHT_NOBITS || !shstr_size ||
+	    b[sh[eh.e_shstrndx].sh_offset + shstr_size - 1]) {
 		free(sh);
 		return copy_unchanged(in, len, out, out_len);
 	}
+	shstr = (const char *)b + sh[eh.e_shstrndx].sh_offset;
 	for (unsigned i = 1; i < eh.e_shnum; i++) {
 		const char *nm = sh[i].sh_name < shstr_size ? shstr + sh[i].sh_name : NULL;
 
