@@ -126,8 +126,9 @@ static void emit(struct sbuf *out, const char *name, uint32_t ino, uint32_t mode
 
 /*
  * Normalise an archive path: strip leading and trailing '/', reject empty
- * names, empty components, "." and "..", and "TRAILER!!!" (the kernel stops
- * unpacking at that name). Returns a malloc'd string or NULL.
+ * names, empty components, "." and "..", and "TRAILER!!!" as the first
+ * component (the kernel stops unpacking at that name, which would also be
+ * the parent directory's). Returns a malloc'd string or NULL.
  */
 static char *norm_path(const char *path)
 {
@@ -142,7 +143,8 @@ static char *norm_path(const char *path)
 	n = strlen(p);
 	while (n && p[n - 1] == '/')
 		n--;
-	if (!n || n >= PATH_MAX || (n == 10 && !memcmp(p, "TRAILER!!!", 10)))
+	if (!n || n >= PATH_MAX ||
+	    (n >= 10 && !memcmp(p, "TRAILER!!!", 10) && (n == 10 || p[10] == '/')))
 		return NULL;
 	s = kt_malloc(n + 1);
 	memcpy(s, p, n);

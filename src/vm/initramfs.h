@@ -8,7 +8,8 @@
  * Archive rules (kt_cpio_*):
  *  - Paths are relative ("init", "bin/sh"); a leading '/' is stripped, ".",
  *    "..", empty components and "//" are rejected (-EINVAL), and so is
- *    "TRAILER!!!", the end-of-archive name (it would hide what follows).
+ *    "TRAILER!!!" as the first component (the end-of-archive name, as the
+ *    entry or its parent directory it would hide what follows).
  *  - Parent directories are added automatically (mode 0755) before an entry.
  *  - Adding a path again: a directory over a directory is ignored (the first
  *    mode wins); a file or symlink identical to the existing one (same type,

@@ -155,6 +155,7 @@ UNIT_TEST(cpio_duplicates_and_bad_paths)
 	CHECK_INT_EQ(kt_cpio_add_data(c, "TRAILER!!!", "x", 1, 0644), -EINVAL);
 	CHECK_INT_EQ(kt_cpio_add_dir(c, "/TRAILER!!!/", 0755), -EINVAL);
 	CHECK_INT_EQ(kt_cpio_add_symlink(c, "TRAILER!!!", "t"), -EINVAL);
+	CHECK_INT_EQ(kt_cpio_add_data(c, "TRAILER!!!/a", "x", 1, 0644), -EINVAL);
 	CHECK_INT_EQ(kt_cpio_add_data(c, "d/TRAILER!!!", "x", 1, 0644), 0);
 	CHECK_INT_EQ(kt_cpio_add_data(c, "TRAILER!!!x", "x", 1, 0644), 0);
 	CHECK_INT_EQ(kt_cpio_count(c), 6);
