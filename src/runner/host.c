@@ -215,6 +215,35 @@ static void on_com2(void *arg, const char *line, size_t len, bool cut)
 	free(copy);
 }
 
+/*
+ * The end of a run: what the guest's messages and output make of the
+ * outcome (its result, or the protocol error that keeps it from being read).
+ */
+static void collect_finish(struct collect *c, struct kt_outcome *o)
+{
+	char *err = NULL;
+
+	if (c->sched_log.len)
+		o->sched_log = sb_steal(&c->sched_log);
+	if (c->dump.len)
+		o->sched_dump = sb_steal(&c->dump);
+	if (c->guest_out.len)
+		o->guest_out = sb_steal(&c->guest_out);
+	if (kt_proto_rx_error(c->rx)) {
+		/* a guest breaking the protocol fails the run; its result is not read */
+		if (!o->infra_error)
+			o->infra_error = kt_strdup(kt_proto_rx_error(c->rx));
+	} else if (c->result) {
+		if (kt_assert_result_parse(c->result, strlen(c->result), &o->result, &err) == 0) {
+			o->have_result = true;
+		} else {
+			free(o->infra_error);
+			o->infra_error = kt_asprintf("malformed test result from guest: %s", err);
+		}
+	}
+	free(err);
+}
+
 static void on_console(void *arg, const char *line)
 {
 	struct collect *c = arg;
@@ -647,22 +676,7 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 		o.infra_error = kt_asprintf("guest init: %s", res.guest_error);
 	if (res.interrupted)
 		o.infra_error = kt_strdup("interrupted");
-	if (c.sched_log.len)
-		o.sched_log = sb_steal(&c.sched_log);
-	if (c.dump.len)
-		o.sched_dump = sb_steal(&c.dump);
-	if (c.guest_out.len)
-		o.guest_out = sb_steal(&c.guest_out);
-	if (kt_proto_rx_error(c.rx)) {
-		/* a guest breaking the protocol fails the run; its result is not read */
-		if (!o.infra_error)
-			o.infra_error = kt_strdup(kt_proto_rx_error(c.rx));
-	} else if (c.result) {
-		if (kt_assert_result_parse(c.result, strlen(c.result), &o.result, &err) == 0)
-			o.have_result = true;
-		else
-			o.infra_error = kt_asprintf("malformed test result from guest: %s", err);
-	}
+	collect_finish(&c, &o);
 	if (o.timed_out && !o.have_result && !o.infra_error) {
 		char *d = kt_vm_describe_failure(&res, &cfg);
 
