@@ -1,26 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
-/* libFuzzer target: kt_shm_drain over an arbitrary region. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
+/*
+ * libFuzzer target: the SHM ring as the host reads it during a test run:
+ * kt_shm_drain_limited over an arbitrary region with the run protocol's
+ * per-kind limits, each message handed to the protocol reader and the
+ * host's collectors, then the outcome and report built from them. The
+ * first 8 input bytes are the host's read pointer.
+ */
+#include "host_collect.h"
 #include "vm/shm.h"
 
 static volatile uint8_t sink; /* bytes read into it are bounds-checked */
 
-static int cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t len, bool crc_ok)
+/* What the engine does with a drained message (src/vm/watch.c). */
+static int deliver(void *ctx, uint32_t type, const uint8_t *payload, uint32_t len, bool crc_ok)
 {
-	/* Touch every payload byte so ASan checks the bounds. */
-	for (uint32_t i = 0; i < len; i++)
+	struct kt_shm_msg_view m = {type, payload, len, crc_ok};
+
+	for (uint32_t i = 0; payload && i < len; i++)
 		sink ^= payload[i];
-	(void)ctx;
-	(void)type;
-	(void)crc_ok;
+	on_shm(ctx, &m);
 	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct collect c;
+	struct kt_outcome o;
 	uint64_t rp;
 	uint8_t *region;
 
@@ -39,9 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(region, &m, 4);
 		memcpy(region + 4, &v, 4);
 	}
+	collect_begin(&c, &o);
 	for (int i = 0; i < 2; i++)
-		if (kt_shm_drain(region, size, &rp, cb, NULL) < 0)
+		if (kt_shm_drain_limited(region, size, &rp, shm_limit, deliver, &c) < 0)
 			break;
+	collect_end(&c, &o);
 	free(region);
 	return 0;
 }
