@@ -6,31 +6,35 @@
  */
 #include "util/util.h"
 
-/* Bounds of the second byte of a UTF-8 sequence, by lead byte (RFC 3629). */
-static bool utf8_lead(unsigned char c, unsigned *need, unsigned char *lo, unsigned char *hi)
+/*
+ * Continuation bytes after lead byte c (0: not a lead byte) and the bounds
+ * of the first of them (RFC 3629: no overlong forms, surrogates or code
+ * points above U+10FFFF; here also no C1 controls).
+ */
+static unsigned utf8_lead(unsigned char c, unsigned char *lo, unsigned char *hi)
 {
 	*lo = 0x80;
 	*hi = 0xbf;
 	if (c >= 0xc2 && c <= 0xdf) {
-		*need = 1;
 		if (c == 0xc2) /* U+0080..U+009F are the C1 controls (0x9b is CSI) */
 			*lo = 0xa0;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		*need = 2;
+		return 1;
+	}
+	if (c >= 0xe0 && c <= 0xef) {
 		if (c == 0xe0)
-			*lo = 0xa0; /* no overlong forms */
+			*lo = 0xa0;
 		else if (c == 0xed)
-			*hi = 0x9f; /* no surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		*need = 3;
+			*hi = 0x9f;
+		return 2;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
 		if (c == 0xf0)
 			*lo = 0x90;
 		else if (c == 0xf4)
-			*hi = 0x8f; /* nothing above U+10FFFF */
-	} else {
-		return false;
+			*hi = 0x8f;
+		return 3;
 	}
-	return true;
+	return 0;
 }
 
 static void add_hex(struct sbuf *out, const unsigned char *p, size_t n)
@@ -44,13 +48,13 @@ void kt_term_filter_feed(struct kt_term_filter *f, const void *in, size_t n, str
 	const unsigned char *p = in;
 
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = p[i];
+		unsigned char c = p[i], lo, hi;
 
 		if (f->npend) {
-			unsigned char lo = 0x80, hi = 0xbf;
-
+			lo = 0x80;
+			hi = 0xbf;
 			if (f->npend == 1)
-				utf8_lead(f->pend[0], &(unsigned){0}, &lo, &hi);
+				utf8_lead(f->pend[0], &lo, &hi);
 			if (c >= lo && c <= hi) {
 				f->pend[f->npend++] = c;
 				if (f->npend == f->need + 1u) {
@@ -69,8 +73,7 @@ void kt_term_filter_feed(struct kt_term_filter *f, const void *in, size_t n, str
 			/* dropped: line ends are '\n'; a lone '\r' would overwrite a line */
 		} else if (c == '\t' || (c >= 0x20 && c < 0x7f)) {
 			sb_add(out, &c, 1);
-		} else if (c >= 0x80 && utf8_lead(c, &f->need, &(unsigned char){0},
-						  &(unsigned char){0})) {
+		} else if ((f->need = utf8_lead(c, &lo, &hi))) {
 			f->pend[0] = c;
 			f->npend = 1;
 		} else {

@@ -24,12 +24,17 @@ printf '#!/bin/sh\necho "tool ran with $1"\n' >"$TMP/inc/tools/mytool"
 chmod +x "$TMP/inc/tools/mytool"
 echo payload-data >"$TMP/data.txt"
 kshell --dmesg -i "$TMP/inc/tools" -i "$TMP/data.txt" \
-	--exec 'mytool arg1 && cat /include-files/data.txt && test -x /bin/ktstr && ktstr --version'
+	--exec 'mytool arg1 && cat /include-files/data.txt && test -x /bin/ktstr && ktstr --version &&
+		printf "esc-\033[31mred\n" && printf "kmsg-\033]0;title\007\n" >/dev/kmsg'
 [ $rc = 0 ] || { show; fail "include files: exit $rc"; }
 grep -qx 'tool ran with arg1' "$TMP/out" || { show; fail "included tool not on PATH"; }
 grep -qx 'payload-data' "$TMP/out" || { show; fail "included file missing"; }
 grep -q '^ktstr ' "$TMP/out" || { show; fail "/bin/ktstr does not run in the guest"; }
 grep -q 'Linux version' "$TMP/err" || { show; fail "--dmesg: kernel console not on stderr"; }
 if grep -q 'Linux version' "$TMP/out"; then show; fail "--dmesg: console leaked into stdout"; fi
+# terminal escapes from the guest arrive neutralised, in its output and on the console
+grep -qF 'esc-\x1b[31mred' "$TMP/out" || { show; fail "guest output escape not shown as \\x1b"; }
+grep -qF 'kmsg-\x1b]0;title\x07' "$TMP/err" || { show; fail "--dmesg escape not shown as \\x1b"; }
+if grep -q "$(printf '\033')" "$TMP/out" "$TMP/err"; then show; fail "an ESC byte reached the terminal"; fi
 check_no_leftover_qemu
-echo "ok: exec status, output, missing command, include files"
+echo "ok: exec status, output, missing command, include files, escapes neutralised"
