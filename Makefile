@@ -82,7 +82,7 @@ check: check-unit check-fuzz check-vm
 # [FUZZ_TARGETS="elfstrip cpio"]` runs them for as long as asked.
 FUZZ_CC            ?= clang
 FUZZ_BUILD         ?= build-fuzz
-FUZZ_CHECK_SECONDS ?= 4
+FUZZ_CHECK_SECONDS ?= 3
 FUZZ_SECONDS       ?= 60
 FUZZ_ALL     := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TARGETS ?= $(FUZZ_ALL)
