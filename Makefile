@@ -16,7 +16,7 @@ LIBS     := -ljansson -lbpf -lelf -lzstd -llz4 -lz -lpthread -lm
 LDSTATIC ?= -static
 
 # Library: every module except the CLI front end.
-LIB_DIRS := util kernel vm proto guest scenario workload check monitor runner results
+LIB_DIRS := util topo kernel vm proto guest scenario workload check monitor runner results
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 CLI_SRCS := $(wildcard src/cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -118,7 +118,7 @@ install: all
 	install -m 0644 $(BUILD)/libktstr.a $(DESTDIR)$(PREFIX)/lib/libktstr.a
 	cp -r include/. $(DESTDIR)$(PREFIX)/include/
 	# Module headers the public API includes (compile with -I$(PREFIX)/include/ktstr).
-	for d in util check workload scenario; do \
+	for d in util check workload scenario topo; do \
 		install -d $(DESTDIR)$(PREFIX)/include/ktstr/$$d; \
 		install -m 0644 src/$$d/*.h $(DESTDIR)$(PREFIX)/include/ktstr/$$d/; \
 	done

@@ -33,17 +33,18 @@
 
 #include "check/check.h"
 #include "ktstr/test.h"
+#include "ktstr/topo.h"
 #include "scenario/scenario.h"
 
 struct ktstr_ctx {
 	const char *name;          /* the test's name */
-	/* The VM topology the test declared (resolved). */
-	int numa_nodes, llcs, cores, threads, cpus;
+	struct kt_topo_spec topology;   /* the VM topology the test declared (resolved) */
+	int cpus;                       /* its CPU count */
 	unsigned duration_s;
 	unsigned workers_per_cgroup;
 	pid_t sched_pid;           /* 0 when no sched_ext scheduler (EEVDF) */
 	const struct kt_assert *assert; /* merged: defaults ⊕ scheduler ⊕ test */
-	const struct kt_topo *topo;     /* what the guest's sysfs reports */
+	const struct kt_hwtopo *hwtopo; /* what sysfs reports (in the VM: matches topology) */
 	const struct kt_ctx *scn;       /* the scenario module's context */
 	struct kt_assert_result result; /* accumulated verdict */
 	unsigned n_results;             /* scenario results merged into it */

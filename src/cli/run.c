@@ -231,7 +231,7 @@ static void run_selected(struct kt_ctx *ctx, const struct sel *sels, size_t n_se
 	}
 }
 
-static void ctx_init(struct kt_ctx *ctx, struct run_args *a, struct kt_topo *topo,
+static void ctx_init(struct kt_ctx *ctx, struct run_args *a, struct kt_hwtopo *topo,
 		     struct kt_cgroup_mgr *cg)
 {
 	const char *sp;
@@ -276,14 +276,14 @@ static int finish(const struct run_args *a, const struct run_counts *n, json_t *
 static int run_scenarios(struct run_args *a, const struct sel *sels, size_t n_sel)
 {
 	struct run_counts n = {0};
-	struct kt_topo topo;
+	struct kt_hwtopo topo;
 	struct kt_cgroup_mgr cg;
 	struct kt_ctx ctx;
 	json_t *arr = a->json ? json_array() : NULL;
 	char *err = NULL, root[128];
 	int rc;
 
-	if (kt_topo_read(NULL, &topo, &err) < 0) {
+	if (kt_hwtopo_read(NULL, &topo, &err) < 0) {
 		kt_err("reading CPU topology: %s", err);
 		free(err);
 		json_decref(arr);
@@ -295,7 +295,7 @@ static int run_scenarios(struct run_args *a, const struct sel *sels, size_t n_se
 	if (kt_cgmgr_init(&cg, CGROUP_FS, root, &err) < 0) {
 		kt_err("cgroup setup: %s", err);
 		free(err);
-		kt_topo_free(&topo);
+		kt_hwtopo_free(&topo);
 		json_decref(arr);
 		return 1;
 	}
@@ -304,7 +304,7 @@ static int run_scenarios(struct run_args *a, const struct sel *sels, size_t n_se
 	if (kt_cgmgr_destroy(&cg) < 0)
 		kt_warn("could not remove %s (run `ktstr cleanup`)", root);
 	kt_cgmgr_free(&cg);
-	kt_topo_free(&topo);
+	kt_hwtopo_free(&topo);
 	if (run_stop) {
 		kt_info("interrupted; workers stopped and %s removed", root);
 		fflush(stdout);

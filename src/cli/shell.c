@@ -121,7 +121,7 @@ static int set_topology(const struct kt_opt *o, const char *arg)
 	struct shell_args *a = o->dst;
 	char *err = NULL;
 
-	if (kt_topo_parse(arg, &a->cfg.topo, &err)) {
+	if (kt_topo_spec_parse(arg, &a->cfg.topo, &err)) {
 		kt_err("%s", err);
 		free(err);
 		return -1;
@@ -269,8 +269,9 @@ int cmd_shell(int argc, char **argv)
 		KT_OPT("kernel", 0, "ID", "kernel to boot (path, version, cache key; default:\n"
 				    "KTSTR_TEST_KERNEL, KTSTR_KERNEL, newest cached)",
 		 kt_opt_str, &a.kernel_id),
-		KT_OPT("topology", 0, "N,L,C,T", "numa_nodes,llcs,cores,threads (default 1,1,1,1)",
-		 set_topology, &a),
+		KT_OPT("topology", 0, "N,L,C,T",
+		       "numa_nodes,llcs,cores,threads, or NnLlCcTt (default 1,1,1,1)", set_topology,
+		       &a),
 		KT_OPT("include-files", 'i', "P", "add file or directory P at /include-files/<name>\n"
 					    "(repeatable; bare names are looked up on PATH;\n"
 					    "ELF shared libraries are added automatically)",

@@ -18,13 +18,13 @@ static int cmd_topo(int argc, char **argv)
 		"(cache index3 shared_cpu_list) and NUMA nodes, then each LLC's node and CPUs.",
 		opts, NULL, 0,
 	};
-	struct kt_topo t;
+	struct kt_hwtopo t;
 	char *err = NULL;
 	int argi, rc = kt_opt_parse(&cl, argc, argv, &argi);
 
 	if (rc != KT_OPT_GO)
 		return rc;
-	if (kt_topo_read(NULL, &t, &err) < 0) {
+	if (kt_hwtopo_read(NULL, &t, &err) < 0) {
 		kt_err("reading CPU topology: %s", err);
 		free(err);
 		return 1;
@@ -40,7 +40,7 @@ static int cmd_topo(int argc, char **argv)
 			printf("%s%d", k++ ? ", " : "", cpu);
 		printf("]\n");
 	}
-	kt_topo_free(&t);
+	kt_hwtopo_free(&t);
 	return 0;
 }
 

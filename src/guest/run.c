@@ -402,6 +402,25 @@ static int sched_launch(const char *sched, const struct kt_plan *plan, int attac
 	return 0;
 }
 
+/*
+ * The VM was built from the host's plan (KTSTR_TOPO, which guest init
+ * already checked against sysfs); the guest's own resolution must agree.
+ */
+static int booted_as_declared(const char *cmdline, const struct kt_plan *plan, char **err)
+{
+	char *v = kt_guest_cmdline_value(cmdline, "KTSTR_TOPO");
+	struct kt_topo_spec booted;
+	int r = kt_topo_spec_parse(v, &booted, err);
+
+	if (!r && !kt_topo_spec_equal(&booted, &plan->topo)) {
+		*err = kt_asprintf("the VM was booted with topology %s but test '%s' declares %s", v,
+				   plan->test->name, plan->topo_str);
+		r = -EINVAL;
+	}
+	free(v);
+	return r;
+}
+
 int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 {
 	struct kt_assert_result res = {0};
@@ -413,7 +432,6 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 	char *test = NULL, *sched = NULL, *err = NULL;
 	int attach_ms = 3000, rc;
 
-	(void)gctx;
 	setup();
 	if (read_run_config(&test, &sched, &attach_ms, &err)) {
 		kt_assert_result_fail(&res, KT_DETAIL_OTHER, err);
@@ -427,7 +445,7 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 		free(m);
 		goto send;
 	}
-	if (kt_plan_resolve(t, &plan, &err)) {
+	if (kt_plan_resolve(t, &plan, &err) || booted_as_declared(gctx->cmdline, &plan, &err)) {
 		kt_assert_result_fail(&res, KT_DETAIL_OTHER, err);
 		goto send;
 	}

@@ -16,7 +16,7 @@ int kt_run_body_local(const struct kt_plan *plan, const char *cg_root, pid_t spi
 		      void (*stage)(const char *what), struct kt_assert_result *out)
 {
 	const struct ktstr_test *t = plan->test;
-	struct kt_topo topo = {0};
+	struct kt_hwtopo topo = {0};
 	struct kt_cgroup_mgr cg = {0};
 	struct ktstr_ctx tctx = {0};
 	struct kt_ctx sctx = {0};
@@ -24,7 +24,7 @@ int kt_run_body_local(const struct kt_plan *plan, const char *cg_root, pid_t spi
 	int rc;
 
 	kt_assert_result_clear(out);
-	if (kt_topo_read(NULL, &topo, &err)) {
+	if (kt_hwtopo_read(NULL, &topo, &err)) {
 		kt_assert_result_fail(out, KT_DETAIL_OTHER, err);
 		free(err);
 		return -EIO;
@@ -32,7 +32,7 @@ int kt_run_body_local(const struct kt_plan *plan, const char *cg_root, pid_t spi
 	if (kt_cgmgr_init(&cg, "/sys/fs/cgroup", cg_root, &err)) {
 		kt_assert_result_fail(out, KT_DETAIL_OTHER, err);
 		free(err);
-		kt_topo_free(&topo);
+		kt_hwtopo_free(&topo);
 		return -EIO;
 	}
 	sctx.topo = &topo;
@@ -46,16 +46,13 @@ int kt_run_body_local(const struct kt_plan *plan, const char *cg_root, pid_t spi
 	sctx.stop = stop;
 
 	tctx.name = t->name;
-	tctx.numa_nodes = plan->topo.numa_nodes;
-	tctx.llcs = plan->topo.llcs;
-	tctx.cores = plan->topo.cores;
-	tctx.threads = plan->topo.threads;
-	tctx.cpus = kt_rtopo_cpus(&plan->topo);
+	tctx.topology = plan->topo;
+	tctx.cpus = kt_topo_spec_cpus(&plan->topo);
 	tctx.duration_s = (unsigned)plan->duration_s;
 	tctx.workers_per_cgroup = (unsigned)plan->workers_per_cgroup;
 	tctx.sched_pid = spid;
 	tctx.assert = &sctx.assert;
-	tctx.topo = &topo;
+	tctx.hwtopo = &topo;
 	tctx.scn = &sctx;
 	kt_assert_result_pass(&tctx.result);
 
@@ -71,7 +68,7 @@ int kt_run_body_local(const struct kt_plan *plan, const char *cg_root, pid_t spi
 	kt_assert_result_clear(&tctx.result);
 	kt_cgmgr_destroy(&cg);
 	kt_cgmgr_free(&cg);
-	kt_topo_free(&topo);
+	kt_hwtopo_free(&topo);
 	return 0;
 }
 

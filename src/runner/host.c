@@ -549,7 +549,7 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 	}
 	free(why);
 	why = NULL;
-	if (!kt_host_fits(kt_rtopo_cpus(&plan.topo), accel == KT_ACCEL_KVM,
+	if (!kt_host_fits(kt_topo_spec_cpus(&plan.topo), accel == KT_ACCEL_KVM,
 			  (int)kt_allowed_cpus(), &why)) {
 		char *m = kt_asprintf("%s [topo=%s]", why, plan.topo_str);
 
@@ -610,12 +610,9 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 	kt_vm_config_init(&cfg);
 	cfg.kernel = k.image;
 	cfg.vmlinux = k.vmlinux;
-	cfg.topo.numa_nodes = plan.topo.numa_nodes;
-	cfg.topo.llcs = plan.topo.llcs;
-	cfg.topo.cores = plan.topo.cores;
-	cfg.topo.threads = plan.topo.threads;
+	cfg.topo = plan.topo;
 	{
-		unsigned cpus = (unsigned)kt_rtopo_cpus(&plan.topo);
+		unsigned cpus = (unsigned)kt_topo_spec_cpus(&plan.topo);
 		unsigned mem = (unsigned)plan.memory_mb;
 
 		if (mem < cpus * 64)
@@ -626,7 +623,7 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 	}
 	cfg.accel = accel;
 	cfg.accel_quiet = !ho->verbose;
-	cfg.timeout_s = kt_vm_timeout_for(plan.duration_s, kt_rtopo_cpus(&plan.topo),
+	cfg.timeout_s = kt_vm_timeout_for(plan.duration_s, kt_topo_spec_cpus(&plan.topo),
 					  accel == KT_ACCEL_KVM);
 	if (plan.sched && plan.sched->binary)
 		cfg.timeout_s += (accel == KT_ACCEL_KVM ? KT_KVM_ATTACH_MS : KT_TCG_ATTACH_MS) / 1000;

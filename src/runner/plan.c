@@ -58,30 +58,6 @@ const struct ktstr_test *kt_registry_find(const char *name)
 	return NULL;
 }
 
-/* ---- topology strings ---------------------------------------------------- */
-
-int kt_rtopo_parse(const char *s, struct kt_rtopo *out, char **err)
-{
-	int v[4];
-
-	if (!s || !*s || kt_topo_split(s, true, 4096, v)) {
-		*err = kt_asprintf("invalid topology '%s': expected 'NnLlCcTt' or 'N,L,C,T' with "
-				   "values >= 1 (e.g. '1n2l4c1t')",
-				   s ? s : "");
-		return -EINVAL;
-	}
-	out->numa_nodes = v[0];
-	out->llcs = v[1];
-	out->cores = v[2];
-	out->threads = v[3];
-	return 0;
-}
-
-void kt_rtopo_format(const struct kt_rtopo *t, char *buf, size_t len)
-{
-	snprintf(buf, len, "%dn%dl%dc%dt", t->numa_nodes, t->llcs, t->cores, t->threads);
-}
-
 /* ---- plan ------------------------------------------------------------------- */
 
 static const struct ktstr_flag *sched_flag(const struct ktstr_scheduler *s, const char *name)
@@ -122,9 +98,10 @@ static bool in_list(const char *const *v, size_t max, const char *name)
 	} while (0)
 
 static int check_constraints(const struct ktstr_test *t, const struct ktstr_constraints *c,
-			     const struct kt_rtopo *tp, const char *who, char **err)
+			     const struct kt_topo_spec *tp, const char *who, char **err)
 {
-	int cpus = kt_rtopo_cpus(tp);
+	int cpus = kt_topo_spec_cpus(tp);
+	char name[KT_TOPO_SPEC_STRLEN];
 	struct {
 		const char *what;
 		int min, max, have;
@@ -134,6 +111,7 @@ static int check_constraints(const struct ktstr_test *t, const struct ktstr_cons
 		{"cpus", c->min_cpus, c->max_cpus, cpus},
 	};
 
+	kt_topo_spec_format(tp, name, sizeof(name));
 	for (size_t i = 0; i < KT_ARRAY_SIZE(r); i++) {
 		if (r[i].min < 0 || r[i].max < 0)
 			FAIL("%s constraint on %s is negative", who, r[i].what);
@@ -141,12 +119,10 @@ static int check_constraints(const struct ktstr_test *t, const struct ktstr_cons
 			FAIL("%s constraint min_%s (%d) > max_%s (%d)", who, r[i].what, r[i].min,
 			     r[i].what, r[i].max);
 		if (r[i].min && r[i].have < r[i].min)
-			FAIL("topology %dn%dl%dc%dt has %d %s, below the %s minimum %d",
-			     tp->numa_nodes, tp->llcs, tp->cores, tp->threads, r[i].have,
+			FAIL("topology %s has %d %s, below the %s minimum %d", name, r[i].have,
 			     r[i].what, who, r[i].min);
 		if (r[i].max && r[i].have > r[i].max)
-			FAIL("topology %dn%dl%dc%dt has %d %s, above the %s maximum %d",
-			     tp->numa_nodes, tp->llcs, tp->cores, tp->threads, r[i].have,
+			FAIL("topology %s has %d %s, above the %s maximum %d", name, r[i].have,
 			     r[i].what, who, r[i].max);
 	}
 	if (c->requires_smt && tp->threads < 2)
@@ -157,7 +133,7 @@ static int check_constraints(const struct ktstr_test *t, const struct ktstr_cons
 int kt_plan_resolve(const struct ktstr_test *t, struct kt_plan *p, char **err)
 {
 	const struct ktstr_scheduler *s = t->scheduler;
-	struct kt_rtopo tp = {1, 1, 2, 1};
+	struct kt_topo_spec tp = {1, 1, 2, 1};
 	struct kt_assert base;
 	int r;
 
@@ -176,7 +152,7 @@ int kt_plan_resolve(const struct ktstr_test *t, struct kt_plan *p, char **err)
 	if (s && s->topology) {
 		char *e = NULL;
 
-		if (kt_rtopo_parse(s->topology, &tp, &e)) {
+		if (kt_topo_spec_scan(s->topology, &tp, &e)) {
 			char *m = kt_asprintf("scheduler '%s': %s", s->name, e);
 
 			free(e);
@@ -188,29 +164,32 @@ int kt_plan_resolve(const struct ktstr_test *t, struct kt_plan *p, char **err)
 	if (t->topology) {
 		char *e = NULL;
 
-		if (kt_rtopo_parse(t->topology, &tp, &e)) {
+		if (kt_topo_spec_scan(t->topology, &tp, &e)) {
 			*err = kt_asprintf("ktstr_test '%s': %s", t->name, e);
 			free(e);
 			return -EINVAL;
 		}
 	}
-#define TOPO_FIELD(f)                                                                            \
-	do {                                                                                     \
-		if (t->f != KTSTR_UNSET) {                                                       \
-			if (t->f < 1)                                                            \
-				FAIL(#f " must be >= 1 (got %d)", t->f);                         \
-			tp.f = t->f;                                                             \
-		}                                                                                \
-	} while (0)
-	TOPO_FIELD(numa_nodes);
-	TOPO_FIELD(llcs);
-	TOPO_FIELD(cores);
-	TOPO_FIELD(threads);
-#undef TOPO_FIELD
-	if (tp.llcs % tp.numa_nodes)
-		FAIL("llcs (%d) must be a multiple of numa_nodes (%d)", tp.llcs, tp.numa_nodes);
+	if (t->numa_nodes != KTSTR_UNSET)
+		tp.numa_nodes = t->numa_nodes;
+	if (t->llcs != KTSTR_UNSET)
+		tp.llcs = t->llcs;
+	if (t->cores != KTSTR_UNSET)
+		tp.cores = t->cores;
+	if (t->threads != KTSTR_UNSET)
+		tp.threads = t->threads;
+	kt_topo_spec_format(&tp, p->topo_str, sizeof(p->topo_str));
+	{
+		char *why = NULL;
+
+		if (kt_topo_spec_check(&tp, &why)) {
+			*err = kt_asprintf("ktstr_test '%s': %s (topology %s)", t->name, why,
+					   p->topo_str);
+			free(why);
+			return -EINVAL;
+		}
+	}
 	p->topo = tp;
-	kt_rtopo_format(&tp, p->topo_str, sizeof(p->topo_str));
 
 #define POS_FIELD(f, dflt)                                                                       \
 	do {                                                                                     \

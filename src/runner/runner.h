@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "ktstr/test.h"
+#include "topo/topo.h"
 
 /* ---- registry ---------------------------------------------------------------- */
 
@@ -23,21 +24,6 @@
 const struct ktstr_test *const *kt_registry_tests(size_t *n);
 const struct ktstr_scheduler *const *kt_registry_scheds(size_t *n);
 const struct ktstr_test *kt_registry_find(const char *name);
-
-/* ---- topology strings -------------------------------------------------------- */
-
-struct kt_rtopo {
-	int numa_nodes, llcs, cores, threads;
-};
-
-/* "1n2l4c1t" or "1,2,4,1". -EINVAL with *err. Values must be >= 1. */
-int kt_rtopo_parse(const char *s, struct kt_rtopo *out, char **err);
-/* "{n}n{l}l{c}c{t}t" */
-void kt_rtopo_format(const struct kt_rtopo *t, char *buf, size_t len);
-static inline int kt_rtopo_cpus(const struct kt_rtopo *t)
-{
-	return t->llcs * t->cores * t->threads;
-}
 
 /* ---- plan ------------------------------------------------------------------- */
 
@@ -47,8 +33,8 @@ struct kt_plan {
 	const struct ktstr_test *test;
 	const struct ktstr_scheduler *sched; /* NULL: EEVDF */
 	const char *sched_name;              /* "eevdf" when none */
-	struct kt_rtopo topo;
-	char topo_str[48];                   /* "1n2l4c1t" */
+	struct kt_topo_spec topo;            /* validated (kt_topo_spec_validate) */
+	char topo_str[KT_TOPO_SPEC_STRLEN];  /* "1n2l4c1t" */
 	int duration_s;
 	int workers_per_cgroup;
 	int memory_mb;
@@ -65,7 +51,9 @@ struct kt_plan {
 /*
  * Validate and resolve a test (what --list does for every test): name
  * non-empty without '/'; durations/workers/memory/watchdog > 0 when set;
- * topology values >= 1 and llcs % numa_nodes == 0; constraints sane
+ * topology (scheduler string, test string, then fields) valid by
+ * kt_topo_spec_check, the VM engine's limits, so a topology that cannot
+ * boot fails here and not at boot; constraints sane
  * (max 0 = none is fine, min > max rejected) and satisfied by the
  * topology; flags known to the scheduler, not both required and excluded,
  * and their `requires` declared. *err: "ktstr_test 'NAME': <why>".

@@ -148,7 +148,7 @@ static int run_steady_data(const struct kt_ctx *ctx, const struct steady *s,
 		a.isolation = KT_SOME_BOOL(true);
 	bool *owned;
 
-	kt_topo_usable(ctx->topo, &usable);
+	kt_hwtopo_usable(ctx->topo, &usable);
 	if (s->per_cpu)
 		n = kt_cpuset_count(&usable);
 	sets = kt_calloc(n, sizeof(*sets));
@@ -207,7 +207,7 @@ static int need_cpus(const struct kt_ctx *ctx, int n, struct kt_assert_result *o
 {
 	struct kt_cpuset u;
 
-	kt_topo_usable(ctx->topo, &u);
+	kt_hwtopo_usable(ctx->topo, &u);
 	if (kt_cpuset_count(&u) < n) {
 		char why[64];
 
@@ -348,7 +348,7 @@ static int scn_affinity_pinned(const struct kt_ctx *ctx, struct kt_assert_result
 	struct kt_assert a = ctx->assert;
 	int cpu, k = 0;
 
-	kt_topo_usable(ctx->topo, &u);
+	kt_hwtopo_usable(ctx->topo, &u);
 	kt_cpuset_zero(&two);
 	kt_cpuset_for_each(cpu, &u)
 		if (k++ < 2)
@@ -694,7 +694,7 @@ static int c_multicpu_pin(const struct kt_ctx *ctx, const struct kt_catalog_entr
 
 	if (need_cpus(ctx, 2, out))
 		return 0;
-	kt_topo_usable(ctx->topo, &u);
+	kt_hwtopo_usable(ctx->topo, &u);
 	if (kt_partition_sets(KT_PART_SPLIT_HALF, 0, 2, ctx->topo, sets) < 0)
 		return skip(out, "not enough CPUs/LLCs");
 	for (int i = 0; i < 2; i++) {
@@ -1107,7 +1107,7 @@ int kt_dev_cpuset_escape(const struct kt_ctx *ctx, struct kt_assert_result *out)
 	}
 	kt_cpuset_spec_resolve(&in_spec, ctx->topo, &inside);
 	kt_cpuset_spec_resolve(&out_spec, ctx->topo, &outside);
-	kt_topo_nodes_of(ctx->topo, &inside, &nodes);
+	kt_hwtopo_nodes_of(ctx->topo, &inside, &nodes);
 	r = kt_cgmgr_create(ctx->cg, "cg_0", &err);
 	if (r == 0)
 		r = kt_cgmgr_set_cpuset(ctx->cg, "cg_0", &inside, &err);

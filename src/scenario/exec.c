@@ -141,7 +141,7 @@ int kx_create_cg(struct exec *x, const char *name, char **err)
 
 static void node_set_of(struct exec *x, const struct kt_cpuset *cs, struct kt_cpuset *nodes)
 {
-	kt_topo_nodes_of(x->ctx->topo, cs, nodes);
+	kt_hwtopo_nodes_of(x->ctx->topo, cs, nodes);
 }
 
 /* Collect one handle and fold its checks into the result. */

@@ -25,41 +25,9 @@
 #include <sys/types.h>
 
 #include "check/check.h"
+#include "topo/topo.h"
 #include "util/util.h"
 #include "workload/workload.h"
-
-/* ---- topology -------------------------------------------------------------- */
-
-struct kt_topo {
-	struct kt_cpuset all; /* online CPUs */
-	int nr_cpus;
-	int nr_llcs;
-	struct kt_cpuset *llcs; /* [nr_llcs], ordered by lowest CPU */
-	int *llc_node;          /* [nr_llcs]: NUMA node index of the LLC's first CPU */
-	int nr_nodes;
-	struct kt_cpuset *nodes; /* [nr_nodes]: online CPUs of each node (index order) */
-	int *node_ids;           /* [nr_nodes]: kernel node number */
-	int max_cpu;             /* highest online CPU */
-	struct kt_cpuset *smt;   /* [max_cpu + 1]: SMT siblings of each CPU (itself included) */
-	bool has_smt;            /* some core has >1 thread */
-};
-
-/*
- * Read the topology from <root>/sys/devices/system/{cpu,node} (root "" or
- * NULL = the real sysfs). LLC = cache/index3/shared_cpu_list (falling back
- * to the highest cache index, then to one LLC of all CPUs); NUMA nodes from
- * node<N>/cpulist (none: one node 0 with every CPU); SMT siblings from
- * topology/thread_siblings_list. Returns 0 or -errno with *err set.
- */
-int kt_topo_read(const char *root, struct kt_topo *t, char **err);
-/* Build a synthetic topology: nodes × llcs_per_node × cores × threads. */
-int kt_topo_synth(struct kt_topo *t, int nodes, int llcs, int cores, int threads);
-void kt_topo_free(struct kt_topo *t);
-/* Sorted online CPUs minus the last one when there are more than 2. */
-void kt_topo_usable(const struct kt_topo *t, struct kt_cpuset *out);
-/* Kernel NUMA node numbers whose CPUs intersect set. */
-void kt_topo_nodes_of(const struct kt_topo *t, const struct kt_cpuset *set,
-		      struct kt_cpuset *node_ids);
 
 /* ---- cpuset specs ------------------------------------------------------------ */
 
@@ -89,9 +57,9 @@ struct kt_cpuset_spec {
 	((struct kt_cpuset_spec){.kind = KT_CS_OVERLAP, .index = (i), .of = (n), .frac = (f)})
 
 /* Check a spec against a topology; -EINVAL with *err ("..."). */
-int kt_cpuset_spec_validate(const struct kt_cpuset_spec *s, const struct kt_topo *t, char **err);
+int kt_cpuset_spec_validate(const struct kt_cpuset_spec *s, const struct kt_hwtopo *t, char **err);
 /* Resolve (after validate). Out-of-range LLC/NUMA indexes clamp. */
-void kt_cpuset_spec_resolve(const struct kt_cpuset_spec *s, const struct kt_topo *t,
+void kt_cpuset_spec_resolve(const struct kt_cpuset_spec *s, const struct kt_hwtopo *t,
 			    struct kt_cpuset *out);
 /* "llc(0)", "disjoint(1/2)", ... for messages. */
 void kt_cpuset_spec_describe(const struct kt_cpuset_spec *s, char *buf, size_t len);
@@ -113,7 +81,7 @@ enum kt_partition {
  * KT_PART_NONE: all sets empty (no cpusets), returns 0.
  * SplitHalf/SplitMisaligned/Uneven/Holdback always produce 2 sets (n must be 2).
  */
-int kt_partition_sets(enum kt_partition p, double frac, int n, const struct kt_topo *t,
+int kt_partition_sets(enum kt_partition p, double frac, int n, const struct kt_hwtopo *t,
 		      struct kt_cpuset *sets);
 const char *kt_partition_name(enum kt_partition p);
 
@@ -137,11 +105,11 @@ struct kt_affinity_spec {
  * Resolve against the cgroup's cpuset (NULL or empty = none; pool = all
  * CPUs then). An empty result gives KT_AFF_NONE.
  */
-void kt_affinity_resolve(const struct kt_affinity_spec *s, const struct kt_topo *t,
+void kt_affinity_resolve(const struct kt_affinity_spec *s, const struct kt_hwtopo *t,
 			 const struct kt_cpuset *cpuset, struct kt_affinity *out);
 
 /* §3.8 checks of a memory policy against a cgroup cpuset (NULL = none). */
-int kt_mem_policy_validate(const struct kt_mem_policy *mp, const struct kt_topo *t,
+int kt_mem_policy_validate(const struct kt_mem_policy *mp, const struct kt_hwtopo *t,
 			   const struct kt_cpuset *cpuset, char **err);
 
 /* ---- cgroup manager ---------------------------------------------------------- */
@@ -308,7 +276,7 @@ struct kt_scn_events {
 /* ---- context ------------------------------------------------------------------- */
 
 struct kt_ctx {
-	const struct kt_topo *topo;
+	const struct kt_hwtopo *topo;
 	struct kt_cgroup_mgr *cg;
 	uint64_t duration_ms;
 	unsigned workers_per_cgroup;

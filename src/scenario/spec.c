@@ -28,7 +28,7 @@ static void from_slice(const int *v, int lo, int hi, struct kt_cpuset *out)
 		kt_cpuset_set(out, v[i]);
 }
 
-static void numa_cpus(const struct kt_topo *t, int node, struct kt_cpuset *out)
+static void numa_cpus(const struct kt_hwtopo *t, int node, struct kt_cpuset *out)
 {
 	kt_cpuset_zero(out);
 	for (int l = 0; l < t->nr_llcs; l++)
@@ -36,12 +36,12 @@ static void numa_cpus(const struct kt_topo *t, int node, struct kt_cpuset *out)
 			kt_cpuset_or(out, out, &t->llcs[l]);
 }
 
-int kt_cpuset_spec_validate(const struct kt_cpuset_spec *s, const struct kt_topo *t, char **err)
+int kt_cpuset_spec_validate(const struct kt_cpuset_spec *s, const struct kt_hwtopo *t, char **err)
 {
 	struct kt_cpuset u, r;
 	int len;
 
-	kt_topo_usable(t, &u);
+	kt_hwtopo_usable(t, &u);
 	len = kt_cpuset_count(&u);
 	switch (s->kind) {
 	case KT_CS_NONE:
@@ -115,7 +115,7 @@ int kt_cpuset_spec_validate(const struct kt_cpuset_spec *s, const struct kt_topo
 	return -EINVAL;
 }
 
-void kt_cpuset_spec_resolve(const struct kt_cpuset_spec *s, const struct kt_topo *t,
+void kt_cpuset_spec_resolve(const struct kt_cpuset_spec *s, const struct kt_hwtopo *t,
 			    struct kt_cpuset *out)
 {
 	static __thread int v[KT_MAX_CPUS];
@@ -124,7 +124,7 @@ void kt_cpuset_spec_resolve(const struct kt_cpuset_spec *s, const struct kt_topo
 	bool last;
 
 	kt_cpuset_zero(out);
-	kt_topo_usable(t, &u);
+	kt_hwtopo_usable(t, &u);
 	len = to_array(&u, v);
 	switch (s->kind) {
 	case KT_CS_NONE:
@@ -214,7 +214,7 @@ const char *kt_partition_name(enum kt_partition p)
 	return (unsigned)p < KT_ARRAY_SIZE(names) ? names[p] : "?";
 }
 
-int kt_partition_sets(enum kt_partition p, double frac, int n, const struct kt_topo *t,
+int kt_partition_sets(enum kt_partition p, double frac, int n, const struct kt_hwtopo *t,
 		      struct kt_cpuset *sets)
 {
 	static __thread int a[KT_MAX_CPUS], u[KT_MAX_CPUS];
@@ -226,7 +226,7 @@ int kt_partition_sets(enum kt_partition p, double frac, int n, const struct kt_t
 	if (p == KT_PART_NONE)
 		return 0;
 	na = to_array(&t->all, a);
-	kt_topo_usable(t, &us);
+	kt_hwtopo_usable(t, &us);
 	nu = to_array(&us, u);
 	switch (p) {
 	case KT_PART_NONE:
@@ -285,7 +285,7 @@ int kt_partition_sets(enum kt_partition p, double frac, int n, const struct kt_t
 
 /* ---- affinity ---------------------------------------------------------------------- */
 
-void kt_affinity_resolve(const struct kt_affinity_spec *s, const struct kt_topo *t,
+void kt_affinity_resolve(const struct kt_affinity_spec *s, const struct kt_hwtopo *t,
 			 const struct kt_cpuset *cpuset, struct kt_affinity *out)
 {
 	struct kt_cpuset pool;
@@ -352,7 +352,7 @@ void kt_affinity_resolve(const struct kt_affinity_spec *s, const struct kt_topo 
 
 /* ---- memory policy -------------------------------------------------------------- */
 
-int kt_mem_policy_validate(const struct kt_mem_policy *mp, const struct kt_topo *t,
+int kt_mem_policy_validate(const struct kt_mem_policy *mp, const struct kt_hwtopo *t,
 			   const struct kt_cpuset *cpuset, char **err)
 {
 	const uint32_t known = KT_MPOL_F_STATIC_NODES | KT_MPOL_F_RELATIVE_NODES |
@@ -394,7 +394,7 @@ int kt_mem_policy_validate(const struct kt_mem_policy *mp, const struct kt_topo 
 		}
 		return 0;
 	}
-	kt_topo_nodes_of(t, cpuset, &covered);
+	kt_hwtopo_nodes_of(t, cpuset, &covered);
 	if (!kt_cpuset_subset(&mp->nodes, &covered)) {
 		char cbuf[256];
 

@@ -306,3 +306,30 @@ int kt_accel_resolve(enum kt_accel want, enum kt_accel *out, char **why, char **
 	pthread_mutex_unlock(&auto_lock);
 	return 0;
 }
+
+int kt_accel_parse(const char *s, enum kt_accel *out)
+{
+	if (!s)
+		return -EINVAL;
+	if (!strcmp(s, "auto"))
+		*out = KT_ACCEL_AUTO;
+	else if (!strcmp(s, "kvm"))
+		*out = KT_ACCEL_KVM;
+	else if (!strcmp(s, "tcg"))
+		*out = KT_ACCEL_TCG;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *kt_accel_name(enum kt_accel a)
+{
+	switch (a) {
+	case KT_ACCEL_KVM:
+		return "kvm";
+	case KT_ACCEL_TCG:
+		return "tcg";
+	default:
+		return "auto";
+	}
+}

@@ -28,10 +28,10 @@ static unsigned initramfs_mb(size_t cpio_len, size_t initrd_len, size_t shm_size
 	return 2 * ceil_mb(cpio_len) + ceil_mb(initrd_len) + ceil_mb(shm_size);
 }
 
-unsigned kt_vm_memory_estimate(const struct kt_vm_topo *t, size_t cpio_len, size_t initrd_len,
+unsigned kt_vm_memory_estimate(const struct kt_topo_spec *t, size_t cpio_len, size_t initrd_len,
 			       size_t shm_size)
 {
-	unsigned base = (unsigned)kt_topo_cpus(t) * 64;
+	unsigned base = (unsigned)kt_topo_spec_cpus(t) * 64;
 
 	if (base < 256)
 		base = 256;
@@ -132,7 +132,7 @@ static bool plain_word(const char *s)
 char *kt_vm_build_cmdline(const struct kt_vm_plan *p)
 {
 	struct sbuf sb = SBUF_INIT;
-	char topo[64];
+	char topo[KT_TOPO_SPEC_STRLEN];
 
 	sb_adds(&sb, "console=ttyS0 nomodules mitigations=off no_timer_check "
 		     "random.trust_cpu=on swiotlb=noforce i8042.noaux i8042.nomux i8042.nopnp "
@@ -155,7 +155,8 @@ char *kt_vm_build_cmdline(const struct kt_vm_plan *p)
 	}
 	if (p->mode && plain_word(p->mode))
 		sb_addf(&sb, " KTSTR_MODE=%s", p->mode);
-	kt_topo_format(p->topo, topo, sizeof(topo));
+	/* Guest init checks that sysfs matches it (kt_hwtopo_check). */
+	kt_topo_spec_format(p->topo, topo, sizeof(topo));
 	sb_addf(&sb, " KTSTR_TOPO=%s", topo);
 	/* Lets guest-side timeouts scale with emulation speed (kt_guest_slow()). */
 	sb_addf(&sb, " KTSTR_ACCEL=%s", p->accel == KT_ACCEL_KVM ? "kvm" : "tcg");

@@ -48,8 +48,8 @@ static void add(struct argv_b *a, char *s)
 char **kt_vm_build_argv(const struct kt_vm_plan *p, const char *cmdline)
 {
 	struct argv_b a = {0};
-	const struct kt_vm_topo *t = p->topo;
-	int cpus = kt_topo_cpus(t), nodes = t->numa_nodes;
+	const struct kt_topo_spec *t = p->topo;
+	int cpus = kt_topo_spec_cpus(t), nodes = t->numa_nodes;
 	unsigned per_node = p->memory_mb / (unsigned)nodes;
 
 	add(&a, kt_strdup(p->qemu ? p->qemu : "qemu-system-x86_64"));

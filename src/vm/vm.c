@@ -22,7 +22,7 @@
 void kt_vm_config_init(struct kt_vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->topo = (struct kt_vm_topo){1, 1, 1, 1};
+	cfg->topo = (struct kt_topo_spec){1, 1, 1, 1};
 	cfg->accel = KT_ACCEL_AUTO;
 }
 
@@ -79,7 +79,7 @@ static int check_config(const struct kt_vm_config *cfg, char **err)
 		*err = kt_strdup("no kernel image given");
 		return -EINVAL;
 	}
-	if ((rc = kt_topo_validate(&cfg->topo, err)))
+	if ((rc = kt_topo_spec_validate(&cfg->topo, err)))
 		return rc;
 	if (cfg->topo.numa_nodes > 64) {
 		*err = kt_asprintf("%d NUMA nodes: at most 64 supported", cfg->topo.numa_nodes);

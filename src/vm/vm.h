@@ -42,40 +42,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "topo/topo.h"
+
 struct kt_cpio;
-
-/* ---- topology ------------------------------------------------------------- */
-
-/*
- * numa_nodes NUMA nodes holding llcs last-level caches in total (llcs is a
- * multiple of numa_nodes), each LLC with cores cores of threads SMT threads.
- * CPUs = llcs * cores * threads, numbered LLC-major, then core, then thread.
- */
-struct kt_vm_topo {
-	int numa_nodes;
-	int llcs;
-	int cores;
-	int threads;
-};
-
-#define KT_TOPO_MAX_CPUS 255 /* xAPIC ids; the guest kernel has no x2APIC */
-
-/*
- * Parse "N,L,C,T" (exactly four integers >= 1, llcs % numa_nodes == 0,
- * at most KT_TOPO_MAX_CPUS CPUs). On failure *err (malloc'd) is e.g.
- * "invalid topology 'X': expected 'numa_nodes,llcs,cores,threads' (e.g. '1,2,4,1')".
- */
-int kt_topo_parse(const char *s, struct kt_vm_topo *out, char **err);
-/*
- * The four values of "N,L,C,T" (or, with suffixes, also "NnLlCcTt"), each
- * 1..max, into v. 0 or -EINVAL; callers word their own error.
- */
-int kt_topo_split(const char *s, bool suffixes, long max, int v[4]);
-/* Same checks for a topology built in code. */
-int kt_topo_validate(const struct kt_vm_topo *t, char **err);
-int kt_topo_cpus(const struct kt_vm_topo *t);
-/* "N,L,C,T" into buf. */
-void kt_topo_format(const struct kt_vm_topo *t, char *buf, size_t len);
 
 /* ---- acceleration ------------------------------------------------------------ */
 
@@ -136,7 +105,7 @@ struct kt_vm_config {
 	 */
 	const char *kernel;
 	const char *vmlinux;
-	struct kt_vm_topo topo;		  /* default 1,1,1,1 */
+	struct kt_topo_spec topo;	  /* default 1n1l1c1t; validated by kt_vm_run */
 	unsigned memory_mb;		  /* 0 = estimate (kt_vm_memory_estimate) */
 	enum kt_accel accel;		  /* default auto */
 	bool accel_quiet;		  /* do not print the "ktstr: accel: ..." line */
@@ -263,7 +232,7 @@ char *kt_vm_describe_failure(const struct kt_vm_result *res, const struct kt_vm_
  * (twice its uncompressed size: archive copy + unpacked files, plus the
  * compressed image) and the SHM ring. Sizes in bytes.
  */
-unsigned kt_vm_memory_estimate(const struct kt_vm_topo *t, size_t cpio_len, size_t initrd_len,
+unsigned kt_vm_memory_estimate(const struct kt_topo_spec *t, size_t cpio_len, size_t initrd_len,
 			       size_t shm_size);
 /*
  * Check an explicit memory_mb against the same needs; 0 when it fits,
@@ -292,7 +261,7 @@ struct kt_vm_plan {
 	const char *qemu;   /* "qemu-system-x86_64" or a path */
 	const char *kernel; /* image actually booted */
 	const char *initrd; /* compressed initramfs path */
-	const struct kt_vm_topo *topo;
+	const struct kt_topo_spec *topo;
 	unsigned memory_mb;
 	enum kt_accel accel; /* KVM or TCG (resolved) */
 	const char *mode;

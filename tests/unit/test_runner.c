@@ -69,6 +69,45 @@ KTSTR_TEST(unit_topo_string, .topology = "2n4l2c2t", .threads = 1)
 	return 0;
 }
 
+KTSTR_TEST(unit_topo_commas, .topology = "1,2,4,1")
+{
+	(void)ctx;
+	return 0;
+}
+
+/* Each field is fine, but the VM engine cannot build 512 CPUs. */
+KTSTR_TEST(unit_topo_too_many_cpus, .llcs = 64, .cores = 8)
+{
+	(void)ctx;
+	return 0;
+}
+
+/* 4096^3 CPUs wrapped a 32-bit product to 0 and skipped the constraints. */
+KTSTR_TEST(unit_topo_wraps, .topology = "1n4096l4096c4096t", .constraints = {.min_cpus = 2})
+{
+	(void)ctx;
+	return 0;
+}
+
+KTSTR_TEST(unit_topo_apic, .llcs = 33, .cores = 5)
+{
+	(void)ctx;
+	return 0;
+}
+
+/* The string alone would be too big; the fields complete it before validation. */
+KTSTR_TEST(unit_topo_fields_fix, .topology = "1n64l8c1t", .cores = 2)
+{
+	(void)ctx;
+	return 0;
+}
+
+KTSTR_TEST(unit_topo_override, .topology = "2n4l1c1t", .llcs = 3)
+{
+	(void)ctx;
+	return 0;
+}
+
 KTSTR_TEST(unit_constraint_violated, .llcs = 1, .constraints = {.min_llcs = 2})
 {
 	(void)ctx;
@@ -229,29 +268,30 @@ UNIT_TEST(runner_validation_rejects)
 	expect_reject("unit_constraint_violated", "below the test minimum 2");
 	expect_reject("unit_constraint_bad", "min_cpus (8) > max_cpus (4)");
 	expect_reject("unit_zero_llcs", "llcs must be >= 1 (got 0)");
+	expect_reject("unit_topo_too_many_cpus",
+		      "ktstr_test 'unit_topo_too_many_cpus': 512 CPUs, at most 255 supported "
+		      "(topology 1n64l8c1t)");
+	expect_reject("unit_topo_wraps", "ktstr_test 'unit_topo_wraps': llcs must be at most 255 "
+					 "(got 4096) (topology 1n4096l4096c4096t)");
+	expect_reject("unit_topo_override", "llcs (3) must be a multiple of numa_nodes (2) "
+					    "(topology 2n3l1c1t)");
+	expect_reject("unit_topo_apic", "APIC ids up to 260, at most 254");
 }
 
 UNIT_TEST(runner_topology_strings)
 {
-	struct kt_rtopo t;
 	struct kt_plan p;
-	char *err = NULL, buf[32];
+	char *err = NULL;
 
-	CHECK_INT_EQ(kt_rtopo_parse("1n2l4c1t", &t, &err), 0);
-	CHECK(t.numa_nodes == 1 && t.llcs == 2 && t.cores == 4 && t.threads == 1);
-	CHECK_INT_EQ(kt_rtopo_parse("2,4,2,2", &t, &err), 0);
-	CHECK_INT_EQ(kt_rtopo_cpus(&t), 16);
-	kt_rtopo_format(&t, buf, sizeof(buf));
-	CHECK_STR_EQ(buf, "2n4l2c2t");
-	const char *bad[] = {"", "1n2l4c", "0n1l1c1t", "1,2,3", "1n2l4c1tx", "a,b,c,d", "1,2,3,4,5"};
-	for (size_t i = 0; i < KT_ARRAY_SIZE(bad); i++) {
-		err = NULL;
-		CHECK(kt_rtopo_parse(bad[i], &t, &err) == -EINVAL);
-		CHECK_STR_CONTAINS(err, "invalid topology");
-		free(err);
-	}
 	CHECK_INT_EQ(resolve("unit_topo_string", &p, &err), 0);
 	CHECK_STR_EQ(p.topo_str, "2n4l2c1t");
+	CHECK(p.topo.numa_nodes == 2 && p.topo.llcs == 4 && p.topo.cores == 2 &&
+	      p.topo.threads == 1);
+	CHECK_INT_EQ(resolve("unit_topo_commas", &p, &err), 0);
+	CHECK_STR_EQ(p.topo_str, "1n2l4c1t");
+	CHECK_INT_EQ(resolve("unit_topo_fields_fix", &p, &err), 0);
+	CHECK_STR_EQ(p.topo_str, "1n64l2c1t");
+	CHECK_INT_EQ(kt_topo_spec_cpus(&p.topo), 128);
 }
 
 UNIT_TEST(runner_full_names)

@@ -64,11 +64,11 @@ static const char *fake_sysfs(void)
 
 UNIT_TEST(scenario_topo_fake_sysfs)
 {
-	struct kt_topo t;
+	struct kt_hwtopo t;
 	struct kt_cpuset u, n;
 	char *err = NULL;
 
-	CHECK_INT_EQ(kt_topo_read(fake_sysfs(), &t, &err), 0);
+	CHECK_INT_EQ(kt_hwtopo_read(fake_sysfs(), &t, &err), 0);
 	CHECK_INT_EQ(t.nr_cpus, 8);
 	CHECK_INT_EQ(t.nr_llcs, 2);
 	CHECK_INT_EQ(t.nr_nodes, 2);
@@ -78,44 +78,74 @@ UNIT_TEST(scenario_topo_fake_sysfs)
 	CHECK_SET(&t.nodes[1], "4-7");
 	CHECK(t.has_smt);
 	CHECK_SET(&t.smt[5], "4-5");
-	kt_topo_usable(&t, &u);
+	kt_hwtopo_usable(&t, &u);
 	CHECK_SET(&u, "0-6");
 	set_of("2-5", &u);
-	kt_topo_nodes_of(&t, &u, &n);
+	kt_hwtopo_nodes_of(&t, &u, &n);
 	CHECK_SET(&n, "0-1");
-	kt_topo_free(&t);
+	kt_hwtopo_free(&t);
+}
+
+/* Guest init's check: the fake tree is 2 nodes x 2 LLCs x 2 cores x 2 threads. */
+UNIT_TEST(scenario_topo_check_declared)
+{
+	const char *root = fake_sysfs();
+	char *err = NULL;
+
+	CHECK_INT_EQ(kt_hwtopo_check_declared(root, "2n2l2c2t", &err), 0);
+	CHECK_INT_EQ(kt_hwtopo_check_declared(root, "2,2,2,2", &err), 0);
+	CHECK_INT_EQ(kt_hwtopo_check_declared(root, "1n2l2c2t", &err), -EINVAL);
+	CHECK_STR_EQ(err, "topology mismatch: declared 1n2l2c2t has 1 NUMA nodes, sysfs reports 2");
+	free(err);
+	err = NULL;
+	CHECK_INT_EQ(kt_hwtopo_check_declared(root, "2n2l4c1t", &err), -EINVAL);
+	CHECK_STR_EQ(err, "topology mismatch: declared 2n2l4c1t has 1 threads per core, sysfs "
+			  "reports CPU 0 with siblings '0-1'");
+	free(err);
+	err = NULL;
+	CHECK_INT_EQ(kt_hwtopo_check_declared(root, "2n2l2c", &err), -EINVAL);
+	CHECK_STR_CONTAINS(err, "KTSTR_TOPO: invalid topology '2n2l2c'");
+	free(err);
+	err = NULL;
+	CHECK_INT_EQ(kt_hwtopo_check_declared(root, NULL, &err), -EINVAL);
+	CHECK_STR_EQ(err, "KTSTR_TOPO is missing from the kernel command line");
+	free(err);
+	err = NULL;
+	CHECK(kt_hwtopo_check_declared("/nonexistent-ktstr-root", "1n1l1c1t", &err) < 0);
+	CHECK_STR_CONTAINS(err, "reading the CPU topology: ");
+	free(err);
 }
 
 UNIT_TEST(scenario_topo_fallbacks)
 {
 	const char *root = unit_tmpdir();
-	struct kt_topo t;
+	struct kt_hwtopo t;
 	char *err = NULL;
 
 	/* No cache, no node dir: one LLC, one node. */
 	put(root, "sys/devices/system/cpu/online", "0-2\n");
-	CHECK_INT_EQ(kt_topo_read(root, &t, &err), 0);
+	CHECK_INT_EQ(kt_hwtopo_read(root, &t, &err), 0);
 	CHECK_INT_EQ(t.nr_llcs, 1);
 	CHECK_INT_EQ(t.nr_nodes, 1);
 	CHECK_SET(&t.llcs[0], "0-2");
 	CHECK(!t.has_smt);
-	kt_topo_free(&t);
+	kt_hwtopo_free(&t);
 
 	/* Highest cache index when index3 is missing. */
 	put(root, "sys/devices/system/cpu/cpu0/cache/index2/shared_cpu_list", "0\n");
 	put(root, "sys/devices/system/cpu/cpu1/cache/index2/shared_cpu_list", "1-2\n");
 	put(root, "sys/devices/system/cpu/cpu2/cache/index2/shared_cpu_list", "1-2\n");
-	CHECK_INT_EQ(kt_topo_read(root, &t, &err), 0);
+	CHECK_INT_EQ(kt_hwtopo_read(root, &t, &err), 0);
 	CHECK_INT_EQ(t.nr_llcs, 2);
 	CHECK_SET(&t.llcs[1], "1-2");
-	kt_topo_free(&t);
+	kt_hwtopo_free(&t);
 
-	CHECK(kt_topo_read("/nonexistent-ktstr-root", &t, &err) < 0);
+	CHECK(kt_hwtopo_read("/nonexistent-ktstr-root", &t, &err) < 0);
 	CHECK_STR_CONTAINS(err, "/nonexistent-ktstr-root/sys/devices/system/cpu/online");
 	free(err);
 }
 
-static void resolve_ok(const struct kt_topo *t, struct kt_cpuset_spec s, const char *want,
+static void resolve_ok(const struct kt_hwtopo *t, struct kt_cpuset_spec s, const char *want,
 		       int line)
 {
 	struct kt_cpuset out;
@@ -128,7 +158,7 @@ static void resolve_ok(const struct kt_topo *t, struct kt_cpuset_spec s, const c
 }
 #define RESOLVE_OK(t, s, want) resolve_ok(t, s, want, __LINE__)
 
-static void invalid(const struct kt_topo *t, struct kt_cpuset_spec s, const char *msg, int line)
+static void invalid(const struct kt_hwtopo *t, struct kt_cpuset_spec s, const char *msg, int line)
 {
 	char *err = NULL;
 
@@ -142,12 +172,12 @@ static void invalid(const struct kt_topo *t, struct kt_cpuset_spec s, const char
 
 UNIT_TEST(scenario_cpuset_specs)
 {
-	struct kt_topo t, t2;
+	struct kt_hwtopo t, t2;
 	struct kt_cpuset out;
 	struct kt_cpuset_spec ex = {.kind = KT_CS_EXACT};
 
 	/* 2 nodes x 1 LLC x 4 cores: 8 CPUs, usable 0-6 (len 7). */
-	CHECK_INT_EQ(kt_topo_synth(&t, 2, 2, 4, 1), 0);
+	CHECK_INT_EQ(kt_hwtopo_synth(&t, &(struct kt_topo_spec){2, 2, 4, 1}), 0);
 	RESOLVE_OK(&t, KT_CPUSET_LLC(1), "4-7");
 	RESOLVE_OK(&t, KT_CPUSET_NUMA(0), "0-3");
 	RESOLVE_OK(&t, KT_CPUSET_RANGE(0, 0.5), "0-2");   /* U[0..3) */
@@ -184,18 +214,19 @@ UNIT_TEST(scenario_cpuset_specs)
 	CHECK_SET(&out, "4-7");
 
 	/* 2 CPUs: nothing held back. */
-	CHECK_INT_EQ(kt_topo_synth(&t2, 1, 1, 2, 1), 0);
+	CHECK_INT_EQ(kt_hwtopo_synth(&t2, &(struct kt_topo_spec){1, 1, 2, 1}), 0);
 	RESOLVE_OK(&t2, KT_CPUSET_DISJOINT(1, 2), "1");
-	kt_topo_free(&t2);
-	kt_topo_free(&t);
+	kt_hwtopo_free(&t2);
+	kt_hwtopo_free(&t);
 }
 
 UNIT_TEST(scenario_partitions)
 {
-	struct kt_topo t, one, tiny;
+	struct kt_hwtopo t, one, tiny;
 	struct kt_cpuset s[3];
 
-	CHECK_INT_EQ(kt_topo_synth(&t, 1, 2, 4, 1), 0); /* 8 CPUs, LLCs 0-3 / 4-7 */
+	/* 8 CPUs, LLCs 0-3 / 4-7 */
+	CHECK_INT_EQ(kt_hwtopo_synth(&t, &(struct kt_topo_spec){1, 2, 4, 1}), 0);
 	CHECK_INT_EQ(kt_partition_sets(KT_PART_LLC_ALIGNED, 0, 2, &t, s), 0);
 	CHECK_SET(&s[0], "0-3");
 	CHECK_SET(&s[1], "4-6"); /* topology's last CPU dropped */
@@ -224,28 +255,28 @@ UNIT_TEST(scenario_partitions)
 	CHECK_INT_EQ(kt_partition_sets(KT_PART_NONE, 0, 2, &t, s), 0);
 	CHECK(kt_cpuset_empty(&s[0]));
 
-	CHECK_INT_EQ(kt_topo_synth(&one, 1, 1, 4, 1), 0);
+	CHECK_INT_EQ(kt_hwtopo_synth(&one, &(struct kt_topo_spec){1, 1, 4, 1}), 0);
 	CHECK_INT_EQ(kt_partition_sets(KT_PART_LLC_ALIGNED, 0, 2, &one, s), -ENOSPC);
 	CHECK_INT_EQ(kt_partition_sets(KT_PART_SPLIT_MISALIGNED, 0, 2, &one, s), 0);
 	CHECK_SET(&s[0], "0"); /* 1 LLC: len/2 of 3 usable */
 	CHECK_SET(&s[1], "1-2");
-	CHECK_INT_EQ(kt_topo_synth(&tiny, 1, 1, 1, 1), 0);
+	CHECK_INT_EQ(kt_hwtopo_synth(&tiny, &(struct kt_topo_spec){1, 1, 1, 1}), 0);
 	CHECK_INT_EQ(kt_partition_sets(KT_PART_SPLIT_HALF, 0, 2, &tiny, s), -ENOSPC);
 	CHECK_INT_EQ(kt_partition_sets(KT_PART_HOLDBACK, 0.33, 2, &tiny, s), -ENOSPC);
 	CHECK_INT_EQ(kt_partition_sets(KT_PART_UNEVEN, 0.1, 2, &tiny, s), -ENOSPC);
-	kt_topo_free(&tiny);
-	kt_topo_free(&one);
-	kt_topo_free(&t);
+	kt_hwtopo_free(&tiny);
+	kt_hwtopo_free(&one);
+	kt_hwtopo_free(&t);
 }
 
 UNIT_TEST(scenario_affinity_resolve)
 {
-	struct kt_topo t;
+	struct kt_hwtopo t;
 	struct kt_cpuset cs;
 	struct kt_affinity a;
 	struct kt_affinity_spec s = {0};
 
-	CHECK_INT_EQ(kt_topo_synth(&t, 1, 2, 4, 1), 0);
+	CHECK_INT_EQ(kt_hwtopo_synth(&t, &(struct kt_topo_spec){1, 2, 4, 1}), 0);
 	set_of("2-5", &cs);
 	kt_affinity_resolve(&s, &t, &cs, &a);
 	CHECK_INT_EQ(a.kind, KT_AFF_NONE);
@@ -281,17 +312,17 @@ UNIT_TEST(scenario_affinity_resolve)
 	set_of("0", &s.exact);
 	kt_affinity_resolve(&s, &t, &cs, &a); /* empty intersection → none */
 	CHECK_INT_EQ(a.kind, KT_AFF_NONE);
-	kt_topo_free(&t);
+	kt_hwtopo_free(&t);
 }
 
 UNIT_TEST(scenario_mem_policy_validate)
 {
-	struct kt_topo t;
+	struct kt_hwtopo t;
 	struct kt_cpuset cs;
 	struct kt_mem_policy mp = {.kind = KT_MPOL_BIND};
 	char *err = NULL;
 
-	CHECK_INT_EQ(kt_topo_synth(&t, 2, 2, 2, 1), 0); /* node0 0-1, node1 2-3 */
+	CHECK_INT_EQ(kt_hwtopo_synth(&t, &(struct kt_topo_spec){2, 2, 2, 1}), 0); /* node0 0-1, node1 2-3 */
 	set_of("0-1", &cs);
 	CHECK_INT_EQ(kt_mem_policy_validate(&mp, &t, NULL, &err), -EINVAL);
 	CHECK_STR_CONTAINS(err, "at least one node");
@@ -323,7 +354,7 @@ UNIT_TEST(scenario_mem_policy_validate)
 	mp.kind = KT_MPOL_LOCAL;
 	kt_cpuset_zero(&mp.nodes);
 	CHECK_INT_EQ(kt_mem_policy_validate(&mp, &t, &cs, &err), 0);
-	kt_topo_free(&t);
+	kt_hwtopo_free(&t);
 }
 
 UNIT_TEST(scenario_hold_validation)
@@ -354,12 +385,12 @@ UNIT_TEST(scenario_hold_validation)
 
 UNIT_TEST(scenario_executor_rejects_bad_hold)
 {
-	struct kt_topo t;
+	struct kt_hwtopo t;
 	struct kt_ctx ctx = {0};
 	struct kt_step steps[2] = {{.hold = KT_HOLD_FULL_V}, {.hold = KT_HOLD_FIXED_V(0)}};
 	struct kt_assert_result r;
 
-	CHECK_INT_EQ(kt_topo_synth(&t, 1, 1, 2, 1), 0);
+	CHECK_INT_EQ(kt_hwtopo_synth(&t, &(struct kt_topo_spec){1, 1, 2, 1}), 0);
 	ctx.topo = &t;
 	ctx.duration_ms = 10;
 	memset(&r, 0, sizeof(r));
@@ -369,7 +400,7 @@ UNIT_TEST(scenario_executor_rejects_bad_hold)
 	CHECK_STR_EQ(r.details[0].message,
 		     "step 1 hold validation: Fixed duration must be > 0");
 	kt_assert_result_clear(&r);
-	kt_topo_free(&t);
+	kt_hwtopo_free(&t);
 }
 
 UNIT_TEST(scenario_work_type_override)
@@ -667,10 +698,10 @@ static void ev_exit(void *a, const char *name, const char *cg, int code)
 	}
 }
 
-static void host_ctx(struct kt_ctx *ctx, struct kt_topo *t, struct ev_log *log,
+static void host_ctx(struct kt_ctx *ctx, struct kt_hwtopo *t, struct ev_log *log,
 		     struct kt_scn_events *ev)
 {
-	CHECK_INT_EQ(kt_topo_synth(t, 1, 1, 2, 1), 0);
+	CHECK_INT_EQ(kt_hwtopo_synth(t, &(struct kt_topo_spec){1, 1, 2, 1}), 0);
 	kt_ctx_defaults(ctx);
 	CHECK_INT_EQ(ctx->duration_ms, 2000);
 	CHECK(ctx->assert.not_starved.set && ctx->assert.not_starved.v);
@@ -685,7 +716,7 @@ static void host_ctx(struct kt_ctx *ctx, struct kt_topo *t, struct ev_log *log,
 
 UNIT_TEST(scenario_exec_payload_ops)
 {
-	struct kt_topo t;
+	struct kt_hwtopo t;
 	struct kt_ctx ctx;
 	struct ev_log log;
 	struct kt_scn_events ev;
@@ -720,12 +751,12 @@ UNIT_TEST(scenario_exec_payload_ops)
 	CHECK_INT_EQ(log.codes[1], 128 + SIGKILL);
 	CHECK(kt_now_ns() - t0 < 10000000000ull); /* the sleep was killed, not waited */
 	kt_assert_result_clear(&r);
-	kt_topo_free(&t);
+	kt_hwtopo_free(&t);
 }
 
 UNIT_TEST(scenario_exec_op_errors)
 {
-	struct kt_topo t;
+	struct kt_hwtopo t;
 	struct kt_ctx ctx;
 	struct ev_log log;
 	struct kt_scn_events ev;
@@ -778,12 +809,12 @@ UNIT_TEST(scenario_exec_op_errors)
 		CHECK_INT_EQ(log.codes[0], 128 + SIGKILL);
 		kt_assert_result_clear(&r);
 	}
-	kt_topo_free(&t);
+	kt_hwtopo_free(&t);
 }
 
 UNIT_TEST(scenario_exec_spawn_host_and_sched_death)
 {
-	struct kt_topo t;
+	struct kt_hwtopo t;
 	struct kt_ctx ctx;
 	struct ev_log log;
 	struct kt_scn_events ev;
@@ -816,7 +847,7 @@ UNIT_TEST(scenario_exec_spawn_host_and_sched_death)
 	CHECK(!r.passed);
 	CHECK_STR_CONTAINS(r.details[0].message, "scheduler process died unexpectedly");
 	kt_assert_result_clear(&r);
-	kt_topo_free(&t);
+	kt_hwtopo_free(&t);
 }
 
 static int failing_factory(const struct kt_ctx *ctx, struct kt_cgroup_def **defs, size_t *n)
@@ -826,7 +857,7 @@ static int failing_factory(const struct kt_ctx *ctx, struct kt_cgroup_def **defs
 
 UNIT_TEST(scenario_exec_factory_error)
 {
-	struct kt_topo t;
+	struct kt_hwtopo t;
 	struct kt_ctx ctx;
 	struct ev_log log;
 	struct kt_scn_events ev;
@@ -841,5 +872,5 @@ UNIT_TEST(scenario_exec_factory_error)
 	CHECK_INT_EQ(log.stims, 0); /* no STIM for a step whose setup failed */
 	CHECK_INT_EQ(log.ends, 1);
 	kt_assert_result_clear(&r);
-	kt_topo_free(&t);
+	kt_hwtopo_free(&t);
 }

@@ -13,65 +13,6 @@
 #include "vm/conlog.h"
 #include "vm/vm.h"
 
-UNIT_TEST(vm_topo_parse_ok)
-{
-	struct kt_vm_topo t;
-	char *err = NULL;
-	char buf[64];
-
-	CHECK_INT_EQ(kt_topo_parse("2,4,2,2", &t, &err), 0);
-	CHECK_INT_EQ(t.numa_nodes, 2);
-	CHECK_INT_EQ(t.llcs, 4);
-	CHECK_INT_EQ(t.cores, 2);
-	CHECK_INT_EQ(t.threads, 2);
-	CHECK_INT_EQ(kt_topo_cpus(&t), 16);
-	kt_topo_format(&t, buf, sizeof(buf));
-	CHECK_STR_EQ(buf, "2,4,2,2");
-	CHECK_INT_EQ(kt_topo_parse("1,1,1,1", &t, &err), 0);
-	CHECK_INT_EQ(kt_topo_cpus(&t), 1);
-	CHECK_INT_EQ(kt_topo_parse("1,3,3,1", &t, &err), 0);
-	CHECK_INT_EQ(kt_topo_cpus(&t), 9);
-}
-
-UNIT_TEST(vm_topo_parse_bad)
-{
-	const char *bad[] = {"",	 "1",	     "1,2,3",	 "1,2,3,4,5", "0,1,1,1",
-			     "1,0,1,1",	 "1,1,0,1",  "1,1,1,0",	 "a,b,c,d",   "1,,1,1",
-			     "1,1,1,1,", " 1,1,1,1", "-1,1,1,1", "1,1,1,1x",  "1.5,1,1,1"};
-	struct kt_vm_topo t;
-	char *err = NULL;
-
-	for (size_t i = 0; i < KT_ARRAY_SIZE(bad); i++) {
-		err = NULL;
-		CHECK_INT_EQ(kt_topo_parse(bad[i], &t, &err), -EINVAL);
-		CHECK(err != NULL);
-		CHECK_STR_CONTAINS(err, "invalid topology '");
-		CHECK_STR_CONTAINS(err, bad[i]);
-		free(err);
-	}
-	err = NULL;
-	CHECK_INT_EQ(kt_topo_parse("1,2,3", &t, &err), -EINVAL);
-	CHECK_STR_EQ(err, "invalid topology '1,2,3': expected 'numa_nodes,llcs,cores,threads' "
-			  "(e.g. '1,2,4,1')");
-	free(err);
-	err = NULL;
-	CHECK_INT_EQ(kt_topo_parse("2,3,1,1", &t, &err), -EINVAL);
-	CHECK_STR_CONTAINS(err, "multiple of numa_nodes");
-	free(err);
-	err = NULL;
-	CHECK_INT_EQ(kt_topo_parse("1,16,16,2", &t, &err), -EINVAL);
-	CHECK_STR_CONTAINS(err, "at most 255");
-	free(err);
-	err = NULL;
-	/* 165 CPUs, but 5 cores use a 3-bit field: APIC ids reach 260 */
-	CHECK_INT_EQ(kt_topo_parse("1,33,5,1", &t, &err), -EINVAL);
-	CHECK_STR_CONTAINS(err, "APIC ids up to 260");
-	free(err);
-	err = NULL;
-	CHECK_INT_EQ(kt_topo_parse("1,63,3,1", &t, &err), 0);
-	CHECK_INT_EQ(kt_topo_parse("1,31,4,2", &t, &err), 0); /* 248 CPUs, ids up to 247 */
-}
-
 UNIT_TEST(vm_accel_parse)
 {
 	enum kt_accel a;
@@ -88,7 +29,7 @@ UNIT_TEST(vm_accel_parse)
 
 UNIT_TEST(vm_memory_estimate)
 {
-	struct kt_vm_topo t1 = {1, 1, 1, 1}, t16 = {2, 4, 2, 2};
+	struct kt_topo_spec t1 = {1, 1, 1, 1}, t16 = {2, 4, 2, 2};
 	char *err = NULL;
 
 	/* floor 256 MiB, plus 2x uncompressed + compressed + shm, each rounded up */
@@ -120,7 +61,7 @@ UNIT_TEST(vm_ram_gpa)
 	CHECK(kt_vm_ram_gpa(4ull << 30, (4ull << 30) - 4096) == (6ull << 30) - 4096);
 }
 
-static struct kt_vm_plan plan(const struct kt_vm_topo *t, int *fds)
+static struct kt_vm_plan plan(const struct kt_topo_spec *t, int *fds)
 {
 	struct kt_vm_plan p = {0};
 
@@ -148,7 +89,7 @@ static char *join(char **argv)
 
 UNIT_TEST(vm_cmdline)
 {
-	struct kt_vm_topo t = {2, 4, 2, 2};
+	struct kt_topo_spec t = {2, 4, 2, 2};
 	int fds[2] = {7, 8};
 	struct kt_vm_plan p = plan(&t, fds);
 	const char *extra[] = {"foo=bar", "", "baz", NULL};
@@ -166,7 +107,7 @@ UNIT_TEST(vm_cmdline)
 	CHECK_STR_CONTAINS(c, " iomem=relaxed ");
 	CHECK_STR_CONTAINS(c, " rdinit=/init");
 	CHECK_STR_CONTAINS(c, " loglevel=4");
-	CHECK_STR_CONTAINS(c, " KTSTR_MODE=shell KTSTR_TOPO=2,4,2,2 KTSTR_ACCEL=tcg ");
+	CHECK_STR_CONTAINS(c, " KTSTR_MODE=shell KTSTR_TOPO=2n4l2c2t KTSTR_ACCEL=tcg ");
 	CHECK_STR_CONTAINS(c, " KTSTR_TERM=xterm-256color KTSTR_COLORTERM=truecolor");
 	CHECK_STR_CONTAINS(c, " KTSTR_COLS=120 KTSTR_ROWS=40");
 	CHECK(kt_endswith(c, " foo=bar baz"));
@@ -199,7 +140,7 @@ UNIT_TEST(vm_cmdline)
 
 UNIT_TEST(vm_argv_numa)
 {
-	struct kt_vm_topo t = {2, 4, 2, 2};
+	struct kt_topo_spec t = {2, 4, 2, 2};
 	int fds[2] = {7, 8};
 	struct kt_vm_plan p = plan(&t, fds);
 	char **argv = kt_vm_build_argv(&p, "console=ttyS0");
@@ -233,7 +174,7 @@ UNIT_TEST(vm_argv_numa)
 
 UNIT_TEST(vm_argv_single_node_kvm)
 {
-	struct kt_vm_topo t = {1, 3, 3, 1};
+	struct kt_topo_spec t = {1, 3, 3, 1};
 	int fds[1] = {9};
 	struct kt_vm_plan p = plan(&t, fds);
 	char **argv;
@@ -256,7 +197,7 @@ UNIT_TEST(vm_argv_single_node_kvm)
 
 UNIT_TEST(vm_argv_uneven_node_memory)
 {
-	struct kt_vm_topo t = {3, 3, 1, 1};
+	struct kt_topo_spec t = {3, 3, 1, 1};
 	int fds[3] = {3, 4, 5};
 	struct kt_vm_plan p = plan(&t, fds);
 	char **argv;

@@ -31,7 +31,7 @@ grep -q "ktstr: error: .*$TMP/garbage" "$TMP/err" || { show; fail "garbage kerne
 
 kshell --topology 1,2,3 --exec true
 [ $rc = 2 ] || { show; fail "bad topology: exit $rc"; }
-grep -qx "ktstr: error: invalid topology '1,2,3': expected 'numa_nodes,llcs,cores,threads' (e.g. '1,2,4,1')" "$TMP/err" ||
+grep -qx "ktstr: error: invalid topology '1,2,3': expected 'numa_nodes,llcs,cores,threads' (e.g. '1,2,4,1' or '1n2l4c1t')" "$TMP/err" ||
 	{ show; fail "bad topology: wrong message"; }
 
 kshell -i "$TMP/does-not-exist" --exec true

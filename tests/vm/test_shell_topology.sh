@@ -35,7 +35,7 @@ check_topo() {
 }
 
 check_topo 1,1,1,1 0 "0" "0" "0 0"
-check_topo 1,3,3,1 0-8 "0-2 3-5 6-8" "0" "0 0-8"
+check_topo 1n3l3c1t 0-8 "0-2 3-5 6-8" "0" "0 0-8"
 check_topo 2,4,2,2 0-15 "0-3 12-15 4-7 8-11" "0-1" "0 0-7;1 8-15"
 # every SMT pair of 2,4,2,2 is (2k, 2k+1)
 for k in 0 1 2 3 4 5 6 7; do
@@ -43,4 +43,4 @@ for k in 0 1 2 3 4 5 6 7; do
 	grep -qx "smt $a $a-$b" "$TMP/out" || { show; fail "cpu$a siblings are not $a-$b"; }
 	grep -qx "smt $b $a-$b" "$TMP/out" || { show; fail "cpu$b siblings are not $a-$b"; }
 done
-echo "ok: topologies 1,1,1,1 1,3,3,1 2,4,2,2"
+echo "ok: topologies 1,1,1,1 1n3l3c1t 2,4,2,2"

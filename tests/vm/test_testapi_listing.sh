@@ -23,6 +23,8 @@ KTSTR_TEST(odd_numa, .numa_nodes = 2, .llcs = 3) { return 0; }
 KTSTR_TEST(bad_flag, .scheduler = &scx_simple, .required_flags = {"rebal"}) { return 0; }
 KTSTR_TEST(both, .scheduler = &scx_simple, .required_flags = {"llc"}, .excluded_flags = {"llc"}) { return 0; }
 KTSTR_TEST(zero_wd, .watchdog_timeout_s = 0) { return 0; }
+KTSTR_TEST(too_many_cpus, .llcs = 64, .cores = 8) { return 0; }
+KTSTR_TEST(wraps, .topology = "1n4096l4096c4096t") { return 0; }
 C
 for f in ok bad; do
 	gcc -std=gnu11 -D_GNU_SOURCE -static -I"$root/include" -I"$root/src" -o "$tmp/$f" "$tmp/$f.c" \
@@ -38,7 +40,9 @@ for m in "ktstr_test 'zero_dur': duration_s must be > 0 (got 0)" \
 	"ktstr_test 'odd_numa': llcs (3) must be a multiple of numa_nodes (2)" \
 	"ktstr_test 'bad_flag': unknown flag 'rebal'" \
 	"ktstr_test 'both': flag 'llc' is both required and excluded" \
-	"ktstr_test 'zero_wd': watchdog_timeout_s must be > 0 (got 0)"; do
+	"ktstr_test 'zero_wd': watchdog_timeout_s must be > 0 (got 0)" \
+	"ktstr_test 'too_many_cpus': 512 CPUs, at most 255 supported (topology 1n64l8c1t)" \
+	"ktstr_test 'wraps': llcs must be at most 255 (got 4096) (topology 1n4096l4096c4096t)"; do
 	grep -qF "$m" "$tmp/err" || { cat "$tmp/err" >&2; echo "missing: $m" >&2; exit 1; }
 done
 # Running is refused too, and ktstr test shows why.

@@ -157,7 +157,7 @@ static void on_line(void *ctx, const char *line, size_t len, bool cut)
 
 	if (kt_proto_rx_line(s->rx, line, len, cut))
 		return;
-	if (!strcmp(line, "engine-test: topo=2,2,1,1"))
+	if (!strcmp(line, "engine-test: topo=2n2l1c1t"))
 		s->lines_topo++;
 	else if (!strcmp(line, "engine-test: host answered"))
 		s->answered++;
@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 	kt_vm_config_init(&cfg);
 	cfg.kernel = k.image;
 	cfg.vmlinux = k.vmlinux;
-	cfg.topo = (struct kt_vm_topo){2, 2, 1, 1};
+	cfg.topo = (struct kt_topo_spec){2, 2, 1, 1};
 	cfg.mode = "engine-test";
 	cfg.timeout_s = 240;
 	cfg.shm_size = 1 << 20;

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* CPU topology from sysfs (or a fake tree under a root directory). */
+/* What sysfs reports about CPUs (or a fake tree under a root directory); see topo.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scenario.h"
+#include "topo/topo.h"
 
 static int read_cpulist(const char *path, struct kt_cpuset *out)
 {
@@ -20,7 +20,7 @@ static int read_cpulist(const char *path, struct kt_cpuset *out)
 	return r;
 }
 
-void kt_topo_free(struct kt_topo *t)
+void kt_hwtopo_free(struct kt_hwtopo *t)
 {
 	free(t->llcs);
 	free(t->llc_node);
@@ -45,7 +45,7 @@ static int cmp_first(const void *a, const void *b)
 }
 
 /* LLC sets: node indexes and sorting, shared by read and synth. */
-static void finish_llcs(struct kt_topo *t)
+static void finish_llcs(struct kt_hwtopo *t)
 {
 	qsort(t->llcs, t->nr_llcs, sizeof(*t->llcs), cmp_first);
 	t->llc_node = kt_calloc(t->nr_llcs ? t->nr_llcs : 1, sizeof(int));
@@ -91,7 +91,7 @@ static char *llc_path(const char *cpudir, int cpu)
 	return kt_asprintf("%s/cpu%d/cache/index%d/shared_cpu_list", cpudir, cpu, best);
 }
 
-int kt_topo_read(const char *root, struct kt_topo *t, char **err)
+int kt_hwtopo_read(const char *root, struct kt_hwtopo *t, char **err)
 {
 	char *cpudir, *nodedir, *p;
 	int cpu, r;
@@ -203,25 +203,27 @@ out:
 	free(cpudir);
 	free(nodedir);
 	if (r < 0)
-		kt_topo_free(t);
+		kt_hwtopo_free(t);
 	return r;
 }
 
-int kt_topo_synth(struct kt_topo *t, int nodes, int llcs, int cores, int threads)
+int kt_hwtopo_synth(struct kt_hwtopo *t, const struct kt_topo_spec *spec)
 {
-	int cpu = 0, per_node;
+	int cpu = 0, per_node, llcs = spec->llcs, cores = spec->cores, threads = spec->threads;
+	char *err = NULL;
 
 	memset(t, 0, sizeof(*t));
-	if (nodes < 1 || llcs < 1 || cores < 1 || threads < 1 || llcs % nodes ||
-	    llcs * cores * threads > KT_MAX_CPUS)
+	if (kt_topo_spec_validate(spec, &err)) {
+		free(err);
 		return -EINVAL;
-	per_node = llcs / nodes;
-	t->nr_cpus = llcs * cores * threads;
+	}
+	per_node = llcs / spec->numa_nodes;
+	t->nr_cpus = kt_topo_spec_cpus(spec);
 	t->max_cpu = t->nr_cpus - 1;
-	t->nr_nodes = nodes;
+	t->nr_nodes = spec->numa_nodes;
 	t->nr_llcs = llcs;
-	t->nodes = kt_calloc(nodes, sizeof(*t->nodes));
-	t->node_ids = kt_calloc(nodes, sizeof(int));
+	t->nodes = kt_calloc(t->nr_nodes, sizeof(*t->nodes));
+	t->node_ids = kt_calloc(t->nr_nodes, sizeof(int));
 	t->llcs = kt_calloc(llcs, sizeof(*t->llcs));
 	t->smt = kt_calloc(t->nr_cpus, sizeof(*t->smt));
 	for (int l = 0; l < llcs; l++) {
@@ -238,20 +240,20 @@ int kt_topo_synth(struct kt_topo *t, int nodes, int llcs, int cores, int threads
 					kt_cpuset_set(&t->smt[a], b);
 		}
 	}
-	for (int n = 0; n < nodes; n++)
+	for (int n = 0; n < t->nr_nodes; n++)
 		t->node_ids[n] = n;
 	finish_llcs(t);
 	return 0;
 }
 
-void kt_topo_usable(const struct kt_topo *t, struct kt_cpuset *out)
+void kt_hwtopo_usable(const struct kt_hwtopo *t, struct kt_cpuset *out)
 {
 	*out = t->all;
 	if (t->nr_cpus > 2)
 		kt_cpuset_clear(out, t->max_cpu);
 }
 
-void kt_topo_nodes_of(const struct kt_topo *t, const struct kt_cpuset *set,
+void kt_hwtopo_nodes_of(const struct kt_hwtopo *t, const struct kt_cpuset *set,
 		      struct kt_cpuset *node_ids)
 {
 	kt_cpuset_zero(node_ids);
@@ -262,4 +264,101 @@ void kt_topo_nodes_of(const struct kt_topo *t, const struct kt_cpuset *set,
 		if (!kt_cpuset_empty(&x))
 			kt_cpuset_set(node_ids, t->node_ids[n]);
 	}
+}
+
+/* Fills *err with the first difference between hw and want; 0 when none. */
+static int mismatch(const struct kt_hwtopo *hw, const struct kt_topo_spec *want, char **err)
+{
+	int cpus = kt_topo_spec_cpus(want);
+	int per_llc = want->cores * want->threads;
+	int per_node = cpus / want->numa_nodes;
+	char set[256];
+	int cpu;
+
+	if (hw->nr_cpus != cpus) {
+		kt_cpuset_format(&hw->all, set, sizeof(set));
+		*err = kt_asprintf("%d CPUs, sysfs reports %d online (%s)", cpus, hw->nr_cpus, set);
+		return -EINVAL;
+	}
+	if (hw->nr_nodes != want->numa_nodes) {
+		*err = kt_asprintf("%d NUMA nodes, sysfs reports %d", want->numa_nodes,
+				   hw->nr_nodes);
+		return -EINVAL;
+	}
+	for (int n = 0; n < hw->nr_nodes; n++) {
+		if (kt_cpuset_count(&hw->nodes[n]) != per_node) {
+			kt_cpuset_format(&hw->nodes[n], set, sizeof(set));
+			*err = kt_asprintf("%d CPUs per NUMA node, sysfs reports node %d with CPUs "
+					   "'%s'",
+					   per_node, hw->node_ids[n], set);
+			return -EINVAL;
+		}
+	}
+	if (hw->nr_llcs != want->llcs) {
+		*err = kt_asprintf("%d LLCs, sysfs reports %d", want->llcs, hw->nr_llcs);
+		return -EINVAL;
+	}
+	for (int l = 0; l < hw->nr_llcs; l++) {
+		if (kt_cpuset_count(&hw->llcs[l]) != per_llc) {
+			kt_cpuset_format(&hw->llcs[l], set, sizeof(set));
+			*err = kt_asprintf("%d CPUs per LLC, sysfs reports an LLC with CPUs '%s'",
+					   per_llc, set);
+			return -EINVAL;
+		}
+	}
+	kt_cpuset_for_each(cpu, &hw->all)
+	{
+		if (kt_cpuset_count(&hw->smt[cpu]) != want->threads) {
+			kt_cpuset_format(&hw->smt[cpu], set, sizeof(set));
+			*err = kt_asprintf("%d threads per core, sysfs reports CPU %d with siblings "
+					   "'%s'",
+					   want->threads, cpu, set);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int kt_hwtopo_check(const struct kt_hwtopo *hw, const struct kt_topo_spec *want, char **err)
+{
+	char name[KT_TOPO_SPEC_STRLEN], *why = NULL;
+	int r = kt_topo_spec_validate(want, err);
+
+	if (r)
+		return r;
+	r = mismatch(hw, want, &why);
+	if (r) {
+		kt_topo_spec_format(want, name, sizeof(name));
+		*err = kt_asprintf("topology mismatch: declared %s has %s", name, why);
+		free(why);
+	}
+	return r;
+}
+
+int kt_hwtopo_check_declared(const char *root, const char *declared, char **err)
+{
+	struct kt_topo_spec want;
+	struct kt_hwtopo hw;
+	char *e = NULL;
+	int r;
+
+	if (!declared) {
+		*err = kt_strdup("KTSTR_TOPO is missing from the kernel command line");
+		return -EINVAL;
+	}
+	r = kt_topo_spec_parse(declared, &want, &e);
+	if (r) {
+		*err = kt_asprintf("KTSTR_TOPO: %s", e);
+		free(e);
+		return r;
+	}
+	r = kt_hwtopo_read(root, &hw, &e);
+	if (r) {
+		*err = kt_asprintf("reading the CPU topology: %s", e);
+		free(e);
+		return r;
+	}
+	r = kt_hwtopo_check(&hw, &want, err);
+	kt_hwtopo_free(&hw);
+	return r;
 }
