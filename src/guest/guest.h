@@ -14,8 +14,9 @@
  * /sys/fs/cgroup), checks /.ktstr_init_ok, opens COM2 (/dev/ttyS1), writes
  * KTSTR_INIT_STARTED there, points stdout/stderr at it, sets PATH
  * (directories under /include-files holding executables, then /bin /sbin
- * /usr/bin /usr/sbin), and runs the mode named by KTSTR_MODE= on the kernel
- * command line in a child process. When the mode returns, init writes
+ * /usr/bin /usr/sbin), checks that sysfs shows the declared topology
+ * (KTSTR_TOPO, kt_hwtopo_check_declared), and runs the mode named by
+ * KTSTR_MODE= on the kernel command line in a child process. When the mode returns, init writes
  * KTSTR_EXIT=<code> (not for terminal modes), drains COM2, syncs and powers
  * off. A mode that crashes, an unknown mode or a failing setup step is
  * reported as "KTSTR_INIT_ERROR <message>" on COM2 and the VM is powered

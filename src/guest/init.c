@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "guest/guest.h"
+#include "topo/topo.h"
 #include "util/util.h"
 
 extern const struct kt_guest_mode __start_ktstr_guest_modes[] __attribute__((weak));
@@ -211,6 +212,16 @@ static void setup_env(const char *cmdline)
 		setenv("TERM", "linux", 1);
 }
 
+/* The machine must be what was declared (KTSTR_TOPO): a mismatch fails the boot. */
+static void check_topology(const char *cmdline)
+{
+	char *declared = kt_guest_cmdline_value(cmdline, "KTSTR_TOPO"), *err = NULL;
+
+	if (kt_hwtopo_check_declared(NULL, declared, &err))
+		fatal("%s", err);
+	free(declared);
+}
+
 static void set_raw(int fd)
 {
 	struct termios t;
@@ -272,6 +283,7 @@ int ktstr_guest_main(int argc, char **argv)
 	dup2(com2, 2);
 	setenv("KTSTR_LABEL", "ktstr-init", 1);
 	setup_env(cmdline);
+	check_topology(cmdline);
 
 	mode = kt_guest_cmdline_value(cmdline, "KTSTR_MODE");
 	m = find_mode(mode);

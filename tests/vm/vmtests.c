@@ -2,7 +2,8 @@
 /*
  * Tests whose verdicts the VM test scripts check (tests/vm/test_testapi_*.sh):
  * schedulers that misbehave on purpose, a missing scheduler, a topology
- * the host cannot provide. Built by `make examples` as build/tests/ktstr-vmtests.
+ * the host cannot provide, a topology the guest does not see. Built by
+ * `make examples` as build/tests/ktstr-vmtests.
  */
 #include <ktstr.h>
 
@@ -72,4 +73,16 @@ KTSTR_TEST(undecided_allowed, .duration_s = 1, .allow_inconclusive = true,
 	   .assert = {.not_starved = KTSTR_OFF, .max_p99_wake_latency_ns = KTSTR_U64(1000000000)})
 {
 	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0"}));
+}
+
+/*
+ * maxcpus=1 keeps one of the two declared CPUs offline: guest init finds
+ * that sysfs does not match the declared topology and fails the boot with
+ * a clear message (tests/vm/test_testapi_topology.sh).
+ */
+KTSTR_SCHEDULER(qmap_one_cpu, .binary = "scx_qmap", .kargs = {"maxcpus=1"});
+
+KTSTR_TEST(topo_mismatch, .scheduler = &qmap_one_cpu, .llcs = 1, .cores = 2, .duration_s = 1)
+{
+	return ktstr_run_canned(ctx, "steady");
 }
