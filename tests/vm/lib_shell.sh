@@ -45,3 +45,11 @@ check_no_leftover_qemu() {
 		fi
 	done
 }
+
+# The test binary built from tests/vm/vmtests.c (make examples) in $bin,
+# its results under $TMP.
+use_vmtests() {
+	bin=$(dirname "$KTSTR_BIN")/tests/ktstr-vmtests
+	[ -x "$bin" ] || fail "missing $bin (run make examples)"
+	export KTSTR_TARGET_DIR=$TMP/target
+}

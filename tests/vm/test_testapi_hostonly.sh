@@ -6,10 +6,7 @@
 #    `ktstr shell`, passes and leaves no ktstr-<pid> cgroup behind
 set -eu
 . "$(dirname "$0")/lib_shell.sh"
-build=$(dirname "$KTSTR_BIN")
-bin=$build/tests/ktstr-vmtests
-[ -x "$bin" ] || fail "missing $bin (run make examples)"
-export KTSTR_TARGET_DIR=$TMP/target
+use_vmtests
 
 if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
 	rc=0; "$bin" --exact ktstr/host_cgroups >"$TMP/log" 2>&1 || rc=$?

@@ -9,10 +9,7 @@
 #    before booting: 1n64l8c1t is 512 CPUs
 set -eu
 . "$(dirname "$0")/lib_shell.sh"
-build=$(dirname "$KTSTR_BIN")
-bin=$build/tests/ktstr-vmtests
-[ -x "$bin" ] || fail "missing $bin (run make examples)"
-export KTSTR_TARGET_DIR=$TMP/target
+use_vmtests
 log=$TMP/log
 
 rc=0; timeout -k 5 300 "$bin" --exact ktstr/topo_mismatch >"$log" 2>&1 || rc=$?
