@@ -8,7 +8,7 @@ set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 lib=${KTSTR_LIB:-$(dirname "$KTSTR_BIN")/libktstr.a}
 [ -f "$lib" ] || fail "no $lib (run make)"
-gcc -std=gnu11 -D_GNU_SOURCE -O1 -Wall -Werror -I"$root/src" -static \
+gcc -std=gnu11 -D_GNU_SOURCE -O1 -Wall -Werror -I"$root/include" -I"$root/src" -static \
 	-o "$TMP/engine-test" "$root/tests/vm/vm_engine_test.c" \
 	-Wl,--whole-archive "$lib" -Wl,--no-whole-archive \
 	-ljansson -lbpf -lelf -lzstd -llz4 -lz -lpthread -lm ||
