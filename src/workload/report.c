@@ -132,6 +132,7 @@ json_t *kt_worker_report_to_json(const struct kt_worker_report *r)
 	json_object_set_new(o, "max_gap_ms", ju64(r->max_gap_ms));
 	json_object_set_new(o, "max_gap_cpu", json_integer(r->max_gap_cpu));
 	json_object_set_new(o, "max_gap_at_ms", ju64(r->max_gap_at_ms));
+	json_object_set_new(o, "max_gap_on_cpu_ms", ju64(r->max_gap_on_cpu_ms));
 	a = json_array();
 	for (size_t i = 0; i < r->n_resume_latencies; i++)
 		json_array_append_new(a, ju64(r->resume_latencies_ns[i]));
@@ -188,8 +189,8 @@ char *kt_worker_report_to_string(const struct kt_worker_report *r)
 			r->migrations[i].to_cpu);
 	sb_addf(&sb,
 		"],\"max_gap_ms\":%llu,\"max_gap_cpu\":%d,\"max_gap_at_ms\":%llu,"
-		"\"resume_latencies_ns\":[",
-		U(r->max_gap_ms), r->max_gap_cpu, U(r->max_gap_at_ms));
+		"\"max_gap_on_cpu_ms\":%llu,\"resume_latencies_ns\":[",
+		U(r->max_gap_ms), r->max_gap_cpu, U(r->max_gap_at_ms), U(r->max_gap_on_cpu_ms));
 	for (size_t i = 0; i < r->n_resume_latencies; i++)
 		sb_addf(&sb, i ? ",%llu" : "%llu", U(r->resume_latencies_ns[i]));
 	sb_addf(&sb,
@@ -347,6 +348,9 @@ int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, ch
 	rc = rc ?: get_u64(j, "migration_count", false, &r.migration_count, err);
 	rc = rc ?: get_u64(j, "max_gap_ms", false, &r.max_gap_ms, err);
 	rc = rc ?: get_u64(j, "max_gap_at_ms", false, &r.max_gap_at_ms, err);
+	rc = rc ?: get_u64(j, "max_gap_on_cpu_ms", false, &r.max_gap_on_cpu_ms, err);
+	if (!rc && r.max_gap_on_cpu_ms > r.max_gap_ms)
+		rc = fail(err, "worker report: '%s' exceeds max_gap_ms", "max_gap_on_cpu_ms");
 	rc = rc ?: get_u64(j, "wake_sample_total", false, &r.wake_sample_total, err);
 	rc = rc ?: get_u64(j, "iterations", false, &r.iterations, err);
 	rc = rc ?: get_u64(j, "schedstat_run_delay_ns", false, &r.schedstat_run_delay_ns, err);

@@ -23,6 +23,7 @@ struct wstate {
 	uint64_t start;
 	uint64_t last_iter_time;
 	uint64_t max_gap_ns;
+	uint64_t cpu_sample_t, cpu_sample_c; /* wall and thread CPU clock at a sample */
 	int last_cpu;
 	uint64_t rng;
 	size_t mig_cap;
@@ -69,9 +70,30 @@ static inline void spin_burst(struct wstate *st, uint64_t n)
 	st->rep->work_units = u;
 }
 
+/* The thread's CPU clock is sampled at most this often (a syscall each). */
+#define CPU_SAMPLE_NS 10000000ull
+
+static inline uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Sample the thread's CPU clock at wall time now if the last is old. */
+static inline void cpu_sample(struct wstate *st, uint64_t now)
+{
+	if (now - st->cpu_sample_t < CPU_SAMPLE_NS)
+		return;
+	st->cpu_sample_t = now;
+	st->cpu_sample_c = thread_cpu_ns();
+}
+
 static inline void reset_gap(struct wstate *st)
 {
 	st->last_iter_time = now_ns();
+	cpu_sample(st, st->last_iter_time);
 }
 
 static inline uint32_t load32(uint32_t *p)

@@ -270,6 +270,13 @@ struct kt_worker_report {
 	uint64_t max_gap_ms;
 	int max_gap_cpu;
 	uint64_t max_gap_at_ms;
+	/*
+	 * Of the longest gap, how long the guest kernel counted the worker as
+	 * running (its CPU clock advanced): a gap spent "on CPU" is time its
+	 * CPU did not execute at all (a vCPU the host did not run), not time
+	 * the scheduler kept it off. A lower bound; 0 for gaps under 50 ms.
+	 */
+	uint64_t max_gap_on_cpu_ms;
 	uint64_t *resume_latencies_ns;
 	size_t n_resume_latencies;
 	uint64_t wake_sample_total;

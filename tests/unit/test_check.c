@@ -914,3 +914,32 @@ UNIT_TEST(check_inconclusive_wake_iterations_migration_numa)
 	kt_worker_report_clear(&r[0]);
 	kt_worker_report_clear(&r[1]);
 }
+
+UNIT_TEST(check_stuck_on_cpu_gap_is_inconclusive)
+{
+	struct kt_worker_report r[2];
+	struct kt_assert_result res;
+
+	r[0] = mk(1, 1024, 10, 0);
+	r[1] = mk(2, 1024, 10, 1);
+	/* 2500 ms gap, the kernel counted 2400 ms of it as running: not the scheduler */
+	r[1].max_gap_ms = 2500;
+	r[1].max_gap_at_ms = 300;
+	r[1].max_gap_on_cpu_ms = 2400;
+	kt_check_not_starved(r, 2, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_STUCK,
+			    "stuck 2500ms on cpu1 at +300ms, but the kernel counted the worker as "
+			    "running for 2400ms of it: the vCPU was not executed (host or emulator), "
+			    "which no scheduler causes");
+	/* Half of it off CPU: the scheduler's doing, a failure. */
+	r[1].max_gap_on_cpu_ms = 1250;
+	kt_check_not_starved(r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_STUCK, "stuck 2500ms on cpu1 at +300ms");
+	kt_assert_result_clear(&res);
+	/* Under the limit nothing is said either way. */
+	r[1].max_gap_ms = 1500;
+	r[1].max_gap_on_cpu_ms = 1500;
+	kt_check_not_starved(r, 2, NULL, &res);
+	expect_pass(&res);
+	kt_assert_result_clear(&res);
+}

@@ -140,6 +140,7 @@ static void fill_report(struct kt_worker_report *r)
 	r->max_gap_ms = 17;
 	r->max_gap_cpu = 3;
 	r->max_gap_at_ms = 400;
+	r->max_gap_on_cpu_ms = 12;
 	r->n_resume_latencies = 3;
 	r->resume_latencies_ns = kt_calloc(3, sizeof(uint64_t));
 	r->resume_latencies_ns[0] = 10;
@@ -172,6 +173,7 @@ UNIT_TEST(workload_report_json_roundtrip)
 	CHECK_STR_CONTAINS(txt, "\"migrations\":[{\"at_ns\":5,\"from_cpu\":0,\"to_cpu\":3}");
 	CHECK_STR_CONTAINS(txt, "\"numa_pages\":{\"0\":100,\"1\":5}");
 	CHECK_STR_CONTAINS(txt, "\"resume_latencies_ns\":[10,20,30]");
+	CHECK_STR_CONTAINS(txt, "\"max_gap_at_ms\":400,\"max_gap_on_cpu_ms\":12,");
 	CHECK(!strstr(txt, "exit_info"));
 	CHECK_INT_EQ(kt_worker_report_parse(txt, strlen(txt), &b, &err), 0);
 	CHECK(err == NULL);
@@ -184,6 +186,7 @@ UNIT_TEST(workload_report_json_roundtrip)
 	CHECK_INT_EQ(b.migrations[1].from_cpu, 3);
 	CHECK_INT_EQ(b.numa_pages[1].node, 1);
 	CHECK(b.is_messenger);
+	CHECK_INT_EQ(b.max_gap_on_cpu_ms, 12);
 	free(txt);
 	free(txt2);
 	kt_worker_report_clear(&b);
@@ -234,6 +237,8 @@ UNIT_TEST(workload_report_json_malformed)
 	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"exit_info\":{\"Boom\":1}}",
 	    "{\"tid\":1,\"work_units\":5,\"completed\":true,\"tid\":2}",
 	    "{\"tid\":99999999999,\"work_units\":5,\"completed\":true}",
+	    /* more of the gap on CPU than the gap */
+	    "{\"tid\":1,\"completed\":true,\"max_gap_ms\":5,\"max_gap_on_cpu_ms\":6}",
 	};
 	struct kt_worker_report r;
 
@@ -349,6 +354,38 @@ UNIT_TEST(workload_cpuspin_collect)
 	CHECK(no_children());
 	kt_workload_destroy(wl);
 	CHECK(no_children());
+}
+
+/*
+ * A worker stopped (SIGSTOP) for 400 ms has a gap of about that length
+ * that its kernel counts as off CPU: the on-CPU part stays small, so the
+ * stuck check still blames the gap on scheduling (see check_stuck_*).
+ */
+UNIT_TEST(workload_gap_on_cpu_part)
+{
+	struct kt_workload_config c;
+	struct kt_workload *wl;
+	struct kt_worker_report *r;
+	size_t n;
+	pid_t pid;
+
+	kt_workload_config_init(&c);
+	c.num_workers = 1;
+	CHECK_INT_EQ(kt_workload_spawn(&c, &wl, NULL), 0);
+	pid = kt_workload_pids(wl)[0];
+	CHECK_INT_EQ(kt_workload_start(wl), 0);
+	msleep(100);
+	CHECK_INT_EQ(kill(pid, SIGSTOP), 0);
+	msleep(400);
+	CHECK_INT_EQ(kill(pid, SIGCONT), 0);
+	msleep(100);
+	CHECK_INT_EQ(kt_workload_stop_and_collect(wl, 0, &r, &n), 0);
+	CHECK_INT_EQ(n, 1);
+	CHECK(r[0].max_gap_ms >= 350);
+	CHECK(r[0].max_gap_on_cpu_ms <= r[0].max_gap_ms);
+	CHECK(r[0].max_gap_on_cpu_ms * 2 < r[0].max_gap_ms);
+	kt_worker_reports_free(r, n);
+	kt_workload_destroy(wl);
 }
 
 static int ignore_stop(volatile sig_atomic_t *stop, void *arg, struct kt_worker_report *rep)
