@@ -513,8 +513,8 @@ static int cmd_test(int argc, char **argv)
 		 kt_opt_list, &s.kernels),
 		KT_OPT("filter", 'E', "SUB", "only tests whose name contains SUB (repeatable: any matches)",
 		 kt_opt_list, &s.filters),
-		KT_OPT_RANGE("jobs", 'j', "N", "VMs at a time (default: allowed host CPUs; each TCG VM uses\n"
-				   "one host thread)",
+		KT_OPT_RANGE("jobs", 'j', "N", "VMs at a time (default: allowed host CPUs; a TCG VM uses\n"
+				   "one host thread per vCPU)",
 		 kt_opt_uint, &s.jmax, 1, 256),
 		KT_OPT("no-skip-mode", 0, NULL, "tests the host cannot run fail instead of being skipped",
 		 kt_opt_flag, &s.no_skip),

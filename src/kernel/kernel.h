@@ -28,6 +28,13 @@ int kt_config_hz(const char *config_text);
  * (optional, malloc'd) says where it came from.
  */
 int kt_kernel_hz(const char *vmlinux, const char *dir, char **source);
+/* 1 when config text has NAME=y (or =m), else 0 ("is not set" or absent). */
+int kt_config_enabled(const char *config_text, const char *name);
+/*
+ * CONFIG_JUMP_LABEL of a kernel, from the same sources as kt_kernel_hz:
+ * 1 on, 0 off, -ENOENT when no configuration was found.
+ */
+int kt_kernel_jump_label(const char *vmlinux, const char *dir, char **source);
 
 /* ---- resolution (the API other modules use) ------------------------------ */
 
@@ -122,6 +129,9 @@ char *kt_cache_key_label(const char *key);
 /* ---- kconfig fragment and cache keys ---------------------------------------- */
 
 const char *kt_kconfig_fragment(size_t *len);
+/* CRC32 of a fragment without its "##" note lines (they never change a key). */
+uint32_t kt_kconfig_crc_of(const char *text, size_t len);
+/* kc of the cache keys: kt_kconfig_crc_of the embedded fragment. */
 uint32_t kt_kconfig_crc(void);
 /* Does this fragment line set a machine-shape option (build_config.c: lean_only)? */
 bool kt_kconfig_line_lean_only(const char *line);

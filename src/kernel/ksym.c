@@ -132,44 +132,94 @@ static char *ikconfig_from(const unsigned char *buf, size_t len)
 	return sb_steal(&out);
 }
 
-int kt_kernel_hz(const char *vmlinux, const char *dir, char **source)
+int kt_config_enabled(const char *config_text, const char *name)
 {
-	char *text = NULL;
-	int hz = -ENOENT, fd;
-	struct stat st;
+	size_t n = strlen(name);
 
-	if (source)
-		*source = NULL;
+	for (const char *p = config_text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+
+		if (!strncmp(p, name, n) && p[n] == '=')
+			return p[n + 1] == 'y' || p[n + 1] == 'm';
+		p = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+/* The IKCONFIG embedded in an ELF vmlinux (malloc'd), or NULL. */
+static char *vmlinux_ikconfig(const char *vmlinux)
+{
+	char *cfg = NULL;
+	struct stat st;
+	int fd;
+
 	fd = vmlinux ? open(vmlinux, O_RDONLY | O_CLOEXEC) : -1;
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
 		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 
 		if (m != MAP_FAILED) {
-			char *cfg = ikconfig_from(m, (size_t)st.st_size);
-
-			if (cfg) {
-				hz = kt_config_hz(cfg);
-				free(cfg);
-				if (hz > 0 && source)
-					*source = kt_asprintf("%s (IKCONFIG)", vmlinux);
-			}
+			cfg = ikconfig_from(m, (size_t)st.st_size);
 			munmap(m, (size_t)st.st_size);
 		}
 	}
 	if (fd >= 0)
 		close(fd);
-	/* A cache entry keeps its config as "config"; a tree as ".config". */
-	for (int i = 0; hz <= 0 && dir && i < 2; i++) {
+	return cfg;
+}
+
+/*
+ * Each source of a kernel's configuration in turn, until use() returns
+ * >= 0: the IKCONFIG in vmlinux, then dir/config (a cache entry keeps its
+ * config so), then dir/.config (a tree). Returns use()'s result, or
+ * -ENOENT when no source was usable.
+ */
+static int each_config(const char *vmlinux, const char *dir, int (*use)(const char *text),
+		       char **source)
+{
+	char *text = vmlinux_ikconfig(vmlinux);
+	int v = -ENOENT;
+
+	if (source)
+		*source = NULL;
+	if (text) {
+		v = use(text);
+		free(text);
+		if (v >= 0 && source)
+			*source = kt_asprintf("%s (IKCONFIG)", vmlinux);
+	}
+	for (int i = 0; v < 0 && dir && i < 2; i++) {
 		char *p = kt_path_join(dir, i ? ".config" : "config");
 
 		text = NULL;
 		if (kt_read_file(p, &text, NULL, 16 << 20) == 0) {
-			hz = kt_config_hz(text);
-			if (hz > 0 && source)
+			v = use(text);
+			if (v >= 0 && source)
 				*source = kt_strdup(p);
 		}
 		free(text);
 		free(p);
 	}
-	return hz;
+	return v;
+}
+
+static int use_hz(const char *text)
+{
+	int hz = kt_config_hz(text);
+
+	return hz > 0 ? hz : -ENOENT;
+}
+
+int kt_kernel_hz(const char *vmlinux, const char *dir, char **source)
+{
+	return each_config(vmlinux, dir, use_hz, source);
+}
+
+static int use_jump_label(const char *text)
+{
+	return kt_config_enabled(text, "CONFIG_JUMP_LABEL");
+}
+
+int kt_kernel_jump_label(const char *vmlinux, const char *dir, char **source)
+{
+	return each_config(vmlinux, dir, use_jump_label, source);
 }

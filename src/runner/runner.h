@@ -64,8 +64,8 @@ int kt_plan_resolve(const struct ktstr_test *t, struct kt_plan *p, char **err);
 
 /*
  * Can this host run a VM with `cpus` vCPUs? KVM: no more vCPUs than
- * host CPUs the process may use. TCG (single-threaded: all vCPUs are
- * multiplexed onto one host thread): at most KT_TCG_MAX_VCPUS_PER_CPU
+ * host CPUs the process may use. TCG (all vCPUs share the host CPUs: on
+ * one host thread, or one each under MTTCG): at most KT_TCG_MAX_VCPUS_PER_CPU
  * vCPUs per allowed host CPU and never more than KT_TCG_MAX_VCPUS, since
  * beyond that guest timer interrupts, RCU and the sched_ext watchdog see
  * vCPUs stalled for whole host time slices and report stalls that are

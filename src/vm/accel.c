@@ -227,6 +227,31 @@ static void probe_cache_store(enum kt_accel a, const char *why)
 	free(bid);
 }
 
+bool kt_tcg_multi_decide(int vcpus, int jump_label, const char *config_src, char **why)
+{
+	const char *src = config_src ? config_src : "the kernel config";
+
+	if (vcpus < 2) {
+		*why = kt_strdup("thread=single: 1 vCPU");
+		return false;
+	}
+	if (jump_label < 0) {
+		*why = kt_strdup("thread=single: the kernel's config is unknown (no IKCONFIG in "
+				 "vmlinux, no config beside it), so CONFIG_JUMP_LABEL may be on");
+		return false;
+	}
+	if (jump_label) {
+		*why = kt_asprintf("thread=single: %s has CONFIG_JUMP_LABEL=y (static-key text "
+				   "patching at sched_ext enable oopses under multi-threaded TCG)",
+				   src);
+		return false;
+	}
+	*why = kt_asprintf("thread=multi: %d vCPUs on their own host threads (CONFIG_JUMP_LABEL "
+			   "off in %s)",
+			   vcpus, src);
+	return true;
+}
+
 static pthread_mutex_t auto_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool auto_done;
 static enum kt_accel auto_result;

@@ -11,8 +11,8 @@
  * (mem-path=/dev/fd/N, share=on), which the engine maps to read guest
  * memory. Under TCG the CPU model is qemu64 with the Intel vendor (SMT
  * siblings through CPUID leaf 0xB). COM1/COM2 are ISA serial ports on inherited connected sockets
- * (chardev socket fd=N). TCG runs single-threaded (DESIGN.md: thread=multi
- * oopsed guests during sched_ext live patching).
+ * (chardev socket fd=N). TCG threading is the plan's (kt_tcg_multi_decide:
+ * thread=multi for 2+ vCPUs unless the kernel has CONFIG_JUMP_LABEL on).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,7 +64,7 @@ char **kt_vm_build_argv(const struct kt_vm_plan *p, const char *cmdline)
 		ADD(&a, "-cpu");
 		ADD(&a, "host");
 	} else {
-		ADD(&a, "tcg,thread=single");
+		ADD(&a, p->tcg_multi ? "tcg,thread=multi" : "tcg,thread=single");
 		/*
 		 * qemu64 reports an AMD vendor without topoext, so the guest
 		 * kernel would see every SMT thread as a core; with the

@@ -15,6 +15,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "kernel/kernel.h"
 #include "vm/initramfs.h"
 #include "vm/internal.h"
 #include "vm/shm.h"
@@ -197,6 +198,26 @@ static bool env_is(const char *name, const char *v1, const char *v2)
 	return v && (!strcmp(v, v1) || (v2 && !strcmp(v, v2)));
 }
 
+/*
+ * TCG threading for this guest (kt_tcg_multi_decide): CONFIG_JUMP_LABEL
+ * read from the kernel as the watchdog reads HZ (IKCONFIG in vmlinux, a
+ * config beside the image). Returns the one-line reason (malloc'd).
+ */
+static char *tcg_threading(const struct kt_vm_config *cfg, struct boot *b)
+{
+	char *dir = kt_strdup(cfg->vmlinux ? cfg->vmlinux : cfg->kernel), *slash, *src, *why;
+	int jl;
+
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	jl = kt_kernel_jump_label(cfg->vmlinux, slash ? dir : NULL, &src);
+	b->plan.tcg_multi = kt_tcg_multi_decide(kt_topo_spec_cpus(&cfg->topo), jl, src, &why);
+	free(src);
+	free(dir);
+	return why;
+}
+
 static void fill_plan(const struct kt_vm_config *cfg, const struct kt_vm_result *res,
 		      struct boot *b, const char *image, enum kt_accel accel)
 {
@@ -348,9 +369,13 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	if (!rc)
 		rc = kt_accel_resolve(cfg->accel, &accel, &b.why, err);
 	if (!rc) {
+		char *twhy = accel == KT_ACCEL_TCG ? tcg_threading(cfg, &b) : NULL;
+
 		res->accel = accel;
 		if (!cfg->accel_quiet)
-			kt_info("accel: %s (%s)", kt_accel_name(accel), b.why);
+			kt_info("accel: %s (%s)%s%s", kt_accel_name(accel), b.why, twhy ? "; " : "",
+				twhy ? twhy : "");
+		free(twhy);
 		rc = open_channels(&r, &b, err);
 	}
 	if (!rc) {

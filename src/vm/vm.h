@@ -62,6 +62,18 @@ const char *kt_accel_name(enum kt_accel a);
  * auto result is computed once per process.
  */
 int kt_accel_resolve(enum kt_accel want, enum kt_accel *out, char **why, char **err);
+/*
+ * TCG threading of a guest (pure). Multi-threaded TCG (one host thread
+ * per vCPU) for 2+ vCPUs: with one thread, all vCPUs run round-robin in
+ * ~100 ms turns while guest time follows the host clock, so workers see
+ * gaps and "stuck" CPUs that are the emulator's. Single-threaded when
+ * the kernel has CONFIG_JUMP_LABEL on (static-key text patching at
+ * sched_ext enable oopsed guests under MTTCG, 2 of 2 runs) or its config
+ * is unknown. jump_label: 1 on, 0 off, < 0 unknown; config_src names
+ * where it was read (may be NULL). Returns true for thread=multi; *why
+ * (malloc'd) is a one-line reason for the accel message.
+ */
+bool kt_tcg_multi_decide(int vcpus, int jump_label, const char *config_src, char **why);
 
 /* ---- configuration ----------------------------------------------------------- */
 
@@ -264,6 +276,7 @@ struct kt_vm_plan {
 	const struct kt_topo_spec *topo;
 	unsigned memory_mb;
 	enum kt_accel accel; /* KVM or TCG (resolved) */
+	bool tcg_multi;      /* TCG: thread=multi (kt_tcg_multi_decide) */
 	const char *mode;
 	size_t shm_size;
 	uint64_t shm_offset;	      /* from kt_vm_shm_offset */

@@ -218,7 +218,19 @@ UNIT_TEST(kernel_cache_keys)
 	/* the fragment is embedded and kc is its CRC32 */
 	CHECK(len > 100);
 	CHECK(strstr(frag, "CONFIG_SCHED_CLASS_EXT=y") != NULL);
-	CHECK_INT_EQ(kc, kt_crc32(frag, len));
+	CHECK_INT_EQ(kc, kt_kconfig_crc_of(frag, len));
+	/* "##" notes do not feed the key; anything else does */
+	{
+		static const char with[] = "A=y\n## why\nB=y\n", tail[] = "A=y\nB=y\n## tail",
+				  hash[] = "A=y\n# why\nB=y\n", bare[] = "A=y\nB=y\n";
+
+		CHECK_INT_EQ(kt_kconfig_crc_of(with, strlen(with)), kt_crc32(bare, strlen(bare)));
+		CHECK_INT_EQ(kt_kconfig_crc_of(tail, strlen(tail)), kt_crc32(bare, strlen(bare)));
+		CHECK(kt_kconfig_crc_of(hash, strlen(hash)) != kt_crc32(bare, strlen(bare)));
+	}
+	/* JUMP_LABEL stays off: multi-threaded TCG depends on it (src/vm/accel.c) */
+	CHECK(!strstr(frag, "CONFIG_JUMP_LABEL=y"));
+	CHECK(strstr(frag, "## CONFIG_JUMP_LABEL stays off on purpose") != NULL);
 	{
 		char *disk = NULL;
 		size_t dl = 0;

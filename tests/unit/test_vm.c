@@ -170,6 +170,37 @@ UNIT_TEST(vm_argv_numa)
 			CHECK_STR_EQ(a[1], "console=ttyS0");
 	free(s);
 	kt_vm_argv_free(argv);
+	/* the plan's threading decision reaches the machine */
+	p.tcg_multi = true;
+	argv = kt_vm_build_argv(&p, "console=ttyS0");
+	s = join(argv);
+	CHECK_STR_CONTAINS(s, " -accel tcg,thread=multi -cpu qemu64,vendor=GenuineIntel ");
+	free(s);
+	kt_vm_argv_free(argv);
+}
+
+UNIT_TEST(vm_tcg_threading_decision)
+{
+	char *why = NULL;
+
+	/* 2+ vCPUs and JUMP_LABEL off: one host thread per vCPU */
+	CHECK(kt_tcg_multi_decide(4, 0, "/c/vmlinux (IKCONFIG)", &why));
+	CHECK_STR_EQ(why, "thread=multi: 4 vCPUs on their own host threads (CONFIG_JUMP_LABEL off "
+			  "in /c/vmlinux (IKCONFIG))");
+	free(why);
+	/* JUMP_LABEL on: single, naming the config it came from */
+	CHECK(!kt_tcg_multi_decide(4, 1, "/tree/.config", &why));
+	CHECK_STR_CONTAINS(why, "thread=single: /tree/.config has CONFIG_JUMP_LABEL=y");
+	CHECK_STR_CONTAINS(why, "multi-threaded TCG");
+	free(why);
+	/* config unknown: single, never a guess */
+	CHECK(!kt_tcg_multi_decide(8, -2, NULL, &why));
+	CHECK_STR_CONTAINS(why, "thread=single: the kernel's config is unknown");
+	free(why);
+	/* one vCPU has nothing to run in parallel */
+	CHECK(!kt_tcg_multi_decide(1, 0, "x", &why));
+	CHECK_STR_EQ(why, "thread=single: 1 vCPU");
+	free(why);
 }
 
 UNIT_TEST(vm_argv_single_node_kvm)

@@ -83,6 +83,37 @@ UNIT_TEST(kernel_hz_sources)
 	free(vml);
 }
 
+UNIT_TEST(kernel_jump_label_sources)
+{
+	const char *d = unit_tmpdir();
+	char *vml = kt_path_join(d, "vmlinux"), *cmd, *src = NULL;
+
+	CHECK_INT_EQ(kt_config_enabled("CONFIG_A=y\nCONFIG_JUMP_LABEL=y\n", "CONFIG_JUMP_LABEL"), 1);
+	CHECK_INT_EQ(kt_config_enabled("# CONFIG_JUMP_LABEL is not set\n", "CONFIG_JUMP_LABEL"), 0);
+	CHECK_INT_EQ(kt_config_enabled("CONFIG_JUMP_LABEL_X=y\n", "CONFIG_JUMP_LABEL"), 0);
+	CHECK_INT_EQ(kt_config_enabled("CONFIG_HZ=100\n", "CONFIG_JUMP_LABEL"), 0);
+
+	/* IKCONFIG first; a config that does not mention it means off */
+	cmd = kt_asprintf("{ printf IKCFG_ST; printf 'CONFIG_JUMP_LABEL=y\\n' | gzip -c; "
+			  "printf IKCFG_ED; } > %s",
+			  vml);
+	CHECK_INT_EQ(system(cmd), 0);
+	CHECK_INT_EQ(kt_kernel_jump_label(vml, NULL, &src), 1);
+	CHECK_STR_CONTAINS(src, "(IKCONFIG)");
+	free(src);
+	free(cmd);
+	cmd = kt_asprintf("printf 'none' > %s && printf 'CONFIG_HZ=250\\n' > %s/.config", vml, d);
+	CHECK_INT_EQ(system(cmd), 0);
+	CHECK_INT_EQ(kt_kernel_jump_label(vml, d, &src), 0);
+	CHECK_STR_CONTAINS(src, "/.config");
+	free(src);
+	/* nothing to read: unknown, not "off" */
+	CHECK_INT_EQ(kt_kernel_jump_label(vml, NULL, &src), -ENOENT);
+	CHECK(src == NULL);
+	free(cmd);
+	free(vml);
+}
+
 /* Fake guest memory: three u64 cells at the addresses wdog uses. */
 struct fake {
 	uint64_t timeout, stamp, jiffies;
