@@ -3,6 +3,8 @@
 
 BUILD    ?= build
 PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
 VERSION  := 0.1.0
@@ -16,8 +18,9 @@ LIBS     := -ljansson -lbpf -lelf -lzstd -llz4 -lz -lpthread -lm
 LDSTATIC ?= -static
 
 # Library: every module except the CLI front end.
-LIB_DIRS := util topo kernel vm proto guest scenario workload check monitor runner results
+LIB_DIRS := util topo kernel vm proto guest scenario workload check runner results
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
+$(foreach d,$(LIB_DIRS),$(if $(wildcard src/$(d)/*.c),,$(error LIB_DIRS: no src/$(d)/*.c)))
 CLI_SRCS := $(wildcard src/cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 
@@ -53,7 +56,8 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libktstr.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(UNIT_OBJS) -Wl,--whole-archive $(BUILD)/libktstr.a \
 		-Wl,--no-whole-archive $(LIBS)
 
-# Example test suites (static test binaries linked with libktstr).
+# Example test suites (static test binaries linked with libktstr). They see
+# only the public headers (include/), as a test outside this tree does.
 EXAMPLES := $(BUILD)/examples/ktstr-examples $(BUILD)/tests/ktstr-vmtests
 examples: $(EXAMPLES)
 
@@ -62,11 +66,14 @@ $(BUILD)/tests/ktstr-vmtests: tests/vm/vmtests.c $(BUILD)/libktstr.a
 $(EXAMPLES):
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(KCFLAGS) $(CFLAGS) $(LDSTATIC) -o $@ $< $(BUILD)/libktstr.a $(LIBS)
+	$(Q)$(CC) -std=gnu11 -Iinclude $(WARN) -MMD -MP $(CFLAGS) $(LDSTATIC) -o $@ $< \
+		$(BUILD)/libktstr.a $(LIBS)
 
 # Fast host-only tests.
 check-unit: $(BUILD)/unit-tests $(BUILD)/ktstr
 	KTSTR_BIN=$(abspath $(BUILD)/ktstr) $(BUILD)/unit-tests
+	MAKE="$(MAKE)" BUILD="$(BUILD)" CC="$(CC)" CFLAGS="$(CFLAGS)" LDSTATIC="$(LDSTATIC)" \
+		tests/unit/test_install.sh
 
 # Tests that boot VMs (need a cached kernel; see README).
 check-vm: all examples
@@ -112,16 +119,17 @@ asan:
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer" check-unit
 
+# The binary, the library, the public headers (include/ only) and ktstr.pc:
+# a test builds with `cc -static t.c $(pkg-config --cflags --libs --static ktstr)`.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/ktstr
 	install -m 0755 $(BUILD)/ktstr $(DESTDIR)$(PREFIX)/bin/ktstr
-	install -m 0644 $(BUILD)/libktstr.a $(DESTDIR)$(PREFIX)/lib/libktstr.a
-	cp -r include/. $(DESTDIR)$(PREFIX)/include/
-	# Module headers the public API includes (compile with -I$(PREFIX)/include/ktstr).
-	for d in util check workload scenario topo; do \
-		install -d $(DESTDIR)$(PREFIX)/include/ktstr/$$d; \
-		install -m 0644 src/$$d/*.h $(DESTDIR)$(PREFIX)/include/ktstr/$$d/; \
-	done
+	install -m 0644 $(BUILD)/libktstr.a $(DESTDIR)$(LIBDIR)/libktstr.a
+	install -m 0644 include/ktstr.h $(DESTDIR)$(INCLUDEDIR)/ktstr.h
+	install -m 0644 include/ktstr/*.h $(DESTDIR)$(INCLUDEDIR)/ktstr/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		ktstr.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/ktstr.pc
 
 format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(UNIT_SRCS) $(wildcard src/*/*.h)

@@ -15,8 +15,8 @@
  *                                                     {.name = "cg_1"}));
  *   }
  *
- * built with `cc -static -Iinclude -Isrc t.c build/libktstr.a <libs>` is a
- * complete test binary: `./t --list`, `./t --exact ktstr/qmap_two_cgroups`,
+ * built with `cc -static t.c $(pkg-config --cflags --libs --static ktstr)`
+ * is a complete test binary: `./t --list`, `./t --exact ktstr/qmap_two_cgroups`,
  * `ktstr test ./t`.
  *
  * The body runs inside the VM (as part of PID 1) with the scheduler already
@@ -31,10 +31,15 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "check/check.h"
-#include "ktstr/test.h"
-#include "ktstr/topo.h"
-#include "scenario/scenario.h"
+#include <ktstr/check.h>    /* struct kt_assert, struct kt_assert_result */
+#include <ktstr/cpuset.h>   /* struct kt_cpuset and its helpers */
+#include <ktstr/scenario.h> /* cgroup defs, ops, steps, cpuset specs */
+#include <ktstr/test.h>     /* KTSTR_TEST, KTSTR_SCHEDULER */
+#include <ktstr/topo.h>     /* struct kt_topo_spec */
+#include <ktstr/work.h>     /* work types, worker reports */
+
+struct kt_hwtopo; /* what the machine's sysfs reports (internal to libktstr) */
+struct kt_ctx;    /* the scenario module's context (internal to libktstr) */
 
 struct ktstr_ctx {
 	const char *name;          /* the test's name */

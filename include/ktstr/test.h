@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "check/check.h"
+#include <ktstr/check.h>
 
 #define KTSTR_MAX_ARGS 32  /* scheduler arguments per list */
 #define KTSTR_MAX_FLAGS 16 /* flags per scheduler, flags per required/excluded list */

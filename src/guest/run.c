@@ -29,11 +29,13 @@
 
 #include <jansson.h>
 
-#include "ktstr.h"
+#include <ktstr.h>
+
 #include "guest/guest.h"
 #include "guest/shm.h"
 #include "proto/proto.h"
 #include "runner/runner.h"
+#include "scenario/scenario.h"
 #include "util/util.h"
 
 #define SCHED_LOG "/tmp/sched.log"

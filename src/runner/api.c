@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ktstr.h"
+#include <ktstr.h>
+
+#include "check/check.h"
+#include "scenario/scenario.h"
 #include "util/util.h"
 
 /* Fold one scenario result into the test's accumulated result. */

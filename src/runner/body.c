@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ktstr.h"
+#include <ktstr.h>
+
 #include "runner.h"
+#include "scenario/scenario.h"
 #include "util/util.h"
 
 int kt_run_body_local(const struct kt_plan *plan, const char *cg_root, pid_t spid,

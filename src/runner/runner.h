@@ -15,7 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ktstr/test.h"
+#include <ktstr/test.h>
+
+#include "check/check.h"
 #include "topo/topo.h"
 
 /* ---- registry ---------------------------------------------------------------- */

@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "ktstr/topo.h"
+#include <ktstr/topo.h>
 #include "util/util.h"
 
 /* ---- declared topology ---------------------------------------------------- */

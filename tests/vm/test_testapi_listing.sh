@@ -27,7 +27,7 @@ KTSTR_TEST(too_many_cpus, .llcs = 64, .cores = 8) { return 0; }
 KTSTR_TEST(wraps, .topology = "1n4096l4096c4096t") { return 0; }
 C
 for f in ok bad; do
-	gcc -std=gnu11 -D_GNU_SOURCE -static -I"$root/include" -I"$root/src" -o "$tmp/$f" "$tmp/$f.c" \
+	gcc -std=gnu11 -D_GNU_SOURCE -static -I"$root/include" -o "$tmp/$f" "$tmp/$f.c" \
 		"$build/libktstr.a" $libs
 done
 out=$("$tmp/ok" --list)
