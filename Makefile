@@ -72,8 +72,9 @@ $(EXAMPLES):
 # Fast host-only tests.
 check-unit: $(BUILD)/unit-tests $(BUILD)/ktstr
 	KTSTR_BIN=$(abspath $(BUILD)/ktstr) $(BUILD)/unit-tests
-	MAKE="$(MAKE)" BUILD="$(BUILD)" CC="$(CC)" CFLAGS="$(CFLAGS)" LDSTATIC="$(LDSTATIC)" \
-		tests/unit/test_install.sh
+	@for t in tests/unit/test_*.sh; do echo "  TEST    $$t"; \
+		MAKE="$(MAKE)" BUILD="$(BUILD)" CC="$(CC)" CFLAGS="$(CFLAGS)" LDSTATIC="$(LDSTATIC)" \
+		KTSTR_BIN=$(abspath $(BUILD)/ktstr) $$t || exit 1; done
 
 # Tests that boot VMs (need a cached kernel; see README).
 check-vm: all examples

@@ -348,9 +348,8 @@ static int cmd_run(int argc, char **argv)
 		"a check ran but could not tell signal from noise (too few samples, a zero\n"
 		"denominator); its detail says which.",
 		opts,
-		"Exit status: 1 when any scenario failed (unlike the Rust ktstr, which exits 0\n"
-		"either way), else 2 when any was inconclusive, else 0; also 2 on usage errors\n"
-		"(with a message on stderr), 130 on Ctrl-C.",
+		"Exit status: 1 when any scenario failed, else 2 when any was inconclusive,\n"
+		"else 0; also 2 on usage errors (with a message on stderr), 130 on Ctrl-C.",
 		0,
 	};
 	struct sel *sels;

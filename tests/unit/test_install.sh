@@ -56,4 +56,7 @@ tr ' \\' '\n\n' <"$tmp/suite.d" | grep 'ktstr' | grep -v "^suite\|^$prefix/inclu
 sed -n 's/^KTSTR_TEST(\([A-Za-z0-9_]*\),.*/ktstr\/\1: test/p' "$tmp/suite.c" | sort >"$tmp/want"
 sort "$tmp/list" | diff -u "$tmp/want" - >&2 || fail "suite --list differs from the suite's KTSTR_TESTs"
 [ -s "$tmp/want" ] || fail "no KTSTR_TEST found in examples/ktstr-examples.c"
+"$tmp/suite" --help >"$tmp/help" 2>&1 || fail "suite --help exited $?"
+sed 's/[A-Z0-9_]*\(CARGO\|RUST\|NEXTEST\)[A-Z0-9_]*//g' "$tmp/help" | grep -i 'rust\|cargo\|nextest' >&2 &&
+	fail "the test binary's --help mentions the Rust original (above)"
 echo "test_install: ok ($(wc -l <"$tmp/want") tests listed by the suite built from $prefix)"

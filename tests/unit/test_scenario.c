@@ -621,7 +621,7 @@ UNIT_TEST(scenario_cli_run_args)
 	CHECK_STR_CONTAINS(o, "under flags 'borrow'");
 	free(o);
 	CHECK_INT_EQ(run_bin("run --help", &o), 0);
-	CHECK_STR_CONTAINS(o, "exits 0\neither way), else 2 when any was inconclusive");
+	CHECK_STR_CONTAINS(o, "1 when any scenario failed, else 2 when any was inconclusive");
 	CHECK_STR_CONTAINS(o, "--work-type NAME");
 	free(o);
 }
