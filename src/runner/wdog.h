@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * .watchdog_timeout_s: the host shortens the guest kernel's sched_ext
- * watchdog by writing guest memory (DESIGN.md decision 5), as the
+ * watchdog by writing guest memory (docs/design.md, decision 5), as the
  * reference does for kernels before 7.1.
  *
  * On 6.12 the timeout is the kernel-private `scx_watchdog_timeout`

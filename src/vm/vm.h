@@ -4,7 +4,7 @@
  * whose /init is the running ktstr executable, watch the guest through its
  * channels, enforce a timeout and report what happened.
  *
- * Channels (DESIGN.md decision 4):
+ * Channels (docs/design.md, decision 4):
  *  - COM1 (guest ttyS0): the kernel console. Kept in a log file, scanned for
  *    panics, copied to stderr with cfg.dmesg.
  *  - COM2 (guest ttyS1): guest init's stdout/stderr. The engine reads only
@@ -79,7 +79,7 @@ bool kt_tcg_multi_decide(int vcpus, int jump_label, const char *config_src, char
 
 /*
  * A running guest, handed to the on_tick callback: direct access to guest
- * RAM (DESIGN.md decision 5: the host monitor reads guest kernel memory
+ * RAM (docs/design.md, decision 5: the host monitor reads guest kernel memory
  * through the shared RAM file) and to the SHM ring's control bytes.
  */
 struct kt_vm_guest;
@@ -224,7 +224,7 @@ struct kt_vm_result {
  * that thread until the machine is gone) and by kt_cleanup.
  *
  * Kernel: a PVH-capable vmlinux (cfg.vmlinux) is preferred over the bzImage
- * because it skips the decompressor (DESIGN.md: 1.46 s vs 1.84 s to
+ * because it skips the decompressor (docs/design.md: 1.46 s vs 1.84 s to
  * power-off under TCG). The machine is always q35: microvm boots faster but
  * has no SRAT, so NUMA topologies would be lost.
  */
