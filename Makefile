@@ -133,7 +133,7 @@ install: all
 		ktstr.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/ktstr.pc
 
 format:
-	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(UNIT_SRCS) $(wildcard src/*/*.h)
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(UNIT_SRCS) $(wildcard src/*/*.h include/*.h include/*/*.h)
 
 clean:
 	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)
