@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 make -s build/libktstr.a
 out=build/bench
 mkdir -p "$out"
-gcc -std=gnu11 -D_GNU_SOURCE -O2 -Isrc -o "$out/initramfs_bench" bench/initramfs_bench.c \
+gcc -std=gnu11 -D_GNU_SOURCE -O2 -Iinclude -Isrc -o "$out/initramfs_bench" bench/initramfs_bench.c \
 	build/libktstr.a -ljansson -lbpf -lelf -lzstd -llz4 -lz -lpthread -lm
 elfs=("$@")
 if [ ${#elfs[@]} -eq 0 ]; then

@@ -14,7 +14,7 @@ kernel=${1:-/tmp/kbuild/linux-source-6.12/arch/x86/boot/bzImage}
 make -s build/libktstr.a build/ktstr
 out=build/bench
 mkdir -p "$out"
-gcc -std=gnu11 -D_GNU_SOURCE -O2 -Isrc -o "$out/initramfs_bench" bench/initramfs_bench.c \
+gcc -std=gnu11 -D_GNU_SOURCE -O2 -Iinclude -Isrc -o "$out/initramfs_bench" bench/initramfs_bench.c \
 	build/libktstr.a -ljansson -lbpf -lelf -lzstd -llz4 -lz -lpthread -lm
 cat > "$out/poweroff.c" <<'C'
 #include <sys/reboot.h>
