@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest RAM as the host sees it during a run (DESIGN.md decision 5): each
+ * Guest RAM as the host sees it during a run (docs/design.md, decision 5): each
  * NUMA node's memfd mapped shared, addressed by guest-physical address
  * (q35 layout: RAM below 4 GiB up to low_top, the rest from 4 GiB).
  */
