@@ -302,6 +302,149 @@ static void ensure_reapable(void)
 	}
 }
 
+/* Shared memory: the iteration counters and, for grouped work, the group futex regions. */
+static int map_shared(struct kt_workload *wl, unsigned ngroups)
+{
+	wl->iter_len = wl->n * sizeof(uint64_t);
+	wl->iter_slots =
+	    mmap(NULL, wl->iter_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (wl->iter_slots == MAP_FAILED) {
+		wl->iter_slots = NULL;
+		return -errno;
+	}
+	if (ngroups) {
+		wl->group_len = (size_t)ngroups * GROUP_STRIDE;
+		wl->group_mem = mmap(NULL, wl->group_len, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (wl->group_mem == MAP_FAILED) {
+			wl->group_mem = NULL;
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static void close_pair_pipes(int (*pp)[2][2], size_t npairs)
+{
+	for (size_t p = 0; p < npairs; p++)
+		for (int a = 0; a < 2; a++)
+			for (int b = 0; b < 2; b++)
+				kh_close_fd(&pp[p][a][b]);
+	free(pp);
+}
+
+/* PipeIo/CachePipe: two pipes per pair of workers; NULL with *rc set on failure. */
+static int (*open_pair_pipes(size_t npairs, int *rc))[2][2]
+{
+	int(*pp)[2][2] = kt_calloc(npairs, sizeof(*pp));
+
+	for (size_t p = 0; p < npairs; p++)
+		pp[p][0][0] = pp[p][0][1] = pp[p][1][0] = pp[p][1][1] = -1;
+	for (size_t p = 0; p < npairs; p++) {
+		if (pipe2(pp[p][0], O_CLOEXEC) < 0 || pipe2(pp[p][1], O_CLOEXEC) < 0) {
+			*rc = -errno;
+			close_pair_pipes(pp, npairs);
+			return NULL;
+		}
+		/* Writers never block on a full pipe (a stopped partner). */
+		fcntl(pp[p][0][1], F_SETFL, O_NONBLOCK);
+		fcntl(pp[p][1][1], F_SETFL, O_NONBLOCK);
+	}
+	return pp;
+}
+
+/* What worker i gets: its slots, group region, partner pipes and affinity. */
+static void fill_ctx(struct kt_workload *wl, size_t i, unsigned g, int (*pp)[2][2], uint64_t *rng,
+		     struct kt_worker_ctx *ctx)
+{
+	const struct kt_workload_config *cfg = &wl->cfg;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->cfg = &wl->cfg;
+	ctx->idx = (unsigned)i;
+	ctx->group_idx = g ? (unsigned)(i % g) : 0;
+	ctx->group_mem = g ? (char *)wl->group_mem + (i / g) * GROUP_STRIDE : NULL;
+	ctx->iter_slot = &wl->iter_slots[i];
+	ctx->pipe_rd = ctx->pipe_wr = -1;
+	if (pp) {
+		size_t p = i / 2;
+
+		/* pipe [0]: first→second, [1]: second→first */
+		if (i % 2 == 0) {
+			ctx->pipe_wr = pp[p][0][1];
+			ctx->pipe_rd = pp[p][1][0];
+		} else {
+			ctx->pipe_wr = pp[p][1][1];
+			ctx->pipe_rd = pp[p][0][0];
+		}
+	}
+	switch (cfg->affinity.kind) {
+	case KT_AFF_FIXED:
+		ctx->has_affinity = true;
+		ctx->affinity = cfg->affinity.set;
+		break;
+	case KT_AFF_RANDOM:
+		ctx->has_affinity = true;
+		random_subset(&cfg->affinity.set, cfg->affinity.count, rng, &ctx->affinity);
+		break;
+	case KT_AFF_SINGLE_CPU:
+		ctx->has_affinity = true;
+		kt_cpuset_zero(&ctx->affinity);
+		kt_cpuset_set(&ctx->affinity, cfg->affinity.cpu);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Fork worker i with its report pipe and start socket. */
+static int fork_worker(struct kt_workload *wl, size_t i, const struct kt_worker_ctx *ctx,
+		       pid_t parent)
+{
+	sigset_t usr1, oldmask;
+	int rp[2], sp[2], rc;
+	pid_t pid;
+
+	if (pipe2(rp, O_CLOEXEC) < 0)
+		return -errno;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		rc = -errno;
+		close(rp[0]);
+		close(rp[1]);
+		return rc;
+	}
+	fflush(NULL);
+	/* SIGUSR1 stays blocked in the child until its handler is installed. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, &oldmask);
+	pid = fork();
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	if (pid < 0) {
+		rc = -errno;
+		close(rp[0]);
+		close(rp[1]);
+		close(sp[0]);
+		close(sp[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		close(rp[0]);
+		close(sp[0]);
+		child_run(ctx, parent, rp[1], sp[1]);
+		_exit(1);
+	}
+	setpgid(pid, pid); /* also done by the child; whichever runs first */
+	close(rp[1]);
+	close(sp[1]);
+	wl->w[i].pid = pid;
+	wl->w[i].report_fd = rp[0];
+	wl->w[i].start_fd = sp[0];
+	wl->pids[i] = pid;
+	return 0;
+}
+
 int kt_workload_spawn(const struct kt_workload_config *cfg, struct kt_workload **out, char **err)
 {
 	struct kt_workload *wl;
@@ -334,148 +477,37 @@ int kt_workload_spawn(const struct kt_workload_config *cfg, struct kt_workload *
 	for (size_t i = 0; i < wl->n; i++)
 		wl->w[i].report_fd = wl->w[i].start_fd = -1;
 
-	wl->iter_len = wl->n * sizeof(uint64_t);
-	wl->iter_slots =
-	    mmap(NULL, wl->iter_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (wl->iter_slots == MAP_FAILED) {
-		wl->iter_slots = NULL;
-		rc = -errno;
-		goto fail;
-	}
 	g = kt_work_group_size(&cfg->work);
 	ngroups = g ? cfg->num_workers / g : 0;
-	if (ngroups) {
-		wl->group_len = (size_t)ngroups * GROUP_STRIDE;
-		wl->group_mem = mmap(NULL, wl->group_len, PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (wl->group_mem == MAP_FAILED) {
-			wl->group_mem = NULL;
-			rc = -errno;
-			goto fail;
-		}
-	}
+	rc = map_shared(wl, ngroups);
+	if (rc)
+		goto fail;
 	if (cfg->work.type == KT_WORK_PIPE_IO || cfg->work.type == KT_WORK_CACHE_PIPE) {
 		npairs = wl->n / 2;
-		pair_pipes = kt_calloc(npairs, sizeof(*pair_pipes));
-		for (size_t p = 0; p < npairs; p++)
-			pair_pipes[p][0][0] = pair_pipes[p][0][1] = pair_pipes[p][1][0] =
-			    pair_pipes[p][1][1] = -1;
-		for (size_t p = 0; p < npairs; p++) {
-			if (pipe2(pair_pipes[p][0], O_CLOEXEC) < 0 ||
-			    pipe2(pair_pipes[p][1], O_CLOEXEC) < 0) {
-				rc = -errno;
-				goto fail;
-			}
-			/* Writers never block on a full pipe (a stopped partner). */
-			fcntl(pair_pipes[p][0][1], F_SETFL, O_NONBLOCK);
-			fcntl(pair_pipes[p][1][1], F_SETFL, O_NONBLOCK);
-		}
+		pair_pipes = open_pair_pipes(npairs, &rc);
+		if (!pair_pipes)
+			goto fail;
 	}
 
 	rng = ((uint64_t)getpid() << 32) ^ kt_now_ns() ^ 0xa5a5a5a5ull;
 	for (size_t i = 0; i < wl->n; i++) {
 		struct kt_worker_ctx ctx;
-		int rp[2], sp[2];
-		pid_t pid;
 
-		memset(&ctx, 0, sizeof(ctx));
-		ctx.cfg = &wl->cfg;
-		ctx.idx = (unsigned)i;
-		ctx.group_idx = g ? (unsigned)(i % g) : 0;
-		ctx.group_mem = g ? (char *)wl->group_mem + (i / g) * GROUP_STRIDE : NULL;
-		ctx.iter_slot = &wl->iter_slots[i];
-		ctx.pipe_rd = ctx.pipe_wr = -1;
-		if (pair_pipes) {
-			size_t p = i / 2;
-
-			/* pipe [0]: first→second, [1]: second→first */
-			if (i % 2 == 0) {
-				ctx.pipe_wr = pair_pipes[p][0][1];
-				ctx.pipe_rd = pair_pipes[p][1][0];
-			} else {
-				ctx.pipe_wr = pair_pipes[p][1][1];
-				ctx.pipe_rd = pair_pipes[p][0][0];
-			}
-		}
-		switch (cfg->affinity.kind) {
-		case KT_AFF_FIXED:
-			ctx.has_affinity = true;
-			ctx.affinity = cfg->affinity.set;
-			break;
-		case KT_AFF_RANDOM:
-			ctx.has_affinity = true;
-			random_subset(&cfg->affinity.set, cfg->affinity.count, &rng, &ctx.affinity);
-			break;
-		case KT_AFF_SINGLE_CPU:
-			ctx.has_affinity = true;
-			kt_cpuset_zero(&ctx.affinity);
-			kt_cpuset_set(&ctx.affinity, cfg->affinity.cpu);
-			break;
-		default:
-			break;
-		}
-
-		if (pipe2(rp, O_CLOEXEC) < 0) {
-			rc = -errno;
+		fill_ctx(wl, i, g, pair_pipes, &rng, &ctx);
+		rc = fork_worker(wl, i, &ctx, parent);
+		if (rc)
 			goto fail;
-		}
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-			rc = -errno;
-			close(rp[0]);
-			close(rp[1]);
-			goto fail;
-		}
-		fflush(NULL);
-		/* SIGUSR1 stays blocked in the child until its handler is installed. */
-		sigset_t usr1, oldmask;
-
-		sigemptyset(&usr1);
-		sigaddset(&usr1, SIGUSR1);
-		sigprocmask(SIG_BLOCK, &usr1, &oldmask);
-		pid = fork();
-		if (pid != 0)
-			sigprocmask(SIG_SETMASK, &oldmask, NULL);
-		if (pid < 0) {
-			rc = -errno;
-			close(rp[0]);
-			close(rp[1]);
-			close(sp[0]);
-			close(sp[1]);
-			goto fail;
-		}
-		if (pid == 0) {
-			close(rp[0]);
-			close(sp[0]);
-			child_run(&ctx, parent, rp[1], sp[1]);
-			_exit(1);
-		}
-		setpgid(pid, pid); /* also done by the child; whichever runs first */
-		close(rp[1]);
-		close(sp[1]);
-		wl->w[i].pid = pid;
-		wl->w[i].report_fd = rp[0];
-		wl->w[i].start_fd = sp[0];
-		wl->pids[i] = pid;
 	}
-	for (size_t p = 0; p < npairs; p++)
-		for (int a = 0; a < 2; a++)
-			for (int b = 0; b < 2; b++)
-				kh_close_fd(&pair_pipes[p][a][b]);
-	free(pair_pipes);
+	close_pair_pipes(pair_pipes, npairs);
 	*out = wl;
 	return 0;
 
 fail:
-	if (pair_pipes) {
-		for (size_t p = 0; p < npairs; p++)
-			for (int a = 0; a < 2; a++)
-				for (int b = 0; b < 2; b++)
-					kh_close_fd(&pair_pipes[p][a][b]);
-		free(pair_pipes);
-	}
+	if (pair_pipes)
+		close_pair_pipes(pair_pipes, npairs);
 	if (err)
 		*err = kt_asprintf("cannot spawn %s workers: %s", kt_work_type_name(cfg->work.type),
-			    strerror(-rc));
+				   strerror(-rc));
 	kt_workload_destroy(wl);
 	return rc;
 }
