@@ -132,6 +132,18 @@ static void handle_line(struct kt_com2 *s, const char *raw, size_t raw_len, bool
 		s->cb(s->ctx, raw, raw_len, overflow, lifecycle);
 }
 
+/* The pending line is complete: hand it on (without a trailing CR) and start the next. */
+static void end_line(struct kt_com2 *s)
+{
+	size_t l = s->line_len;
+
+	if (l && s->line[l - 1] == '\r')
+		l--;
+	handle_line(s, s->line, l, s->line_overflow);
+	s->line_len = 0;
+	s->line_overflow = false;
+}
+
 void kt_com2_feed(struct kt_com2 *s, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -152,15 +164,7 @@ void kt_com2_feed(struct kt_com2 *s, const void *buf, size_t len)
 		}
 		if (!nl)
 			break;
-		{
-			size_t l = s->line_len;
-
-			if (l && s->line[l - 1] == '\r')
-				l--;
-			handle_line(s, s->line, l, s->line_overflow);
-		}
-		s->line_len = 0;
-		s->line_overflow = false;
+		end_line(s);
 		p = nl + 1;
 		len -= chunk + 1;
 	}
@@ -168,15 +172,8 @@ void kt_com2_feed(struct kt_com2 *s, const void *buf, size_t len)
 
 void kt_com2_finish(struct kt_com2 *s)
 {
-	if (s->line_len || s->line_overflow) {
-		size_t l = s->line_len;
-
-		if (l && s->line[l - 1] == '\r')
-			l--;
-		handle_line(s, s->line, l, s->line_overflow);
-	}
-	s->line_len = 0;
-	s->line_overflow = false;
+	if (s->line_len || s->line_overflow)
+		end_line(s);
 }
 
 bool kt_com2_init_started(const struct kt_com2 *s)
