@@ -34,6 +34,7 @@ struct job {
 	int state;  /* 0 pending, 1 running, 2 done */
 	bool eof;   /* output pipe closed */
 	enum kt_verdict verdict;
+	bool interrupted; /* ended by our interruption, no verdict */
 	double secs;
 };
 
@@ -174,6 +175,24 @@ static void echo_output(struct job *j)
 	}
 }
 
+/*
+ * A passing test's output is not shown, but its warnings are: a result that
+ * could not be recorded ("sidecar not written: ...") must not go unnoticed.
+ */
+static void echo_warnings(struct job *j)
+{
+	const char *l = sb_str(&j->out);
+
+	while (l && *l) {
+		const char *e = strchr(l, '\n');
+		int n = e ? (int)(e - l) : (int)strlen(l);
+
+		if (kt_startswith(l, "ktstr: warning: "))
+			fprintf(stderr, "%.*s\n", n, l);
+		l = e ? e + 1 : NULL;
+	}
+}
+
 static char *progress_last(void);
 
 static void progress_reset(void)
@@ -250,7 +269,7 @@ struct session {
 	int nenv;
 	struct job *jobs;
 	size_t njobs, done;
-	int np, nf, ns, ni;
+	int np, nf, ns, ni, nint;
 };
 
 /* Resolve the --kernel ids once here and hand them to the test binaries. */
@@ -380,6 +399,12 @@ static void finish_job(struct session *s, struct job *j, int st)
 	j->state = 2;
 	j->secs = (double)(kt_now_ns() - j->t0) / 1e9;
 	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (kt_interrupted() && st > 128) {
+		/* it died of the interruption: reported with it */
+		j->interrupted = true;
+		s->nint++;
+		return;
+	}
 	j->verdict = job_verdict(j, st);
 	count_verdict(s, j->verdict);
 	if (s->tty) {
@@ -388,6 +413,8 @@ static void finish_job(struct session *s, struct job *j, int st)
 	}
 	if (j->verdict != KT_VERDICT_PASS || s->verbose)
 		echo_output(j);
+	else
+		echo_warnings(j);
 	fprintf(stderr, "%s %s (%.1fs)\n", kt_verdict_name(j->verdict), j->name, j->secs);
 }
 
@@ -420,12 +447,68 @@ static int poll_jobs(struct session *s)
 	return ended;
 }
 
+/*
+ * Interrupted: pass the signal on to the running test binaries (a terminal's
+ * Ctrl-C has reached them already; `kill` of ktstr alone has not), give
+ * them STOP_GRACE_MS to stop their VMs and clean up, then SIGKILL. A test
+ * that still ends with its own verdict keeps it.
+ */
+#define STOP_GRACE_MS 10000
+
+static void stop_jobs(struct session *s, unsigned running)
+{
+	uint64_t deadline = kt_now_ns() + STOP_GRACE_MS * 1000000ull;
+	bool killed = false;
+
+	if (running)
+		kt_info("interrupted: stopping %u running test%s (interrupt again to force)",
+			running, running == 1 ? "" : "s");
+	for (size_t i = 0; i < s->njobs; i++)
+		if (s->jobs[i].state == 1)
+			kill(s->jobs[i].pid, kt_interrupted());
+	while (running) {
+		if (!killed && kt_now_ns() >= deadline) {
+			for (size_t i = 0; i < s->njobs; i++)
+				if (s->jobs[i].state == 1)
+					kill(s->jobs[i].pid, SIGKILL);
+			killed = true;
+		}
+		running -= (unsigned)poll_jobs(s);
+	}
+}
+
+/* After an interruption: what ran, what was cut short, what never started. */
+static void report_interrupted(const struct session *s, uint64_t t0)
+{
+	int sig = kt_interrupted();
+
+	printf("interrupted by SIG%s after %.1fs: %d passed, %d failed, %d skipped, "
+	       "%d inconclusive, %d interrupted, %zu never ran\n",
+	       sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", (double)(kt_now_ns() - t0) / 1e9,
+	       s->np, s->nf, s->ns, s->ni, s->nint, s->njobs - s->done - (size_t)s->nint);
+	for (size_t i = 0; i < s->njobs; i++) {
+		const struct job *j = &s->jobs[i];
+
+		if (j->state == 2 && j->interrupted)
+			printf("  interrupted: %s (after %.1fs)\n", j->name, j->secs);
+		else if (j->state == 2 && (j->verdict == KT_VERDICT_FAIL ||
+					   j->verdict == KT_VERDICT_INCONCLUSIVE))
+			printf("  %s: %s\n",
+			       j->verdict == KT_VERDICT_FAIL ? "failed" : "inconclusive", j->name);
+	}
+	for (size_t i = 0; i < s->njobs; i++)
+		if (s->jobs[i].state != 2)
+			printf("  never ran: %s\n", s->jobs[i].name);
+}
+
 /* Run every job, s->jmax at a time; false when interrupted. */
 static bool run_jobs(struct session *s)
 {
 	size_t next = 0;
 	unsigned running = 0;
 
+	/* The first Ctrl-C stops the run and reports; a second one exits at once. */
+	kt_cleanup_defer(true);
 	while (s->done < s->njobs && !kt_interrupted()) {
 		while (running < s->jmax && next < s->njobs) {
 			int r = start_job(&s->jobs[next], s->env_add);
@@ -445,6 +528,9 @@ static bool run_jobs(struct session *s)
 	}
 	if (s->tty)
 		fprintf(stderr, "\r\x1b[K");
+	if (kt_interrupted())
+		stop_jobs(s, running);
+	kt_cleanup_defer(false);
 	return !kt_interrupted();
 }
 
@@ -473,8 +559,10 @@ static int test_session(struct session *s, int nbin, char **bins)
 	if (s->jmax > s->njobs)
 		s->jmax = (unsigned)s->njobs;
 	kt_info("running %zu test%s, %u at a time", s->njobs, s->njobs == 1 ? "" : "s", s->jmax);
-	if (!run_jobs(s))
-		return 1;
+	if (!run_jobs(s)) {
+		report_interrupted(s, t0);
+		return 128 + kt_interrupted();
+	}
 	printf("%d passed, %d failed, %d skipped, %d inconclusive (%.1fs)\n", s->np, s->nf, s->ns,
 	       s->ni, (double)(kt_now_ns() - t0) / 1e9);
 	for (size_t i = 0; i < s->njobs; i++)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -25,6 +26,7 @@ static char paths[MAX_PATHS][PATH_MAX];
 static volatile sig_atomic_t path_used[MAX_PATHS];
 static volatile pid_t pids[MAX_PIDS];
 static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t defer_first;
 static bool installed;
 static pid_t owner; /* only the installing process cleans up, never a fork */
 
@@ -74,10 +76,52 @@ static void rm_at(int dirfd, const char *name, int depth)
 	unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
+/* Has registered process (group) p ended? Reaps it when it is our child. */
+static bool gone(pid_t p)
+{
+	if (p > 0 && waitpid(p, NULL, WNOHANG) == p)
+		return true;
+	if (p < 0)
+		waitpid(-p, NULL, WNOHANG); /* the group's leader */
+	return kill(p, 0) < 0 && errno == ESRCH;
+}
+
+/*
+ * SIGTERM first, so that make and the compilers it runs remove their
+ * temporaries (gcc's in $TMPDIR); SIGKILL what is left after TERM_GRACE_MS.
+ */
+#define TERM_GRACE_MS 2000
+
 static void do_cleanup(void)
 {
+	int saved = errno;
+	bool any = false;
+
 	if (getpid() != owner)
 		return;
+	for (int i = 0; i < MAX_PIDS; i++) {
+		pid_t p = pids[i];
+
+		if (p) {
+			kill(p, SIGTERM);
+			any = true;
+		}
+	}
+	for (int ms = 0; any && ms < TERM_GRACE_MS; ms += 10) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		any = false;
+		for (int i = 0; i < MAX_PIDS; i++) {
+			pid_t p = pids[i];
+
+			if (p && gone(p))
+				pids[i] = 0;
+			else if (p)
+				any = true;
+		}
+		if (any)
+			nanosleep(&ts, NULL);
+	}
 	for (int i = 0; i < MAX_PIDS; i++) {
 		pid_t p = pids[i];
 
@@ -99,10 +143,16 @@ static void do_cleanup(void)
 		rm_at(AT_FDCWD, paths[i], 0);
 		path_used[i] = 0;
 	}
+	errno = saved;
 }
 
 static void on_signal(int sig)
 {
+	/* Deferred: the first SIGINT/SIGTERM/SIGHUP is only recorded. */
+	if (defer_first && !got_signal && sig != SIGPIPE && getpid() == owner) {
+		got_signal = sig;
+		return;
+	}
 	got_signal = sig;
 	if (getpid() != owner) {
 		signal(sig, SIG_DFL);
@@ -241,6 +291,11 @@ void kt_cleanup_run(void)
 	block(&old);
 	do_cleanup();
 	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+void kt_cleanup_defer(bool on)
+{
+	defer_first = on;
 }
 
 int kt_interrupted(void)

@@ -178,6 +178,12 @@ int kt_cleanup_add_pid(pid_t pid);
 void kt_cleanup_del_pid(pid_t pid);
 /* Run the cleanup now (used on normal error exits). */
 void kt_cleanup_run(void);
+/*
+ * on: the first SIGINT/SIGTERM/SIGHUP only sets kt_interrupted(), so the
+ * caller can stop its work and report; a second one cleans up and exits
+ * as usual.
+ */
+void kt_cleanup_defer(bool on);
 /* Nonzero once a termination signal arrived (signal number). */
 int kt_interrupted(void);
 

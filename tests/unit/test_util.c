@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -195,4 +197,38 @@ UNIT_TEST(util_term_safe)
 		CHECK_STR_EQ(s, "a\\x00b");
 		free(s);
 	}
+}
+
+/*
+ * kt_cleanup_defer: the first SIGINT is only recorded (registered paths
+ * stay); the second cleans up and exits 130 as without deferral.
+ */
+UNIT_TEST(util_cleanup_defer_first_signal)
+{
+	char *path = kt_path_join(unit_tmpdir(), "registered");
+	char *alive = kt_path_join(unit_tmpdir(), "survived-first");
+	pid_t pid;
+	int st;
+
+	CHECK_INT_EQ(kt_write_file_atomic(path, "x", 1, 0644), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		kt_cleanup_install();
+		kt_cleanup_add_path(path);
+		kt_cleanup_defer(true);
+		raise(SIGINT);
+		if (kt_interrupted() != SIGINT || !kt_exists(path))
+			_exit(3);
+		kt_write_file_atomic(alive, "y", 1, 0644);
+		raise(SIGINT);
+		_exit(4); /* not reached: the second signal exits */
+	}
+	CHECK_INT_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st));
+	CHECK_INT_EQ(WEXITSTATUS(st), 130);
+	CHECK(kt_exists(alive));
+	CHECK(!kt_exists(path));
+	free(alive);
+	free(path);
 }
