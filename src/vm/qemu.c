@@ -211,7 +211,11 @@ static int qemu_start(struct kt_vmm *vm, const struct kt_vm_plan *p, const char 
 	n = read(execp[0], &e, sizeof(e));
 	close(execp[0]);
 	if (n == (ssize_t)sizeof(e)) {
-		*err = kt_asprintf("cannot run %s: %s", argv[0], strerror(e));
+		*err = kt_asprintf("cannot run %s%s: %s", argv[0],
+				   p->qemu ? " (KTSTR_QEMU)"
+				   : strchr(argv[0], '/') ? ""
+				   : " (install qemu-system-x86, or set KTSTR_QEMU to the emulator's path)",
+				   strerror(e));
 		waitpid(pid, NULL, 0);
 		kt_cleanup_del_pid(pid);
 		close(errp[0]);
