@@ -257,10 +257,25 @@ int kt_vm_check_image(const char *path, char **err)
 				   path);
 		return -EINVAL;
 	}
-	close(fd);
 	if (n == (ssize_t)sizeof(hdr) && !memcmp(hdr + 0x202, "HdrS", 4) && hdr[0x1fe] == 0x55 &&
-	    hdr[0x1ff] == 0xaa)
+	    hdr[0x1ff] == 0xaa) {
+		/* The boot protocol's sizes: setup_sects (0 means 4) and syssize. */
+		uint32_t syssize = (uint32_t)hdr[0x1f4] | (uint32_t)hdr[0x1f5] << 8 |
+				   (uint32_t)hdr[0x1f6] << 16 | (uint32_t)hdr[0x1f7] << 24;
+		uint64_t want = ((uint64_t)(hdr[0x1f1] ? hdr[0x1f1] : 4) + 1) * 512 +
+				(uint64_t)syssize * 16;
+		off_t size = lseek(fd, 0, SEEK_END);
+
+		close(fd);
+		if (size >= 0 && (uint64_t)size < want) {
+			*err = kt_asprintf("kernel image %s: truncated (%lld bytes, its header "
+					   "says %llu)",
+					   path, (long long)size, (unsigned long long)want);
+			return -EINVAL;
+		}
 		return 0;
+	}
+	close(fd);
 	*err = kt_asprintf("kernel image %s: not a bootable x86 kernel (no bzImage header, "
 			   "not a PVH vmlinux)",
 			   path);

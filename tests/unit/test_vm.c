@@ -284,10 +284,21 @@ UNIT_TEST(vm_check_image)
 	b[0x1fe] = 0x55;
 	b[0x1ff] = 0xaa;
 	memcpy(b + 0x202, "HdrS", 4);
+	b[0x1f1] = 1; /* setup_sects: the image is (1 + 1) * 512 + syssize * 16 bytes */
 	f = fopen(p, "wb");
 	fwrite(b, 1, sizeof(b), f);
 	fclose(f);
 	CHECK_INT_EQ(kt_vm_check_image(p, &err), 0);
+	/* syssize 1 paragraph more than the file holds: truncated */
+	b[0x1f4] = 1;
+	f = fopen(p, "wb");
+	fwrite(b, 1, sizeof(b), f);
+	fclose(f);
+	CHECK_INT_EQ(kt_vm_check_image(p, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err, "truncated (1024 bytes, its header says 1040)");
+	CHECK_STR_CONTAINS(err, p);
+	free(err);
+	err = NULL;
 
 	CHECK(kt_vm_check_image("/nonexistent/bzImage", &err) < 0);
 	CHECK_STR_CONTAINS(err, "/nonexistent/bzImage");
