@@ -250,6 +250,9 @@ static void on_console(void *arg, const char *line)
 
 	if (strstr(line, "sched_ext_dump"))
 		bounded_add_line(&c->dump, line, DUMP_MAX);
+	/* "Out of memory: Killed process N (comm) ..." or "... no killable processes" */
+	if (!c->o->oom_line && (strstr(line, "Out of memory:") || strstr(line, "Out of memory and")))
+		set_str(&c->o->oom_line, line, strnlen(line, 512));
 }
 
 static void on_shm(void *arg, const struct kt_shm_msg_view *m)

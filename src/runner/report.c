@@ -19,6 +19,7 @@ void kt_outcome_free(struct kt_outcome *o)
 	free(o->init_stage);
 	free(o->infra_error);
 	free(o->watchdog_note);
+	free(o->oom_line);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -129,9 +130,15 @@ static void failure_details(const struct kt_outcome *o, struct sbuf *d)
 		sb_addf(d, "guest crashed: %s\n", o->crash_line ? o->crash_line : "kernel panic");
 	else if (o->timed_out && !o->have_result)
 		sb_adds(d, "timed out (no result in SHM or COM2)\n");
+	else if (!o->have_result && !o->infra_error && !o->sched_fail_reason && o->exit_code > 0)
+		sb_addf(d, "no test result received from guest: its test process exited with "
+			   "status %d before sending one\n",
+			o->exit_code);
 	else if (!o->have_result && !o->infra_error && !o->sched_fail_reason)
 		sb_adds(d, "no test result received from guest (no AssertResult arrived via SHM "
 			   "or COM2; check kernel log and scheduler exit status)\n");
+	if (o->oom_line)
+		sb_addf(d, "the guest ran out of memory: %s\n", o->oom_line);
 	if (o->sched_died && !strstr(sb_str(d), "scheduler"))
 		sb_adds(d, "scheduler process died unexpectedly\n");
 }

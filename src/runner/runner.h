@@ -114,6 +114,7 @@ struct kt_outcome {
 	char *init_stage;        /* how far the guest got */
 	char *infra_error;       /* VM could not run at all */
 	char *watchdog_note;     /* what became of the sched_ext watchdog override */
+	char *oom_line;          /* the guest kernel's first "Out of memory" console line */
 	double wall_s;
 };
 

@@ -432,6 +432,18 @@ UNIT_TEST(runner_verdict_no_result_timeout_crash_skip)
 	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_FAIL);
 	CHECK_STR_CONTAINS(rep, "no test result received from guest");
 	free(rep);
+	/* the guest's test process exited early; the guest ran out of memory */
+	o.exit_code = 3;
+	o.oom_line = kt_strdup("Out of memory: Killed process 40 (init) total-vm:1965448kB");
+	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_FAIL);
+	CHECK_STR_CONTAINS(rep, "no test result received from guest: its test process exited "
+				"with status 3 before sending one\n");
+	CHECK_STR_CONTAINS(rep, "the guest ran out of memory: Out of memory: Killed process 40 "
+				"(init) total-vm:1965448kB\n");
+	free(rep);
+	free(o.oom_line);
+	o.oom_line = NULL;
+	o.exit_code = -1;
 
 	o.have_result = true;
 	kt_assert_result_skip(&o.result, "need >=2 LLCs");
