@@ -10,7 +10,7 @@ kshell --timeout 120 --exec 'echo c > /proc/sysrq-trigger; sleep 100'
 grep -q 'ktstr: error: guest kernel panicked: .*Kernel panic - not syncing' "$TMP/err" ||
 	{ show; fail "no panic report"; }
 grep -q 'sysrq' "$TMP/err" || { show; fail "panic report lacks the console lines"; }
-check_no_leftover_qemu
+check_nothing_left_behind
 
 # hung guest: host timeout
 start=$(date +%s)
@@ -20,7 +20,7 @@ end=$(date +%s)
 grep -q 'ktstr: error: guest timed out after 20 s and was killed (init started: yes)' "$TMP/err" ||
 	{ show; fail "no timeout report"; }
 [ $((end - start)) -lt 60 ] || fail "timeout 20 s took $((end - start)) s"
-check_no_leftover_qemu
+check_nothing_left_behind
 
 # bad inputs: one error line each, no VM
 echo garbage >"$TMP/garbage"
@@ -28,6 +28,7 @@ kshell --kernel "$TMP/garbage" --exec true
 [ $rc != 0 ] || fail "garbage kernel accepted"
 grep -q "ktstr: error: .*$TMP/garbage" "$TMP/err" || { show; fail "garbage kernel: unclear error"; }
 [ "$(wc -l <"$TMP/err")" = 1 ] || { show; fail "garbage kernel: more than one line"; }
+check_nothing_left_behind
 
 kshell --topology 1,2,3 --exec true
 [ $rc = 2 ] || { show; fail "bad topology: exit $rc"; }

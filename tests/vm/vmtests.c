@@ -5,6 +5,11 @@
  * the host cannot provide, a topology the guest does not see. Built by
  * `make examples` as build/tests/ktstr-vmtests.
  */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <ktstr.h>
 
 KTSTR_SCHEDULER(scx_qmap, .binary = "scx_qmap");
@@ -83,6 +88,46 @@ KTSTR_TEST(undecided_allowed, .duration_s = 1, .allow_inconclusive = true,
 KTSTR_SCHEDULER(qmap_one_cpu, .binary = "scx_qmap", .kargs = {"maxcpus=1"});
 
 KTSTR_TEST(topo_mismatch, .scheduler = &qmap_one_cpu, .llcs = 1, .cores = 2, .duration_s = 1)
+{
+	return ktstr_run_canned(ctx, "steady");
+}
+
+/*
+ * The fault matrix (tests/vm/test_faults_vm.sh, docs/fault-matrix.md).
+ * Each must fail with its own explanation, in bounded time.
+ */
+
+/* The guest's test process (this binary, started by the guest's init) exits mid-test. */
+KTSTR_TEST(fault_init_exits, .duration_s = 1)
+{
+	(void)ctx;
+	_exit(3);
+}
+
+/* The test body leaks memory until the guest runs out. */
+KTSTR_TEST(fault_guest_oom, .duration_s = 1, .memory_mb = 256)
+{
+	(void)ctx;
+	for (;;) {
+		char *p = malloc(1 << 20);
+
+		if (!p)
+			return -ENOMEM;
+		memset(p, 1, 1 << 20);
+	}
+}
+
+/* A "scheduler" that runs but never attaches to sched_ext. */
+KTSTR_SCHEDULER(never_attaches, .binary = "/bin/sleep");
+KTSTR_TEST(fault_sched_never_attaches, .scheduler = &never_attaches,
+	   .extra_sched_args = {"600"}, .duration_s = 1)
+{
+	return ktstr_run_canned(ctx, "steady");
+}
+
+/* A scheduler that exits with an error before attaching. */
+KTSTR_SCHEDULER(exits_at_once, .binary = "/bin/false");
+KTSTR_TEST(fault_sched_exits, .scheduler = &exits_at_once, .duration_s = 1)
 {
 	return ktstr_run_canned(ctx, "steady");
 }
