@@ -617,7 +617,9 @@ static int cmd_test(int argc, char **argv)
 		opts,
 		"Results also go to sidecars under ${KTSTR_TARGET_DIR:-target}/ktstr/.\n"
 		"Exit status: 1 if a test failed, else 2 if one was inconclusive (a check could\n"
-		"not tell signal from noise), else 0.",
+		"not tell signal from noise), else 0.\n"
+		"Ctrl-C stops the running tests and lists what passed, failed, was interrupted\n"
+		"and never ran (exit 128+signal); a second Ctrl-C stops at once.",
 		-1,
 	};
 	int argi, rc = kt_opt_parse(&cl, argc, argv, &argi);
