@@ -105,7 +105,7 @@ interrupt_when() {
 		sleep 0.05
 	done
 	if ! grep -q -- "$pat" "$file" 2>/dev/null; then
-		kill -KILL -- -$pid 2>/dev/null
+		kill -KILL -- -$pid 2>/dev/null || true
 		show
 		fail "'$pat' did not show in $file within $limit s"
 	fi
@@ -115,7 +115,7 @@ interrupt_when() {
 		sleep 0.05
 	done
 	if kill -0 $pid 2>/dev/null; then
-		kill -KILL -- -$pid
+		kill -KILL -- -$pid 2>/dev/null || true
 		show
 		fail "$1 still running 30 s after Ctrl-C"
 	fi

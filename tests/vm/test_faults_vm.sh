@@ -8,7 +8,8 @@
 #    never attaches; a passing test whose sidecar cannot be written (full
 #    disk) shows the warning;
 #  - a truncated kernel image;
-#  - Ctrl-C during a boot and during a run, of `ktstr test` and `ktstr shell`.
+#  - Ctrl-C during a boot, of `ktstr test` (during a run: test_shell_failures.sh
+#    and test_scenario_cgroups.sh; the report of `ktstr test`: test_faults_host.sh).
 set -eu
 . "$(dirname "$0")/lib_shell.sh"
 build=$(dirname "$KTSTR_BIN")
@@ -77,21 +78,3 @@ grep -q "^  interrupted: ktstr/eevdf_quick " "$TMP/out" || { show; fail "Ctrl-C 
 grep -qx "  never ran: ktstr/fault_sched_exits" "$TMP/out" || { show; fail "Ctrl-C during a boot: never-run test not named"; }
 check_nothing_left_behind "$KTSTR_TARGET_DIR"
 echo "ok: Ctrl-C during a boot"
-
-# during a run: the guest's init has started (its console says so) and waits
-# for a scheduler that never attaches
-: >"$TMP/mark"
-( for i in $(seq 1200); do
-	grep -qs 'Run /init' "$TMPDIR"/ktstr-vm.*/console.log && { echo running >"$TMP/mark"; break; }
-	sleep 0.05
-done ) &
-interrupt_when running "$TMP/mark" 60 "$KTSTR_BIN" test -j 1 -E fault_sched_never "$bin"
-[ $rc = 130 ] || { show; fail "Ctrl-C during a run: exit $rc, want 130"; }
-grep -q "^interrupted by SIGINT after [0-9.]*s: 0 passed, 0 failed, 0 skipped, 0 inconclusive, 1 interrupted, 0 never ran$" \
-	"$TMP/out" || { show; fail "Ctrl-C during a run: no interruption summary"; }
-check_nothing_left_behind "$KTSTR_TARGET_DIR"
-# and of `ktstr shell --exec`
-interrupt_when guest-ready "$TMP/out" 60 "$KTSTR_BIN" shell --exec 'echo guest-ready; sleep 1000'
-[ $rc = 130 ] || { show; fail "Ctrl-C during ktstr shell --exec: exit $rc, want 130"; }
-check_nothing_left_behind
-echo "ok: Ctrl-C during a run"
