@@ -59,6 +59,20 @@ use_vmtests() {
 	export KTSTR_TARGET_DIR=$TMP/target
 }
 
+# Build a static program from tests/vm/SRC.c against the internal library
+# (it uses src/ headers, unlike a test suite) into $TMP/OUT.
+build_internal_prog() {
+	local src=$1 out=$2 root lib
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	lib=${KTSTR_LIB:-$(dirname "$KTSTR_BIN")/libktstr.a}
+	[ -f "$lib" ] || fail "no $lib (run make)"
+	gcc -std=gnu11 -D_GNU_SOURCE -O1 -Wall -Werror -I"$root/include" -I"$root/src" -static \
+		-o "$TMP/$out" "$root/tests/vm/$src.c" \
+		-Wl,--whole-archive "$lib" -Wl,--no-whole-archive \
+		-ljansson -lbpf -lelf -lzstd -llz4 -lz -lpthread -lm ||
+		fail "cannot build tests/vm/$src.c"
+}
+
 # A fault must leave nothing behind: no process this test started through
 # ktstr (QEMU, test binaries, make, sleep... anything tagged but this
 # script's own shells and the probes below), nothing in TMPDIR, no new

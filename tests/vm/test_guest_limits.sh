@@ -6,14 +6,7 @@
 # largest of the test binary and its machine process).
 set -eu
 . "$(dirname "$0")/lib_shell.sh"
-root=$(cd "$(dirname "$0")/../.." && pwd)
-lib=${KTSTR_LIB:-$(dirname "$KTSTR_BIN")/libktstr.a}
-[ -f "$lib" ] || fail "no $lib (run make)"
-gcc -std=gnu11 -D_GNU_SOURCE -O1 -Wall -Werror -I"$root/include" -I"$root/src" -static \
-	-o "$TMP/limits-test" "$root/tests/vm/guest_limits_test.c" \
-	-Wl,--whole-archive "$lib" -Wl,--no-whole-archive \
-	-ljansson -lbpf -lelf -lzstd -llz4 -lz -lpthread -lm ||
-	fail "cannot build the guest limits test program"
+build_internal_prog guest_limits_test limits-test
 export KTSTR_SIDECAR_DIR=$TMP/sidecars
 
 # One test run: output in $TMP/NAME.log, exit status in $rc, peak RSS (KiB) in $kib.
