@@ -107,6 +107,7 @@ enum kt_detail_kind {
 	KT_DETAIL_SCHEDULER_DIED,
 	KT_DETAIL_SKIP,
 	KT_DETAIL_OTHER,
+	KT_DETAIL_TEMPORAL, /* a temporal assertion over BPF map captures (<ktstr/bpfmap.h>) */
 	KT_DETAIL__COUNT
 };
 

@@ -27,6 +27,7 @@ static const char *const kind_names[KT_DETAIL__COUNT] = {
     [KT_DETAIL_SCHEDULER_DIED] = "SchedulerDied",
     [KT_DETAIL_SKIP] = "Skip",
     [KT_DETAIL_OTHER] = "Other",
+    [KT_DETAIL_TEMPORAL] = "Temporal",
 };
 
 const char *kt_detail_kind_name(enum kt_detail_kind k)
