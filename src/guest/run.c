@@ -34,6 +34,7 @@
 #include "guest/guest.h"
 #include "guest/shm.h"
 #include "proto/proto.h"
+#include "runner/record.h"
 #include "runner/runner.h"
 #include "scenario/scenario.h"
 #include "util/util.h"
@@ -303,6 +304,18 @@ static void ev_end(void *arg, uint32_t ms)
 
 /* ---- the mode -------------------------------------------------------------------- */
 
+/* Facts for the sidecar that only the guest can measure (src/runner/record.h). */
+static void send_facts(void)
+{
+	json_t *f = kt_run_facts();
+	char *s = json_dumps(f, JSON_COMPACT);
+
+	if (s)
+		msg_send_str(KT_MSG_FACTS, s);
+	free(s);
+	json_decref(f);
+}
+
 static void send_result(const struct kt_assert_result *r)
 {
 	char *json = kt_assert_result_to_string(r);
@@ -478,6 +491,7 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 	}
 
 send:
+	send_facts();
 	stage("sending result");
 	send_result(&res);
 	if (sched && sched_pid > 0) {

@@ -28,6 +28,7 @@ const struct kt_msg_kind_info kt_msg_kinds[KT_MSG__COUNT] = {
     [KT_MSG_STIMULUS] = {KT_FOURCC('S', 'T', 'I', 'M'), "STIM", "stimulus",
 			 sizeof(struct kt_msg_stimulus), sizeof(struct kt_msg_stimulus)},
     [KT_MSG_SCENARIO_END] = {KT_FOURCC('S', 'C', 'E', 'N'), "SCEN", "scenario end", 0, 4},
+    [KT_MSG_FACTS] = {KT_FOURCC('F', 'A', 'C', 'T'), "FACT", "run facts", 2, 64u << 10},
 };
 
 int kt_msg_kind_of(uint32_t code)

@@ -55,6 +55,7 @@ enum kt_msg_kind {
 	KT_MSG_SCENARIO_START,	   /* "SCST" empty */
 	KT_MSG_STIMULUS,	   /* "STIM" struct kt_msg_stimulus */
 	KT_MSG_SCENARIO_END,	   /* "SCEN" u32 elapsed ms */
+	KT_MSG_FACTS,		   /* "FACT" JSON object: measured facts for the sidecar */
 	KT_MSG__COUNT
 };
 

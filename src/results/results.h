@@ -18,7 +18,10 @@
  * Variant hash: SipHash-1-3 with key (0,0) over the byte stream
  *   topology \0 scheduler \0 0xfc payload \0 work_type \0 0xfe
  *   {flag \0}... 0xfd {sorted sysctl \0}... 0xff {sorted karg \0}...
- * (commits, host and run_source do not feed it).
+ * (commits, host and run_source do not feed it). The work_type slot is
+ * always empty here: the sidecar records the work types a run actually
+ * spawned (none for a run that failed before its scenario, "skipped" for
+ * a skip), and a test's file name must not change with its outcome.
  */
 #ifndef KTSTR_RESULTS_H
 #define KTSTR_RESULTS_H
@@ -36,11 +39,25 @@ struct kt_strv {
 void kt_strv_add(struct kt_strv *sv, const char *s);
 void kt_strv_free(struct kt_strv *sv);
 
+/*
+ * Sidecar schema version. Writers put it in "schema_version"; readers
+ * refuse a larger one (a newer ktstr wrote it) and read a missing one as
+ * 0 (written before versioning). Bump it when a field changes meaning.
+ */
+#define KT_SIDECAR_SCHEMA_VERSION 1
+
+/*
+ * One test run's record. Every field is measured or absent; an absent
+ * field that could have had a value says why in `absent` (field name ->
+ * reason), see kt_sidecar_absent(). Modules other than the runner add
+ * their own top-level keys through kt_sidecar_set() (kept in `extra`).
+ */
 struct kt_sidecar {
+	int schema_version;     /* read: the file's; write: always KT_SIDECAR_SCHEMA_VERSION */
 	char *test_name;        /* bare test name */
 	char *topology;         /* "{n}n{l}l{c}c{t}t" */
 	char *scheduler;        /* "eevdf" when no sched_ext scheduler */
-	char *scheduler_commit; /* NULL (unknown) */
+	char *scheduler_commit; /* git commit of the scheduler's source, NULL = unknown */
 	char *project_commit;   /* "abcdef1[-dirty]" or NULL */
 	char *payload;          /* NULL */
 	/* At most one of passed / inconclusive; skipped goes with passed; none = Fail. */
@@ -50,7 +67,8 @@ struct kt_sidecar {
 	json_t *stats;          /* ScenarioStats JSON (owned), NULL = {} */
 	json_t *monitor;        /* NULL = null */
 	json_t *details;        /* [{kind,message}] (owned), NULL = [] (extension) */
-	char *work_type;        /* "CpuSpin" default, "skipped" for skips */
+	char *work_type;        /* the work type used ("A+B" when several), "skipped" for skips */
+	struct kt_strv work_types; /* every work type the scenario spawned (extension) */
 	struct kt_strv active_flags;
 	struct kt_strv sysctls; /* "sysctl.k=v" */
 	struct kt_strv kargs;
@@ -64,7 +82,38 @@ struct kt_sidecar {
 	char *run_source;       /* "ci" / "local" (writer fills if NULL) */
 	bool has_duration_ms;   /* extension: test wall time on the host */
 	uint64_t duration_ms;
+	/*
+	 * Extension: the scheduler's exit, NULL when it did not exit (or
+	 * there was none): {kind, reason, message, source, status}, see
+	 * struct kt_sched_exit.
+	 */
+	json_t *scheduler_exit;
+	/*
+	 * Extension: why the run failed, NULL when it did not:
+	 * {kind, phase, message, stage}. kind: scheduler_error,
+	 * scheduler_stall, scheduler_crash, scheduler_missing,
+	 * scheduler_not_attached, body, guest_crash, guest_oom, timeout,
+	 * infra; phase: before_attach, workload, teardown.
+	 */
+	json_t *failure;
+	char *failure_dump;     /* path of the failure dump file, NULL = none written */
+	json_t *absent;         /* {field: reason} (owned), NULL = {} */
+	json_t *extra;          /* other modules' top-level keys (owned), NULL = none */
+	json_t *raw;            /* read: the whole document (owned), for keys not parsed here */
 };
+
+/* Record why `field` has no value (replaces an earlier reason). */
+void kt_sidecar_absent(struct kt_sidecar *sc, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The recorded reason for an absent field, or NULL. */
+const char *kt_sidecar_absent_reason(const struct kt_sidecar *sc, const char *field);
+/*
+ * Add a top-level key written after the built-in ones (steals v). Keys
+ * the writer owns (test_name, stats, ...) are refused with -EEXIST.
+ */
+int kt_sidecar_set(struct kt_sidecar *sc, const char *key, json_t *v);
+/* A key of the document as read (or as set with kt_sidecar_set), or NULL. */
+json_t *kt_sidecar_get(const struct kt_sidecar *sc, const char *key);
 
 void kt_sidecar_free(struct kt_sidecar *sc);
 
@@ -81,6 +130,41 @@ char *kt_sidecar_file_name(const struct kt_sidecar *sc);
 json_t *kt_sidecar_to_json(const struct kt_sidecar *sc);
 int kt_sidecar_from_json(json_t *j, struct kt_sidecar *out, char **err);
 int kt_sidecar_read(const char *path, struct kt_sidecar *out, char **err);
+
+/* ---- the scheduler's exit ---------------------------------------------------- */
+
+/*
+ * How a sched_ext scheduler ended, read from what the guest showed:
+ * the kernel's console lines ("sched_ext: BPF scheduler "X" disabled
+ * (REASON)" and "sched_ext: X: MSG"), the scheduler's own "EXIT: REASON
+ * (MSG)" line (user_exit_info.h), the sched_ext dump ("triggered exit kind
+ * N:" then "  REASON (MSG)") and the process's wait status.
+ *   kind  "error"  scx_bpf_error() or a kernel-detected runtime error
+ *         "stall"  the sched_ext watchdog saw a runnable task stall
+ *         "crash"  the process died by a signal, or exited non-zero with no
+ *                  sched_ext exit record
+ *         "normal" unregistered (from user space, BPF, the kernel, sysrq-S)
+ *                  or a zero exit status
+ */
+struct kt_sched_exit {
+	const char *kind;  /* NULL: nothing known */
+	char *reason;      /* the kernel's reason text ("scx_bpf_error", ...), or NULL */
+	char *message;     /* the exit message, or NULL */
+	const char *source; /* "console", "scheduler log", "dump", "wait status" */
+	int exit_kind;     /* SCX_EXIT_* number from the dump, -1 unknown */
+	bool have_status;
+	int status;        /* wait status when have_status */
+};
+
+/*
+ * Fill *out from the texts (any may be NULL). Returns true when anything
+ * was found. Pure: no I/O.
+ */
+bool kt_sched_exit_parse(const char *console, const char *sched_log, const char *dump,
+			 bool have_status, int status, struct kt_sched_exit *out);
+void kt_sched_exit_free(struct kt_sched_exit *e);
+/* {kind, reason?, message?, source, scx_exit_kind?, exit_status?, signal?} */
+json_t *kt_sched_exit_to_json(const struct kt_sched_exit *e);
 
 /* "ci" when KTSTR_CI is non-empty, else "local". */
 const char *kt_run_source(void);

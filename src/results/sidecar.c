@@ -2,6 +2,7 @@
 /* Sidecars: encode, decode, name, write (with run-dir locking) and scan. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,72 @@ void kt_sidecar_free(struct kt_sidecar *sc)
 	free(sc->run_id);
 	json_decref(sc->host);
 	free(sc->run_source);
+	kt_strv_free(&sc->work_types);
+	json_decref(sc->scheduler_exit);
+	json_decref(sc->failure);
+	free(sc->failure_dump);
+	json_decref(sc->absent);
+	json_decref(sc->extra);
+	json_decref(sc->raw);
 	memset(sc, 0, sizeof(*sc));
+}
+
+void kt_sidecar_absent(struct kt_sidecar *sc, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	if (!sc->absent)
+		sc->absent = json_object();
+	json_object_set_new(sc->absent, field, json_string(m ? m : "unknown"));
+	free(m);
+}
+
+const char *kt_sidecar_absent_reason(const struct kt_sidecar *sc, const char *field)
+{
+	return sc->absent ? json_string_value(json_object_get(sc->absent, field)) : NULL;
+}
+
+/* Keys the writer produces from struct fields (kt_sidecar_set refuses them). */
+static const char *const owned_keys[] = {
+	"schema_version", "test_name", "topology", "scheduler", "scheduler_commit",
+	"project_commit", "payload", "passed", "skipped", "inconclusive", "stats", "details",
+	"work_type", "work_types", "active_flags", "sysctls", "kargs", "kernel_version",
+	"kernel_commit", "timestamp", "run_id", "host", "cleanup_duration_ms", "run_source",
+	"duration_ms", "scheduler_exit", "failure", "failure_dump", "absent",
+};
+
+int kt_sidecar_set(struct kt_sidecar *sc, const char *key, json_t *v)
+{
+	for (size_t i = 0; i < KT_ARRAY_SIZE(owned_keys); i++)
+		if (!strcmp(key, owned_keys[i])) {
+			json_decref(v);
+			return -EEXIST;
+		}
+	if (!strcmp(key, "monitor")) {
+		json_decref(sc->monitor);
+		sc->monitor = json_is_null(v) ? (json_decref(v), NULL) : v;
+		return 0;
+	}
+	if (!sc->extra)
+		sc->extra = json_object();
+	json_object_set_new(sc->extra, key, v);
+	return 0;
+}
+
+json_t *kt_sidecar_get(const struct kt_sidecar *sc, const char *key)
+{
+	json_t *v = sc->extra ? json_object_get(sc->extra, key) : NULL;
+
+	if (!v && !strcmp(key, "monitor"))
+		v = sc->monitor;
+	if (!v && sc->raw)
+		v = json_object_get(sc->raw, key);
+	return v;
 }
 
 /* ---- SipHash-1-3 --------------------------------------------------------- */
@@ -140,7 +206,7 @@ uint64_t kt_sidecar_variant_hash(const struct kt_sidecar *sc)
 	ADDZ(sc->scheduler);
 	ADDB(0xfc);
 	ADDZ(sc->payload);
-	ADDZ(sc->work_type);
+	ADDZ(""); /* work_type: see results.h */
 	ADDB(0xfe);
 	for (size_t i = 0; i < sc->active_flags.n; i++)
 		ADDZ(sc->active_flags.v[i]);
@@ -177,27 +243,52 @@ static json_t *jstrv(const struct kt_strv *sv)
 	return a;
 }
 
+/*
+ * A slot of the reference format that another module fills through
+ * kt_sidecar_set(): its value, or null (the producer records why in
+ * `absent`).
+ */
+static json_t *slot(const struct kt_sidecar *sc, const char *key)
+{
+	json_t *v = sc->extra ? json_object_get(sc->extra, key) : NULL;
+
+	return v ? json_deep_copy(v) : json_null();
+}
+
+static bool is_slot(const char *key)
+{
+	static const char *const slots[] = {"metrics", "stimulus_events", "verifier_stats",
+					    "kvm_stats"};
+
+	for (size_t i = 0; i < KT_ARRAY_SIZE(slots); i++)
+		if (!strcmp(key, slots[i]))
+			return true;
+	return false;
+}
+
 json_t *kt_sidecar_to_json(const struct kt_sidecar *sc)
 {
-	json_t *o = json_object();
+	json_t *o = json_object(), *v;
+	const char *k;
 
+	json_object_set_new(o, "schema_version", json_integer(KT_SIDECAR_SCHEMA_VERSION));
 	json_object_set_new(o, "test_name", json_string(sc->test_name ? sc->test_name : ""));
 	json_object_set_new(o, "topology", json_string(sc->topology ? sc->topology : ""));
 	json_object_set_new(o, "scheduler", json_string(sc->scheduler ? sc->scheduler : "eevdf"));
 	json_object_set_new(o, "scheduler_commit", jstr_or_null(sc->scheduler_commit));
 	json_object_set_new(o, "project_commit", jstr_or_null(sc->project_commit));
 	json_object_set_new(o, "payload", jstr_or_null(sc->payload));
-	json_object_set_new(o, "metrics", json_array());
+	json_object_set_new(o, "metrics", slot(sc, "metrics"));
 	json_object_set_new(o, "passed", json_boolean(sc->passed));
 	json_object_set_new(o, "skipped", json_boolean(sc->skipped));
 	json_object_set_new(o, "inconclusive", json_boolean(sc->inconclusive));
 	json_object_set_new(o, "stats", sc->stats ? json_deep_copy(sc->stats) : json_object());
 	json_object_set_new(o, "monitor", sc->monitor ? json_deep_copy(sc->monitor) : json_null());
-	json_object_set_new(o, "stimulus_events", json_array());
-	json_object_set_new(o, "work_type", json_string(sc->work_type ? sc->work_type : "CpuSpin"));
+	json_object_set_new(o, "stimulus_events", slot(sc, "stimulus_events"));
+	json_object_set_new(o, "work_type", jstr_or_null(sc->work_type));
 	json_object_set_new(o, "active_flags", jstrv(&sc->active_flags));
-	json_object_set_new(o, "verifier_stats", json_array());
-	json_object_set_new(o, "kvm_stats", json_null());
+	json_object_set_new(o, "verifier_stats", slot(sc, "verifier_stats"));
+	json_object_set_new(o, "kvm_stats", slot(sc, "kvm_stats"));
 	json_object_set_new(o, "sysctls", jstrv(&sc->sysctls));
 	json_object_set_new(o, "kargs", jstrv(&sc->kargs));
 	json_object_set_new(o, "kernel_version", jstr_or_null(sc->kernel_version));
@@ -214,6 +305,16 @@ json_t *kt_sidecar_to_json(const struct kt_sidecar *sc)
 	json_object_set_new(o, "duration_ms",
 			    sc->has_duration_ms ? json_integer((json_int_t)sc->duration_ms)
 						: json_null());
+	json_object_set_new(o, "work_types", jstrv(&sc->work_types));
+	json_object_set_new(o, "scheduler_exit",
+			    sc->scheduler_exit ? json_deep_copy(sc->scheduler_exit) : json_null());
+	json_object_set_new(o, "failure", sc->failure ? json_deep_copy(sc->failure) : json_null());
+	json_object_set_new(o, "failure_dump", jstr_or_null(sc->failure_dump));
+	if (sc->extra)
+		json_object_foreach(sc->extra, k, v)
+			if (!is_slot(k))
+				json_object_set(o, k, v);
+	json_object_set_new(o, "absent", sc->absent ? json_deep_copy(sc->absent) : json_object());
 	return o;
 }
 
@@ -311,6 +412,19 @@ int kt_sidecar_from_json(json_t *j, struct kt_sidecar *sc, char **err)
 		*err = kt_strdup("sidecar is not a JSON object");
 		return -EINVAL;
 	}
+	v = json_object_get(j, "schema_version");
+	if (v && !json_is_integer(v)) {
+		*err = kt_strdup("field 'schema_version' is not an integer");
+		return -EINVAL;
+	}
+	sc->schema_version = v ? (int)json_integer_value(v) : 0;
+	if (v && (json_integer_value(v) < 0 ||
+		  json_integer_value(v) > KT_SIDECAR_SCHEMA_VERSION)) {
+		*err = kt_asprintf("schema_version %lld is not understood by this ktstr (it reads "
+				   "0 to %d); a newer ktstr wrote it",
+				   (long long)json_integer_value(v), KT_SIDECAR_SCHEMA_VERSION);
+		return -EPROTO;
+	}
 	if ((r = get_str(j, "test_name", true, &sc->test_name, err)) ||
 	    (r = get_str(j, "topology", true, &sc->topology, err)) ||
 	    (r = get_str(j, "scheduler", true, &sc->scheduler, err)) ||
@@ -320,7 +434,9 @@ int kt_sidecar_from_json(json_t *j, struct kt_sidecar *sc, char **err)
 	    (r = get_bool(j, "passed", &sc->passed, err)) ||
 	    (r = get_bool(j, "skipped", &sc->skipped, err)) ||
 	    (r = get_bool_opt(j, "inconclusive", &sc->inconclusive, err)) ||
-	    (r = get_str(j, "work_type", true, &sc->work_type, err)) ||
+	    (r = get_str(j, "work_type", sc->schema_version == 0, &sc->work_type, err)) ||
+	    (r = get_strv(j, "work_types", false, &sc->work_types, err)) ||
+	    (r = get_str(j, "failure_dump", false, &sc->failure_dump, err)) ||
 	    (r = get_strv(j, "active_flags", true, &sc->active_flags, err)) ||
 	    (r = get_strv(j, "sysctls", true, &sc->sysctls, err)) ||
 	    (r = get_strv(j, "kargs", true, &sc->kargs, err)) ||
@@ -354,6 +470,16 @@ int kt_sidecar_from_json(json_t *j, struct kt_sidecar *sc, char **err)
 	v = json_object_get(j, "details");
 	if (v && json_is_array(v))
 		sc->details = json_incref(v);
+	v = json_object_get(j, "scheduler_exit");
+	if (v && json_is_object(v))
+		sc->scheduler_exit = json_incref(v);
+	v = json_object_get(j, "failure");
+	if (v && json_is_object(v))
+		sc->failure = json_incref(v);
+	v = json_object_get(j, "absent");
+	if (v && json_is_object(v))
+		sc->absent = json_incref(v);
+	sc->raw = json_incref(j);
 	return 0;
 fail:
 	kt_sidecar_free(sc);
@@ -494,8 +620,6 @@ static void fill_defaults(struct kt_sidecar *sc)
 		sc->run_id = run_id_new();
 	if (!sc->run_source)
 		sc->run_source = kt_strdup(kt_run_source());
-	if (!sc->work_type)
-		sc->work_type = kt_strdup("CpuSpin");
 	if (!sc->scheduler)
 		sc->scheduler = kt_strdup("eevdf");
 }

@@ -17,6 +17,7 @@
 
 #include "kernel/kernel.h"
 #include "proto/proto.h"
+#include "record.h"
 #include "results/results.h"
 #include "runner.h"
 #include "util/util.h"
@@ -170,9 +171,14 @@ static void on_msg(void *arg, enum kt_msg_kind kind, const void *data, uint32_t 
 	switch (kind) {
 	case KT_MSG_TEST_RESULT:
 		set_str(&c->result, data, len);
+		kt_record_result_arrived(c->o);
 		break;
 	case KT_MSG_SCHED_EXIT:
 		c->o->sched_died = true;
+		kt_record_sched_status(c->o, data, len);
+		break;
+	case KT_MSG_FACTS:
+		kt_record_facts(c->o, data, len);
 		break;
 	case KT_MSG_SCHED_NOT_ATTACHED:
 		c->o->sched_not_attached = true;
@@ -193,6 +199,7 @@ static void on_msg(void *arg, enum kt_msg_kind kind, const void *data, uint32_t 
 	}
 	case KT_MSG_STAGE:
 		set_str(&c->o->init_stage, data, len);
+		kt_record_stage(c->o, c->o->init_stage);
 		if (c->verbose)
 			print_guest_line(c, c->o->init_stage, true);
 		break;
@@ -250,6 +257,7 @@ static void on_console(void *arg, const char *line)
 
 	if (strstr(line, "sched_ext_dump"))
 		bounded_add_line(&c->dump, line, DUMP_MAX);
+	kt_record_console_line(c->o, line);
 	/* "Out of memory: Killed process N (comm) ..." or "... no killable processes" */
 	if (!c->o->oom_line && (strstr(line, "Out of memory:") || strstr(line, "Out of memory and")))
 		set_str(&c->o->oom_line, line, strnlen(line, 512));
@@ -324,49 +332,7 @@ static const struct kt_kernel *kernel_for_sidecar(const struct kt_run_opts_host 
 static void write_sidecar(const struct kt_plan *p, const struct kt_kernel *k,
 			  const struct kt_outcome *o, enum kt_verdict v, uint64_t wall_ms)
 {
-	struct kt_sidecar sc = {0};
-	char *err = NULL, *path = NULL;
-	const struct ktstr_scheduler *s = p->sched;
-
-	sc.test_name = kt_strdup(p->test->name);
-	sc.topology = kt_strdup(p->topo_str);
-	sc.scheduler = kt_strdup(p->sched_name);
-	sc.passed = v == KT_VERDICT_PASS || v == KT_VERDICT_SKIP;
-	sc.skipped = v == KT_VERDICT_SKIP;
-	sc.inconclusive = v == KT_VERDICT_INCONCLUSIVE;
-	sc.work_type = kt_strdup(v == KT_VERDICT_SKIP ? "skipped" : "CpuSpin");
-	if (o && o->have_result) {
-		json_t *j = kt_assert_result_to_json(&o->result);
-
-		sc.stats = json_incref(json_object_get(j, "stats"));
-		sc.details = json_incref(json_object_get(j, "details"));
-		json_decref(j);
-	}
-	for (size_t i = 0; i < p->n_flags; i++)
-		kt_strv_add(&sc.active_flags, p->flags[i]);
-	for (size_t i = 0; s && i < KTSTR_MAX_KV && s->sysctls[i]; i++) {
-		char *x = kt_asprintf("sysctl.%s", s->sysctls[i]);
-
-		kt_strv_add(&sc.sysctls, x);
-		free(x);
-	}
-	for (size_t i = 0; s && i < KTSTR_MAX_KV && s->kargs[i]; i++)
-		kt_strv_add(&sc.kargs, s->kargs[i]);
-	if (k && k->version)
-		sc.kernel_version = kt_strdup(k->version);
-	if (k && k->dir && !k->key)
-		sc.kernel_commit = kt_git_commit_of(k->dir);
-	sc.host = kt_host_context();
-	sc.has_duration_ms = true;
-	sc.duration_ms = wall_ms;
-	if (kt_sidecar_write(&sc, &path, &err)) {
-		kt_warn("sidecar not written: %s", err);
-		free(err);
-	} else {
-		kt_debug("ktstr::sidecar", "wrote %s", path);
-	}
-	free(path);
-	kt_sidecar_free(&sc);
+	kt_record_sidecar(p, k, o, v, wall_ms);
 }
 
 /* ---- the run -------------------------------------------------------------- */
@@ -645,7 +611,9 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 		cfg.on_tick = on_tick;
 	}
 	c.rx = kt_proto_rx_new(on_msg, &c);
+	o.rec.accel = accel == KT_ACCEL_KVM ? "kvm" : "tcg";
 	r = kt_vm_run(&cfg, &res, &err);
+	o.rec.vm_end_ns = kt_now_ns();
 	kt_proto_rx_finish(c.rx);
 	if (c.wd) {
 		free(o.watchdog_note);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "record.h"
 #include "runner.h"
 #include "util/util.h"
 
@@ -20,6 +21,7 @@ void kt_outcome_free(struct kt_outcome *o)
 	free(o->infra_error);
 	free(o->watchdog_note);
 	free(o->oom_line);
+	kt_record_free(&o->rec);
 	memset(o, 0, sizeof(*o));
 }
 

@@ -96,8 +96,27 @@ int kt_test_parse_full_name(const char *full, char **name, char **label);
 
 /* ---- verdict and report ------------------------------------------------------ */
 
+/*
+ * What a run's sidecar needs beyond the verdict (src/runner/record.h fills
+ * and frees it; the host's collectors feed it through its hooks).
+ */
+struct kt_run_record {
+	json_t *facts;          /* the guest's FACT message (validated object), or NULL */
+	bool have_sched_status; /* the scheduler died mid-test with this wait status */
+	int sched_status;
+	char *scx_console;      /* guest console lines with "sched_ext: " (bounded) */
+	size_t scx_console_len;
+	uint64_t result_ns;     /* when the test result arrived (0: never) */
+	uint64_t vm_end_ns;     /* when the VM was gone (0: no VM) */
+	unsigned progress;      /* KT_PROGRESS_* bits the guest reached */
+	const char *accel;      /* "kvm" / "tcg", NULL: no VM */
+	char *failure_dump;     /* path of the failure dump written for this run */
+	json_t *sidecar_extra;  /* other modules' sidecar keys (kt_sidecar_set), or NULL */
+};
+
 /* What came back from a run (host side). */
 struct kt_outcome {
+	struct kt_run_record rec;
 	bool have_result;        /* an AssertResult arrived */
 	struct kt_assert_result result;
 	bool timed_out;

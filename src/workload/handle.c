@@ -445,6 +445,14 @@ static int fork_worker(struct kt_workload *wl, size_t i, const struct kt_worker_
 	return 0;
 }
 
+/* Work types spawned by this process (bit per enum kt_work_type), for the sidecar. */
+static uint64_t types_used;
+
+uint64_t kt_workload_types_used(void)
+{
+	return types_used;
+}
+
 int kt_workload_spawn(const struct kt_workload_config *cfg, struct kt_workload **out, char **err)
 {
 	struct kt_workload *wl;
@@ -499,6 +507,7 @@ int kt_workload_spawn(const struct kt_workload_config *cfg, struct kt_workload *
 			goto fail;
 	}
 	close_pair_pipes(pair_pipes, npairs);
+	types_used |= 1ull << cfg->work.type;
 	*out = wl;
 	return 0;
 

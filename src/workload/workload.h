@@ -112,6 +112,8 @@ struct kt_workload;
  */
 int kt_workload_spawn(const struct kt_workload_config *cfg, struct kt_workload **out, char **err);
 size_t kt_workload_count(const struct kt_workload *wl);
+/* Work types this process spawned workers of: bit (1 << enum kt_work_type). */
+uint64_t kt_workload_types_used(void);
 /* PIDs of the workers in index order (valid until destroy). */
 const pid_t *kt_workload_pids(const struct kt_workload *wl);
 const struct kt_workload_config *kt_workload_config(const struct kt_workload *wl);
