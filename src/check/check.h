@@ -98,9 +98,16 @@ int kt_assert_result_parse(const char *text, size_t len, struct kt_assert_result
  * for the NUMA checks, the nodes covered by that cpuset (NULL = unknown;
  * those checks are then skipped).
  */
+struct kt_lb_stats;
 struct kt_check_ctx {
 	const struct kt_cpuset *cpuset;
 	const struct kt_cpuset *cpuset_nodes;
+	/*
+	 * /proc/schedstat when the group started and when it was collected
+	 * (NULL = unknown): a failed spread check shows what the load
+	 * balancer did on the group's CPUs in between.
+	 */
+	const struct kt_lb_stats *lb_start, *lb_end;
 };
 
 /* Pure statistics helpers (exposed for tests and other modules). */
@@ -128,5 +135,48 @@ void kt_check_workers(const struct kt_assert *a, const struct kt_worker_report *
 /* Only the not_starved family (starved, spread, gap) with the default limits. */
 void kt_check_not_starved(const struct kt_worker_report *r, size_t n,
 			  const struct kt_check_ctx *ctx, struct kt_assert_result *out);
+
+/* ---- evidence for a failed fairness check (evidence.c) ------------------- */
+
+#define KT_LB_MAX_DOMAINS 8
+
+/* One sched domain of one CPU: load-balance counters, the three idle types summed. */
+struct kt_lb_domain {
+	int level;
+	struct kt_cpuset span;
+	uint64_t lb_count, lb_balanced, lb_failed, lb_gained, lb_nobusyg;
+	uint64_t alb_count, alb_pushed;
+};
+
+struct kt_lb_cpu {
+	int cpu;
+	uint64_t sched_goidle, run_delay_ns, pcount;
+	int n_domains;
+	struct kt_lb_domain domains[KT_LB_MAX_DOMAINS];
+};
+
+/* /proc/schedstat (versions 15-17). */
+struct kt_lb_stats {
+	int version;
+	size_t n_cpus;
+	struct kt_lb_cpu *cpus;
+};
+
+/* Parse /proc/schedstat text: 0, -EINVAL (malformed) or -EPROTONOSUPPORT (version). */
+int kt_lb_stats_parse(const char *text, struct kt_lb_stats *out);
+void kt_lb_stats_free(struct kt_lb_stats *st);
+/*
+ * What the balancer did between snapshots a and b on each CPU of cpus
+ * and on the CPUs sharing their lowest domain, one indented line per CPU
+ * appended to sb.
+ */
+void kt_lb_stats_format(const struct kt_lb_stats *a, const struct kt_lb_stats *b,
+			const struct kt_cpuset *cpus, struct sbuf *sb);
+/*
+ * One indented line per worker: off-CPU share, the kernel's schedstat
+ * (ran, waited runnable, times on a CPU), migrations, and where it ran
+ * over the run (segments and the share per CPU).
+ */
+void kt_worker_evidence_format(const struct kt_worker_report *r, size_t n, struct sbuf *sb);
 
 #endif

@@ -236,8 +236,39 @@ static void fmt_set(const struct kt_cpuset *s, struct sbuf *sb)
 
 /* ---- checks -------------------------------------------------------------- */
 
+/*
+ * The spread failure with its evidence: per worker where it ran and what
+ * the kernel accounted, and what the balancer did on the CPUs the group
+ * could use (its cpuset, else the CPUs it was seen on).
+ */
+static void fail_spread(const struct kt_worker_report *r, size_t n,
+			const struct kt_cgroup_stats *st, const struct kt_check_ctx *ctx,
+			const char *thr, struct kt_assert_result *out)
+{
+	struct sbuf sb = SBUF_INIT;
+	struct kt_cpuset cpus;
+
+	sb_addf(&sb, "unfair cgroup: spread=%.0f%% (%.0f-%.0f%%) %zu workers on %llu cpus%s",
+		st->spread, st->min_off_cpu_pct, st->max_off_cpu_pct, n,
+		(unsigned long long)st->num_cpus, thr);
+	sb_adds(&sb, "\n  per worker (off-CPU = wall - CPU time; kernel = its schedstat):");
+	kt_worker_evidence_format(r, n, &sb);
+	if (ctx && ctx->lb_start && ctx->lb_end) {
+		kt_cpuset_zero(&cpus);
+		if (ctx->cpuset)
+			cpus = *ctx->cpuset;
+		else
+			for (size_t i = 0; i < n; i++)
+				kt_cpuset_or(&cpus, &cpus, &r[i].cpus_used);
+		sb_adds(&sb, "\n  load balancer on these CPUs over the run (/proc/schedstat):");
+		kt_lb_stats_format(ctx->lb_start, ctx->lb_end, &cpus, &sb);
+	}
+	kt_assert_result_add_failure(out, KT_DETAIL_UNFAIR, "%s", sb_str(&sb));
+	sb_free(&sb);
+}
+
 static void check_starved_family(const struct kt_worker_report *r, size_t n,
-				 const struct kt_cgroup_stats *st,
+				 const struct kt_check_ctx *ctx, const struct kt_cgroup_stats *st,
 				 const struct kt_opt_f64 *spread_ov,
 				 const struct kt_opt_u64 *gap_ov, struct kt_assert_result *out)
 {
@@ -267,12 +298,7 @@ static void check_starved_family(const struct kt_worker_report *r, size_t n,
 			fmt_f64(spread_ov->v, num, sizeof(num));
 			snprintf(thr, sizeof(thr), " (threshold %s%%)", num);
 		}
-		kt_assert_result_add_failure(
-		    out, KT_DETAIL_UNFAIR,
-		    "unfair cgroup: spread=%.0f%% (%.0f-%.0f%%) %zu workers "
-		    "on %llu cpus%s",
-		    st->spread, st->min_off_cpu_pct, st->max_off_cpu_pct, n,
-		    (unsigned long long)st->num_cpus, thr);
+		fail_spread(r, n, st, ctx, thr, out);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (r[i].max_gap_ms <= gap_limit)
@@ -529,7 +555,7 @@ void kt_check_not_starved(const struct kt_worker_report *r, size_t n,
 	kt_assert_result_pass(out);
 	kt_cgroup_stats_compute(r, n, ctx, &st);
 	kt_scenario_stats_add_cgroup(&out->stats, &st);
-	check_starved_family(r, n, &st, NULL, NULL, out);
+	check_starved_family(r, n, ctx, &st, NULL, NULL, out);
 }
 
 void kt_check_workers(const struct kt_assert *a, const struct kt_worker_report *r, size_t n,
@@ -546,7 +572,7 @@ void kt_check_workers(const struct kt_assert *a, const struct kt_worker_report *
 	kt_scenario_stats_add_cgroup(&out->stats, &st);
 
 	if (a->not_starved.set && a->not_starved.v)
-		check_starved_family(r, n, &st, &a->max_spread_pct, &a->max_gap_ms, out);
+		check_starved_family(r, n, ctx, &st, &a->max_spread_pct, &a->max_gap_ms, out);
 	if (a->isolation.set && a->isolation.v && ctx && ctx->cpuset)
 		check_isolation(r, n, ctx->cpuset, out);
 	if (a->max_throughput_cv.set || a->min_work_rate.set)

@@ -142,6 +142,21 @@ static void do_mount(const char *src, const char *dst, const char *type, const c
 	}
 }
 
+/*
+ * The load balancer's counters in /proc/schedstat only count with
+ * schedstats on; a failed fairness check shows them (src/check/evidence.c).
+ */
+static void enable_schedstats(void)
+{
+	int fd = open("/proc/sys/kernel/sched_schedstats", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, "1", 1) != 1)
+		com2_printf("ktstr-init: warning: kernel.sched_schedstats: %s\n", strerror(errno));
+	close(fd);
+}
+
 static void mounts(void)
 {
 	do_mount("proc", "/proc", "proc", NULL, true);
@@ -159,6 +174,7 @@ static void mounts(void)
 	symlink("/proc/self/fd/1", "/dev/stdout");
 	symlink("/proc/self/fd/2", "/dev/stderr");
 	kt_mkdir_p("/root", 0700);
+	enable_schedstats();
 }
 
 /* Directories under root holding at least one executable regular file. */

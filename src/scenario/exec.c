@@ -144,6 +144,28 @@ static void node_set_of(struct exec *x, const struct kt_cpuset *cs, struct kt_cp
 	kt_hwtopo_nodes_of(x->ctx->topo, cs, nodes);
 }
 
+/* /proc/schedstat now, parsed; NULL when unreadable (evidence only). */
+static struct kt_lb_stats *kx_lb_snapshot(void)
+{
+	struct kt_lb_stats *st = kt_malloc(sizeof(*st));
+	char *txt = NULL;
+
+	if (kt_read_file("/proc/schedstat", &txt, NULL, 4 << 20) < 0 ||
+	    kt_lb_stats_parse(txt, st) < 0) {
+		free(st);
+		st = NULL;
+	}
+	free(txt);
+	return st;
+}
+
+static void kx_lb_free(struct kt_lb_stats *st)
+{
+	if (st)
+		kt_lb_stats_free(st);
+	free(st);
+}
+
 /* Collect one handle and fold its checks into the result. */
 static void collect_handle(struct exec *x, struct handle *h)
 {
@@ -154,11 +176,16 @@ static void collect_handle(struct exec *x, struct handle *h)
 	struct kt_cpuset cs, nodes;
 	struct cg_ent *c = *h->cgroup ? find_any_cg(x, h->cgroup) : NULL;
 
+	struct kt_lb_stats *lb_end;
+
 	if (kt_workload_stop_and_collect(h->wl, 0, &reps, &n) < 0) {
 		kt_workload_destroy(h->wl);
 		h->wl = NULL;
 		return;
 	}
+	lb_end = kx_lb_snapshot();
+	cc.lb_start = h->lb_start;
+	cc.lb_end = lb_end;
 	if (c && c->has_cpuset) {
 		cs = c->cpuset;
 		node_set_of(x, &cs, &nodes);
@@ -167,6 +194,7 @@ static void collect_handle(struct exec *x, struct handle *h)
 	}
 	memset(&r, 0, sizeof(r));
 	kt_check_workers(x->checks, reps, n, &cc, &r);
+	kx_lb_free(lb_end);
 	kt_assert_result_merge(x->out, &r);
 	kt_assert_result_clear(&r);
 	kt_worker_reports_free(reps, n);
@@ -181,6 +209,7 @@ static void drop_handle_at(struct exec *x, size_t i, bool collect)
 	if (collect && h->wl)
 		collect_handle(x, h);
 	kt_workload_destroy(h->wl);
+	kx_lb_free(h->lb_start);
 	free(h->cgroup);
 	x->hs[i] = x->hs[--x->n_hs];
 }
@@ -273,9 +302,10 @@ int kx_spawn_work(struct exec *x, struct cg_ent *c, const struct kt_cg_work *cw,
 			return r;
 		}
 	}
-	kt_workload_start(wl);
 	x->hs = kt_realloc(x->hs, (x->n_hs + 1) * sizeof(*x->hs));
 	h = &x->hs[x->n_hs++];
+	h->lb_start = kx_lb_snapshot();
+	kt_workload_start(wl);
 	h->cgroup = kt_strdup(c ? c->name : "");
 	h->backdrop = !x->in_step;
 	h->wl = wl;
@@ -377,6 +407,7 @@ static void teardown(struct exec *x, bool backdrop, bool collect)
 			if (collect && h.wl)
 				collect_handle(x, &h);
 			kt_workload_destroy(h.wl);
+			kx_lb_free(h.lb_start);
 			free(h.cgroup);
 			memmove(&x->hs[i], &x->hs[i + 1], (x->n_hs - i - 1) * sizeof(*x->hs));
 			x->n_hs--;

@@ -23,6 +23,7 @@ struct handle {
 	char *cgroup; /* "" = host */
 	bool backdrop;
 	struct kt_workload *wl;
+	struct kt_lb_stats *lb_start; /* /proc/schedstat at start (NULL = unreadable) */
 };
 
 struct payload {

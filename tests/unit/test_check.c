@@ -47,13 +47,23 @@ static void expect_pass(struct kt_assert_result *res)
 		unit_fail(__FILE__, __LINE__, "unexpected detail: %s", res->details[i].message);
 }
 
+/* A detail's first line (the evidence follows on the next lines). */
+static const char *headline(const char *msg)
+{
+	static char buf[512];
+	size_t n = strcspn(msg, "\n");
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)n, msg);
+	return buf;
+}
+
 static void expect_one(struct kt_assert_result *res, enum kt_detail_kind k, const char *msg)
 {
 	CHECK(!res->passed);
 	CHECK_INT_EQ(res->n_details, 1);
 	if (res->n_details >= 1) {
 		CHECK_INT_EQ(res->details[0].kind, k);
-		CHECK_STR_EQ(res->details[0].message, msg);
+		CHECK_STR_EQ(headline(res->details[0].message), msg);
 	}
 }
 
@@ -164,7 +174,7 @@ UNIT_TEST(check_cgroup_stats)
 	struct kt_worker_report r[3];
 	struct kt_cgroup_stats s;
 	struct kt_cpuset cs, nodes;
-	struct kt_check_ctx ctx = {&cs, &nodes};
+	struct kt_check_ctx ctx = {.cpuset = &cs, .cpuset_nodes = &nodes};
 	uint64_t a[] = {1000, 2000, 3000, 4000}, b[] = {5000, 6000};
 
 	r[0] = mk(1, 4096, 10, 0);
@@ -306,7 +316,7 @@ UNIT_TEST(check_isolation_message)
 	struct kt_assert a = kt_assert_default_checks();
 	struct kt_assert_result res;
 	struct kt_cpuset cs;
-	struct kt_check_ctx ctx = {&cs, NULL};
+	struct kt_check_ctx ctx = {.cpuset = &cs};
 
 	kt_cpuset_parse("0-3", &cs);
 	r[0] = mk(7, 1024, 10, 0);
@@ -414,7 +424,7 @@ UNIT_TEST(check_migration_numa_messages)
 	struct kt_assert a = kt_assert_none();
 	struct kt_assert_result res;
 	struct kt_cpuset cs, nodes;
-	struct kt_check_ctx ctx = {&cs, &nodes};
+	struct kt_check_ctx ctx = {.cpuset = &cs, .cpuset_nodes = &nodes};
 
 	r[0] = mk(1, 1024, 10, 0);
 	r[1] = mk(2, 1024, 10, 1);
@@ -858,7 +868,7 @@ UNIT_TEST(check_inconclusive_wake_iterations_migration_numa)
 	struct kt_assert a = kt_assert_none();
 	struct kt_assert_result res;
 	struct kt_cpuset cs, nodes;
-	struct kt_check_ctx ctx = {&cs, &nodes};
+	struct kt_check_ctx ctx = {.cpuset = &cs, .cpuset_nodes = &nodes};
 	static const uint64_t one[] = {1000};
 
 	r[0] = mk(1, 1024, 10, 0);
@@ -942,4 +952,116 @@ UNIT_TEST(check_stuck_on_cpu_gap_is_inconclusive)
 	kt_check_not_starved(r, 2, NULL, &res);
 	expect_pass(&res);
 	kt_assert_result_clear(&res);
+}
+
+/* /proc/schedstat of a 4-CPU guest (version 16), before and after. */
+static const char *ss_before =
+    "version 16\ntimestamp 4294667948\n"
+    "cpu0 0 0 21 6 21 6 717413350 48226625 243\n"
+    "domain0 3 0 0 0 0 0 0 0 0 7 7 0 0 0 0 0 7 1 1 0 0 0 0 0 1 0 0 0 0 0 0 0 0 0 1 0 0\n"
+    "domain1 f 0 0 0 0 0 0 0 0 5 5 0 0 0 0 0 5 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 14 1 0\n"
+    "cpu1 0 0 8 4 1 0 209529152 206654009 61\n"
+    "domain0 3 0 0 0 0 0 0 0 0 22 21 1 1 0 0 0 21 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0\n"
+    "domain1 f 0 0 0 0 0 0 0 0 12 12 0 0 0 0 0 11 1 1 0 0 0 0 0 1 0 0 0 0 0 0 0 0 0 0 0 0\n";
+static const char *ss_after =
+    "version 16\ntimestamp 4294683104\n"
+    "cpu0 0 0 671227 74 193 113 12103555637 30573116957 1863\n"
+    "domain0 3 71 71 0 177 0 0 0 69 39 39 0 11 0 0 0 29 28 28 0 25 0 0 0 4 0 0 0 0 0 0 0 0 0 11 0 "
+    "0\n"
+    "domain1 f 77 67 3 1449 8 0 0 59 156 138 9 6379 11 0 0 137 27 21 5 3137 1 0 0 21 5 1 2 0 0 0 0 "
+    "0 0 69 5 0\n"
+    "cpu1 0 0 645 31 100 52 12867598826 6977931386 536\n"
+    "domain0 3 35 35 0 3321 0 0 0 17 47 46 1 13 0 0 0 40 4 4 0 4 0 0 0 2 0 0 0 0 0 0 0 0 0 10 0 0\n"
+    "domain1 f 78 78 0 0 0 0 0 0 124 123 0 160 1 0 0 111 8 8 0 0 0 0 0 8 0 0 0 0 0 0 0 0 0 38 1 "
+    "0\n";
+
+UNIT_TEST(check_lb_stats_parse_and_format)
+{
+	struct kt_lb_stats a, b;
+	struct kt_cpuset cpus;
+	struct sbuf sb = SBUF_INIT;
+
+	CHECK_INT_EQ(kt_lb_stats_parse(ss_before, &a), 0);
+	CHECK_INT_EQ(kt_lb_stats_parse(ss_after, &b), 0);
+	CHECK_INT_EQ(b.version, 16);
+	CHECK_INT_EQ(b.n_cpus, 2);
+	CHECK_INT_EQ(b.cpus[0].n_domains, 2);
+	/* three idle types summed: 77 + 156 + 27 runs, 67 + 138 + 21 balanced */
+	CHECK_INT_EQ(b.cpus[0].domains[1].lb_count, 260);
+	CHECK_INT_EQ(b.cpus[0].domains[1].lb_balanced, 226);
+	CHECK_INT_EQ(b.cpus[0].domains[1].lb_gained, 20);
+	CHECK_INT_EQ(b.cpus[0].domains[1].alb_count, 5);
+	CHECK_INT_EQ(b.cpus[0].domains[1].alb_pushed, 2);
+	CHECK_INT_EQ(kt_cpuset_count(&b.cpus[0].domains[1].span), 4);
+	/* Only CPU 1 is the group's; CPU 0 shares its lowest domain. */
+	kt_cpuset_zero(&cpus);
+	kt_cpuset_set(&cpus, 1);
+	kt_lb_stats_format(&a, &b, &cpus, &sb);
+	CHECK_STR_CONTAINS(sb_str(&sb),
+			   "\n    cpu0 (not the group's): tasks waited 30.52s in its "
+			   "queue, went idle 68 times; balancing over {0-1}: 130 runs");
+	CHECK_STR_CONTAINS(
+	    sb_str(&sb), "\n    cpu1: tasks waited 6.77s in its queue, went idle 27 times; "
+			 "balancing over {0-1}: 64 runs, 64 found it balanced, 0 failed to move, "
+			 "0 tasks pulled; balancing over {0-3}: 197 runs, 196 found it balanced, 0 "
+			 "failed to move, 1 tasks pulled");
+	sb_free(&sb);
+	kt_lb_stats_free(&a);
+	kt_lb_stats_free(&b);
+	/* Malformed and unknown versions are refused. */
+	CHECK_INT_EQ(kt_lb_stats_parse("version 16\ncpu0 0 0 1\ndomain0 zz 1 2\n", &a), -EINVAL);
+	CHECK_INT_EQ(kt_lb_stats_parse("version 14\ncpu0 1 2 3 4 5 6 7 8 9\n", &a),
+		     -EPROTONOSUPPORT);
+	CHECK_INT_EQ(kt_lb_stats_parse("version 16\ndomain0 3 1 2 3\n", &a), -EINVAL);
+}
+
+UNIT_TEST(check_spread_failure_shows_evidence)
+{
+	struct kt_worker_report r[2];
+	struct kt_assert_result res;
+	struct kt_migration mig[2] = {{.at_ns = 500000000ull, .from_cpu = 1, .to_cpu = 2},
+				      {.at_ns = 750000000ull, .from_cpu = 2, .to_cpu = 1}};
+	struct kt_lb_stats a, b;
+	struct kt_cpuset cs;
+	struct kt_check_ctx cc = {.cpuset = &cs};
+
+	r[0] = mk(12, 1024, 5, 1);
+	r[1] = mk(13, 1024, 66, 1);
+	r[1].schedstat_cpu_time_ns = 340000000ull;
+	r[1].schedstat_run_delay_ns = 660000000ull;
+	r[1].schedstat_run_count = 80;
+	r[1].migrations = mig;
+	r[1].n_migrations = 2;
+	r[1].migration_count = 2;
+	kt_cpuset_set(&r[1].cpus_used, 2);
+	kt_cpuset_zero(&cs);
+	kt_cpuset_set(&cs, 1);
+	kt_cpuset_set(&cs, 2);
+	CHECK_INT_EQ(kt_lb_stats_parse(ss_before, &a), 0);
+	CHECK_INT_EQ(kt_lb_stats_parse(ss_after, &b), 0);
+	cc.lb_start = &a;
+	cc.lb_end = &b;
+	kt_check_not_starved(r, 2, &cc, &res);
+	expect_one(&res, KT_DETAIL_UNFAIR, "unfair cgroup: spread=61% (5-66%) 2 workers on 2 cpus");
+	CHECK_STR_CONTAINS(res.details[0].message,
+			   "\n    tid 12: off-CPU 5% of 1.00s; kernel: ran 0.00s, waited runnable "
+			   "0.00s, 0 times on a CPU, 0 migrations; ran on cpu1 0.0-1.0s");
+	CHECK_STR_CONTAINS(res.details[0].message,
+			   "\n    tid 13: off-CPU 66% of 1.00s; kernel: ran 0.34s, waited runnable "
+			   "0.66s, 80 times on a CPU, 2 migrations; ran on cpu1 0.0-0.5s, cpu2 "
+			   "0.5-0.8s, cpu1 0.8-1.0s (cpu1 75%, cpu2 25%)");
+	CHECK_STR_CONTAINS(
+	    res.details[0].message,
+	    "\n  load balancer on these CPUs over the run (/proc/schedstat):\n    cpu0 "
+	    "(not the group's): tasks waited");
+	CHECK_STR_CONTAINS(res.details[0].message, "\n    cpu1: tasks waited 6.77s");
+	kt_assert_result_clear(&res);
+	/* Without snapshots the per-worker part is still there. */
+	cc.lb_start = NULL;
+	kt_check_not_starved(r, 2, &cc, &res);
+	CHECK(!strstr(res.details[0].message, "load balancer"));
+	CHECK_STR_CONTAINS(res.details[0].message, "tid 13: off-CPU 66%");
+	kt_assert_result_clear(&res);
+	kt_lb_stats_free(&a);
+	kt_lb_stats_free(&b);
 }

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Evidence for a failed fairness check: where each worker ran over the
+ * run (from its migration record), what the guest kernel accounted for it
+ * (schedstat), and what the load balancer saw on the CPUs the group could
+ * use (/proc/schedstat, counters over the group's lifetime). The aim is a
+ * failure a reader believes without rerunning it. Pure: the caller reads
+ * /proc/schedstat.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check/check.h"
+
+/* ---- /proc/schedstat ------------------------------------------------------- */
+
+/* Per-idle-type load-balance fields: 8 up to version 16, 11 from 17 on. */
+static int lb_fields_per_type(int version)
+{
+	return version >= 17 ? 11 : 8;
+}
+
+/* Index of lb_gained within one idle type's fields. */
+static int lb_gained_idx(int version)
+{
+	return version >= 17 ? 7 : 4;
+}
+
+static int parse_mask(const char *s, struct kt_cpuset *out)
+{
+	size_t len = strlen(s);
+	int bit = 0;
+
+	kt_cpuset_zero(out);
+	for (size_t i = len; i-- > 0;) {
+		char c = s[i];
+		int v;
+
+		if (c == ',')
+			continue;
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v = c - 'A' + 10;
+		else
+			return -EINVAL;
+		for (int b = 0; b < 4; b++, bit++)
+			if (v & (1 << b)) {
+				if (bit >= KT_MAX_CPUS)
+					return -EINVAL;
+				kt_cpuset_set(out, bit);
+			}
+	}
+	return 0;
+}
+
+/* Up to max unsigned numbers from s; returns how many. */
+static int parse_nums(const char *s, uint64_t *v, int max)
+{
+	int n = 0;
+
+	while (*s && n < max) {
+		char *end;
+		unsigned long long x;
+
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			break;
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		x = strtoull(s, &end, 10);
+		v[n++] = x;
+		s = end;
+	}
+	return n;
+}
+
+static void add_cpu(struct kt_lb_stats *st, int cpu, const uint64_t *v, int nv)
+{
+	struct kt_lb_cpu *c;
+
+	st->cpus = kt_realloc(st->cpus, (st->n_cpus + 1) * sizeof(*st->cpus));
+	c = &st->cpus[st->n_cpus++];
+	memset(c, 0, sizeof(*c));
+	c->cpu = cpu;
+	/* yld_count, 0, sched_count, sched_goidle, ttwu_count, ttwu_local, rq_cpu_time, run_delay,
+	 * pcount */
+	if (nv >= 9) {
+		c->sched_goidle = v[3];
+		c->run_delay_ns = v[7];
+		c->pcount = v[8];
+	}
+}
+
+static int add_domain(struct kt_lb_stats *st, int level, const char *rest)
+{
+	uint64_t v[64];
+	char mask[160];
+	const char *sp = strchr(rest, ' ');
+	int per = lb_fields_per_type(st->version), nv;
+	struct kt_lb_domain *d;
+	struct kt_lb_cpu *c;
+
+	if (!st->n_cpus || !sp || (size_t)(sp - rest) >= sizeof(mask))
+		return -EINVAL;
+	memcpy(mask, rest, (size_t)(sp - rest));
+	mask[sp - rest] = '\0';
+	nv = parse_nums(sp, v, 64);
+	if (nv < 3 * per + 3)
+		return -EINVAL;
+	c = &st->cpus[st->n_cpus - 1];
+	if (c->n_domains >= KT_LB_MAX_DOMAINS)
+		return 0;
+	d = &c->domains[c->n_domains++];
+	memset(d, 0, sizeof(*d));
+	d->level = level;
+	if (parse_mask(mask, &d->span) < 0)
+		return -EINVAL;
+	/* The three idle types (busy, idle, newly idle) summed. */
+	for (int t = 0; t < 3; t++) {
+		const uint64_t *f = v + t * per;
+
+		d->lb_count += f[0];
+		d->lb_balanced += f[1];
+		d->lb_failed += f[2];
+		d->lb_gained += f[lb_gained_idx(st->version)];
+		d->lb_nobusyg += f[per - 1];
+	}
+	d->alb_count = v[3 * per];
+	d->alb_pushed = v[3 * per + 2];
+	return 0;
+}
+
+int kt_lb_stats_parse(const char *text, struct kt_lb_stats *out)
+{
+	const char *p = text;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	while (p && *p && r == 0) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char line[1024];
+		uint64_t v[16];
+		int id;
+
+		if (len >= sizeof(line)) {
+			r = -EINVAL;
+			break;
+		}
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p = nl ? nl + 1 : NULL;
+		if (sscanf(line, "version %d", &out->version) == 1)
+			continue;
+		if (!strncmp(line, "cpu", 3) && sscanf(line + 3, "%d", &id) == 1 && id >= 0 &&
+		    id < KT_MAX_CPUS) {
+			const char *sp = strchr(line, ' ');
+			int nv = sp ? parse_nums(sp, v, 16) : 0;
+
+			if (nv < 0)
+				r = -EINVAL;
+			else
+				add_cpu(out, id, v, nv);
+			continue;
+		}
+		if (!strncmp(line, "domain", 6) && sscanf(line + 6, "%d", &id) == 1 && id >= 0) {
+			const char *sp = strchr(line, ' ');
+
+			r = sp ? add_domain(out, id, sp + 1) : -EINVAL;
+			continue;
+		}
+	}
+	if (!r && (out->version < 15 || out->version > 17))
+		r = -EPROTONOSUPPORT;
+	if (r)
+		kt_lb_stats_free(out);
+	return r;
+}
+
+void kt_lb_stats_free(struct kt_lb_stats *st)
+{
+	free(st->cpus);
+	memset(st, 0, sizeof(*st));
+}
+
+static const struct kt_lb_cpu *find_cpu(const struct kt_lb_stats *st, int cpu)
+{
+	for (size_t i = 0; i < st->n_cpus; i++)
+		if (st->cpus[i].cpu == cpu)
+			return &st->cpus[i];
+	return NULL;
+}
+
+static uint64_t dlt(uint64_t a, uint64_t b)
+{
+	return b > a ? b - a : 0;
+}
+
+static void fmt_secs(struct sbuf *sb, uint64_t ns)
+{
+	sb_addf(sb, "%.2fs", (double)ns / 1e9);
+}
+
+void kt_lb_stats_format(const struct kt_lb_stats *a, const struct kt_lb_stats *b,
+			const struct kt_cpuset *cpus, struct sbuf *sb)
+{
+	struct kt_cpuset all = *cpus;
+	int cpu;
+
+	/*
+	 * The CPUs sharing the lowest domain with the group's CPUs too: an
+	 * idle sibling outside the cpuset is often the one that balances for
+	 * the whole group.
+	 */
+	kt_cpuset_for_each(cpu, cpus)
+	{
+		const struct kt_lb_cpu *y = find_cpu(b, cpu);
+
+		if (y && y->n_domains)
+			kt_cpuset_or(&all, &all, &y->domains[0].span);
+	}
+	kt_cpuset_for_each(cpu, &all)
+	{
+		const struct kt_lb_cpu *x = find_cpu(a, cpu), *y = find_cpu(b, cpu);
+
+		if (!x || !y)
+			continue;
+		sb_addf(sb, "\n    cpu%d%s: tasks waited ", cpu,
+			kt_cpuset_has(cpus, cpu) ? "" : " (not the group's)");
+		fmt_secs(sb, dlt(x->run_delay_ns, y->run_delay_ns));
+		sb_addf(sb, " in its queue, went idle %llu times",
+			(unsigned long long)dlt(x->sched_goidle, y->sched_goidle));
+		for (int k = 0; k < y->n_domains && k < x->n_domains; k++) {
+			const struct kt_lb_domain *p = &x->domains[k], *q = &y->domains[k];
+			char span[128];
+
+			kt_cpuset_format(&q->span, span, sizeof(span));
+			sb_addf(sb,
+				"; balancing over {%s}: %llu runs, %llu found it balanced, "
+				"%llu failed to move, %llu tasks pulled",
+				span, (unsigned long long)dlt(p->lb_count, q->lb_count),
+				(unsigned long long)dlt(p->lb_balanced, q->lb_balanced),
+				(unsigned long long)dlt(p->lb_failed, q->lb_failed),
+				(unsigned long long)dlt(p->lb_gained, q->lb_gained));
+			if (dlt(p->alb_count, q->alb_count))
+				sb_addf(sb, ", %llu active pushes",
+					(unsigned long long)dlt(p->alb_pushed, q->alb_pushed));
+		}
+	}
+}
+
+/* ---- per worker ---------------------------------------------------------- */
+
+#define MAX_SEGMENTS 6
+
+/* Where one worker ran: time per CPU and the first segments, from its migrations. */
+static void format_placement(const struct kt_worker_report *r, struct sbuf *sb)
+{
+	uint64_t per_cpu[KT_MAX_CPUS];
+	uint64_t end = r->wall_time_ns, at = 0;
+	int cur = -1, nseg = 0;
+	struct kt_cpuset seen;
+	int cpu;
+
+	memset(per_cpu, 0, sizeof(per_cpu));
+	kt_cpuset_zero(&seen);
+	/* The first migration's from_cpu is where the worker started. */
+	if (r->n_migrations)
+		cur = r->migrations[0].from_cpu;
+	else if (kt_cpuset_count(&r->cpus_used) == 1)
+		cur = kt_cpuset_first(&r->cpus_used);
+	sb_adds(sb, "; ran on");
+	for (size_t i = 0; i <= r->n_migrations; i++) {
+		uint64_t t = i < r->n_migrations ? r->migrations[i].at_ns : end;
+
+		if (t > end)
+			t = end;
+		if (t < at)
+			t = at;
+		if (cur >= 0 && cur < KT_MAX_CPUS) {
+			per_cpu[cur] += t - at;
+			kt_cpuset_set(&seen, cur);
+			if (nseg < MAX_SEGMENTS && t > at)
+				sb_addf(sb, "%s cpu%d %.1f-%.1fs", nseg ? "," : "", cur,
+					(double)at / 1e9, (double)t / 1e9);
+			else if (nseg == MAX_SEGMENTS)
+				sb_adds(sb, ", ...");
+			if (t > at)
+				nseg++;
+		}
+		at = t;
+		if (i < r->n_migrations)
+			cur = r->migrations[i].to_cpu;
+	}
+	if (!nseg) {
+		sb_adds(sb, " (no placement record)");
+		return;
+	}
+	if (kt_cpuset_count(&seen) > 1 && end) {
+		sb_adds(sb, " (");
+		nseg = 0;
+		kt_cpuset_for_each(cpu, &seen)
+		    sb_addf(sb, "%scpu%d %.0f%%", nseg++ ? ", " : "", cpu,
+			    (double)per_cpu[cpu] * 100.0 / (double)end);
+		sb_adds(sb, ")");
+	}
+	if (r->n_migrations >= KT_MAX_MIGRATIONS)
+		sb_adds(sb, " (migration record full: later moves not shown)");
+}
+
+void kt_worker_evidence_format(const struct kt_worker_report *r, size_t n, struct sbuf *sb)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct kt_worker_report *w = &r[i];
+		double off =
+		    w->wall_time_ns ? (double)w->off_cpu_ns * 100.0 / (double)w->wall_time_ns : 0;
+
+		sb_addf(sb, "\n    tid %d: off-CPU %.0f%% of ", (int)w->tid, off);
+		fmt_secs(sb, w->wall_time_ns);
+		sb_adds(sb, "; kernel: ran ");
+		fmt_secs(sb, w->schedstat_cpu_time_ns);
+		sb_adds(sb, ", waited runnable ");
+		fmt_secs(sb, w->schedstat_run_delay_ns);
+		sb_addf(sb, ", %llu times on a CPU, %llu migrations",
+			(unsigned long long)w->schedstat_run_count,
+			(unsigned long long)w->migration_count);
+		format_placement(w, sb);
+	}
+}
