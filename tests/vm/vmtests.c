@@ -47,6 +47,18 @@ KTSTR_TEST(too_big, .topology = "2n4l4c2t")
 	return ktstr_run_canned(ctx, "steady");
 }
 
+/*
+ * Three CpuSpin workers on two CPUs with a spread limit of 0.01 %, which
+ * no real run meets: the spread check fails on any scheduler, and its
+ * report must carry the evidence (where each worker ran, its schedstat,
+ * the balancer's counters; tests/vm/test_testapi_failures.sh).
+ */
+KTSTR_TEST(unfair_evidence, .cores = 2, .duration_s = 2,
+	   .assert = {.max_spread_pct = KTSTR_F64(0.01)})
+{
+	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0", .works = {{.num_workers = 3}}}));
+}
+
 /* A quick passing test for the sidecar check. */
 KTSTR_TEST(eevdf_quick, .duration_s = 1)
 {
