@@ -11,6 +11,7 @@ pkgs=(
 	linux-source-6.12                              # the default test kernel source
 	curl                                           # kernel downloads by version
 	python3 tmux bc binutils zstd                  # tests and benchmarks
+	python3-junitparser                            # --junit output checked by a real consumer
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -18,7 +18,9 @@
 #include "check/check.h"
 #include "cli.h"
 #include "kernel/kernel.h"
+#include "results/ciformat.h"
 #include "results/results.h"
+#include "runner/multikernel.h"
 #include "util/opt.h"
 #include "util/util.h"
 
@@ -261,10 +263,13 @@ struct session {
 	struct kt_optv kernels, filters;
 	unsigned jmax;
 	bool no_skip, verbose, tty;
-	struct kt_kernel *ks;
-	size_t nk;
+	struct kt_kernel_set kset;
 	char *run_version;
 	bool have_run;
+	const char *junit, *format; /* --junit PATH, --format text|ktap */
+	FILE *ktap;                 /* stdout when --format ktap (fd 1 goes to stderr) */
+	bool rerun;                 /* --rerun-failed */
+	struct kt_strv rerun_bins, rerun_names;
 	char *env_add[12];
 	int nenv;
 	struct job *jobs;
@@ -272,40 +277,29 @@ struct session {
 	int np, nf, ns, ni, nint;
 };
 
-/* Resolve the --kernel ids once here and hand them to the test binaries. */
+/* Resolve the kernels (--kernel or KTSTR_KERNEL_LIST) once and hand them to the test binaries. */
 static int resolve_kernels(struct session *s)
 {
-	struct kt_kernel_list_item *items;
-	char *list = NULL, *err = NULL;
+	char *err = NULL;
 
-	if (kt_kernel_resolve_many(s->kernels.v, s->kernels.n, &s->ks, &s->nk, &err))
-		goto fail;
-	for (size_t i = 0; i < s->nk; i++)
-		kt_info("resolved kernel \"%s\" (%s)", s->ks[i].label ? s->ks[i].label : "?",
-			s->ks[i].dir);
-	s->env_add[s->nenv++] = kt_asprintf("KTSTR_KERNEL=%s", s->ks[0].dir);
-	if (s->nk > 1) {
-		items = kt_calloc(s->nk, sizeof(*items));
-		for (size_t i = 0; i < s->nk; i++) {
-			items[i].label = s->ks[i].label;
-			items[i].path = s->ks[i].dir;
-		}
-		if (kt_kernel_list_format(items, s->nk, &list, &err)) {
-			free(items);
-			goto fail;
-		}
-		free(items);
-		s->env_add[s->nenv++] = kt_asprintf("KTSTR_KERNEL_LIST=%s", list);
-		free(list);
-		kt_info("fanning tests across %zu kernels", s->nk);
+	if (kt_kernel_set_resolve((const char *const *)s->kernels.v, s->kernels.n, &s->kset,
+				  &err)) {
+		kt_err("%s", err);
+		free(err);
+		return -1;
+	}
+	if (!s->kset.n)
+		return 0;
+	for (size_t i = 0; i < s->kset.n; i++)
+		kt_info("resolved kernel \"%s\" (%s)", s->kset.ks[i].label, s->kset.ks[i].dir);
+	s->env_add[s->nenv++] = kt_asprintf("KTSTR_KERNEL=%s", s->kset.ks[0].dir);
+	if (s->kset.list) {
+		s->env_add[s->nenv++] = kt_asprintf("KTSTR_KERNEL_LIST=%s", s->kset.list);
+		kt_info("fanning tests across %zu kernels", s->kset.n);
 	}
 	for (int i = 0; i < s->nenv; i++)
 		putenv(s->env_add[i]); /* --list must see KTSTR_KERNEL_LIST too */
 	return 0;
-fail:
-	kt_err("%s", err);
-	free(err);
-	return -1;
 }
 
 /* The sidecar session: pre-clear once, keep sibling results. */
@@ -315,8 +309,19 @@ static void begin_sidecars(struct session *s)
 	const char *version;
 	char *err = NULL;
 
-	if (s->nk) {
-		version = s->ks[0].version;
+	if (s->kset.n > 1) {
+		/* one run dir per kernel label */
+		s->have_run = true;
+		for (size_t i = 0; i < s->kset.n; i++)
+			if (kt_sidecar_session_begin(kt_kernel_set_run_kernel(&s->kset, i), &err)) {
+				kt_warn("sidecars: %s", err);
+				free(err);
+				err = NULL;
+			}
+		return;
+	}
+	if (s->kset.n) {
+		version = s->kset.ks[0].version;
 	} else if (kt_kernel_resolve(NULL, &k, &err) == 0) {
 		version = k.version;
 	} else {
@@ -338,6 +343,15 @@ static bool selected(const struct session *s, const char *name)
 		if (strstr(name, s->filters.v[f]))
 			return true;
 	return !s->filters.n;
+}
+
+/* --rerun-failed: only what failed in the last run (kt_last_run_failed). */
+static bool rerun_wanted(const struct session *s, const char *bin, const char *name)
+{
+	for (size_t i = 0; s->rerun && i < s->rerun_names.n; i++)
+		if (!strcmp(s->rerun_names.v[i], name) && !strcmp(s->rerun_bins.v[i], bin))
+			return true;
+	return !s->rerun;
 }
 
 /* One job for each selected test of each binary. */
@@ -363,7 +377,7 @@ static int collect_jobs(struct session *s, int nbin, char **bins)
 		for (size_t i = 0; i < names.n; i++) {
 			struct job *j;
 
-			if (!selected(s, names.v[i]))
+			if (!selected(s, names.v[i]) || !rerun_wanted(s, bin, names.v[i]))
 				continue;
 			s->jobs = kt_realloc(s->jobs, (s->njobs + 1) * sizeof(*s->jobs));
 			j = &s->jobs[s->njobs++];
@@ -534,14 +548,88 @@ static bool run_jobs(struct session *s)
 	return !kt_interrupted();
 }
 
+/* The jobs as the CI formats and the last-run record see them. */
+static void write_outputs(struct session *s)
+{
+	struct kt_case *c = kt_calloc(s->njobs ? s->njobs : 1, sizeof(*c));
+	char *err = NULL;
+
+	for (size_t i = 0; i < s->njobs; i++) {
+		const struct job *j = &s->jobs[i];
+
+		c[i] = (struct kt_case){
+		    .binary = j->bin,
+		    .name = j->name,
+		    .state = j->state != 2 ? KT_CASE_NOT_RUN
+			     : j->interrupted ? KT_CASE_INTERRUPTED
+					      : KT_CASE_DONE,
+		    .verdict = j->verdict,
+		    .secs = j->secs,
+		    .output = sb_str(&s->jobs[i].out),
+		};
+	}
+	if (kt_last_run_write(c, s->njobs, &err)) {
+		kt_warn("--rerun-failed will not know this run: %s", err);
+		free(err);
+		err = NULL;
+	}
+	if (s->junit && kt_junit_write_file(s->junit, c, s->njobs, &err)) {
+		kt_err("--junit %s", err);
+		free(err);
+	}
+	if (s->ktap && kt_ktap_write(s->ktap, c, s->njobs))
+		kt_err("--format ktap: writing to stdout: %s", strerror(errno));
+	free(c);
+}
+
+/* --rerun-failed: the failed tests of the last run; their binaries when none are given. */
+static int load_rerun(struct session *s, int *nbin, char ***bins)
+{
+	char *err = NULL;
+	size_t n = 0;
+
+	if (kt_last_run_failed(&s->rerun_bins, &s->rerun_names, &err)) {
+		kt_err("--rerun-failed: %s", err);
+		free(err);
+		return -1;
+	}
+	kt_info("--rerun-failed: %zu test%s failed in the last run", s->rerun_names.n,
+		s->rerun_names.n == 1 ? "" : "s");
+	if (*nbin)
+		return 0;
+	*bins = kt_calloc(s->rerun_bins.n + 1, sizeof(**bins));
+	for (size_t i = 0; i < s->rerun_bins.n; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < n; j++)
+			seen |= !strcmp((*bins)[j], s->rerun_bins.v[i]);
+		if (!seen)
+			(*bins)[n++] = s->rerun_bins.v[i];
+	}
+	*nbin = (int)n;
+	return 0;
+}
+
 /* Everything after option parsing; the exit status. */
 static int test_session(struct session *s, int nbin, char **bins)
 {
 	uint64_t t0 = kt_now_ns();
+	char **rerun_bins = NULL;
+	int rc;
 
 	if (!s->jmax)
 		s->jmax = kt_allowed_cpus() ? (unsigned)kt_allowed_cpus() : 1;
-	if (s->kernels.n && resolve_kernels(s))
+	if (s->rerun && load_rerun(s, &nbin, &rerun_bins))
+		return 1;
+	if (s->rerun && !s->rerun_names.n) {
+		printf("nothing failed in the last run\n");
+		return 0;
+	}
+	if (!nbin) {
+		kt_err("no test binary given (usage: ktstr test [options] BINARY...)");
+		return 2;
+	}
+	if (resolve_kernels(s))
 		return 1;
 	begin_sidecars(s);
 	s->env_add[s->nenv++] = kt_strdup("KTSTR_TEST_RUNNER=1");
@@ -550,10 +638,13 @@ static int test_session(struct session *s, int nbin, char **bins)
 					    kt_project_commit() ? kt_project_commit() : "unknown");
 	if (s->no_skip)
 		s->env_add[s->nenv++] = kt_strdup("KTSTR_NO_SKIP_MODE=1");
-	if (collect_jobs(s, nbin, bins))
+	rc = collect_jobs(s, nbin, rerun_bins ? rerun_bins : bins);
+	free(rerun_bins);
+	if (rc)
 		return 1;
 	if (!s->njobs) {
-		kt_err("no tests matched%s", s->filters.n ? " the filter" : "");
+		kt_err("no tests matched%s", s->rerun ? " the failed tests of the last run"
+				    : s->filters.n ? " the filter" : "");
 		return 1;
 	}
 	if (s->jmax > s->njobs)
@@ -561,8 +652,10 @@ static int test_session(struct session *s, int nbin, char **bins)
 	kt_info("running %zu test%s, %u at a time", s->njobs, s->njobs == 1 ? "" : "s", s->jmax);
 	if (!run_jobs(s)) {
 		report_interrupted(s, t0);
+		write_outputs(s);
 		return 128 + kt_interrupted();
 	}
+	write_outputs(s);
 	printf("%d passed, %d failed, %d skipped, %d inconclusive (%.1fs)\n", s->np, s->nf, s->ns,
 	       s->ni, (double)(kt_now_ns() - t0) / 1e9);
 	for (size_t i = 0; i < s->njobs; i++)
@@ -571,7 +664,10 @@ static int test_session(struct session *s, int nbin, char **bins)
 			printf("  %s: %s\n",
 			       s->jobs[i].verdict == KT_VERDICT_FAIL ? "failed" : "inconclusive",
 			       s->jobs[i].name);
-	if (s->have_run)
+	for (size_t i = 0; i < s->kset.n && s->kset.n > 1; i++)
+		if (!kt_getenv("KTSTR_SIDECAR_DIR") || !i)
+			report_sidecars(kt_kernel_set_run_kernel(&s->kset, i));
+	if (s->have_run && s->kset.n < 2)
 		report_sidecars(s->run_version);
 	return s->nf ? 1 : s->ni ? 2 : 0;
 }
@@ -585,9 +681,9 @@ static void session_free(struct session *s)
 		sb_free(&s->jobs[i].out);
 	}
 	free(s->jobs);
-	for (size_t i = 0; i < s->nk; i++)
-		kt_kernel_free(&s->ks[i]);
-	free(s->ks);
+	kt_kernel_set_free(&s->kset);
+	kt_strv_free(&s->rerun_bins);
+	kt_strv_free(&s->rerun_names);
 }
 
 static int cmd_test(int argc, char **argv)
@@ -608,14 +704,27 @@ static int cmd_test(int argc, char **argv)
 		 kt_opt_flag, &s.no_skip),
 		KT_OPT("verbose", 'v', NULL, "print every test's output, not only failures'", kt_opt_flag,
 		 &s.verbose),
+		KT_OPT("junit", 0, "PATH", "also write the results as JUnit XML to PATH (one testsuite\n"
+				  "per binary, one testcase per test)",
+		 kt_opt_str, &s.junit),
+		KT_OPT("format", 0, "FMT", "text (default) or ktap: KTAP version 1 on stdout, the\n"
+				  "summary on stderr",
+		 kt_opt_str, &s.format),
+		KT_OPT("rerun-failed", 0, NULL, "run only the tests that failed in the last run (BINARY\n"
+					"defaults to the binaries they came from)",
+		 kt_opt_flag, &s.rerun),
 		KT_OPT_END,
 	};
 	const struct kt_cmdline cl = {
-		"test", "[--kernel ID]... [-E FILTER] [-j N] [--no-skip-mode] BINARY...",
+		"test", "[--kernel ID]... [-E FILTER] [-j N] [--junit PATH] [--format ktap] "
+			"[--rerun-failed] BINARY...",
 		"Run the ktstr tests of each test BINARY (built from KTSTR_TESTs and linked with\n"
 		"libktstr), each test in its own VM, several at a time.",
 		opts,
-		"Results also go to sidecars under ${KTSTR_TARGET_DIR:-target}/ktstr/.\n"
+		"Results also go to sidecars under ${KTSTR_TARGET_DIR:-target}/ktstr/ (with two or\n"
+		"more kernels, --kernel or KTSTR_KERNEL_LIST=label=path;..., one run dir per\n"
+		"kernel label), and the run's verdicts to .last-run.json there (--rerun-failed).\n"
+		"JUnit and KTAP report an inconclusive test as an error / 'not ok', never a pass.\n"
 		"Exit status: 1 if a test failed, else 2 if one was inconclusive (a check could\n"
 		"not tell signal from noise), else 0.\n"
 		"Ctrl-C stops the running tests and lists what passed, failed, was interrupted\n"
@@ -626,11 +735,26 @@ static int cmd_test(int argc, char **argv)
 
 	if (rc != KT_OPT_GO)
 		return rc;
-	if (argi >= argc) {
+	if (s.format && strcmp(s.format, "text") && strcmp(s.format, "ktap")) {
+		kt_err("--format %s: expected text or ktap", s.format);
+		rc = 2;
+	} else if (argi >= argc && !s.rerun) {
 		kt_err("no test binary given (usage: ktstr test [options] BINARY...)");
 		rc = 2;
 	} else {
-		rc = test_session(&s, argc - argi, argv + argi);
+		if (s.format && !strcmp(s.format, "ktap")) {
+			/* stdout carries only KTAP; everything else printed goes to stderr */
+			fflush(stdout);
+			s.ktap = fdopen(dup(STDOUT_FILENO), "w");
+			if (!s.ktap)
+				kt_err("--format ktap: stdout: %s", strerror(errno));
+			dup2(STDERR_FILENO, STDOUT_FILENO);
+		}
+		rc = s.format && !strcmp(s.format, "ktap") && !s.ktap
+			     ? 1
+			     : test_session(&s, argc - argi, argv + argi);
+		if (s.ktap && fclose(s.ktap) && rc == 0)
+			rc = 1;
 	}
 	session_free(&s);
 	kt_opt_release(opts);

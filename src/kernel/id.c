@@ -331,6 +331,13 @@ int kt_cache_key_validate(const char *key, char **err)
 
 /* ---- KTSTR_KERNEL_LIST ------------------------------------------------------------ */
 
+char *kt_kernel_list_label(const char *raw)
+{
+	if (kt_startswith(raw, "kernel_"))
+		return kt_strdup(raw);
+	return kt_kernel_label_sanitize(raw);
+}
+
 void kt_kernel_list_free(struct kt_kernel_list_item *items, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -46,6 +46,11 @@ struct kt_kernel {
 	char *version;	 /* e.g. "6.12.57", NULL when unknown */
 	char *label;	 /* sanitized, e.g. "kernel_6_12_57" */
 	char *sched_dir; /* dir holding scx_* binaries, NULL if none */
+	/*
+	 * Multi-kernel runs: the KTSTR_KERNEL_LIST label a test name chose
+	 * this kernel by; it names the sidecars' run dir. NULL otherwise.
+	 */
+	char *run_label;
 };
 
 /*
@@ -123,6 +128,8 @@ int kt_version_cmp(const struct kt_version *a, const struct kt_version *b);
 
 /* "kernel_" + lowercase, runs of non-[a-z0-9] become '_', trailing '_' dropped. */
 char *kt_kernel_label_sanitize(const char *raw);
+/* A KTSTR_KERNEL_LIST label as test names carry it: sanitized unless it starts with "kernel_". */
+char *kt_kernel_list_label(const char *raw);
 /* Raw (unsanitized) label of a cache key: the part before -tarball-/-git-. */
 char *kt_cache_key_label(const char *key);
 

@@ -41,6 +41,7 @@ void kt_kernel_free(struct kt_kernel *k)
 	free(k->version);
 	free(k->label);
 	free(k->sched_dir);
+	free(k->run_label);
 	memset(k, 0, sizeof(*k));
 }
 

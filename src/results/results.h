@@ -196,6 +196,13 @@ char *kt_sidecar_dir(const char *kernel_version, bool *is_override);
  * gets the written path. Errors come back as a message.
  */
 int kt_sidecar_write(struct kt_sidecar *sc, char **path_out, char **err);
+/*
+ * The same for one kernel of a multi-kernel run: run dir
+ * {kernel_label}-{commit} (or $KTSTR_SIDECAR_DIR/{kernel_label}/), so that
+ * two kernels of one version keep apart. label NULL: kt_sidecar_write.
+ */
+int kt_sidecar_write_labelled(struct kt_sidecar *sc, const char *label, char **path_out,
+			      char **err);
 /* Write into an explicit directory with no lock and no pre-clear. */
 int kt_sidecar_write_dir(struct kt_sidecar *sc, const char *dir, char **path_out, char **err);
 

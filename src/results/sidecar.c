@@ -834,20 +834,33 @@ out:
 	return r;
 }
 
-int kt_sidecar_write(struct kt_sidecar *sc, char **path_out, char **err)
+int kt_sidecar_write_labelled(struct kt_sidecar *sc, const char *label, char **path_out,
+			      char **err)
 {
+	const char *run = label ? label : sc->kernel_version;
 	bool override;
-	char *dir = kt_sidecar_dir(sc->kernel_version, &override);
+	char *dir = kt_sidecar_dir(run, &override);
 	int r;
 
 	if (!sc->project_commit && kt_project_commit())
 		sc->project_commit = kt_strdup(kt_project_commit());
+	if (override && label) {
+		char *sub = kt_path_join(dir, label);
+
+		free(dir);
+		dir = sub;
+	}
 	if (override)
 		r = kt_sidecar_write_dir(sc, dir, path_out, err);
 	else
-		r = with_run_lock(sc->kernel_version, sc, path_out, err);
+		r = with_run_lock(run, sc, path_out, err);
 	free(dir);
 	return r;
+}
+
+int kt_sidecar_write(struct kt_sidecar *sc, char **path_out, char **err)
+{
+	return kt_sidecar_write_labelled(sc, NULL, path_out, err);
 }
 
 int kt_sidecar_session_begin(const char *kernel_version, char **err)

@@ -302,6 +302,8 @@ static int resolve_kernel(const char *label, struct kt_kernel *k, char **err)
 		free(san);
 		if (match) {
 			r = kt_kernel_resolve(items[i].path, k, err);
+			if (!r)
+				k->run_label = kt_strdup(label);
 			break;
 		}
 	}

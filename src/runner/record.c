@@ -496,7 +496,7 @@ void kt_record_sidecar(const struct kt_plan *p, const struct kt_kernel *k,
 	char *err = NULL, *path = NULL;
 
 	kt_record_build(p, k, o, v, wall_ms, &sc);
-	if (kt_sidecar_write(&sc, &path, &err)) {
+	if (kt_sidecar_write_labelled(&sc, k ? k->run_label : NULL, &path, &err)) {
 		kt_warn("sidecar not written: %s", err);
 		free(err);
 	} else {
