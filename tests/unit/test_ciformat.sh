@@ -67,8 +67,33 @@ rc=0
 "$KTSTR_BIN" test --rerun-failed >"$tmp/out" 2>&1 || rc=$?
 [ $rc = 1 ] && grep -q "ktstr: error: --rerun-failed: no earlier run recorded" "$tmp/out" ||
 	{ cat "$tmp/out"; fail "rerun without a record"; }
+# Interrupted: a pass, a test cut short (error), one that never ran (skipped).
+# A stand-in test binary answers --list and --exact like a real one.
+unset KTSTR_KERNEL_LIST
+cat >"$tmp/fake" <<'SH'
+#!/bin/sh
+case "$1" in
+--list) printf 'ktstr/ok: test\nktstr/slow: test\nktstr/later: test\n' ;;
+--exact) [ "$2" = ktstr/ok ] && { echo "PASS ktstr/ok (0.0s)"; exit 0; }; exec sleep 60 ;;
+esac
+SH
+chmod +x "$tmp/fake"
+"$KTSTR_BIN" test -j 1 --junit "$tmp/i.xml" --format ktap "$tmp/fake" >"$tmp/iktap" 2>"$tmp/ierr" &
+pid=$!
+for _ in $(seq 100); do grep -q "^PASS ktstr/ok" "$tmp/ierr" && break; sleep 0.1; done
+sleep 0.5
+kill -INT $pid
+rc=0
+wait $pid || rc=$?
+[ $rc = 130 ] || { cat "$tmp/ierr" >&2; fail "interrupted: exit $rc, want 130"; }
+junit_check "$tmp/i.xml" ktstr/ok=pass ktstr/slow=error ktstr/later=skipped
+ktap_check "$tmp/iktap" ktstr/ok=PASS ktstr/slow=FAIL ktstr/later=SKIP
+grep -q '<error type="interrupted" message="interrupted after ' "$tmp/i.xml" || fail "junit: interrupted"
+grep -q "^    ok 3 ktstr/later # SKIP never ran: the run was interrupted$" "$tmp/iktap" ||
+	fail "ktap: never ran"
+
 rc=0
 "$KTSTR_BIN" test --format xml "$tmp/suite" >"$tmp/out" 2>&1 || rc=$?
 [ $rc = 2 ] && grep -q "ktstr: error: --format xml: expected text or ktap" "$tmp/out" ||
 	{ cat "$tmp/out"; fail "bad --format"; }
-echo "two kernels, JUnit and KTAP accepted by their consumers, --rerun-failed"
+echo "two kernels, JUnit and KTAP (also of an interrupted run) accepted by their consumers, --rerun-failed"
