@@ -701,6 +701,9 @@ int kt_kernel_resolve_many(const char *const *ids, size_t n, struct kt_kernel **
 	m.errs = kt_calloc(m.n, sizeof(char *));
 	width = kt_kernel_parallelism();
 	nth = width < m.n ? width : m.n;
+	if (m.n > 1)
+		kt_info("resolving %zu kernels, %zu at a time (KTSTR_KERNEL_PARALLELISM=%u)", m.n, nth,
+			width);
 	th = kt_calloc(nth, sizeof(*th));
 	for (size_t i = 0; i < nth; i++)
 		if (pthread_create(&th[i], NULL, many_worker, &m))

@@ -50,7 +50,19 @@ for l in kernel_one kernel_two; do
 		{ ls -R "$KTSTR_TARGET_DIR" >&2; fail "sidecars of $l not in $d"; }
 done
 
-# --rerun-failed: exactly the two failures, binaries from the record.
+# --kernel twice: resolved KTSTR_KERNEL_PARALLELISM at a time, labels from the paths.
+cp -r "$tmp/k" "$tmp/k2"
+rc=0
+KTSTR_KERNEL_LIST= KTSTR_KERNEL_PARALLELISM=1 "$KTSTR_BIN" test --kernel "$tmp/k" --kernel "$tmp/k2" \
+	-E huge "$tmp/suite" >"$tmp/out" 2>&1 || rc=$?
+[ $rc = 0 ] || { cat "$tmp/out" >&2; fail "--kernel twice: exit $rc"; }
+grep -q "resolving 2 kernels, 1 at a time (KTSTR_KERNEL_PARALLELISM=1)" "$tmp/out" &&
+	grep -q "^SKIP ktstr/huge/kernel_path_k_[0-9a-f]\{6\} " "$tmp/out" &&
+	grep -q "^SKIP ktstr/huge/kernel_path_k2_[0-9a-f]\{6\} " "$tmp/out" ||
+	{ cat "$tmp/out"; fail "--kernel twice: resolution, names"; }
+
+# --rerun-failed: exactly the two failures of the run before, binaries from the record.
+"$KTSTR_BIN" test --junit "$tmp/j.xml" "$tmp/suite" >/dev/null 2>&1 || true
 rc=0
 "$KTSTR_BIN" test --rerun-failed >"$tmp/out" 2>&1 || rc=$?
 [ $rc = 1 ] || { cat "$tmp/out" >&2; fail "rerun: exit $rc, want 1"; }
