@@ -296,6 +296,8 @@ static int resolve_kernels(struct session *s)
 	if (s->kset.list) {
 		s->env_add[s->nenv++] = kt_asprintf("KTSTR_KERNEL_LIST=%s", s->kset.list);
 		kt_info("fanning tests across %zu kernels", s->kset.n);
+	} else {
+		unsetenv("KTSTR_KERNEL_LIST"); /* one --kernel replaces an inherited list */
 	}
 	for (int i = 0; i < s->nenv; i++)
 		putenv(s->env_add[i]); /* --list must see KTSTR_KERNEL_LIST too */

@@ -61,6 +61,10 @@ grep -q "resolving 2 kernels, 1 at a time (KTSTR_KERNEL_PARALLELISM=1)" "$tmp/ou
 	grep -q "^SKIP ktstr/huge/kernel_path_k2_[0-9a-f]\{6\} " "$tmp/out" ||
 	{ cat "$tmp/out"; fail "--kernel twice: resolution, names"; }
 
+# One --kernel replaces an inherited list: a single kernel, plain names.
+"$KTSTR_BIN" test --kernel "$tmp/k2" -E huge "$tmp/suite" >"$tmp/out" 2>&1 &&
+	grep -q "^SKIP ktstr/huge " "$tmp/out" || { cat "$tmp/out"; fail "--kernel once under a list"; }
+
 # --rerun-failed: exactly the two failures of the run before, binaries from the record.
 "$KTSTR_BIN" test --junit "$tmp/j.xml" "$tmp/suite" >/dev/null 2>&1 || true
 rc=0
