@@ -304,9 +304,15 @@ static int resolve_kernels(struct session *s)
 	return 0;
 }
 
-/* The sidecar session: pre-clear once, keep sibling results. */
+/*
+ * The sidecar session: pre-clear once, keep sibling results. A rerun
+ * (--rerun-failed) joins the run dir instead: the other tests' sidecars of
+ * the last run stay, the re-run ones are replaced.
+ */
 static void begin_sidecars(struct session *s)
 {
+	int (*begin)(const char *, char **) =
+	    s->rerun ? kt_sidecar_session_join : kt_sidecar_session_begin;
 	struct kt_kernel k = {0};
 	const char *version;
 	char *err = NULL;
@@ -315,7 +321,7 @@ static void begin_sidecars(struct session *s)
 		/* one run dir per kernel label */
 		s->have_run = true;
 		for (size_t i = 0; i < s->kset.n; i++)
-			if (kt_sidecar_session_begin(kt_kernel_set_run_kernel(&s->kset, i), &err)) {
+			if (begin(kt_kernel_set_run_kernel(&s->kset, i), &err)) {
 				kt_warn("sidecars: %s", err);
 				free(err);
 				err = NULL;
@@ -332,7 +338,7 @@ static void begin_sidecars(struct session *s)
 	}
 	s->have_run = true;
 	s->run_version = version ? kt_strdup(version) : NULL;
-	if (kt_sidecar_session_begin(version, &err)) {
+	if (begin(version, &err)) {
 		kt_warn("sidecars: %s", err);
 		free(err);
 	}

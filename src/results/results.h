@@ -213,6 +213,11 @@ int kt_sidecar_write_dir(struct kt_sidecar *sc, const char *dir, char **path_out
  * No-op with KTSTR_SIDECAR_DIR.
  */
 int kt_sidecar_session_begin(const char *kernel_version, char **err);
+/*
+ * The same without any pre-clear in this process (a shard of a run: the
+ * other shards' sidecars in the run dir stay; the caller replaces its own).
+ */
+int kt_sidecar_session_join(const char *kernel_version, char **err);
 
 /*
  * Call fn for every sidecar file (extension .json, name containing

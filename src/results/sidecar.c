@@ -742,6 +742,9 @@ static void preclear(const char *dir)
 	each_entry(dir, 0, preclear_one, NULL);
 }
 
+/* kt_sidecar_session_join: become a writer without pre-clearing. */
+static bool session_join;
+
 /* Runs keys this process is an active writer of (fd of the .active lock). */
 static struct {
 	char *key;
@@ -777,7 +780,7 @@ static int become_writer(const char *root, const char *key, const char *dir, cha
 	free(ap);
 	if (fd < 0)
 		return fd;
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+	if (!session_join && flock(fd, LOCK_EX | LOCK_NB) == 0) {
 		preclear(dir);
 		flock(fd, LOCK_SH);
 	} else if (flock(fd, LOCK_SH) < 0) {
@@ -868,6 +871,12 @@ int kt_sidecar_session_begin(const char *kernel_version, char **err)
 	if (kt_getenv("KTSTR_SIDECAR_DIR"))
 		return 0;
 	return with_run_lock(kernel_version, NULL, NULL, err);
+}
+
+int kt_sidecar_session_join(const char *kernel_version, char **err)
+{
+	session_join = true;
+	return kt_sidecar_session_begin(kernel_version, err);
 }
 
 /* ---- scan ------------------------------------------------------------------ */

@@ -74,6 +74,11 @@ grep -q "running 2 tests" "$tmp/out" || { cat "$tmp/out"; fail "rerun ran other 
 grep -q "^FAIL ktstr/broken/kernel_one" "$tmp/out" && grep -q "^FAIL ktstr/broken/kernel_two" \
 	"$tmp/out" || { cat "$tmp/out"; fail "rerun: the failed tests"; }
 ! grep -q "huge" "$tmp/out" || { cat "$tmp/out"; fail "rerun ran a skipped test"; }
+# The rerun joined the run dirs: the other tests' sidecars of the last run stay.
+for l in kernel_one kernel_two; do
+	ls "$KTSTR_TARGET_DIR/ktstr/$l-c0ffee1"/huge-*.ktstr.json >/dev/null 2>&1 ||
+		{ ls -R "$KTSTR_TARGET_DIR" >&2; fail "the rerun wiped the run dir of $l"; }
+done
 # Nothing failed last: nothing to do.
 "$KTSTR_BIN" test -E huge "$tmp/suite" >/dev/null 2>&1
 out=$("$KTSTR_BIN" test --rerun-failed 2>/dev/null)
