@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "report/hoststate.h"
 #include "results.h"
 #include "util/util.h"
 
@@ -154,5 +155,6 @@ json_t *kt_host_context(void)
 	if (json_object_size(tun))
 		json_object_set(o, "sched_tunables", tun);
 	json_decref(tun);
+	kt_host_state_extend(o, NULL);
 	return o;
 }
