@@ -42,6 +42,7 @@ $(BUILD)/%.o: %.c
 
 # The kconfig fragment is embedded with .incbin.
 $(BUILD)/src/kernel/kconfig_blob.o: src/kernel/ktstr.kconfig
+$(BUILD)/src/report/assets.o: src/report/report.css src/report/report.js
 
 $(BUILD)/libktstr.a: $(LIB_OBJS)
 	@rm -f $@
@@ -70,8 +71,14 @@ $(EXAMPLES):
 	$(Q)$(CC) -std=gnu11 -Iinclude $(WARN) -MMD -MP $(CFLAGS) $(LDSTATIC) -o $@ $< \
 		$(BUILD)/libktstr.a $(LIBS)
 
+# Synthetic sidecars for tests/unit/test_report.sh and bench/report_size.sh.
+$(BUILD)/tests/report-fixture: tests/tools/report_fixture.c $(BUILD)/libktstr.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(KCFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libktstr.a $(LIBS)
+
 # Fast host-only tests.
-check-unit: $(BUILD)/unit-tests $(BUILD)/ktstr
+check-unit: $(BUILD)/unit-tests $(BUILD)/ktstr $(BUILD)/tests/report-fixture
 	KTSTR_BIN=$(abspath $(BUILD)/ktstr) $(BUILD)/unit-tests
 	@for t in tests/unit/test_*.sh; do echo "  TEST    $$t"; \
 		MAKE="$(MAKE)" BUILD="$(BUILD)" CC="$(CC)" CFLAGS="$(CFLAGS)" LDSTATIC="$(LDSTATIC)" \

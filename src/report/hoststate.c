@@ -306,6 +306,18 @@ void kt_host_diff_free(struct kt_host_diff *d, size_t n)
 	free(d);
 }
 
+json_t *kt_host_state_flat(const json_t *host)
+{
+	json_t *o = json_object();
+	struct kvs s;
+
+	flat_sorted(host, &s);
+	for (size_t i = 0; i < s.n; i++)
+		json_object_set_new(o, s.v[i].k, json_string(s.v[i].v));
+	kvs_free(&s);
+	return o;
+}
+
 void kt_host_state_print(FILE *f, const json_t *host)
 {
 	struct kvs s;

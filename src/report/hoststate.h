@@ -46,6 +46,9 @@ void kt_host_state_diff(const json_t *a, const json_t *b, struct kt_host_diff **
 			size_t *n_same);
 void kt_host_diff_free(struct kt_host_diff *d, size_t n);
 
+/* The flattened context as an object of key -> value string (new reference). */
+json_t *kt_host_state_flat(const json_t *host);
+
 /* Print "key: value" lines of a host context (flattened, sorted). */
 void kt_host_state_print(FILE *f, const json_t *host);
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "report/hoststate.h"
+#include "report/report.h"
 #include "results/results.h"
 #include "unit.h"
 #include "util/util.h"
@@ -150,4 +151,53 @@ UNIT_TEST(hoststate_load_sources)
 	free(snap);
 	free(newer);
 	free(path);
+}
+
+UNIT_TEST(report_timeline_from_samples)
+{
+	json_t *s = json_pack("[{s:i,s:[{s:i,s:i},{s:i}]},{s:i,s:[{s:i}]},{s:[{s:i}]},"
+			      "{s:i,s:[{s:i,s:s}]}]",
+			      "t_ms", 0, "cpus", "nr_running", 1, "local_dsq_depth", 3,
+			      "nr_running", 2, "elapsed_ns", 100000000, "cpus", "nr_running", 4,
+			      "cpus", "nr_running", 9, /* no time: dropped, never invented */
+			      "t_ms", 300, "cpus", "nr_running", 5, "local_dsq_depth", "x");
+	json_t *t = kt_report_timeline(s), *nr, *dsq;
+
+	CHECK(t != NULL);
+	CHECK_INT_EQ(json_array_size(json_object_get(t, "t")), 3);
+	CHECK(json_real_value(json_array_get(json_object_get(t, "t"), 1)) == 100.0);
+	nr = json_object_get(json_object_get(t, "fields"), "nr_running");
+	dsq = json_object_get(json_object_get(t, "fields"), "local_dsq_depth");
+	CHECK_INT_EQ(json_array_size(nr), 2); /* two CPUs */
+	CHECK(json_real_value(json_array_get(json_array_get(nr, 0), 1)) == 4.0);
+	CHECK(json_is_null(json_array_get(json_array_get(nr, 1), 1))); /* cpu1 missing */
+	CHECK(json_real_value(json_array_get(json_array_get(nr, 1), 0)) == 2.0);
+	CHECK(json_is_null(json_array_get(json_array_get(dsq, 0), 2))); /* a string */
+	json_decref(t);
+	json_decref(s);
+	CHECK(kt_report_timeline(NULL) == NULL);
+	s = json_pack("[{s:i}]", "t_ms", 1);
+	CHECK(kt_report_timeline(s) == NULL); /* no cpus */
+	json_decref(s);
+}
+
+UNIT_TEST(report_html_embeds_data_safely)
+{
+	struct sbuf sb = SBUF_INIT;
+	json_t *d = json_pack("{s:s,s:[s]}", "x", "</script><!--<script>", "y", "a<b");
+
+	kt_report_html(d, &sb);
+	/* Exactly two script elements end: the data and the code. */
+	const char *p = sb_str(&sb);
+	int n = 0;
+
+	while ((p = strstr(p, "</script>"))) {
+		n++;
+		p++;
+	}
+	CHECK_INT_EQ(n, 2);
+	CHECK_STR_CONTAINS(sb_str(&sb), "\\u003c\\/script>\\u003c!--\\u003cscript>");
+	CHECK_STR_CONTAINS(sb_str(&sb), "default-src 'none'");
+	sb_free(&sb);
+	json_decref(d);
 }

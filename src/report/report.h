@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * `ktstr report`: one self-contained HTML file from the sidecars of one or
+ * more run directories. The file holds its CSS, its script and the data
+ * (a JSON document in <script type="application/json">); its Content
+ * Security Policy forbids every network access. The script draws the
+ * summary, the per-test verdict table, the failure reports and SVG plots:
+ * wall time per test, off-CPU % per cgroup, a compare view of each later
+ * run against the first, and per-CPU timelines from monitor samples.
+ *
+ * Monitor samples are read from the sidecar's monitor.samples:
+ *   [{"t_ms": N (or "elapsed_ms", or "t_ns"/"elapsed_ns"),
+ *     "cpus": [{"nr_running": N, "local_dsq_depth": N, ...}, ...]}, ...]
+ * every numeric per-CPU field becomes a selectable timeline.
+ */
+#ifndef KTSTR_REPORT_REPORT_H
+#define KTSTR_REPORT_REPORT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "util/util.h"
+
+/* Bounds on what one sidecar's monitor samples may contribute. */
+#define KT_REPORT_MAX_SAMPLES 20000
+#define KT_REPORT_MAX_CPUS 512
+#define KT_REPORT_MAX_FIELDS 32
+
+/*
+ * The report's data model from run directories (see report.js for its
+ * use). Unreadable sidecars are listed in "errors", not fatal. Fails when
+ * a directory does not exist or holds no sidecar at all.
+ */
+int kt_report_data(const char *const *dirs, size_t n, json_t **out, char **err);
+
+/* Per-CPU timeline {"t":[ms..], "fields":{f:[[cpu0..],[cpu1..]]}} or NULL. */
+json_t *kt_report_timeline(const json_t *samples);
+
+/* The whole HTML document for a data model. */
+void kt_report_html(const json_t *data, struct sbuf *out);
+
+/* kt_report_data + kt_report_html + atomic write to path. */
+int kt_report_write(const char *const *dirs, size_t n, const char *path, size_t *size,
+		    size_t *n_tests, char **err);
+
+/* Embedded assets (src/report/report.css, report.js). */
+const char *kt_report_css(size_t *len);
+const char *kt_report_js(size_t *len);
+
+#endif
