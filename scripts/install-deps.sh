@@ -12,6 +12,7 @@ pkgs=(
 	curl                                           # kernel downloads by version
 	python3 tmux bc binutils zstd                  # tests and benchmarks
 	python3-junitparser                            # --junit output checked by a real consumer
+	chromium                                       # ktstr report: the headless-browser test
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -44,19 +44,6 @@ static void put_bool01(json_t *o, const char *k, char *v)
 	free(v);
 }
 
-/* Number of CPUs in a cpulist file, -1 when unreadable. */
-static int cpulist_count(const char *root, const char *path)
-{
-	char *s = read_at(root, path);
-	struct kt_cpuset cs;
-	int n = -1;
-
-	if (s && !kt_cpuset_parse(s, &cs))
-		n = kt_cpuset_count(&cs);
-	free(s);
-	return n;
-}
-
 struct gov {
 	char *name;
 	int n;
@@ -153,8 +140,8 @@ static void put_pressure(json_t *o, const char *root)
 
 void kt_host_state_extend(json_t *o, const char *root)
 {
+	struct kt_cpuset cs;
 	char *v;
-	int n;
 
 	if (root && !*root)
 		root = NULL;
@@ -166,9 +153,10 @@ void kt_host_state_extend(json_t *o, const char *root)
 		   read_at(root, "/sys/devices/system/cpu/intel_pstate/no_turbo"));
 	put_str(o, "smt_control", read_at(root, "/sys/devices/system/cpu/smt/control"));
 	put_bool01(o, "smt_active", read_at(root, "/sys/devices/system/cpu/smt/active"));
-	n = cpulist_count(root, "/sys/devices/system/cpu/cpu0/topology/thread_siblings_list");
-	if (n > 0)
-		json_object_set_new(o, "threads_per_core", json_integer(n));
+	v = read_at(root, "/sys/devices/system/cpu/cpu0/topology/thread_siblings_list");
+	if (v && !kt_cpuset_parse(v, &cs) && kt_cpuset_count(&cs) > 0)
+		json_object_set_new(o, "threads_per_core", json_integer(kt_cpuset_count(&cs)));
+	free(v);
 	v = read_at(root, "/sys/devices/system/cpu/isolated");
 	put_str(o, "isolated_cpus", v);
 	v = read_at(root, "/sys/devices/system/cpu/nohz_full");
