@@ -109,17 +109,33 @@ static bool sample_time_ms(const json_t *s, double *t)
 	return false;
 }
 
-json_t *kt_report_timeline(const json_t *samples)
+/* CPU c's value of field k: a named member, or position i of cpu_fields. */
+static json_t *cpu_value(const json_t *cpu, const json_t *cpu_fields, const char *k)
 {
-	json_t *t = json_array(), *fields = json_object(), *s;
-	size_t i, ncpu = 0, nsamp;
+	size_t i;
+	json_t *f;
 
-	if (!json_is_array(samples) || !json_array_size(samples))
-		goto none;
-	nsamp = json_array_size(samples);
-	if (nsamp > KT_REPORT_MAX_SAMPLES)
-		nsamp = KT_REPORT_MAX_SAMPLES;
-	/* CPU count and field names from every sample (bounded). */
+	if (json_is_object(cpu))
+		return json_object_get(cpu, k);
+	if (!json_is_array(cpu))
+		return NULL;
+	json_array_foreach(cpu_fields, i, f)
+		if (json_is_string(f) && !strcmp(json_string_value(f), k))
+			return json_array_get(cpu, i);
+	return NULL;
+}
+
+/* Field names: cpu_fields (array form), else the numeric members seen. */
+static json_t *timeline_fields(const json_t *samples, const json_t *cpu_fields, size_t nsamp,
+			       size_t *ncpu)
+{
+	json_t *fields = json_object(), *f;
+	size_t i;
+
+	json_array_foreach(cpu_fields, i, f) {
+		if (json_is_string(f) && json_object_size(fields) < KT_REPORT_MAX_FIELDS)
+			json_object_set_new(fields, json_string_value(f), json_array());
+	}
 	for (i = 0; i < nsamp; i++) {
 		json_t *cpus = json_object_get(json_array_get(samples, i), "cpus"), *c, *v;
 		const char *k;
@@ -127,44 +143,50 @@ json_t *kt_report_timeline(const json_t *samples)
 
 		if (!json_is_array(cpus))
 			continue;
-		if (json_array_size(cpus) > ncpu)
-			ncpu = json_array_size(cpus);
+		if (json_array_size(cpus) > *ncpu)
+			*ncpu = json_array_size(cpus);
 		json_array_foreach(cpus, ci, c) {
-			if (ci >= KT_REPORT_MAX_CPUS)
+			if (ci >= KT_REPORT_MAX_CPUS || !json_is_object(c))
 				break;
 			json_object_foreach(c, k, v) {
 				if (json_is_number(v) && !json_object_get(fields, k) &&
-				    json_object_size(fields) < KT_REPORT_MAX_FIELDS &&
-				    strcmp(k, "cpu"))
+				    json_object_size(fields) < KT_REPORT_MAX_FIELDS && strcmp(k, "cpu"))
 					json_object_set_new(fields, k, json_array());
 			}
 		}
 	}
-	if (ncpu > KT_REPORT_MAX_CPUS)
-		ncpu = KT_REPORT_MAX_CPUS;
+	if (*ncpu > KT_REPORT_MAX_CPUS)
+		*ncpu = KT_REPORT_MAX_CPUS;
+	return fields;
+}
+
+json_t *kt_report_timeline(const json_t *monitor)
+{
+	const json_t *samples = json_object_get(monitor, "samples");
+	const json_t *cpu_fields = json_object_get(monitor, "cpu_fields");
+	json_t *t = json_array(), *fields, *arr;
+	size_t i, ncpu = 0, nsamp = json_array_size(samples);
+	const char *k;
+
+	if (nsamp > KT_REPORT_MAX_SAMPLES)
+		nsamp = KT_REPORT_MAX_SAMPLES;
+	fields = timeline_fields(samples, cpu_fields, nsamp, &ncpu);
 	if (!ncpu || !json_object_size(fields))
 		goto none;
-	{
-		const char *k;
-		json_t *arr;
-
-		json_object_foreach(fields, k, arr)
-			for (size_t c = 0; c < ncpu; c++)
-				json_array_append_new(arr, json_array());
-	}
+	json_object_foreach(fields, k, arr)
+		for (size_t c = 0; c < ncpu; c++)
+			json_array_append_new(arr, json_array());
 	for (i = 0; i < nsamp; i++) {
-		json_t *cpus, *arr;
-		const char *k;
+		const json_t *s = json_array_get(samples, i), *cpus = json_object_get(s, "cpus");
 		double ms;
 
-		s = json_array_get(samples, i);
-		cpus = json_object_get(s, "cpus");
+		/* No time, or an invalid sample (no cpus): no point; never invented. */
 		if (!sample_time_ms(s, &ms) || !json_is_array(cpus))
-			continue; /* no time: never invented */
+			continue;
 		json_array_append_new(t, json_real(ms));
 		json_object_foreach(fields, k, arr) {
 			for (size_t c = 0; c < ncpu; c++) {
-				json_t *v = json_object_get(json_array_get(cpus, c), k);
+				json_t *v = cpu_value(json_array_get(cpus, c), cpu_fields, k);
 
 				json_array_append_new(json_array_get(arr, c),
 						      json_is_number(v) ? json_real(json_number_value(v))
@@ -215,7 +237,7 @@ static json_t *test_entry(const struct kt_sidecar *sc, json_t *raw, size_t run)
 	json_object_set_new(o, "cgroups", cgroups_of(sc->stats));
 	json_object_set_new(o, "metrics", metrics_of(sc->stats));
 	json_object_set_new(o, "timeline",
-			    kt_report_timeline(json_object_get(sc->monitor, "samples")) ?: json_null());
+			    kt_report_timeline(sc->monitor) ?: json_null());
 	if (json_is_object(sc->monitor)) {
 		json_t *m = json_deep_copy(sc->monitor);
 

@@ -8,10 +8,13 @@
  * wall time per test, off-CPU % per cgroup, a compare view of each later
  * run against the first, and per-CPU timelines from monitor samples.
  *
- * Monitor samples are read from the sidecar's monitor.samples:
- *   [{"t_ms": N (or "elapsed_ms", or "t_ns"/"elapsed_ns"),
- *     "cpus": [{"nr_running": N, "local_dsq_depth": N, ...}, ...]}, ...]
- * every numeric per-CPU field becomes a selectable timeline.
+ * Monitor samples are read from the sidecar's monitor object (src/monitor):
+ *   "cpu_fields": ["nr_running", "local_dsq_depth", ...],
+ *   "samples": [{"t_ms": N (or "elapsed_ms", "t_ns", "elapsed_ns"),
+ *                "cpus": [[v, v, ...] per CPU, in cpu_fields order]}, ...]
+ * (a CPU may also be an object of named numbers); every per-CPU field
+ * becomes a selectable timeline. A sample without time or cpus (invalid)
+ * adds no point.
  */
 #ifndef KTSTR_REPORT_REPORT_H
 #define KTSTR_REPORT_REPORT_H
@@ -33,8 +36,8 @@
  */
 int kt_report_data(const char *const *dirs, size_t n, json_t **out, char **err);
 
-/* Per-CPU timeline {"t":[ms..], "fields":{f:[[cpu0..],[cpu1..]]}} or NULL. */
-json_t *kt_report_timeline(const json_t *samples);
+/* Per-CPU timeline {"t":[ms..], "fields":{f:[[cpu0..],[cpu1..]]}} of a monitor object, or NULL. */
+json_t *kt_report_timeline(const json_t *monitor);
 
 /* The whole HTML document for a data model. */
 void kt_report_html(const json_t *data, struct sbuf *out);

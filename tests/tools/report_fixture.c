@@ -34,6 +34,7 @@ static json_t *cgroups(unsigned i)
 	return a;
 }
 
+/* The shape src/monitor writes: positional per-CPU rows named by cpu_fields. */
 static json_t *monitor(unsigned i, unsigned nsamples)
 {
 	json_t *s = json_array();
@@ -41,15 +42,20 @@ static json_t *monitor(unsigned i, unsigned nsamples)
 	for (unsigned k = 0; k < nsamples; k++) {
 		json_t *cpus = json_array();
 
+		if (k == 3) { /* an invalid sample carries no CPUs */
+			json_array_append_new(s, json_pack("{s:i,s:b}", "t_ms", k * 100, "valid", 0));
+			continue;
+		}
 		for (unsigned c = 0; c < 4; c++)
-			json_array_append_new(
-				cpus, json_pack("{s:i,s:i,s:i}", "nr_running", (k + c + i) % 4,
-						"local_dsq_depth", (k * (c + 1)) % 7, "rq_clock",
-						(json_int_t)k * 100000000 + c));
-		json_array_append_new(s, json_pack("{s:i,s:o}", "t_ms", k * 100, "cpus", cpus));
+			json_array_append_new(cpus, json_pack("[i,i,I]", (k + c + i) % 4,
+							      (k * (c + 1)) % 7,
+							      (json_int_t)k * 100000000 + c));
+		json_array_append_new(s, json_pack("{s:i,s:b,s:o}", "t_ms", k * 100, "valid", 1,
+						   "cpus", cpus));
 	}
-	return json_pack("{s:i,s:f,s:i,s:o}", "total_samples", nsamples, "max_imbalance_ratio",
-			 2.0, "stuck_count", 0, "samples", s);
+	return json_pack("{s:{s:i,s:f,s:i},s:[s,s,s],s:o}", "summary", "total_samples", nsamples,
+			 "max_imbalance_ratio", 2.0, "stuck_count", 0, "cpu_fields", "nr_running",
+			 "local_dsq_depth", "rq_clock", "samples", s);
 }
 
 int main(int argc, char **argv)

@@ -161,7 +161,8 @@ UNIT_TEST(report_timeline_from_samples)
 			      "nr_running", 2, "elapsed_ns", 100000000, "cpus", "nr_running", 4,
 			      "cpus", "nr_running", 9, /* no time: dropped, never invented */
 			      "t_ms", 300, "cpus", "nr_running", 5, "local_dsq_depth", "x");
-	json_t *t = kt_report_timeline(s), *nr, *dsq;
+	json_t *m = json_pack("{s:O}", "samples", s);
+	json_t *t = kt_report_timeline(m), *nr, *dsq;
 
 	CHECK(t != NULL);
 	CHECK_INT_EQ(json_array_size(json_object_get(t, "t")), 3);
@@ -175,10 +176,26 @@ UNIT_TEST(report_timeline_from_samples)
 	CHECK(json_is_null(json_array_get(json_array_get(dsq, 0), 2))); /* a string */
 	json_decref(t);
 	json_decref(s);
+	json_decref(m);
 	CHECK(kt_report_timeline(NULL) == NULL);
-	s = json_pack("[{s:i}]", "t_ms", 1);
-	CHECK(kt_report_timeline(s) == NULL); /* no cpus */
-	json_decref(s);
+	m = json_pack("{s:[{s:i}]}", "samples", "t_ms", 1);
+	CHECK(kt_report_timeline(m) == NULL); /* no cpus */
+	json_decref(m);
+
+	/* The monitor's own form: positional CPUs named by cpu_fields; invalid samples skipped. */
+	m = json_pack("{s:[s,s],s:[{s:i,s:[[i,i],[i,i]]},{s:i,s:b},{s:i,s:[[i,i],[i]]}]}",
+		      "cpu_fields", "nr_running", "rq_clock", "samples", "t_ms", 0, "cpus", 1, 10,
+		      2, 20, "t_ms", 100, "valid", 0, "t_ms", 200, "cpus", 3, 30, 4);
+	t = kt_report_timeline(m);
+	CHECK(t != NULL);
+	CHECK_INT_EQ(json_array_size(json_object_get(t, "t")), 2);
+	nr = json_object_get(json_object_get(t, "fields"), "nr_running");
+	CHECK(json_real_value(json_array_get(json_array_get(nr, 1), 1)) == 4.0);
+	nr = json_object_get(json_object_get(t, "fields"), "rq_clock");
+	CHECK(json_real_value(json_array_get(json_array_get(nr, 0), 1)) == 30.0);
+	CHECK(json_is_null(json_array_get(json_array_get(nr, 1), 1))); /* short row */
+	json_decref(t);
+	json_decref(m);
 }
 
 UNIT_TEST(report_html_embeds_data_safely)
