@@ -43,6 +43,7 @@
 #define SCHED_OPS "/sys/kernel/sched_ext/root/ops"
 #define DUMP_ENABLE "/sys/kernel/tracing/events/sched_ext/sched_ext_dump/enable"
 #define TRACE_PIPE "/sys/kernel/tracing/trace_pipe"
+#define TRACE_CLOCK "/sys/kernel/tracing/trace_clock"
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kt_shm_guest shm;
@@ -274,10 +275,13 @@ static void sched_stop(void)
 
 /* ---- scenario events -> SHM -------------------------------------------------- */
 
+/* SCST carries CLOCK_MONOTONIC, the trace clock of the dump lines ("mono"). */
 static void ev_start(void *arg)
 {
+	uint64_t ns = kt_now_ns();
+
 	(void)arg;
-	msg_send(KT_MSG_SCENARIO_START, "", 0);
+	msg_send(KT_MSG_SCENARIO_START, &ns, sizeof(ns));
 }
 
 static void ev_stim(void *arg, const struct kt_stim *s)
@@ -471,6 +475,8 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 	 * kernel text, which costs ~1 s of stop_machine under TCG).
 	 */
 	if (sched) {
+		/* dump lines timed on the scenario's clock (the host's timeline) */
+		write_str(TRACE_CLOCK, "mono");
 		write_str(DUMP_ENABLE, "1");
 		if (pthread_create(&tr_thr, NULL, trace_thread, NULL) == 0)
 			tr_started = true;

@@ -24,7 +24,7 @@ const struct kt_msg_kind_info kt_msg_kinds[KT_MSG__COUNT] = {
     [KT_MSG_DUMP] = {KT_FOURCC('D', 'U', 'M', 'P'), "DUMP", "sched_ext dump line", 0,
 		     KT_MSG_LINE_MAX},
     [KT_MSG_STAGE] = {KT_FOURCC('S', 'T', 'G', 'E'), "STGE", "stage", 0, KT_MSG_LINE_MAX},
-    [KT_MSG_SCENARIO_START] = {KT_FOURCC('S', 'C', 'S', 'T'), "SCST", "scenario start", 0, 0},
+    [KT_MSG_SCENARIO_START] = {KT_FOURCC('S', 'C', 'S', 'T'), "SCST", "scenario start", 0, 8},
     [KT_MSG_STIMULUS] = {KT_FOURCC('S', 'T', 'I', 'M'), "STIM", "stimulus",
 			 sizeof(struct kt_msg_stimulus), sizeof(struct kt_msg_stimulus)},
     [KT_MSG_SCENARIO_END] = {KT_FOURCC('S', 'C', 'E', 'N'), "SCEN", "scenario end", 0, 4},

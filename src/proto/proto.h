@@ -52,7 +52,7 @@ enum kt_msg_kind {
 	KT_MSG_SCHED_LOG,	   /* "SLOG" text: the scheduler's output (its tail) */
 	KT_MSG_DUMP,		   /* "DUMP" text: one sched_ext_dump trace line */
 	KT_MSG_STAGE,		   /* "STGE" text: how far the guest got */
-	KT_MSG_SCENARIO_START,	   /* "SCST" empty */
+	KT_MSG_SCENARIO_START,	   /* "SCST" u64 guest CLOCK_MONOTONIC ns (or empty) */
 	KT_MSG_STIMULUS,	   /* "STIM" struct kt_msg_stimulus */
 	KT_MSG_SCENARIO_END,	   /* "SCEN" u32 elapsed ms */
 	KT_MSG_FACTS,		   /* "FACT" JSON object: measured facts for the sidecar */

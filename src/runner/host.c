@@ -20,6 +20,8 @@
 #include "record.h"
 #include "results/results.h"
 #include "runner.h"
+#include "runner/failure.h"
+#include "runner/timeline.h"
 #include "util/util.h"
 #include "vm/initramfs.h"
 #include "vm/vm.h"
@@ -120,6 +122,8 @@ struct collect {
 	char *result; /* the TEST message */
 	bool verbose;
 	uint64_t t0;
+	struct kt_timeline tl; /* scenario events, dump events, host events */
+	json_t *host_dumps;    /* dumps the host asked the guest for: [{elapsed_ms, reason}] */
 };
 
 static void bounded_add_line(struct sbuf *sb, const char *line, size_t max)
@@ -179,6 +183,7 @@ static void on_msg(void *arg, enum kt_msg_kind kind, const void *data, uint32_t 
 		break;
 	case KT_MSG_FACTS:
 		kt_record_facts(c->o, data, len);
+		kt_timeline_host_event(&c->tl, kt_now_ns(), "guest: the scheduler process exited");
 		break;
 	case KT_MSG_SCHED_NOT_ATTACHED:
 		c->o->sched_not_attached = true;
@@ -194,6 +199,7 @@ static void on_msg(void *arg, enum kt_msg_kind kind, const void *data, uint32_t 
 
 		set_str(&line, data, len);
 		bounded_add_line(&c->dump, line, DUMP_MAX);
+		kt_timeline_dump_line(&c->tl, line);
 		free(line);
 		break;
 	}
@@ -203,7 +209,20 @@ static void on_msg(void *arg, enum kt_msg_kind kind, const void *data, uint32_t 
 		if (c->verbose)
 			print_guest_line(c, c->o->init_stage, true);
 		break;
-	default: /* scenario events: for the host monitor */
+	case KT_MSG_SCENARIO_START:
+		kt_timeline_scenario_start(&c->tl, kt_now_ns(), data, len);
+		break;
+	case KT_MSG_STIMULUS: {
+		struct kt_msg_stimulus s;
+
+		memcpy(&s, data, sizeof(s)); /* the length is checked by its kind */
+		kt_timeline_stimulus(&c->tl, &s);
+		break;
+	}
+	case KT_MSG_SCENARIO_END:
+		kt_timeline_scenario_end(&c->tl, data, len);
+		break;
+	default:
 		break;
 	}
 }
@@ -337,6 +356,81 @@ static void write_sidecar(const struct kt_plan *p, const struct kt_kernel *k,
 	kt_record_sidecar(p, k, o, v, wall_ms);
 }
 
+/* ---- failure dump ------------------------------------------------------------ */
+
+/* {sidecar dir}/{test}-{hash:016x}.failure-dump.json (caller frees). */
+static char *failure_dump_path(const struct kt_plan *p, const struct kt_kernel *k,
+			       const struct kt_outcome *o)
+{
+	struct kt_sidecar sc;
+	bool override;
+	char *dir, *name, *path;
+
+	kt_record_build(p, k, o, KT_VERDICT_FAIL, 0, &sc);
+	dir = kt_sidecar_dir(sc.kernel_version, &override);
+	name = kt_asprintf("%s-%016llx.failure-dump.json", sc.test_name,
+			   (unsigned long long)kt_sidecar_variant_hash(&sc));
+	path = kt_path_join(dir, name);
+	free(name);
+	free(dir);
+	kt_sidecar_free(&sc);
+	return path;
+}
+
+/*
+ * What the run leaves besides its verdict: the sidecar's stimulus_events,
+ * and for a failed run a failure dump next to its sidecar (the report and
+ * the sidecar name it); a run that did not fail removes a stale one from
+ * an earlier run of the same variant.
+ */
+static void run_artifacts(const struct kt_plan *p, const struct kt_kernel *k,
+			  struct kt_outcome *o)
+{
+	char *path = failure_dump_path(p, k, o), *dir, *slash, *text, *bs;
+	struct sbuf details = SBUF_INIT;
+	struct kt_failure_ctx fc = {0};
+	json_t *j;
+	int r;
+
+	if (o->timeline)
+		kt_record_set(o, "stimulus_events", kt_timeline_stimulus_json(o->timeline));
+	if (!kt_outcome_failed(o)) {
+		if (kt_is_file(path) && unlink(path) < 0)
+			kt_warn("stale failure dump %s not removed: %s", path, strerror(errno));
+		free(path);
+		return;
+	}
+	bs = kt_bug_summary(o->sched_dump, o->sched_log, NULL);
+	kt_failure_details(o, &details);
+	fc.test = p->test->name;
+	fc.scheduler = p->sched_name;
+	fc.topology = p->topo_str;
+	fc.kernel = k ? k->version : NULL;
+	fc.bug_summary = bs;
+	fc.details = sb_str(&details);
+	fc.host_dumps = o->host_dumps;
+	j = kt_failure_dump_json(&fc, o, o->timeline);
+	text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	dir = kt_strdup(path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	r = text ? (slash ? kt_mkdir_p(dir, 0755) : 0) : -ENOMEM;
+	if (!r)
+		r = kt_write_file_atomic(path, text, strlen(text), 0644);
+	if (r) {
+		kt_warn("failure dump not written: %s: %s", path, strerror(-r));
+	} else {
+		kt_record_failure_dump(o, path);
+	}
+	free(path);
+	free(dir);
+	free(text);
+	free(bs);
+	sb_free(&details);
+}
+
 /* ---- the run -------------------------------------------------------------- */
 
 static int guest_rd(void *g, uint64_t pa, uint64_t *v)
@@ -415,8 +509,12 @@ static enum kt_verdict finish(const struct kt_plan *p, const struct kt_kernel *k
 			      struct kt_outcome *o, const char *full, uint64_t t0, bool verbose)
 {
 	char *report = NULL;
-	enum kt_verdict v = kt_verdict_decide(p, o, verbose, &report);
-	uint64_t ms = (kt_now_ns() - t0) / 1000000;
+	enum kt_verdict v;
+	uint64_t ms;
+
+	run_artifacts(p, k, o);
+	v = kt_verdict_decide(p, o, verbose, &report);
+	ms = (kt_now_ns() - t0) / 1000000;
 
 	print_verdict(full, v, (double)ms / 1000.0, report);
 	free(report);
@@ -488,6 +586,7 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 	enum kt_verdict rc = KT_VERDICT_FAIL;
 	int r;
 
+	kt_timeline_init(&c.tl);
 	full = kt_test_full_name(t->name, ho->kernel_label);
 	if (kt_plan_resolve(t, &plan, &err)) {
 		kt_err("%s", err);
@@ -614,6 +713,7 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 	}
 	c.rx = kt_proto_rx_new(on_msg, &c);
 	o.rec.accel = accel == KT_ACCEL_KVM ? "kvm" : "tcg";
+	o.timeline = &c.tl;
 	r = kt_vm_run(&cfg, &res, &err);
 	o.rec.vm_end_ns = kt_now_ns();
 	kt_proto_rx_finish(c.rx);
@@ -673,6 +773,7 @@ out:
 	sb_free(&c.guest_out);
 	free(c.result);
 	kt_proto_rx_free(c.rx);
+	kt_timeline_free(&c.tl);
 	kt_wdog_free(&wd);
 	kt_outcome_free(&o);
 	kt_kernel_free(&k);

@@ -5,8 +5,14 @@
 #include <string.h>
 
 #include "record.h"
+#include <jansson.h>
+
 #include "runner.h"
+#include "runner/failure.h"
+#include "runner/timeline.h"
 #include "util/util.h"
+
+#define TIMELINE_LINES 40
 
 void kt_outcome_free(struct kt_outcome *o)
 {
@@ -22,6 +28,7 @@ void kt_outcome_free(struct kt_outcome *o)
 	free(o->watchdog_note);
 	free(o->oom_line);
 	kt_record_free(&o->rec);
+	json_decref(o->host_dumps);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -117,7 +124,7 @@ static void add_result_details(struct sbuf *sb, const struct kt_assert_result *r
 }
 
 /* The failure details of an outcome (what went wrong, one per line). */
-static void failure_details(const struct kt_outcome *o, struct sbuf *d)
+void kt_failure_details(const struct kt_outcome *o, struct sbuf *d)
 {
 	if (o->infra_error)
 		sb_addf(d, "%s\n", o->infra_error);
@@ -145,7 +152,7 @@ static void failure_details(const struct kt_outcome *o, struct sbuf *d)
 		sb_adds(d, "scheduler process died unexpectedly\n");
 }
 
-static bool outcome_failed(const struct kt_outcome *o)
+bool kt_outcome_failed(const struct kt_outcome *o)
 {
 	if (o->infra_error || o->sched_fail_reason || o->crashed || !o->have_result)
 		return true;
@@ -177,11 +184,11 @@ static enum kt_verdict decide(const struct kt_plan *p, const struct kt_outcome *
 			      char **report)
 {
 	struct sbuf sb = SBUF_INIT, d = SBUF_INIT;
-	bool failed = outcome_failed(o);
+	bool failed = kt_outcome_failed(o);
 	/* Infrastructure errors (no kernel, no scheduler binary) never count as expected. */
 	bool expect_err = p->test->expect_err && !o->infra_error && !o->sched_fail_reason;
 	bool sched_death = o->sched_died || o->sched_not_attached;
-	char *fp;
+	char *fp, *bs;
 
 	*report = NULL;
 	if (!failed && o->result.skipped) {
@@ -215,7 +222,7 @@ static enum kt_verdict decide(const struct kt_plan *p, const struct kt_outcome *
 		return KT_VERDICT_PASS;
 	}
 
-	failure_details(o, &d);
+	kt_failure_details(o, &d);
 	/*
 	 * The scheduler's last words lead the report when it failed: it died,
 	 * or the kernel ejected it (its log ends in an "EXIT: <reason>" other
@@ -231,9 +238,15 @@ static enum kt_verdict decide(const struct kt_plan *p, const struct kt_outcome *
 		sb_addf(&sb, "%s\n", fp);
 		free(fp);
 	}
+	bs = kt_bug_summary(o->sched_dump, o->sched_log, NULL);
+	if (bs)
+		sb_addf(&sb, "BUG SUMMARY: %s\n", bs);
+	free(bs);
 	sb_addf(&sb, "ktstr_test '%s' [sched=%s] [topo=%s] %s:\n", p->test->name, p->sched_name,
 		p->topo_str, expect_err ? "failed as expected" : "failed");
 	add_indented(&sb, sb_str(&d), "  ");
+	if (o->rec.failure_dump)
+		sb_addf(&sb, "failure dump: %s\n", o->rec.failure_dump);
 	if (o->have_result && (o->result.stats.n_cgroups || o->result.stats.total_workers))
 		add_stats(&sb, &o->result.stats);
 	/* Diagnostics describe a VM run; none for errors before any VM booted. */
@@ -258,9 +271,18 @@ static enum kt_verdict decide(const struct kt_plan *p, const struct kt_outcome *
 			add_indented(&sb, tail_lines(o->console_tail, 20), "  ");
 		}
 	}
+	if (o->timeline && !kt_timeline_empty(o->timeline)) {
+		sb_adds(&sb, "--- timeline ---\n");
+		kt_timeline_format(o->timeline, &sb, TIMELINE_LINES);
+	}
 	if (o->sched_log && *o->sched_log) {
+		/* The dump is shown once: in its own section when it came as trace lines. */
+		char *log = o->sched_dump && *o->sched_dump ? kt_sched_log_without_dump(o->sched_log)
+							    : NULL;
+
 		sb_adds(&sb, "--- scheduler log ---\n");
-		add_indented(&sb, tail_lines(o->sched_log, 200), "");
+		add_indented(&sb, tail_lines(log ? log : o->sched_log, 200), "");
+		free(log);
 	}
 	if (o->sched_dump && *o->sched_dump) {
 		sb_adds(&sb, "--- sched_ext dump ---\n");

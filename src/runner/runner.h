@@ -115,6 +115,8 @@ struct kt_run_record {
 };
 
 /* What came back from a run (host side). */
+struct kt_timeline;
+struct json_t;
 struct kt_outcome {
 	struct kt_run_record rec;
 	bool have_result;        /* an AssertResult arrived */
@@ -135,17 +137,27 @@ struct kt_outcome {
 	char *watchdog_note;     /* what became of the sched_ext watchdog override */
 	char *oom_line;          /* the guest kernel's first "Out of memory" console line */
 	double wall_s;
+	const struct kt_timeline *timeline; /* borrowed (runner/timeline.h); NULL: no VM */
+	struct json_t *host_dumps; /* dumps the host asked the guest for (owned), NULL */
 };
 
 void kt_outcome_free(struct kt_outcome *o);
+/* The run itself failed (before expect_err inverts it). */
+bool kt_outcome_failed(const struct kt_outcome *o);
+/* What went wrong, one line per failure (appended to d). */
+struct sbuf;
+void kt_failure_details(const struct kt_outcome *o, struct sbuf *d);
 
 /*
  * Decide the verdict (expect_err inverts pass/fail; skips stay skips) and
  * build the report text (empty for a plain pass): the failure block
+ *   <the scheduler's last log line, when it failed>
+ *   BUG SUMMARY: <what went wrong, runner/failure.h>
  *   ktstr_test 'NAME' [sched=S] [topo=1n2l4c1t] failed:
  *     detail...
- *   --- stats --- / --- diagnostics --- / --- scheduler log --- /
- *   --- sched_ext dump ---
+ *   failure dump: PATH
+ *   --- stats --- / --- diagnostics --- / --- timeline --- /
+ *   --- scheduler log --- (its copy of the dump cut out) / --- sched_ext dump ---
  * Guest text in it is terminal-safe (kt_term_safe). *report is malloc'd.
  */
 enum kt_verdict kt_verdict_decide(const struct kt_plan *p, const struct kt_outcome *o,

@@ -143,3 +143,25 @@ KTSTR_TEST(fault_sched_exits, .scheduler = &exits_at_once, .duration_s = 1)
 {
 	return ktstr_run_canned(ctx, "steady");
 }
+
+/*
+ * The timeline of a stall (tests/vm/test_timeline.sh): scx_qmap -t 1500
+ * drops every 1500th enqueue of a user thread. Step 0 is quiet (one
+ * spinning worker, few enqueues), step 1 wakes threads thousands of times
+ * a second, so the 1500th enqueue -- the stall's start -- falls in step 1,
+ * and the watchdog (2 s) ejects the scheduler during that step.
+ */
+KTSTR_TEST(qmap_stall_steps, .scheduler = &scx_qmap, .extra_sched_args = {"-t", "1500"},
+	   .llcs = 1, .cores = 2, .duration_s = 6, .watchdog_timeout_s = 2, .expect_err = true)
+{
+	const struct kt_step steps[] = {
+	    {KT_DEFS({.name = "quiet",
+		      .works = {{.work.type = KT_WORK_CPU_SPIN, .num_workers = 1}}}),
+	     .hold = KT_HOLD_FIXED_V(2000)},
+	    {KT_DEFS({.name = "busy",
+		      .works = {{.work.type = KT_WORK_FUTEX_PING_PONG, .num_workers = 4}}}),
+	     .hold = KT_HOLD_FIXED_V(4000)},
+	};
+
+	return ktstr_execute_steps(ctx, steps, sizeof(steps) / sizeof(steps[0]));
+}
