@@ -268,18 +268,14 @@ static json_t *lines_json(const char *text)
 json_t *kt_failure_dump_json(const struct kt_failure_ctx *fc, const struct kt_outcome *o,
 			     const struct kt_timeline *tl)
 {
-	json_t *j = json_object();
 	struct kt_sched_exit x;
 	bool placeholder = !o->sched_dump || !*o->sched_dump;
+	json_t *j = json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "schema", "single", "test",
+			      jstr(fc->test), "scheduler", jstr(fc->scheduler), "topology",
+			      jstr(fc->topology), "kernel", jstr(fc->kernel), "bug_summary",
+			      jstr(fc->bug_summary), "failure_stage", jstr(o->init_stage),
+			      "details", fc->details ? lines_json(fc->details) : json_array());
 
-	json_object_set_new(j, "schema", json_string("single"));
-	json_object_set_new(j, "test", jstr(fc->test));
-	json_object_set_new(j, "scheduler", jstr(fc->scheduler));
-	json_object_set_new(j, "topology", jstr(fc->topology));
-	json_object_set_new(j, "kernel", jstr(fc->kernel));
-	json_object_set_new(j, "bug_summary", jstr(fc->bug_summary));
-	json_object_set_new(j, "failure_stage", jstr(o->init_stage));
-	json_object_set_new(j, "details", fc->details ? lines_json(fc->details) : json_array());
 	if (kt_sched_exit_parse(o->rec.scx_console, o->sched_log, o->sched_dump,
 				o->rec.have_sched_status, o->rec.sched_status, &x))
 		json_object_set_new(j, "scheduler_exit", kt_sched_exit_to_json(&x));
