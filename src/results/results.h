@@ -203,6 +203,8 @@ int kt_sidecar_write(struct kt_sidecar *sc, char **path_out, char **err);
  */
 int kt_sidecar_write_labelled(struct kt_sidecar *sc, const char *label, char **path_out,
 			      char **err);
+/* The directory kt_sidecar_write_labelled writes into (caller frees). */
+char *kt_sidecar_dir_labelled(const char *kernel_version, const char *label, bool *is_override);
 /* Write into an explicit directory with no lock and no pre-clear. */
 int kt_sidecar_write_dir(struct kt_sidecar *sc, const char *dir, char **path_out, char **err);
 

@@ -837,22 +837,29 @@ out:
 	return r;
 }
 
-int kt_sidecar_write_labelled(struct kt_sidecar *sc, const char *label, char **path_out,
-			      char **err)
+char *kt_sidecar_dir_labelled(const char *kernel_version, const char *label, bool *is_override)
 {
-	const char *run = label ? label : sc->kernel_version;
-	bool override;
-	char *dir = kt_sidecar_dir(run, &override);
-	int r;
+	char *dir = kt_sidecar_dir(label ? label : kernel_version, is_override);
 
-	if (!sc->project_commit && kt_project_commit())
-		sc->project_commit = kt_strdup(kt_project_commit());
-	if (override && label) {
+	if (*is_override && label) {
 		char *sub = kt_path_join(dir, label);
 
 		free(dir);
 		dir = sub;
 	}
+	return dir;
+}
+
+int kt_sidecar_write_labelled(struct kt_sidecar *sc, const char *label, char **path_out,
+			      char **err)
+{
+	const char *run = label ? label : sc->kernel_version;
+	bool override;
+	char *dir = kt_sidecar_dir_labelled(sc->kernel_version, label, &override);
+	int r;
+
+	if (!sc->project_commit && kt_project_commit())
+		sc->project_commit = kt_strdup(kt_project_commit());
 	if (override)
 		r = kt_sidecar_write_dir(sc, dir, path_out, err);
 	else

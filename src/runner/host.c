@@ -367,7 +367,7 @@ static char *failure_dump_path(const struct kt_plan *p, const struct kt_kernel *
 	char *dir, *name, *path;
 
 	kt_record_build(p, k, o, KT_VERDICT_FAIL, 0, &sc);
-	dir = kt_sidecar_dir(sc.kernel_version, &override);
+	dir = kt_sidecar_dir_labelled(sc.kernel_version, k ? k->run_label : NULL, &override);
 	name = kt_asprintf("%s-%016llx.failure-dump.json", sc.test_name,
 			   (unsigned long long)kt_sidecar_variant_hash(&sc));
 	path = kt_path_join(dir, name);

@@ -484,6 +484,9 @@ void kt_record_build(const struct kt_plan *p, const struct kt_kernel *k,
 			sc->failure_dump = kt_strdup(o->rec.failure_dump);
 		else
 			kt_sidecar_absent(sc, "failure_dump", "no failure dump was written for this run");
+	} else if (o && o->rec.failure_dump) {
+		/* an expected failure (expect_err) leaves its dump too */
+		sc->failure_dump = kt_strdup(o->rec.failure_dump);
 	}
 	kt_sched_exit_free(&ex);
 	set_slots(sc, o);
