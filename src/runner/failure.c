@@ -181,6 +181,15 @@ char *kt_bug_summary(const char *dump, const char *sched_log, const char *extra)
 	return r;
 }
 
+const char *kt_monitor_violation(const struct kt_outcome *o)
+{
+	for (size_t i = 0; o->have_result && i < o->result.n_details; i++)
+		if (o->result.details[i].kind == KT_DETAIL_MONITOR &&
+		    !o->result.details[i].inconclusive && o->result.details[i].message)
+			return o->result.details[i].message;
+	return "";
+}
+
 /* An 80-column "====" separator. */
 static bool separator(const char *l, size_t n)
 {

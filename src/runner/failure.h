@@ -28,6 +28,9 @@
  */
 char *kt_bug_summary(const char *dump, const char *sched_log, const char *extra);
 
+/* The first monitor violation among the result's details ("" none), for kt_bug_summary's extra. */
+const char *kt_monitor_violation(const struct kt_outcome *o);
+
 /*
  * The scheduler log with its printed copy of the dump ("DEBUG DUMP",
  * a ==== line, the dump, a ==== line) replaced by one line pointing to

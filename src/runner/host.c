@@ -400,7 +400,7 @@ static void run_artifacts(const struct kt_plan *p, const struct kt_kernel *k,
 		free(path);
 		return;
 	}
-	bs = kt_bug_summary(o->sched_dump, o->sched_log, NULL);
+	bs = kt_bug_summary(o->sched_dump, o->sched_log, kt_monitor_violation(o));
 	kt_failure_details(o, &details);
 	fc.test = p->test->name;
 	fc.scheduler = p->sched_name;

@@ -238,7 +238,7 @@ static enum kt_verdict decide(const struct kt_plan *p, const struct kt_outcome *
 		sb_addf(&sb, "%s\n", fp);
 		free(fp);
 	}
-	bs = kt_bug_summary(o->sched_dump, o->sched_log, NULL);
+	bs = kt_bug_summary(o->sched_dump, o->sched_log, kt_monitor_violation(o));
 	if (bs)
 		sb_addf(&sb, "BUG SUMMARY: %s\n", bs);
 	free(bs);

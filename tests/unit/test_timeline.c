@@ -291,3 +291,45 @@ UNIT_TEST(failure_dump_document)
 	kt_outcome_free(&o);
 	kt_timeline_free(&tl);
 }
+
+/* The report: BUG SUMMARY above the header, the timeline, the dump once. */
+UNIT_TEST(report_bug_summary_timeline_dump_once)
+{
+	struct kt_plan p;
+	struct kt_outcome o = {.exit_code = 1, .have_result = true, .wall_s = 3};
+	struct kt_timeline tl;
+	char *err = NULL, *rep;
+	const char *bs, *hdr;
+
+	CHECK_INT_EQ(kt_plan_resolve(kt_registry_find("unit_defaults"), &p, &err), 0);
+	build(&tl);
+	o.timeline = &tl;
+	kt_assert_result_pass(&o.result);
+	kt_assert_result_add_failure(&o.result, KT_DETAIL_MONITOR,
+				     "rq_clock stall on cpu1 for 5 consecutive samples");
+	kt_assert_result_add_failure(&o.result, KT_DETAIL_SCHEDULER_DIED, "scheduler died");
+	/* no dump: the monitor's violation names the bug */
+	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_FAIL);
+	CHECK_STR_CONTAINS(rep, "BUG SUMMARY: rq_clock stall on cpu1 for 5 consecutive samples\n");
+	free(rep);
+	/* the dump (and the scheduler's printed copy of it) */
+	o.sched_dump = kt_strdup(dump_exit);
+	o.sched_log = kt_strdup("DEBUG DUMP\n======================\n\nx triggered exit kind 1026:\n"
+				"======================\n\nEXIT: runnable task stall (init[56] failed "
+				"to run for 2.072s)\n");
+	CHECK_INT_EQ(kt_verdict_decide(&p, &o, false, &rep), KT_VERDICT_FAIL);
+	bs = strstr(rep, "BUG SUMMARY: runnable task stall (init[56] failed to run for 2.072s)\n");
+	hdr = strstr(rep, "ktstr_test 'unit_defaults'");
+	CHECK(bs && hdr && bs < hdr);
+	CHECK_STR_CONTAINS(rep, "--- timeline ---\n(ms from scenario start;");
+	CHECK_STR_CONTAINS(rep, "(during step 1)\n");
+	CHECK_STR_CONTAINS(rep, "--- scheduler log ---\n[sched_ext dump printed by the scheduler");
+	CHECK_STR_CONTAINS(rep, "--- sched_ext dump ---\n");
+	/* the exit anchor appears once: in the dump section */
+	CHECK(strstr(rep, "triggered exit kind") > strstr(rep, "--- sched_ext dump ---"));
+	CHECK(!strstr(strstr(rep, "triggered exit kind") + 1, "triggered exit kind"));
+	free(rep);
+	o.timeline = NULL;
+	kt_outcome_free(&o);
+	kt_timeline_free(&tl);
+}

@@ -77,3 +77,16 @@ assert [e.get("step_index") for e in ev[1:3]] == [0, 1], ev
 assert ev[2]["worker_count"] == 4 and ev[1]["elapsed_ms"] < ev[2]["elapsed_ms"], ev
 EOF
 echo "timeline: stall began at +${st} ms in step 1 (started +${s1} ms), exit +${ex} ms; dump $(basename "$dump")"
+
+# A variant that passes removes the failure dump an earlier failing run of it
+# left (the dump's name is the sidecar's, .failure-dump.json for .ktstr.json).
+export KTSTR_SIDECAR_DIR=$tmp/side
+"$bin" --exact ktstr/eevdf_quick >"$tmp/log" 2>&1 || fail "eevdf_quick failed"
+side=$(ls "$KTSTR_SIDECAR_DIR"/eevdf_quick-*.ktstr.json)
+stale=${side%.ktstr.json}.failure-dump.json
+echo '{"schema":"single"}' >"$stale"
+"$bin" --exact ktstr/eevdf_quick >"$tmp/log" 2>&1 || fail "eevdf_quick failed (2nd run)"
+[ ! -e "$stale" ] || fail "a passing run left the stale failure dump $stale"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["failure_dump"] is None, s["failure_dump"]' \
+	"$side" || fail "a passing run's sidecar names a failure dump"
+echo "stale failure dump removed by a passing run"
