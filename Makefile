@@ -20,6 +20,7 @@ LDSTATIC ?= -static
 # Library: every module except the CLI front end.
 LIB_DIRS := util topo kernel vm proto guest scenario workload check runner results bpfmap
 LIB_DIRS += report
+LIB_DIRS += monitor
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 $(foreach d,$(LIB_DIRS),$(if $(wildcard src/$(d)/*.c),,$(error LIB_DIRS: no src/$(d)/*.c)))
 CLI_SRCS := $(wildcard src/cli/*.c)
