@@ -47,6 +47,7 @@ struct kt_mon_cpu {
 	uint32_t local_dsq_depth;
 	uint32_t scx_flags;
 	uint64_t rq_clock;
+	int64_t vcpu_ns; /* host CPU time of the vCPU's thread; -1 unknown */
 };
 
 struct kt_mon_sample {
@@ -99,9 +100,17 @@ bool kt_mon_alerted(const struct kt_mon *mon);
 
 /*
  * Take one sample at t_ms (attaching the reader first if needed). An
- * unreadable guest gives an invalid sample, never an error.
+ * unreadable guest gives an invalid sample, never an error. vcpu_ns: the
+ * host CPU time of each vCPU's thread (NULL or -1 entries: unknown).
  */
-void kt_mon_tick(struct kt_mon *mon, const struct kt_gk_mem *m, uint64_t t_ms);
+void kt_mon_tick(struct kt_mon *mon, const struct kt_gk_mem *m, uint64_t t_ms,
+		 const int64_t *vcpu_ns);
+/*
+ * The guest's CONFIG_HZ, for the preempted rule of the stuck predicate: a
+ * CPU whose vCPU thread ran less than 10 guest ticks of host CPU time
+ * between two samples was preempted by the host, not stuck (default 250).
+ */
+void kt_mon_set_hz(struct kt_mon *mon, int hz);
 
 /* Add a sample as read (tests; the pure judge below works on these). */
 void kt_mon_add(struct kt_mon *mon, const struct kt_mon_sample *s);

@@ -25,6 +25,7 @@
 #include "util/util.h"
 #include "vm/initramfs.h"
 #include "vm/vm.h"
+#include "hostmon.h"
 #include "wdog.h"
 
 #define SCHED_LOG_MAX (256u << 10)
@@ -115,6 +116,7 @@ char *kt_sched_lookup(const char *binary, const char *sched_dir, bool direct, ch
 struct collect {
 	struct kt_outcome *o;
 	struct kt_wdog *wd; /* NULL: no watchdog override */
+	struct kt_hostmon *mon; /* NULL: no host monitor */
 	struct kt_proto_rx *rx;
 	struct sbuf sched_log;
 	struct sbuf dump;
@@ -450,6 +452,8 @@ static int on_tick(void *arg, struct kt_vm_guest *g)
 
 	if (c->wd)
 		kt_wdog_tick(c->wd, &m);
+	if (c->mon)
+		kt_hostmon_tick(c->mon, g);
 	return 0;
 }
 
@@ -577,7 +581,7 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 	struct kt_vm_result res = {0};
 	struct kt_wdog wd = {0};
 	enum kt_accel accel;
-	char *err = NULL, *why = NULL, *full, *sched_path = NULL, *text;
+	char *err = NULL, *why = NULL, *full, *sched_path = NULL, *text, *mon_why = NULL;
 	const char *guest_sched = NULL;
 	const char **extra = NULL;
 	size_t n_extra = 0;
@@ -711,6 +715,12 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 		c.wd = &wd;
 		cfg.on_tick = on_tick;
 	}
+	if (kt_hostmon_enabled()) {
+		c.mon = kt_hostmon_new(&k, (unsigned)kt_topo_spec_cpus(&plan.topo), &plan.assert,
+				       &mon_why);
+		cfg.on_tick = on_tick;
+		cfg.tick_ms = kt_hostmon_interval_ms();
+	}
 	c.rx = kt_proto_rx_new(on_msg, &c);
 	o.rec.accel = accel == KT_ACCEL_KVM ? "kvm" : "tcg";
 	o.timeline = &c.tl;
@@ -747,6 +757,8 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 	if (res.interrupted)
 		o.infra_error = kt_strdup("interrupted");
 	collect_finish(&c, &o);
+	if (kt_hostmon_enabled())
+		kt_hostmon_finish(c.mon, mon_why, &o);
 	if (o.timed_out && !o.have_result && !o.infra_error) {
 		char *d = kt_vm_describe_failure(&res, &cfg);
 
@@ -775,6 +787,8 @@ out:
 	kt_proto_rx_free(c.rx);
 	kt_timeline_free(&c.tl);
 	kt_wdog_free(&wd);
+	kt_hostmon_free(c.mon);
+	free(mon_why);
 	kt_outcome_free(&o);
 	kt_kernel_free(&k);
 	return rc;

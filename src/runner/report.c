@@ -29,6 +29,7 @@ void kt_outcome_free(struct kt_outcome *o)
 	free(o->oom_line);
 	kt_record_free(&o->rec);
 	json_decref(o->host_dumps);
+	free(o->monitor_report);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -176,6 +177,8 @@ static enum kt_verdict inconclusive(const struct kt_plan *p, const struct kt_out
 	add_result_details(&sb, &o->result);
 	if (o->result.stats.n_cgroups || o->result.stats.total_workers)
 		add_stats(&sb, &o->result.stats);
+	if (o->monitor_report)
+		sb_adds(&sb, o->monitor_report);
 	*report = sb_steal(&sb);
 	return allow ? KT_VERDICT_PASS : KT_VERDICT_INCONCLUSIVE;
 }
@@ -249,6 +252,8 @@ static enum kt_verdict decide(const struct kt_plan *p, const struct kt_outcome *
 		sb_addf(&sb, "failure dump: %s\n", o->rec.failure_dump);
 	if (o->have_result && (o->result.stats.n_cgroups || o->result.stats.total_workers))
 		add_stats(&sb, &o->result.stats);
+	if (o->monitor_report)
+		sb_adds(&sb, o->monitor_report);
 	/* Diagnostics describe a VM run; none for errors before any VM booted. */
 	if ((sched_death || verbose || o->timed_out || o->crashed || !o->have_result) &&
 	    !(o->infra_error && o->wall_s <= 0) && !(o->sched_fail_reason && o->wall_s <= 0)) {

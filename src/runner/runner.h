@@ -136,6 +136,7 @@ struct kt_outcome {
 	char *infra_error;       /* VM could not run at all */
 	char *watchdog_note;     /* what became of the sched_ext watchdog override */
 	char *oom_line;          /* the guest kernel's first "Out of memory" console line */
+	char *monitor_report;    /* its `--- monitor ---` block, or NULL */
 	double wall_s;
 	const struct kt_timeline *timeline; /* borrowed (runner/timeline.h); NULL: no VM */
 	struct json_t *host_dumps; /* dumps the host asked the guest for (owned), NULL */

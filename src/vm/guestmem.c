@@ -95,6 +95,11 @@ int kt_vm_guest_shm_ctrl_get(const struct kt_vm_guest *g, unsigned off)
 	return kt_shm_ctrl_get(g->shm, off);
 }
 
+int kt_vm_guest_pid(const struct kt_vm_guest *g)
+{
+	return g->pid;
+}
+
 double kt_vm_guest_elapsed(const struct kt_vm_guest *g)
 {
 	return (double)(kt_now_ns() - g->t0) / 1e9;

@@ -45,6 +45,7 @@ struct kt_vm_guest {
 	uint64_t map_len[64];
 	volatile uint8_t *shm;
 	uint64_t t0;
+	int pid; /* the machine process */
 };
 
 struct run {

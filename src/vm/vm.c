@@ -279,6 +279,7 @@ static int boot_and_watch(struct run *r, struct boot *b, char **err)
 	b->sv1[1] = b->sv2[1] = -1;
 	if (rc)
 		return rc;
+	r->guest.pid = b->vm.pid;
 	kt_debug("vm", "machine started %.3f s after kt_vm_run was called",
 		 (double)(r->t0 - t_call) / 1e9);
 	status = kt_vm_watch(r, &b->vm);

@@ -99,6 +99,8 @@ int kt_vm_guest_write(struct kt_vm_guest *g, uint64_t gpa, const void *buf, size
 /* Set / read an SHM control byte (offset 12..15 of the ring); -ENODEV without a ring. */
 int kt_vm_guest_shm_ctrl_set(struct kt_vm_guest *g, unsigned off, uint8_t value);
 int kt_vm_guest_shm_ctrl_get(const struct kt_vm_guest *g, unsigned off);
+/* Process id of the machine (QEMU; its vCPU threads are "CPU n/TCG" or "CPU n/KVM"). */
+int kt_vm_guest_pid(const struct kt_vm_guest *g);
 /* Seconds since the machine started. */
 double kt_vm_guest_elapsed(const struct kt_vm_guest *g);
 

@@ -288,6 +288,10 @@ int kt_vm_watch(struct run *r, struct kt_vmm *vm)
 			if ((deadline - now) / 1000000 < (uint64_t)timeout)
 				timeout = (int)((deadline - now) / 1000000) + 1;
 		}
+		/* wake for the next tick on time (the monitor's sampling interval) */
+		if (cfg->on_tick && r->next_tick > now &&
+		    (r->next_tick - now) / 1000000 < (uint64_t)timeout)
+			timeout = (int)((r->next_tick - now) / 1000000) + 1;
 		if (r->panic_at && now - r->panic_at > PANIC_GRACE_MS * 1000000ull) {
 			vm->be->kill(vm);
 			status = 137;
@@ -341,7 +345,10 @@ int kt_vm_watch(struct run *r, struct kt_vmm *vm)
 		if (cfg->on_tick && kt_now_ns() >= r->next_tick) {
 			uint64_t tick = cfg->tick_ms ? cfg->tick_ms : 100;
 
-			r->next_tick = kt_now_ns() + tick * 1000000ull;
+			/* a fixed cadence: late ticks do not shift the ones after */
+			r->next_tick += tick * 1000000ull;
+			if (r->next_tick < kt_now_ns())
+				r->next_tick = kt_now_ns() + tick * 1000000ull;
 			if (cfg->on_tick(cfg->ctx, &r->guest)) {
 				r->res->stopped_by_host = true;
 				vm->be->kill(vm);

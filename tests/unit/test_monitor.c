@@ -229,3 +229,284 @@ UNIT_TEST(gk_open_real_vmlinux_errors)
 	free(err);
 	CHECK(!gk);
 }
+
+/* ---- the monitor: sampling the synthetic image, the judge, alerts ---------- */
+
+#include <jansson.h>
+
+#include "check/check.h"
+#include "monitor/monitor.h"
+
+static struct kt_mon *new_mon(unsigned ncpu, const struct kt_assert *a)
+{
+	struct kt_mon_limits lim = kt_mon_limits_from(a);
+	char *why = NULL;
+	struct kt_mon *mon = kt_mon_new(open_img(), ncpu, &lim, &why);
+
+	if (!mon)
+		unit_fail(__FILE__, __LINE__, "%s", why);
+	return mon;
+}
+
+/* A valid sample: every CPU at nr running, DSQ depth dsq, clock advancing with t. */
+static void add(struct kt_mon *mon, unsigned ncpu, uint64_t t, const uint32_t *nr,
+		const uint32_t *dsq, const uint64_t *clk, const int64_t *vcpu)
+{
+	struct kt_mon_cpu cpu[8] = {0};
+	struct kt_mon_sample s = {.t_ms = t, .valid = true, .scx_state = -1, .scx_exit_kind = -1,
+				  .cpu = cpu};
+
+	for (unsigned c = 0; c < ncpu; c++) {
+		cpu[c].nr_running = nr ? nr[c] : 1;
+		cpu[c].local_dsq_depth = dsq ? dsq[c] : 0;
+		cpu[c].rq_clock = clk ? clk[c] : 1000000 * t + c;
+		cpu[c].vcpu_ns = vcpu ? vcpu[c] : -1;
+	}
+	kt_mon_add(mon, &s);
+}
+
+UNIT_TEST(mon_samples_synthetic_image)
+{
+	struct gk_img im = {calloc(1, RAM), RAM};
+	struct kt_gk_mem m = gk_img_mem(&im);
+	struct kt_mon *mon = new_mon(2, &(struct kt_assert){0});
+	uint64_t percpu_pa[2] = {0x8000000, 0x8100000};
+	uint32_t o_nr, o_scx, o_dsq, o_clk, sz;
+	const struct kt_mon_sample *s;
+	struct kt_assert_result r = {0};
+	json_t *j;
+
+	/* before the kernel is there: an invalid sample saying why */
+	kt_mon_tick(mon, &m, 0, NULL);
+	CHECK_INT_EQ(kt_mon_n_samples(mon), 1);
+	CHECK(!kt_mon_sample_at(mon, 0)->valid);
+	gk_img_boot(&im, kt_mon_gk(mon), 0, 0, 0xffff888000000000ull, false, percpu_pa, 2);
+	CHECK_INT_EQ(kt_gk_member(kt_mon_gk(mon), "rq", "nr_running", &o_nr, &sz), 0);
+	CHECK_INT_EQ(kt_gk_member(kt_mon_gk(mon), "rq", "scx.nr_running", &o_scx, &sz), 0);
+	CHECK_INT_EQ(kt_gk_member(kt_mon_gk(mon), "rq", "scx.local_dsq.nr", &o_dsq, &sz), 0);
+	CHECK_INT_EQ(kt_gk_member(kt_mon_gk(mon), "rq", "clock", &o_clk, &sz), 0);
+	for (unsigned t = 1; t <= 6; t++) {
+		for (unsigned c = 0; c < 2; c++) {
+			uint8_t *rq = im.ram + percpu_pa[c] + 0x2e680;
+			uint32_t nr = 2 + c, scx = 1 + c, dsq = c;
+			uint64_t clk = 1000000ull * t + c;
+
+			memcpy(rq + o_nr, &nr, 4);
+			memcpy(rq + o_scx, &scx, 4);
+			memcpy(rq + o_dsq, &dsq, 4);
+			memcpy(rq + o_clk, &clk, 8);
+		}
+		kt_mon_tick(mon, &m, 100 * t, NULL);
+	}
+	CHECK_INT_EQ(kt_mon_n_samples(mon), 7);
+	s = kt_mon_sample_at(mon, 6);
+	CHECK(s->valid);
+	CHECK_INT_EQ(s->cpu[1].nr_running, 3);
+	CHECK_INT_EQ(s->cpu[1].scx_nr_running, 2);
+	CHECK_INT_EQ(s->cpu[1].local_dsq_depth, 1);
+	CHECK(s->cpu[0].rq_clock == 6000000);
+	CHECK(!s->have_events); /* 6.12 has no event counters */
+	CHECK_INT_EQ(kt_mon_judge(mon, &r), KT_VERDICT_PASS);
+	CHECK_STR_EQ(kt_mon_verdict_line(mon), "monitor OK");
+	CHECK_INT_EQ(r.n_details, 0);
+	j = kt_mon_to_json(mon);
+	CHECK_INT_EQ(json_integer_value(json_object_get(json_object_get(j, "summary"),
+							"valid_samples")),
+		     6);
+	CHECK_INT_EQ(json_array_size(json_object_get(j, "samples")), 7);
+	CHECK_STR_EQ(json_string_value(json_object_get(j, "verdict")), "PASS");
+	CHECK(json_is_null(json_object_get(json_object_get(j, "summary"), "event_deltas")));
+	json_decref(j);
+	{
+		char *rep = kt_mon_report(mon);
+
+		CHECK_STR_CONTAINS(rep, "--- monitor ---\nsamples=7 valid=6 max_imbalance=1.50");
+		CHECK_STR_CONTAINS(rep, "verdict: monitor OK");
+		free(rep);
+	}
+	kt_mon_free(mon);
+	free(im.ram);
+}
+
+UNIT_TEST(mon_no_data_is_inconclusive)
+{
+	struct kt_assert_result r = {0};
+	struct kt_mon *mon = new_mon(2, &(struct kt_assert){0});
+	struct gk_img im = {calloc(1, 64 << 20), 64 << 20};
+	struct kt_gk_mem m = gk_img_mem(&im);
+
+	/* no samples at all */
+	kt_assert_result_pass(&r);
+	CHECK_INT_EQ(kt_mon_judge(mon, &r), KT_VERDICT_INCONCLUSIVE);
+	CHECK_INT_EQ(kt_assert_result_verdict(&r), KT_VERDICT_INCONCLUSIVE);
+	CHECK_STR_CONTAINS(r.details[0].message, "no monitor samples");
+	kt_assert_result_clear(&r);
+	kt_mon_free(mon);
+	/* only unreadable samples: the reader's reason */
+	mon = new_mon(2, &(struct kt_assert){0});
+	for (int i = 0; i < 5; i++)
+		kt_mon_tick(mon, &m, 100 * i, NULL);
+	kt_assert_result_pass(&r);
+	CHECK_INT_EQ(kt_mon_judge(mon, &r), KT_VERDICT_INCONCLUSIVE);
+	CHECK_STR_CONTAINS(r.details[0].message, "no usable monitor data in 5 samples");
+	CHECK_STR_CONTAINS(r.details[0].message, "banner");
+	kt_assert_result_clear(&r);
+	kt_mon_free(mon);
+	/* clocks that never move; a DSQ depth over the ceiling */
+	mon = new_mon(2, &(struct kt_assert){0});
+	for (int i = 0; i < 3; i++)
+		add(mon, 2, 100 * i, NULL, NULL, (uint64_t[]){7, 7}, NULL);
+	CHECK_INT_EQ(kt_mon_judge(mon, NULL), KT_VERDICT_INCONCLUSIVE);
+	CHECK_STR_CONTAINS(kt_mon_verdict_line(mon), "rq clocks never moved");
+	kt_mon_free(mon);
+	mon = new_mon(2, &(struct kt_assert){0});
+	add(mon, 2, 0, NULL, (uint32_t[]){0, 10001}, NULL, NULL);
+	CHECK_INT_EQ(kt_mon_judge(mon, NULL), KT_VERDICT_INCONCLUSIVE);
+	CHECK_STR_CONTAINS(kt_mon_verdict_line(mon), "not yet initialized");
+	kt_mon_free(mon);
+	free(im.ram);
+}
+
+struct alerts {
+	int n;
+	struct kt_mon_alert last;
+};
+
+static void on_alert(void *ctx, const struct kt_mon_alert *a)
+{
+	struct alerts *al = ctx;
+
+	al->n++;
+	al->last = *a;
+}
+
+UNIT_TEST(mon_sustained_thresholds)
+{
+	struct kt_assert a = {.sustained_samples = KT_SOME_U64(3),
+			      .max_local_dsq_depth = KT_SOME_U64(10)};
+	struct kt_assert_result r = {0};
+	struct alerts al = {0};
+	struct kt_mon *mon = new_mon(2, &a);
+
+	/* DSQ depth 11 on cpu1 twice, a break, then three times: fails at 3 */
+	kt_mon_on_alert(mon, 2, on_alert, &al);
+	add(mon, 2, 0, NULL, (uint32_t[]){0, 11}, NULL, NULL);
+	add(mon, 2, 100, NULL, (uint32_t[]){0, 11}, NULL, NULL);
+	CHECK_INT_EQ(al.n, 1); /* the alert fires at 2, before the violation */
+	CHECK_INT_EQ(al.last.kind, KT_MON_ALERT_DSQ);
+	CHECK_INT_EQ(al.last.cpu, 1);
+	CHECK(kt_mon_alerted(mon));
+	add(mon, 2, 200, NULL, (uint32_t[]){0, 5}, NULL, NULL);
+	kt_assert_result_pass(&r);
+	add(mon, 2, 300, NULL, (uint32_t[]){0, 12}, NULL, NULL);
+	add(mon, 2, 400, NULL, (uint32_t[]){0, 13}, NULL, NULL);
+	CHECK_INT_EQ(al.n, 1); /* once per kind */
+	add(mon, 2, 500, NULL, (uint32_t[]){0, 14}, NULL, NULL);
+	CHECK_INT_EQ(kt_mon_judge(mon, &r), KT_VERDICT_FAIL);
+	CHECK_INT_EQ(r.n_details, 1);
+	CHECK_STR_EQ(r.details[0].message, "local DSQ depth 14 on cpu1 exceeded threshold 10 for "
+					   "3 consecutive samples (ending at sample 5)");
+	CHECK_STR_EQ(kt_mon_verdict_line(mon), "monitor FAILED: 1 violation(s)");
+	kt_assert_result_clear(&r);
+	kt_mon_free(mon);
+
+	/* imbalance 6/1 for 3 samples; 2 samples is not enough */
+	mon = new_mon(2, &a);
+	add(mon, 2, 0, (uint32_t[]){6, 1}, NULL, NULL, NULL);
+	add(mon, 2, 100, (uint32_t[]){6, 1}, NULL, NULL, NULL);
+	add(mon, 2, 200, (uint32_t[]){1, 1}, NULL, NULL, NULL);
+	CHECK_INT_EQ(kt_mon_judge(mon, NULL), KT_VERDICT_PASS);
+	kt_mon_free(mon);
+	mon = new_mon(2, &a);
+	for (int i = 0; i < 3; i++)
+		add(mon, 2, 100 * i, (uint32_t[]){6, 0}, NULL, NULL, NULL);
+	kt_assert_result_pass(&r);
+	CHECK_INT_EQ(kt_mon_judge(mon, &r), KT_VERDICT_FAIL);
+	CHECK_STR_EQ(r.details[0].message, "imbalance ratio 6.0 exceeded threshold 4.0 for 3 "
+					   "consecutive samples (ending at sample 2)");
+	kt_assert_result_clear(&r);
+	kt_mon_free(mon);
+}
+
+UNIT_TEST(mon_stall_and_preemption)
+{
+	struct kt_assert a = {.sustained_samples = KT_SOME_U64(3)};
+	struct kt_assert_result r = {0};
+	struct alerts al = {0};
+	struct kt_mon *mon = new_mon(2, &a);
+	uint64_t t;
+
+	/* cpu0's clock stops at 5000 with a task runnable for 4 samples (3 stuck pairs) */
+	kt_mon_on_alert(mon, 1, on_alert, &al);
+	add(mon, 2, 0, NULL, NULL, (uint64_t[]){4000, 1}, (int64_t[]){0, 0});
+	for (t = 1; t <= 4; t++)
+		add(mon, 2, 100 * t, NULL, NULL, (uint64_t[]){5000, 1 + t},
+		    (int64_t[]){(int64_t)t * 90000000, (int64_t)t * 90000000});
+	CHECK_INT_EQ(al.n, 1);
+	CHECK_INT_EQ(al.last.kind, KT_MON_ALERT_STALL);
+	CHECK_INT_EQ(al.last.cpu, 0);
+	kt_assert_result_pass(&r);
+	CHECK_INT_EQ(kt_mon_judge(mon, &r), KT_VERDICT_FAIL);
+	CHECK_STR_EQ(r.details[0].message, "rq_clock stall on cpu0 for 3 consecutive samples "
+					   "(ending at sample 4, clock=5000)");
+	{
+		json_t *j = kt_mon_to_json(mon);
+
+		CHECK_INT_EQ(json_integer_value(json_object_get(json_object_get(j, "summary"),
+								"stuck_count")),
+			     3);
+		json_decref(j);
+	}
+	kt_assert_result_clear(&r);
+	kt_mon_free(mon);
+
+	/* same clocks, but the host did not run the vCPU (1 ms of CPU time per 100 ms) */
+	mon = new_mon(2, &a);
+	kt_mon_set_hz(mon, 1000);
+	add(mon, 2, 0, NULL, NULL, (uint64_t[]){4000, 1}, (int64_t[]){0, 0});
+	for (t = 1; t <= 4; t++)
+		add(mon, 2, 100 * t, NULL, NULL, (uint64_t[]){5000, 1 + t},
+		    (int64_t[]){(int64_t)t * 1000000, (int64_t)t * 90000000});
+	CHECK_INT_EQ(kt_mon_judge(mon, NULL), KT_VERDICT_PASS);
+	kt_mon_free(mon);
+
+	/* an idle CPU (nothing runnable) with a stopped clock is not stuck */
+	mon = new_mon(2, &a);
+	for (t = 0; t <= 4; t++)
+		add(mon, 2, 100 * t, (uint32_t[]){0, 1}, NULL, (uint64_t[]){5000, 1 + t}, NULL);
+	CHECK_INT_EQ(kt_mon_judge(mon, NULL), KT_VERDICT_PASS);
+	kt_mon_free(mon);
+
+	/* fail_on_stall=false: recorded, not a violation */
+	a.fail_on_stall = KT_SOME_BOOL(false);
+	mon = new_mon(2, &a);
+	for (t = 0; t <= 4; t++)
+		add(mon, 2, 100 * t, NULL, NULL, (uint64_t[]){5000, 1 + t}, NULL);
+	CHECK_INT_EQ(kt_mon_judge(mon, NULL), KT_VERDICT_PASS);
+	kt_mon_free(mon);
+}
+
+UNIT_TEST(mon_event_rates)
+{
+	struct kt_assert a = {.sustained_samples = KT_SOME_U64(2)};
+	struct kt_assert_result r = {0};
+	struct kt_mon *mon = new_mon(1, &a);
+	struct kt_mon_cpu cpu[1] = {{.nr_running = 1}};
+	struct kt_mon_sample s = {.valid = true, .have_events = true, .cpu = cpu};
+
+	/* keep_last +50 per 100 ms = 500/s > 100/s, for 2 intervals */
+	for (int i = 0; i < 3; i++) {
+		s.t_ms = 100 * (uint64_t)i;
+		cpu[0].rq_clock = 1 + (uint64_t)i;
+		s.ev_keep_last = 50 * i;
+		s.ev_fallback = i; /* 10/s: fine */
+		kt_mon_add(mon, &s);
+	}
+	kt_assert_result_pass(&r);
+	CHECK_INT_EQ(kt_mon_judge(mon, &r), KT_VERDICT_FAIL);
+	CHECK_INT_EQ(r.n_details, 1);
+	CHECK_STR_EQ(r.details[0].message, "keep_last rate 500.0/s exceeded threshold 100.0/s "
+					   "for 2 consecutive intervals (ending at sample 2)");
+	kt_assert_result_clear(&r);
+	kt_mon_free(mon);
+}
