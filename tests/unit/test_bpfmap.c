@@ -16,7 +16,7 @@ static void mk(struct kt_series *s, const double *v, size_t n)
 	memset(s, 0, sizeof(*s));
 	s->label = kt_strdup("x");
 	for (size_t i = 0; i < n; i++) {
-		char tag[24];
+		char tag[32];
 
 		snprintf(tag, sizeof(tag), "periodic_%03zu", i);
 		if (isnan(v[i]))
