@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check/check.h"
@@ -22,7 +23,17 @@ struct kt_hostmon {
 	int *fd;	/* /proc/PID/task/TID/schedstat of each vCPU's thread, -1 unknown */
 	bool looked;	/* vCPU threads searched for */
 	int64_t *vcpu_ns;
+	uint64_t cpu_ns;  /* this thread's CPU time spent in ticks */
+	uint64_t t_first, t_last; /* wall of the first and last tick (ns) */
 };
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 bool kt_hostmon_enabled(void)
 {
@@ -156,6 +167,7 @@ static void find_vcpu_threads(struct kt_hostmon *h, int pid)
 void kt_hostmon_tick(struct kt_hostmon *h, struct kt_vm_guest *g)
 {
 	struct kt_gk_mem m = kt_gk_vm_mem(g);
+	uint64_t c0 = thread_cpu_ns();
 
 	if (!h->looked && kt_vm_guest_pid(g) > 0) {
 		h->looked = true;
@@ -172,6 +184,10 @@ void kt_hostmon_tick(struct kt_hostmon *h, struct kt_vm_guest *g)
 		}
 	}
 	kt_mon_tick(h->mon, &m, (uint64_t)(kt_vm_guest_elapsed(g) * 1000.0), h->vcpu_ns);
+	h->cpu_ns += thread_cpu_ns() - c0;
+	h->t_last = kt_now_ns();
+	if (!h->t_first)
+		h->t_first = h->t_last;
 }
 
 void kt_hostmon_finish(struct kt_hostmon *h, const char *not_run, struct kt_outcome *o)
@@ -197,5 +213,18 @@ void kt_hostmon_finish(struct kt_hostmon *h, const char *not_run, struct kt_outc
 	kt_mon_judge(h->mon, judge ? &o->result : NULL);
 	j = kt_mon_to_json(h->mon);
 	o->monitor_report = kt_mon_report(h->mon);
+	/* what sampling cost the host: CPU time of the ticks over their wall span */
+	if (h->t_last > h->t_first) {
+		double span = (double)(h->t_last - h->t_first) / 1e9;
+
+		json_object_set_new(j, "interval_ms",
+				    json_integer(kt_hostmon_interval_ms()));
+		json_object_set_new(j, "host_cpu_ns", json_integer((json_int_t)h->cpu_ns));
+		json_object_set_new(j, "sampling_span_s", json_real(span));
+		json_object_set_new(j, "host_cpu_fraction",
+				    json_real((double)h->cpu_ns / 1e9 / span));
+		json_object_set_new(j, "samples_per_s",
+				    json_real((kt_mon_n_samples(h->mon) - 1) / span));
+	}
 	kt_record_set(o, "monitor", j);
 }
