@@ -510,3 +510,76 @@ UNIT_TEST(mon_event_rates)
 	kt_assert_result_clear(&r);
 	kt_mon_free(mon);
 }
+
+/*
+ * sched_ext event counters in the 6.18 layout (scx_root -> scx_sched.pcpu
+ * -> per-CPU scx_sched_pcpu.event_stats): the real 6.12 BTF has none, so
+ * the three structs are added to it with libbpf, as a newer kernel's BTF
+ * would have them.
+ */
+UNIT_TEST(mon_event_counters_6_18_layout)
+{
+	size_t len = 0;
+	void *raw = gk_img_btf(&len);
+	struct btf *btf = btf__new(raw, (uint32_t)len);
+	int s64, ev, pcpu, sched, ptr;
+	const void *out;
+	uint32_t out_len;
+	struct kt_gk_sym syms[sizeof(gk_img_syms) / sizeof(gk_img_syms[0]) + 1];
+	struct kt_gk *gk = NULL;
+	struct kt_mon *mon;
+	struct kt_mon_limits lim = kt_mon_limits_from(&(struct kt_assert){0});
+	struct gk_img im = {calloc(1, RAM), RAM};
+	struct kt_gk_mem m = gk_img_mem(&im);
+	uint64_t percpu_pa[2] = {0x8000000, 0x8100000}, po = 0xffff888000000000ull;
+	uint64_t sched_pa = 0x8800000, pcpu_off = 0x3000, root, p;
+	char *why = NULL;
+
+	CHECK(btf);
+	s64 = btf__add_int(btf, "kt_s64", 8, BTF_INT_SIGNED);
+	ev = btf__add_struct(btf, "scx_event_stats", 24);
+	btf__add_field(btf, "SCX_EV_SELECT_CPU_FALLBACK", s64, 0, 0);
+	btf__add_field(btf, "SCX_EV_DISPATCH_LOCAL_DSQ_OFFLINE", s64, 64, 0);
+	btf__add_field(btf, "SCX_EV_DISPATCH_KEEP_LAST", s64, 128, 0);
+	pcpu = btf__add_struct(btf, "scx_sched_pcpu", 40);
+	btf__add_field(btf, "pad", s64, 0, 0);
+	btf__add_field(btf, "event_stats", ev, 64, 0);
+	ptr = btf__add_ptr(btf, pcpu);
+	sched = btf__add_struct(btf, "scx_sched", 24);
+	btf__add_field(btf, "ops", s64, 0, 0);
+	btf__add_field(btf, "pcpu", ptr, 128, 0);
+	CHECK(s64 > 0 && ev > 0 && pcpu > 0 && ptr > 0 && sched > 0);
+	out = btf__raw_data(btf, &out_len);
+	memcpy(syms, gk_img_syms, sizeof(gk_img_syms));
+	syms[sizeof(gk_img_syms) / sizeof(gk_img_syms[0])] =
+	    (struct kt_gk_sym){"scx_root", 0xffffffff82400000ull};
+	CHECK_INT_EQ(kt_gk_open_parts(out, out_len, syms, sizeof(syms) / sizeof(syms[0]),
+				      gk_img_banner, sizeof(gk_img_banner) - 1, &gk, &why),
+		     0);
+	mon = kt_mon_new(gk, 2, &lim, &why);
+	CHECK(mon);
+	gk_img_boot(&im, gk, 0, 0, po, false, percpu_pa, 2);
+	/* a clock that moves, so samples are valid */
+	kt_mon_tick(mon, &m, 0, NULL);
+	CHECK(kt_mon_sample_at(mon, 0)->valid);
+	CHECK(!kt_mon_sample_at(mon, 0)->have_events); /* scx_root NULL: no scheduler */
+	root = po + sched_pa;
+	gk_img_put(&im, 0xffffffff82400000ull, 0, 0, &root, 8);
+	p = pcpu_off; /* a per-CPU pointer: + __per_cpu_offset[c] */
+	memcpy(im.ram + sched_pa + 16, &p, 8);
+	for (unsigned c = 0; c < 2; c++) {
+		int64_t fb = 5 + c, kl = 100 * (c + 1);
+		uint64_t at = percpu_pa[c] + pcpu_off + 8;
+
+		memcpy(im.ram + at, &fb, 8);
+		memcpy(im.ram + at + 16, &kl, 8);
+	}
+	kt_mon_tick(mon, &m, 100, NULL);
+	CHECK(kt_mon_sample_at(mon, 1)->have_events);
+	CHECK_INT_EQ(kt_mon_sample_at(mon, 1)->ev_fallback, 11);
+	CHECK_INT_EQ(kt_mon_sample_at(mon, 1)->ev_keep_last, 300);
+	kt_mon_free(mon);
+	btf__free(btf);
+	free(raw);
+	free(im.ram);
+}
