@@ -225,6 +225,14 @@ void kt_hostmon_finish(struct kt_hostmon *h, const char *not_run, struct kt_outc
 				    json_real((double)h->cpu_ns / 1e9 / span));
 		json_object_set_new(j, "samples_per_s",
 				    json_real((kt_mon_n_samples(h->mon) - 1) / span));
+		/* vCPUs whose host thread CPU time feeds the preempted rule */
+		{
+			int n = 0;
+
+			for (unsigned c = 0; c < h->ncpu; c++)
+				n += h->fd[c] >= 0;
+			json_object_set_new(j, "vcpu_times", json_integer(n));
+		}
 	}
 	kt_record_set(o, "monitor", j);
 }
