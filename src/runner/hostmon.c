@@ -21,7 +21,7 @@ struct kt_hostmon {
 	struct kt_mon *mon;
 	unsigned ncpu;
 	int *fd;	/* /proc/PID/task/TID/schedstat of each vCPU's thread, -1 unknown */
-	bool looked;	/* vCPU threads searched for */
+	unsigned looked; /* times the vCPU threads were searched for */
 	int64_t *vcpu_ns;
 	uint64_t cpu_ns;  /* this thread's CPU time spent in ticks */
 	uint64_t t_first, t_last; /* wall of the first and last tick (ns) */
@@ -156,9 +156,12 @@ static void find_vcpu_threads(struct kt_hostmon *h, int pid)
 			continue;
 		if (all) {
 			for (unsigned c = 0; c < h->ncpu; c++)
-				h->fd[c] = fd;
+				if (h->fd[c] < 0)
+					h->fd[c] = fd;
 			break;
 		}
+		if (h->fd[n] >= 0)
+			close(h->fd[n]);
 		h->fd[n] = fd;
 	}
 	closedir(d);
@@ -169,8 +172,9 @@ void kt_hostmon_tick(struct kt_hostmon *h, struct kt_vm_guest *g)
 	struct kt_gk_mem m = kt_gk_vm_mem(g);
 	uint64_t c0 = thread_cpu_ns();
 
-	if (!h->looked && kt_vm_guest_pid(g) > 0) {
-		h->looked = true;
+	/* QEMU starts its vCPU threads a little after the process: look until found */
+	if (h->looked < 100 && h->fd[h->ncpu - 1] < 0 && kt_vm_guest_pid(g) > 0) {
+		h->looked++;
 		find_vcpu_threads(h, kt_vm_guest_pid(g));
 	}
 	for (unsigned c = 0; c < h->ncpu; c++) {

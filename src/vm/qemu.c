@@ -116,6 +116,9 @@ char **kt_vm_build_argv(const struct kt_vm_plan *p, const char *cmdline)
 	ADD(&a, "-display");
 	ADD(&a, "none");
 	ADD(&a, "-nodefaults");
+	/* vCPU threads named "CPU n/TCG": the host monitor reads their CPU time */
+	ADD(&a, "-name");
+	ADD(&a, "ktstr,debug-threads=on");
 	ADD(&a, "-no-user-config");
 	ADD(&a, "-no-reboot");
 	ADD(&a, "-chardev");

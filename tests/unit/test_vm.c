@@ -161,6 +161,7 @@ UNIT_TEST(vm_argv_numa)
 	CHECK_STR_CONTAINS(s,
 			   " -kernel /k/bzImage -initrd /c/init.cpio.zst -append console=ttyS0 ");
 	CHECK_STR_CONTAINS(s, " -nodefaults ");
+	CHECK_STR_CONTAINS(s, " -name ktstr,debug-threads=on ");
 	CHECK_STR_CONTAINS(s, " -no-reboot ");
 	CHECK_STR_CONTAINS(s, " -chardev socket,id=com1,fd=5 -serial chardev:com1 "
 			      "-chardev socket,id=com2,fd=6 -serial chardev:com2");
