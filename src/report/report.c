@@ -13,7 +13,8 @@ static const char *const shown_keys[] = {
 	"test_name", "topology",     "scheduler",   "payload",	"metrics",   "passed",
 	"skipped",   "inconclusive", "stats",	    "monitor",	"work_type", "active_flags",
 	"kernel_version", "timestamp", "run_id",    "host",	"run_source", "details",
-	"duration_ms", "project_commit",
+	"duration_ms", "project_commit", "schema_version", "failure", "scheduler_exit",
+	"failure_dump", "absent",
 };
 
 static bool is_shown(const char *k)
@@ -203,7 +204,12 @@ none:
 	return NULL;
 }
 
-static json_t *test_entry(const struct kt_sidecar *sc, json_t *raw, size_t run)
+static json_t *jstr_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *test_entry(const struct kt_sidecar *sc, size_t run)
 {
 	const char *v = verdict(sc);
 	json_t *o = json_object(), *flags = json_array(), *details = json_array(), *d;
@@ -246,17 +252,25 @@ static json_t *test_entry(const struct kt_sidecar *sc, json_t *raw, size_t run)
 	} else {
 		json_object_set_new(o, "monitor", json_null());
 	}
-	/* For failures: every other non-empty field (exit kind, phase, dump path, ...). */
+	json_object_set_new(o, "failure", json_is_object(sc->failure) ? json_incref(sc->failure)
+								    : json_null());
+	json_object_set_new(o, "scheduler_exit", json_is_object(sc->scheduler_exit)
+							 ? json_incref(sc->scheduler_exit)
+							 : json_null());
+	json_object_set_new(o, "failure_dump", jstr_null(sc->failure_dump));
+	/* For failures: why fields are absent, and every other non-empty field. */
 	json_t *extra = json_object();
 
 	if (strcmp(v, "pass") && strcmp(v, "skip")) {
 		const char *k;
 		json_t *x;
 
-		json_object_foreach(raw, k, x) {
+		json_object_foreach(sc->raw, k, x) {
 			if (!is_shown(k) && !is_empty(x))
 				json_object_set(extra, k, x);
 		}
+		if (json_is_object(sc->absent))
+			json_object_set_new(o, "absent", json_incref(sc->absent));
 	}
 	json_object_set_new(o, "extra", extra);
 	free(key);
@@ -275,48 +289,35 @@ struct collect {
 static int collect_cb(void *ctx, const char *path)
 {
 	struct collect *c = ctx;
-	json_error_t je;
-	json_t *raw = json_load_file(path, 0, &je);
 	struct kt_sidecar sc;
 	char *err = NULL;
 
 	c->n++;
-	if (!raw) {
-		err = kt_asprintf("%s (line %d)", je.text, je.line);
-	} else if (kt_sidecar_from_json(raw, &sc, &err)) {
-		;
-	} else {
-		json_array_append_new(c->tests, test_entry(&sc, raw, c->run));
-		if (!c->host && json_is_object(sc.host) && json_object_size(sc.host))
-			c->host = json_incref(sc.host);
-		if (sc.timestamp && *sc.timestamp) {
-			if (!c->ts_first || strcmp(sc.timestamp, c->ts_first) < 0) {
-				free(c->ts_first);
-				c->ts_first = kt_strdup(sc.timestamp);
-			}
-			if (!c->ts_last || strcmp(sc.timestamp, c->ts_last) > 0) {
-				free(c->ts_last);
-				c->ts_last = kt_strdup(sc.timestamp);
-			}
-		}
-		if (!c->have_first) {
-			c->first = sc;
-			c->have_first = true;
-		} else {
-			kt_sidecar_free(&sc);
-		}
-	}
-	if (err) {
+	if (kt_sidecar_read(path, &sc, &err)) {
 		json_array_append_new(c->errors, json_pack("{s:s,s:s}", "path", path, "error", err));
 		free(err);
+		return 0;
 	}
-	json_decref(raw);
+	json_array_append_new(c->tests, test_entry(&sc, c->run));
+	if (!c->host && json_is_object(sc.host) && json_object_size(sc.host))
+		c->host = json_incref(sc.host);
+	if (sc.timestamp && *sc.timestamp) {
+		if (!c->ts_first || strcmp(sc.timestamp, c->ts_first) < 0) {
+			free(c->ts_first);
+			c->ts_first = kt_strdup(sc.timestamp);
+		}
+		if (!c->ts_last || strcmp(sc.timestamp, c->ts_last) > 0) {
+			free(c->ts_last);
+			c->ts_last = kt_strdup(sc.timestamp);
+		}
+	}
+	if (!c->have_first) {
+		c->first = sc;
+		c->have_first = true;
+	} else {
+		kt_sidecar_free(&sc);
+	}
 	return 0;
-}
-
-static json_t *jstr_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
 }
 
 int kt_report_data(const char *const *dirs, size_t n, json_t **out, char **err)

@@ -70,6 +70,13 @@
 					  fmtNum(v) + unit));
 		}
 	}
+	/* A time axis in ms, or in s from 10 s up. */
+	function msAxis(s, x0, x1, y, maxMs) {
+		if (maxMs >= 10000)
+			xAxis(s, x0, x1, y, maxMs / 1000, ' s');
+		else
+			xAxis(s, x0, x1, y, maxMs, ' ms');
+	}
 	function runName(i) {
 		return D.runs[i] ? D.runs[i].label : 'run ' + i;
 	}
@@ -130,7 +137,7 @@
 				name = el('td', {}, [el('a', { href: '#failure-' + i }, [t.name])]);
 			return { t: t, tr: el('tr', { 'class': 'test-row v-row-' + t.verdict,
 						      'data-verdict': t.verdict }, [
-				el('td', {}, [String(t.run)]), name, el('td', {}, [t.topology]),
+				el('td', {}, [runName(t.run)]), name, el('td', {}, [t.topology]),
 				el('td', {}, [t.scheduler]), el('td', {}, [t.work_type]),
 				el('td', {}, [t.flags.join(',')]), el('td', {}, [badge(t.verdict)]),
 				el('td', { 'class': 'num' }, [fmtMs(t.duration_ms)])]) };
@@ -178,7 +185,24 @@
 			n++;
 			sec = el('section', { 'class': 'failure ' + t.verdict, id: 'failure-' + i }, [
 				el('h3', {}, [badge(t.verdict), ' ', testLabel(t), ' (' + runName(t.run) + ')'])]);
-			if (!t.details.length)
+			if (t.failure) {
+				sec.appendChild(el('div', { 'class': 'failure-kind' }, [
+					el('strong', {}, [t.failure.kind || 'failure']),
+					t.failure.phase ? ' (phase: ' + t.failure.phase +
+						(t.failure.stage ? ', stage: ' + t.failure.stage : '') + ')' : '']));
+				if (t.failure.message)
+					sec.appendChild(el('pre', {}, [t.failure.message]));
+			}
+			if (t.scheduler_exit) {
+				sec.appendChild(el('div', { 'class': 'sched-exit' }, [
+					el('strong', {}, ['scheduler exit: ']),
+					[t.scheduler_exit.kind, t.scheduler_exit.reason].filter(Boolean).join(': ')]));
+				if (t.scheduler_exit.message)
+					sec.appendChild(el('pre', {}, [t.scheduler_exit.message]));
+			}
+			if (t.failure_dump)
+				sec.appendChild(el('div', {}, [el('strong', {}, ['failure dump: ']), t.failure_dump]));
+			if (!t.details.length && !t.failure)
 				sec.appendChild(el('p', { 'class': 'empty' }, ['no details recorded']));
 			t.details.forEach(function (d) {
 				sec.appendChild(el('div', {}, [el('strong', {}, [d.kind])]));
@@ -191,6 +215,13 @@
 			if (t.monitor)
 				sec.appendChild(el('div', {}, [el('strong', {}, ['monitor: ']),
 							       JSON.stringify(t.monitor)]));
+			if (t.absent && Object.keys(t.absent).length)
+				sec.appendChild(el('details', { 'class': 'absent' }, [
+					el('summary', {}, [Object.keys(t.absent).length +
+							   ' fields not recorded, and why']),
+					el('table', {}, Object.keys(t.absent).map(function (k) {
+						return el('tr', {}, [el('th', {}, [k]), el('td', {}, [t.absent[k]])]);
+					}))]));
 			root.appendChild(sec);
 		});
 		if (!n)
@@ -212,7 +243,7 @@
 			x0 = Math.min(360, 12 + lw * 6);
 			h = ts.length * row + 24;
 			s = plotSvg('walltime', w, h, 'wall time per test, ' + r.label);
-			xAxis(s, x0, w - 20, h - 18, max / 1000, ' s');
+			msAxis(s, x0, w - 20, h - 18, max);
 			ts.forEach(function (t, i) {
 				var y = i * row + 2, bw = (w - 20 - x0) * t.duration_ms / max;
 				var bar = svg('rect', { x: x0, y: y, width: Math.max(1, bw), height: row - 4,
@@ -350,7 +381,7 @@
 		x0 = Math.min(360, 12 + lw * 6);
 		h = pairs.length * row + 24;
 		s = plotSvg('compare', w, h, 'wall time, ' + runName(ai) + ' vs ' + runName(bi));
-		xAxis(s, x0, w - 20, h - 18, max / 1000, ' s');
+		msAxis(s, x0, w - 20, h - 18, max);
 		pairs.forEach(function (p, i) {
 			var y = i * row + 9, sx = function (v) { return x0 + (w - 20 - x0) * v / max; };
 			var col = '#555', g = svg('g', { 'class': 'pair' });
@@ -386,7 +417,7 @@
 		});
 		s = plotSvg('timeline', w, h, field + ' per CPU over time, ' + testLabel(t));
 		s.setAttribute('data-field', field);
-		xAxis(s, x0, w - 10, y1, tmax / 1000, ' s');
+		msAxis(s, x0, w - 10, y1, tmax);
 		s.appendChild(svg('line', { 'class': 'axis', x1: x0, x2: x0, y1: y0, y2: y1 }));
 		s.appendChild(svg('text', { x: x0 - 4, y: y0 + 8, 'text-anchor': 'end' }, fmtNum(vmax)));
 		s.appendChild(svg('text', { x: x0 - 4, y: y1, 'text-anchor': 'end' }, '0'));

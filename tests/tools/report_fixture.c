@@ -101,6 +101,11 @@ int main(int argc, char **argv)
 					     "worst_gap_ms", 20 + i % 50, "total_iterations",
 					     100000 * (100 - (int)slow) / 100 + i);
 			if (i % 10 == 7) {
+				sc.failure = json_pack("{s:s,s:s,s:s}", "kind", "scheduler_error", "phase",
+						       "workload", "message", "scx_bpf_error: test error");
+				sc.scheduler_exit = json_pack("{s:s,s:s}", "kind", "error", "reason",
+							      "scx_bpf_error (test error)");
+				sc.failure_dump = kt_strdup("/tmp/ktstr-dump.json");
 				sc.details = json_pack(
 					"[{s:s,s:s}]", "kind", "Starved",
 					"message", "cg_1 worker 3 made no progress for 1200 ms "

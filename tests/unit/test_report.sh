@@ -69,6 +69,10 @@ want "per-CPU timelines (every 5th test, 2 runs)" 'data-plot="timeline"' "$tmp/d
 want "wall-time bars" 'class="bar"' "$tmp/dom" 40
 # The slower run shows as +25.0% on every pair, in red.
 want "regressions in the compare view" 'class="num regression">+25.0%' "$tmp/dom" 20
+# The structured failure reason, the scheduler's exit and the dump path (4 failures).
+want "failure kinds" '<strong>scheduler_error</strong> (phase: workload)' "$tmp/dom" 4
+want "scheduler exits" 'scx_bpf_error (test error)</div>' "$tmp/dom" 4
+want "dump paths" '<strong>failure dump: </strong>/tmp/ktstr-dump.json' "$tmp/dom" 4
 # Markup in a failure message is text, never markup.
 grep -q '&lt;/script&gt;&lt;script&gt;document.title=' "$tmp/dom" || fail "failure message not shown as text"
 grep -q '<title>ktstr report: run-a, run-b</title>' "$tmp/dom" || fail "document title"

@@ -3,7 +3,7 @@
 # headless chromium: `ktstr test` runs eevdf_quick (boots a VM, passes),
 # missing_scheduler (fails before a boot) and too_big (skips); `ktstr report`
 # with no run given picks that run directory; the rendered DOM holds the
-# three verdicts, the failure report of the failed test, the wall-time plot and
+# three verdicts, the failure report with its kind, phase and reason, the wall-time plot and
 # the off-CPU plot of the test that ran, the console stays silent; the run's
 # sidecars carry the host state (load, SMT) that `host-state show` reads back.
 set -eu
@@ -33,6 +33,10 @@ for v in pass fail skip; do
 done
 grep -q '<section class="failure fail" id="failure-[0-9]*">' "$TMP/dom" || fail "no failure report"
 grep -q '</span> missing_scheduler \[1n1l' "$TMP/dom" || fail "failure report not titled with the test"
+grep -q '<strong>scheduler_missing</strong> (phase: before_attach)' "$TMP/dom" ||
+	fail "the failure kind and phase are not shown"
+grep -q "scheduler '/nonexistent/scx_missing' not found" "$TMP/dom" || fail "failure reason not shown"
+grep -q 'fields not recorded, and why</summary>' "$TMP/dom" || fail "absent fields not explained"
 n=$(grep -o 'data-plot="walltime"' "$TMP/dom" | wc -l)
 [ "$n" -eq 1 ] || fail "$n wall-time plots, want 1"
 n=$(grep -o 'data-plot="offcpu"' "$TMP/dom" | wc -l)
