@@ -311,7 +311,7 @@ static void ev_end(void *arg, uint32_t ms)
 /* Facts for the sidecar that only the guest can measure (src/runner/record.h). */
 static void send_facts(void)
 {
-	json_t *f = kt_run_facts();
+	json_t *f = kt_run_facts(true);
 	char *s = json_dumps(f, JSON_COMPACT);
 
 	if (s)

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A run's sidecar from what the run measured. See record.h. */
 #include <errno.h>
+#include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <ktstr/work.h>
 
@@ -14,6 +17,7 @@
 /* ---- hooks ------------------------------------------------------------------ */
 
 #define FACTS_MAX_WORK_TYPES 64
+#define FACTS_MAX_PROGS 512
 
 void kt_record_result_arrived(struct kt_outcome *o)
 {
@@ -24,7 +28,7 @@ void kt_record_result_arrived(struct kt_outcome *o)
 /* The guest's FACT object, checked: only known keys of the right shape are kept. */
 void kt_record_facts(struct kt_outcome *o, const void *data, uint32_t len)
 {
-	json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL), *wt, *e, *keep;
+	json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL), *wt, *vs, *e, *keep;
 	size_t i;
 
 	if (!j || !json_is_object(j)) {
@@ -43,6 +47,20 @@ void kt_record_facts(struct kt_outcome *o, const void *data, uint32_t len)
 				json_array_append_new(ok, json_string(kt_work_type_name(t)));
 		}
 		json_object_set_new(keep, "work_types", ok);
+	}
+	vs = json_object_get(j, "verifier_stats");
+	if (json_is_array(vs) && json_array_size(vs) <= FACTS_MAX_PROGS) {
+		json_t *ok = json_array();
+
+		json_array_foreach(vs, i, e) {
+			json_t *name = json_object_get(e, "name"), *n = json_object_get(e, "verified_insns");
+
+			if (json_is_string(name) && strlen(json_string_value(name)) < 64 &&
+			    json_is_integer(n) && json_integer_value(n) >= 0)
+				json_array_append_new(ok, json_pack("{s:O,s:O}", "name", name,
+								    "verified_insns", n));
+		}
+		json_object_set_new(keep, "verifier_stats", ok);
 	}
 	json_decref(j);
 	json_decref(o->rec.facts);
@@ -111,15 +129,63 @@ void kt_record_free(struct kt_run_record *r)
 	memset(r, 0, sizeof(*r));
 }
 
-json_t *kt_run_facts(void)
+/*
+ * Verifier statistics of the BPF programs loaded now: [{name,
+ * verified_insns, type}], NULL when none is loaded (or bpf() is not
+ * available). Walks program ids with bpf(2) directly: the guest side is a
+ * static binary and needs nothing from libbpf for this.
+ */
+static json_t *bpf_verifier_stats(void)
+{
+	json_t *a = json_array();
+	__u32 id = 0;
+
+	for (int n = 0; n < 4096; n++) {
+		union bpf_attr at;
+		struct bpf_prog_info info;
+		int fd;
+
+		memset(&at, 0, sizeof(at));
+		at.start_id = id;
+		if (syscall(__NR_bpf, BPF_PROG_GET_NEXT_ID, &at, sizeof(at)) < 0)
+			break;
+		id = at.next_id;
+		memset(&at, 0, sizeof(at));
+		at.prog_id = id;
+		fd = (int)syscall(__NR_bpf, BPF_PROG_GET_FD_BY_ID, &at, sizeof(at));
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		memset(&at, 0, sizeof(at));
+		at.info.bpf_fd = (__u32)fd;
+		at.info.info_len = sizeof(info);
+		at.info.info = (__u64)(unsigned long)&info;
+		if (syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &at, sizeof(at)) == 0)
+			json_array_append_new(a, json_pack("{s:s%,s:i}", "name", info.name,
+							   strnlen(info.name, sizeof(info.name)),
+							   "verified_insns",
+							   (json_int_t)info.verified_insns));
+		close(fd);
+	}
+	if (!json_array_size(a)) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+json_t *kt_run_facts(bool bpf)
 {
 	uint64_t used = kt_workload_types_used();
-	json_t *wt = json_array();
+	json_t *wt = json_array(), *f, *vs = bpf ? bpf_verifier_stats() : NULL;
 
 	for (unsigned i = 0; i < KT_WORK__COUNT; i++)
 		if (used & (1ull << i))
 			json_array_append_new(wt, json_string(kt_work_type_name(i)));
-	return json_pack("{s:o}", "work_types", wt);
+	f = json_pack("{s:o}", "work_types", wt);
+	if (vs)
+		json_object_set_new(f, "verifier_stats", vs);
+	return f;
 }
 
 /* ---- commits ---------------------------------------------------------------- */
@@ -301,7 +367,9 @@ static json_t *failure_of(const struct kt_outcome *o, const struct kt_sched_exit
 		msg = kt_strdup(o->oom_line);
 	} else {
 		kind = "body";
-		msg = kt_strdup(o->have_result ? "the result was not the expected one (expect_err)"
+		if (o->have_result)
+			phase = "workload";
+		msg = kt_strdup(o->have_result ? "the test passed but was expected to fail (expect_err)"
 					       : "the guest sent no test result");
 	}
 	f = json_pack("{s:s,s:s,s:s}", "kind", kind, "phase", phase, "message", msg);
@@ -321,7 +389,7 @@ static void set_work_types(struct kt_sidecar *sc, const struct kt_plan *p,
 	size_t i;
 
 	if (!facts && o && p->test->host_only)
-		facts = local = kt_run_facts();
+		facts = local = kt_run_facts(false);
 	wt = facts ? json_object_get(facts, "work_types") : NULL;
 	json_array_foreach(wt, i, e)
 		kt_strv_add(&sc->work_types, json_string_value(e));
@@ -387,7 +455,7 @@ static void set_exit(struct kt_sidecar *sc, const struct kt_plan *p,
 					       : "no scheduler log came back from the guest");
 }
 
-static void set_slots(struct kt_sidecar *sc, const struct kt_outcome *o)
+static void set_slots(struct kt_sidecar *sc, const struct kt_plan *p, const struct kt_outcome *o)
 {
 	json_t *extra = o ? o->rec.sidecar_extra : NULL, *v;
 	const char *key;
@@ -402,9 +470,20 @@ static void set_slots(struct kt_sidecar *sc, const struct kt_outcome *o)
 		kt_sidecar_absent(sc, "monitor", "no host monitor summary was recorded for this run");
 	if (!kt_sidecar_get(sc, "stimulus_events"))
 		kt_sidecar_absent(sc, "stimulus_events", "no scenario events were recorded");
+	if (!kt_sidecar_get(sc, "verifier_stats") && o && o->rec.facts &&
+	    json_object_get(o->rec.facts, "verifier_stats"))
+		kt_sidecar_set(sc, "verifier_stats",
+			       json_deep_copy(json_object_get(o->rec.facts, "verifier_stats")));
 	if (!kt_sidecar_get(sc, "verifier_stats"))
-		kt_sidecar_absent(sc, "verifier_stats",
-				  "BPF verifier statistics are not collected by this ktstr");
+		kt_sidecar_absent(sc, "verifier_stats", "%s",
+				  !p->sched || !p->sched->binary
+				      ? "no sched_ext scheduler: no BPF programs to verify"
+				  : !o || !o->rec.facts
+				      ? "the guest reported no facts"
+				      : p->test->host_only
+					    ? "host_only test: the host's BPF programs are not the "
+					      "test's"
+					    : "no BPF program was loaded when the guest reported");
 	if (!kt_sidecar_get(sc, "kvm_stats"))
 		kt_sidecar_absent(sc, "kvm_stats",
 				  !o || !o->rec.accel ? "no VM was booted"
@@ -489,7 +568,7 @@ void kt_record_build(const struct kt_plan *p, const struct kt_kernel *k,
 		sc->failure_dump = kt_strdup(o->rec.failure_dump);
 	}
 	kt_sched_exit_free(&ex);
-	set_slots(sc, o);
+	set_slots(sc, p, o);
 }
 
 void kt_record_sidecar(const struct kt_plan *p, const struct kt_kernel *k,

@@ -49,9 +49,11 @@ void kt_record_free(struct kt_run_record *r);
 
 /*
  * Facts this process can measure about the scenario it ran: {"work_types":
- * [names]}. The guest sends it as FACT; host_only tests use it directly.
+ * [names], "verifier_stats": [{name, verified_insns}] (with bpf, when BPF
+ * programs are loaded)}. The guest sends it as FACT; host_only tests use
+ * the work types directly.
  */
-json_t *kt_run_facts(void);
+json_t *kt_run_facts(bool bpf);
 
 /*
  * Build the sidecar (no I/O but the git lookups of the kernel and

@@ -45,4 +45,10 @@ for s in $(check kernel | names); do
 	k=$((k + 1))
 done
 [ "$k" -ge 4 ] || fail "found only $k kernel subcommands in ktstr kernel --help"
-echo "test_help: ok (ktstr, $n commands, $k kernel subcommands)"
+st=0
+for s in $(check stats | names); do
+	check stats "$s" >/dev/null
+	st=$((st + 1))
+done
+[ "$st" -ge 6 ] || fail "found only $st stats subcommands in ktstr stats --help"
+echo "test_help: ok (ktstr, $n commands, $k kernel subcommands, $st stats subcommands)"

@@ -162,6 +162,7 @@ UNIT_TEST(record_fields_follow_the_run)
 	CHECK_STR_CONTAINS(jstr(j, "absent", "kernel_version"), "no kernel");
 	CHECK_STR_CONTAINS(jstr(j, "absent", "scheduler_commit"), "EEVDF");
 	CHECK_STR_CONTAINS(jstr(j, "absent", "kvm_stats"), "no VM");
+	CHECK_STR_CONTAINS(jstr(j, "absent", "verifier_stats"), "no sched_ext scheduler");
 	CHECK(json_is_null(json_object_get(j, "failure")));
 	json_decref(j);
 	kt_sidecar_free(&sc);
@@ -172,7 +173,14 @@ UNIT_TEST(record_fields_follow_the_run)
 	CHECK_INT_EQ(kt_plan_resolve(&t, &p, &err), 0);
 	o.have_result = true;
 	kt_assert_result_pass(&o.result);
-	kt_record_facts(&o, "{\"work_types\":[\"YieldHeavy\",\"Bursty\",\"Bogus\",7]}", 48);
+	{
+		const char *facts = "{\"work_types\":[\"YieldHeavy\",\"Bursty\",\"Bogus\",7],"
+				    "\"verifier_stats\":[{\"name\":\"mine_enqueue\","
+				    "\"verified_insns\":321},{\"name\":7},{\"name\":\"x\","
+				    "\"verified_insns\":-1}],\"junk\":1}";
+
+		kt_record_facts(&o, facts, (uint32_t)strlen(facts));
+	}
 	t0 = kt_now_ns();
 	o.rec.result_ns = t0;
 	o.rec.vm_end_ns = t0 + 250 * 1000000ull;
@@ -183,6 +191,11 @@ UNIT_TEST(record_fields_follow_the_run)
 	setenv("KTSTR_CI", "yes", 1);
 	j = build_json(&p, &k, &o, KT_VERDICT_PASS, 4321, &sc);
 	CHECK_STR_EQ(jstr(j, "scheduler", NULL), "mine");
+	CHECK_INT_EQ(json_array_size(json_object_get(j, "verifier_stats")), 1);
+	CHECK_INT_EQ(json_integer_value(json_object_get(
+			     json_array_get(json_object_get(j, "verifier_stats"), 0), "verified_insns")),
+		     321);
+	CHECK(json_object_get(j, "junk") == NULL);
 	CHECK_STR_EQ(jstr(j, "work_type", NULL), "YieldHeavy+Bursty");
 	CHECK_INT_EQ(json_array_size(json_object_get(j, "work_types")), 2);
 	CHECK_STR_EQ(jstr(j, "kernel_version", NULL), "6.99.1");

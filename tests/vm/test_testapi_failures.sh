@@ -6,6 +6,9 @@
 #    (qmap's own timeout) and the diagnostics say so
 #  - scx_qmap -e 100: scx_bpf_error's message is in the report, exit 1
 #  - a nonexistent scheduler path: clear error, exit 1
+#  - a test body whose own check fails: exit 1
+#  - each of these records its reason in the sidecar as data (failure kind
+#    and phase, the scheduler's exit kind and message)
 #  - a topology too big for the host: SKIP (exit 0), a failure under
 #    KTSTR_NO_SKIP_MODE and under `ktstr test --no-skip-mode`
 set -eu
@@ -18,10 +21,22 @@ trap 'rm -rf "$tmp"' EXIT
 export KTSTR_TARGET_DIR=$tmp/target
 fail() { echo "FAIL: $*" >&2; cat "$tmp/log" >&2; exit 1; }
 
+# The failure's reason is in the sidecar as data, not only in the report:
+# sidecar_is NAME PYEXPR: NAME's sidecar (s = its JSON) satisfies PYEXPR.
+sidecar_is() {
+	local f
+	f=$(find "$KTSTR_TARGET_DIR" -name "$1-*.ktstr.json" | head -1)
+	[ -n "$f" ] || fail "$1: no sidecar"
+	python3 -c "import json,sys; s = json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" \
+		"$f" || fail "$1: sidecar does not satisfy $2: $(cat "$f")"
+}
+
 # Missing scheduler (no VM boots).
 rc=0; "$bin" --exact ktstr/missing_scheduler >"$tmp/log" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "missing scheduler: exit $rc, want 1"
 grep -q "scheduler '/nonexistent/scx_missing' not found" "$tmp/log" || fail "missing scheduler message"
+sidecar_is missing_scheduler 's["failure"]["kind"] == "scheduler_missing" and
+	s["failure"]["phase"] == "before_attach" and "not found" in s["failure"]["message"]'
 
 # Too-big topology: skip, or fail in no-skip mode.
 rc=0; "$bin" --exact ktstr/too_big >"$tmp/log" 2>&1 || rc=$?
@@ -42,6 +57,10 @@ grep -q "ktstr_test 'qmap_bpf_error' \[sched=scx_qmap\] \[topo=1n1l2c1t\] failed
 	fail "qmap -e: report header"
 grep -q "test triggering error" "$tmp/log" || fail "qmap -e: scx_bpf_error message missing"
 grep -q -- "--- scheduler log ---" "$tmp/log" || fail "qmap -e: scheduler log section"
+sidecar_is qmap_bpf_error 's["failure"]["kind"] == "scheduler_error" and
+	s["failure"]["phase"] == "workload" and s["scheduler_exit"]["kind"] == "error" and
+	s["scheduler_exit"]["reason"] == "scx_bpf_error" and
+	"test triggering error" in s["scheduler_exit"]["message"]'
 
 # scx_qmap -t 2: stall verdict naming the exit reason; expected (expect_err).
 rc=0; "$bin" --exact ktstr/qmap_stall >"$tmp/log" 2>&1 || rc=$?
@@ -54,6 +73,8 @@ awk -v s="$secs" 'BEGIN { exit !(s < 5.0) }' ||
 	fail "qmap -t: stall reported after ${secs}s: .watchdog_timeout_s=2 not applied (qmap's own is 5 s)"
 grep -q "^sched_ext watchdog: 2 s (HZ=[0-9]*; the scheduler's own: 5.0 s), applied at 1 enable$" "$tmp/log" ||
 	fail "qmap -t: diagnostics do not show the watchdog override"
+sidecar_is qmap_stall 's["passed"] and s["failure"] is None and
+	s["scheduler_exit"]["kind"] == "stall" and "failed to run for" in s["scheduler_exit"]["message"]'
 # A spread failure (limit 0.01 %) carries its evidence.
 rc=0; "$bin" --exact ktstr/unfair_evidence >"$tmp/log" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "unfair_evidence: exit $rc, want 1"
@@ -63,4 +84,11 @@ grep -Eq "^  unfair cgroup: spread=[0-9]+% \([0-9]+-[0-9]+%\) 3 workers on 2 cpu
 	fail "unfair_evidence: not one evidence line per worker"
 grep -Eq '^      cpu[01]: tasks waited [0-9.]+s in its queue, went idle [0-9]+ times; balancing over \{0-1\}: [1-9][0-9]* runs, ' "$tmp/log" ||
 	fail "unfair_evidence: no balancer counters (kernel.sched_schedstats off?)"
+
+# The body's own check fails: recorded as a body failure during the workload.
+rc=0; "$bin" --exact ktstr/body_check_fails >"$tmp/log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "body_check_fails: exit $rc, want 1"
+sidecar_is body_check_fails 's["failure"]["kind"] == "body" and s["failure"]["phase"] == "workload" and
+	"below floor" in s["failure"]["message"] and s["work_type"] == "CpuSpin" and
+	s["scheduler_exit"] is None and s["cleanup_duration_ms"] is not None'
 echo "all failure verdicts as expected"

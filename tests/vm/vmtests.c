@@ -165,3 +165,13 @@ KTSTR_TEST(qmap_stall_steps, .scheduler = &scx_qmap, .extra_sched_args = {"-t", 
 
 	return ktstr_execute_steps(ctx, steps, sizeof(steps) / sizeof(steps[0]));
 }
+
+/*
+ * The body's own check fails: a throughput floor no CPU reaches. The
+ * sidecar records it as data: failure {kind: body, phase: workload}
+ * (tests/vm/test_testapi_failures.sh).
+ */
+KTSTR_TEST(body_check_fails, .duration_s = 1, .assert = {.min_work_rate = KTSTR_F64(1e18)})
+{
+	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0"}));
+}
