@@ -127,7 +127,14 @@ struct kt_cgroup_stats {
 	double avg_off_cpu_pct;
 	double min_off_cpu_pct;
 	double max_off_cpu_pct;
+	/*
+	 * max - min over the workers of the share of wall time each waited
+	 * runnable (schedstat run_delay): what the scheduler kept it off a
+	 * CPU, without the time it chose to sleep. Off-CPU shares when no
+	 * worker has schedstat.
+	 */
 	double spread;
+	double min_wait_pct, max_wait_pct; /* the ends of that spread */
 	uint64_t max_gap_ms;
 	int64_t max_gap_cpu;
 	uint64_t total_migrations;

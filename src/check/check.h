@@ -52,6 +52,16 @@ void kt_assert_result_add_failure(struct kt_assert_result *r, enum kt_detail_kin
  */
 void kt_assert_result_add_inconclusive(struct kt_assert_result *r, enum kt_detail_kind kind,
 				       const char *fmt, ...) KT_PRINTF(3, 4);
+/*
+ * Declare the failures of the detail kinds in the mask `kinds` (bit
+ * 1 << kind) expected by design, for the reason `why` (a scenario whose
+ * check the scheduler class cannot meet by construction): their messages
+ * become "expected by design (why): ..." and, when no other failure is
+ * left, the verdict drops to Pass (Inconclusive if an inconclusive detail
+ * remains). A result that did not fail is unchanged. Returns how many
+ * details were declared.
+ */
+size_t kt_assert_result_by_design(struct kt_assert_result *r, unsigned kinds, const char *why);
 /* Set the flags for v (details unchanged). */
 void kt_assert_result_set_verdict(struct kt_assert_result *r, enum kt_verdict v);
 static inline bool kt_assert_result_failed(const struct kt_assert_result *r)
@@ -111,6 +121,10 @@ struct kt_check_ctx {
 };
 
 /* Pure statistics helpers (exposed for tests and other modules). */
+/* Some worker has schedstat numbers (pcount > 0): the kernel accounts run_delay. */
+bool kt_workers_have_schedstat(const struct kt_worker_report *r, size_t n);
+/* Share of its wall time a worker waited runnable (run_delay / wall, percent, <= 100). */
+double kt_worker_wait_pct(const struct kt_worker_report *r);
 /* Nearest rank p99: sorted[ceil(0.99 n) - 1]; v is sorted in place. 0 for n == 0. */
 uint64_t kt_stat_p99(uint64_t *v, size_t n);
 /* sorted[n/2]; v sorted in place. 0 for n == 0. */

@@ -9,6 +9,24 @@
 
 /* ---- statistics ---------------------------------------------------------- */
 
+bool kt_workers_have_schedstat(const struct kt_worker_report *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r[i].schedstat_run_count > 0)
+			return true;
+	return false;
+}
+
+double kt_worker_wait_pct(const struct kt_worker_report *r)
+{
+	double pct;
+
+	if (!r->wall_time_ns)
+		return 0;
+	pct = (double)r->schedstat_run_delay_ns / (double)r->wall_time_ns * 100.0;
+	return pct > 100.0 ? 100.0 : pct;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -134,6 +152,7 @@ void kt_cgroup_stats_compute(const struct kt_worker_report *r, size_t n,
 	size_t npct = 0, nsamp, ndelay = 0;
 	double sum_pct = 0, sum_delay = 0, mean;
 	uint64_t *samp, local, total;
+	bool sched = kt_workers_have_schedstat(r, n);
 
 	memset(s, 0, sizeof(*s));
 	kt_cpuset_zero(&cpus);
@@ -142,11 +161,16 @@ void kt_cgroup_stats_compute(const struct kt_worker_report *r, size_t n,
 		kt_cpuset_or(&cpus, &cpus, &r[i].cpus_used);
 		if (r[i].wall_time_ns > 0) {
 			double pct = (double)r[i].off_cpu_ns / (double)r[i].wall_time_ns * 100.0;
+			double wait = sched ? kt_worker_wait_pct(&r[i]) : pct;
 
 			if (!npct || pct < s->min_off_cpu_pct)
 				s->min_off_cpu_pct = pct;
 			if (!npct || pct > s->max_off_cpu_pct)
 				s->max_off_cpu_pct = pct;
+			if (!npct || wait < s->min_wait_pct)
+				s->min_wait_pct = wait;
+			if (!npct || wait > s->max_wait_pct)
+				s->max_wait_pct = wait;
 			sum_pct += pct;
 			npct++;
 		}
@@ -169,7 +193,7 @@ void kt_cgroup_stats_compute(const struct kt_worker_report *r, size_t n,
 	s->num_cpus = (uint64_t)kt_cpuset_count(&cpus);
 	if (npct) {
 		s->avg_off_cpu_pct = sum_pct / (double)npct;
-		s->spread = s->max_off_cpu_pct - s->min_off_cpu_pct;
+		s->spread = s->max_wait_pct - s->min_wait_pct;
 	}
 	if (ndelay)
 		s->mean_run_delay_us = sum_delay / (double)ndelay;
@@ -249,9 +273,14 @@ static void fail_spread(const struct kt_worker_report *r, size_t n,
 	struct kt_cpuset cpus;
 
 	sb_addf(&sb, "unfair cgroup: spread=%.0f%% (%.0f-%.0f%%) %zu workers on %llu cpus%s",
-		st->spread, st->min_off_cpu_pct, st->max_off_cpu_pct, n,
-		(unsigned long long)st->num_cpus, thr);
-	sb_adds(&sb, "\n  per worker (off-CPU = wall - CPU time; kernel = its schedstat):");
+		st->spread, st->min_wait_pct, st->max_wait_pct, n, (unsigned long long)st->num_cpus,
+		thr);
+	sb_adds(&sb, kt_workers_have_schedstat(r, n)
+			 ? "\n  per worker (spread is over the share of its wall time each waited "
+			   "runnable, the kernel's schedstat run_delay; off-CPU = wall - CPU time, "
+			   "sleep included):"
+			 : "\n  per worker (no schedstat: spread is over the off-CPU share, wall - "
+			   "CPU time, sleep included):");
 	kt_worker_evidence_format(r, n, &sb);
 	if (ctx && ctx->lb_start && ctx->lb_end) {
 		kt_cpuset_zero(&cpus);

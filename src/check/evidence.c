@@ -327,7 +327,7 @@ void kt_worker_evidence_format(const struct kt_worker_report *r, size_t n, struc
 		fmt_secs(sb, w->schedstat_cpu_time_ns);
 		sb_adds(sb, ", waited runnable ");
 		fmt_secs(sb, w->schedstat_run_delay_ns);
-		sb_addf(sb, ", %llu times on a CPU, %llu migrations",
+		sb_addf(sb, " (%.0f%%), %llu times on a CPU, %llu migrations", kt_worker_wait_pct(w),
 			(unsigned long long)w->schedstat_run_count,
 			(unsigned long long)w->migration_count);
 		format_placement(w, sb);

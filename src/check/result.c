@@ -140,6 +140,35 @@ void kt_assert_result_add_failure(struct kt_assert_result *r, enum kt_detail_kin
 	va_end(ap);
 }
 
+size_t kt_assert_result_by_design(struct kt_assert_result *r, unsigned kinds, const char *why)
+{
+	size_t n = 0, failing = 0, undecided = 0;
+
+	if (kt_assert_result_verdict(r) != KT_VERDICT_FAIL)
+		return 0;
+	for (size_t i = 0; i < r->n_details; i++) {
+		struct kt_detail *d = &r->details[i];
+		char *m;
+
+		if (d->inconclusive) {
+			undecided++;
+			continue;
+		}
+		if ((unsigned)d->kind >= 32 || !(kinds & (1u << d->kind))) {
+			failing++;
+			continue;
+		}
+		m = kt_asprintf("expected by design (%s): %s", why, d->message);
+		free(d->message);
+		d->message = m;
+		n++;
+	}
+	if (n && !failing)
+		kt_assert_result_set_verdict(r, undecided ? KT_VERDICT_INCONCLUSIVE
+							  : KT_VERDICT_PASS);
+	return n;
+}
+
 void kt_assert_result_add_inconclusive(struct kt_assert_result *r, enum kt_detail_kind kind,
 				       const char *fmt, ...)
 {
@@ -339,6 +368,8 @@ static const struct nfield cg_fields[] = {
     CD(min_off_cpu_pct),
     CD(max_off_cpu_pct),
     CD(spread),
+    CD(min_wait_pct),
+    CD(max_wait_pct),
     CU(max_gap_ms),
     CI(max_gap_cpu),
     CU(total_migrations),

@@ -203,7 +203,10 @@ UNIT_TEST(check_cgroup_stats)
 	CHECK_DBL_NEAR(s.avg_off_cpu_pct, 30, 1e-9);
 	CHECK_DBL_NEAR(s.min_off_cpu_pct, 10, 1e-9);
 	CHECK_DBL_NEAR(s.max_off_cpu_pct, 60, 1e-9);
-	CHECK_DBL_NEAR(s.spread, 50, 1e-9);
+	/* With schedstat the spread is over the waited-runnable shares: 0.4, 0.8, 0 %. */
+	CHECK_DBL_NEAR(s.spread, 0.8, 1e-9);
+	CHECK_DBL_NEAR(s.min_wait_pct, 0, 1e-9);
+	CHECK_DBL_NEAR(s.max_wait_pct, 0.8, 1e-9);
 	CHECK_INT_EQ(s.max_gap_ms, 90);
 	CHECK_INT_EQ(s.max_gap_cpu, 7);
 	CHECK_INT_EQ(s.total_migrations, 3);
@@ -1042,13 +1045,14 @@ UNIT_TEST(check_spread_failure_shows_evidence)
 	cc.lb_start = &a;
 	cc.lb_end = &b;
 	kt_check_not_starved(r, 2, &cc, &res);
-	expect_one(&res, KT_DETAIL_UNFAIR, "unfair cgroup: spread=61% (5-66%) 2 workers on 2 cpus");
+	expect_one(&res, KT_DETAIL_UNFAIR, "unfair cgroup: spread=66% (0-66%) 2 workers on 2 cpus");
+	CHECK_STR_CONTAINS(res.details[0].message, "each waited runnable, the kernel's schedstat");
 	CHECK_STR_CONTAINS(res.details[0].message,
 			   "\n    tid 12: off-CPU 5% of 1.00s; kernel: ran 0.00s, waited runnable "
-			   "0.00s, 0 times on a CPU, 0 migrations; ran on cpu1 0.0-1.0s");
+			   "0.00s (0%), 0 times on a CPU, 0 migrations; ran on cpu1 0.0-1.0s");
 	CHECK_STR_CONTAINS(res.details[0].message,
 			   "\n    tid 13: off-CPU 66% of 1.00s; kernel: ran 0.34s, waited runnable "
-			   "0.66s, 80 times on a CPU, 2 migrations; ran on cpu1 0.0-0.5s, cpu2 "
+			   "0.66s (66%), 80 times on a CPU, 2 migrations; ran on cpu1 0.0-0.5s, cpu2 "
 			   "0.5-0.8s, cpu1 0.8-1.0s (cpu1 75%, cpu2 25%)");
 	CHECK_STR_CONTAINS(
 	    res.details[0].message,
@@ -1064,4 +1068,64 @@ UNIT_TEST(check_spread_failure_shows_evidence)
 	kt_assert_result_clear(&res);
 	kt_lb_stats_free(&a);
 	kt_lb_stats_free(&b);
+}
+
+UNIT_TEST(check_result_by_design)
+{
+	struct kt_assert_result r;
+	const unsigned unfair = 1u << KT_DETAIL_UNFAIR;
+
+	/* Only spread failures: declared, the verdict drops to Pass. */
+	kt_assert_result_pass(&r);
+	kt_assert_result_add_failure(&r, KT_DETAIL_UNFAIR, "unfair cgroup: spread=40%%");
+	CHECK_INT_EQ(kt_assert_result_by_design(&r, unfair, "a FIFO hog"), 1);
+	CHECK_INT_EQ(kt_assert_result_verdict(&r), KT_VERDICT_PASS);
+	CHECK_STR_EQ(r.details[0].message, "expected by design (a FIFO hog): unfair cgroup: spread=40%");
+	kt_assert_result_clear(&r);
+	/* Another failure stays a failure; the spread detail is still labelled. */
+	kt_assert_result_pass(&r);
+	kt_assert_result_add_failure(&r, KT_DETAIL_UNFAIR, "unfair cgroup: spread=40%%");
+	kt_assert_result_add_failure(&r, KT_DETAIL_STARVED, "tid 3 starved (0 work units)");
+	CHECK_INT_EQ(kt_assert_result_by_design(&r, unfair, "x"), 1);
+	CHECK_INT_EQ(kt_assert_result_verdict(&r), KT_VERDICT_FAIL);
+	kt_assert_result_clear(&r);
+	/* An inconclusive detail left over: Inconclusive, not Pass. */
+	kt_assert_result_pass(&r);
+	kt_assert_result_add_inconclusive(&r, KT_DETAIL_STUCK, "stuck but the vCPU was not run");
+	kt_assert_result_add_failure(&r, KT_DETAIL_UNFAIR, "unfair cgroup: spread=40%%");
+	CHECK_INT_EQ(kt_assert_result_by_design(&r, unfair, "x"), 1);
+	CHECK_INT_EQ(kt_assert_result_verdict(&r), KT_VERDICT_INCONCLUSIVE);
+	kt_assert_result_clear(&r);
+	/* A passing result is left alone. */
+	kt_assert_result_pass(&r);
+	CHECK_INT_EQ(kt_assert_result_by_design(&r, unfair, "x"), 0);
+	CHECK_INT_EQ(kt_assert_result_verdict(&r), KT_VERDICT_PASS);
+	kt_assert_result_clear(&r);
+}
+
+/*
+ * Workers that sleep by design (a messenger and its receivers, bursty or
+ * I/O work): their off-CPU shares differ by the sleep, their waits for a
+ * CPU do not. The spread is over the waits.
+ */
+UNIT_TEST(check_spread_ignores_chosen_sleep)
+{
+	struct kt_worker_report r[2];
+	struct kt_assert_result res;
+
+	r[0] = mk(1, 1024, 36, 0); /* the messenger: spins */
+	r[1] = mk(2, 1024, 77, 1); /* a receiver: sleeps most of the time */
+	r[0].schedstat_run_delay_ns = 350000000ull;
+	r[0].schedstat_run_count = 1500;
+	r[1].schedstat_run_delay_ns = 330000000ull;
+	r[1].schedstat_run_count = 1300;
+	kt_check_not_starved(r, 2, NULL, &res);
+	expect_pass(&res);
+	CHECK_DBL_NEAR(res.stats.cgroups[0].spread, 2, 1e-9);
+	kt_assert_result_clear(&res);
+	/* The same waits apart: a failure whatever the sleep. */
+	r[1].schedstat_run_delay_ns = 700000000ull;
+	kt_check_not_starved(r, 2, NULL, &res);
+	expect_one(&res, KT_DETAIL_UNFAIR, "unfair cgroup: spread=35% (35-70%) 2 workers on 2 cpus");
+	kt_assert_result_clear(&res);
 }
