@@ -212,6 +212,13 @@ struct kt_worker_report {
 	uint64_t off_cpu_ns;
 	uint64_t migration_count;
 	struct kt_cpuset cpus_used;
+	/*
+	 * The CPUs it was allowed on when it started (affinity within its
+	 * cpuset; JSON "allowed_cpus", empty = unknown): workers pinned to
+	 * different CPUs have different fair shares, so the spread check
+	 * compares only workers allowed on the same CPUs.
+	 */
+	struct kt_cpuset allowed_cpus;
 	struct kt_migration *migrations;
 	size_t n_migrations;
 	uint64_t max_gap_ms;

@@ -17,6 +17,57 @@ bool kt_workers_have_schedstat(const struct kt_worker_report *r, size_t n)
 	return false;
 }
 
+/* The share a worker's fairness is judged by: waited runnable, else off-CPU. */
+static double judged_pct(const struct kt_worker_report *r, bool sched)
+{
+	if (sched)
+		return kt_worker_wait_pct(r);
+	return (double)r->off_cpu_ns / (double)r->wall_time_ns * 100.0;
+}
+
+size_t kt_wait_spread(const struct kt_worker_report *r, size_t n, double *min, double *max)
+{
+	bool sched = kt_workers_have_schedstat(r, n);
+	size_t best = 0;
+	bool have = false;
+
+	*min = *max = 0;
+	/* One class per distinct allowed set; the widest spread of a class of 2+ wins. */
+	for (size_t i = 0; i < n; i++) {
+		double lo = 0, hi = 0;
+		size_t k = 0;
+		bool first_of_class = true;
+
+		if (!r[i].wall_time_ns)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (r[j].wall_time_ns && kt_cpuset_equal(&r[j].allowed_cpus, &r[i].allowed_cpus))
+				first_of_class = false;
+		if (!first_of_class)
+			continue;
+		for (size_t j = i; j < n; j++) {
+			double p;
+
+			if (!r[j].wall_time_ns || !kt_cpuset_equal(&r[j].allowed_cpus, &r[i].allowed_cpus))
+				continue;
+			p = judged_pct(&r[j], sched);
+			if (!k || p < lo)
+				lo = p;
+			if (!k || p > hi)
+				hi = p;
+			k++;
+		}
+		if (k >= 2 && (!have || hi - lo > *max - *min)) {
+			*min = lo;
+			*max = hi;
+			have = true;
+		}
+		if (k > best)
+			best = k;
+	}
+	return best;
+}
+
 double kt_worker_wait_pct(const struct kt_worker_report *r)
 {
 	double pct;
@@ -152,7 +203,6 @@ void kt_cgroup_stats_compute(const struct kt_worker_report *r, size_t n,
 	size_t npct = 0, nsamp, ndelay = 0;
 	double sum_pct = 0, sum_delay = 0, mean;
 	uint64_t *samp, local, total;
-	bool sched = kt_workers_have_schedstat(r, n);
 
 	memset(s, 0, sizeof(*s));
 	kt_cpuset_zero(&cpus);
@@ -161,16 +211,10 @@ void kt_cgroup_stats_compute(const struct kt_worker_report *r, size_t n,
 		kt_cpuset_or(&cpus, &cpus, &r[i].cpus_used);
 		if (r[i].wall_time_ns > 0) {
 			double pct = (double)r[i].off_cpu_ns / (double)r[i].wall_time_ns * 100.0;
-			double wait = sched ? kt_worker_wait_pct(&r[i]) : pct;
-
 			if (!npct || pct < s->min_off_cpu_pct)
 				s->min_off_cpu_pct = pct;
 			if (!npct || pct > s->max_off_cpu_pct)
 				s->max_off_cpu_pct = pct;
-			if (!npct || wait < s->min_wait_pct)
-				s->min_wait_pct = wait;
-			if (!npct || wait > s->max_wait_pct)
-				s->max_wait_pct = wait;
 			sum_pct += pct;
 			npct++;
 		}
@@ -193,6 +237,7 @@ void kt_cgroup_stats_compute(const struct kt_worker_report *r, size_t n,
 	s->num_cpus = (uint64_t)kt_cpuset_count(&cpus);
 	if (npct) {
 		s->avg_off_cpu_pct = sum_pct / (double)npct;
+		kt_wait_spread(r, n, &s->min_wait_pct, &s->max_wait_pct);
 		s->spread = s->max_wait_pct - s->min_wait_pct;
 	}
 	if (ndelay)
@@ -304,6 +349,7 @@ static void check_starved_family(const struct kt_worker_report *r, size_t n,
 	double limit = spread_ov && spread_ov->set ? spread_ov->v : KT_DEFAULT_SPREAD_LIMIT_PCT;
 	uint64_t gap_limit = gap_ov && gap_ov->set ? gap_ov->v : KT_DEFAULT_GAP_LIMIT_MS;
 	size_t npct = 0;
+	double lo, hi;
 	char thr[64];
 
 	for (size_t i = 0; i < n; i++) {
@@ -319,6 +365,11 @@ static void check_starved_family(const struct kt_worker_report *r, size_t n,
 						  "spread: only %zu of %zu workers measured a wall "
 						  "time (need 2)",
 						  npct, n);
+	if (npct >= 2 && kt_wait_spread(r, n, &lo, &hi) < 2)
+		kt_assert_result_add_inconclusive(out, KT_DETAIL_UNFAIR,
+						  "spread: no two of the %zu workers were allowed on "
+						  "the same CPUs, so no two fair shares compare",
+						  n);
 	if (npct >= 2 && st->spread > limit) {
 		thr[0] = '\0';
 		if (spread_ov && spread_ov->set) {

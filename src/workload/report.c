@@ -124,6 +124,9 @@ json_t *kt_worker_report_to_json(const struct kt_worker_report *r)
 	kt_cpuset_for_each(cpu, &r->cpus_used) json_array_append_new(a, json_integer(cpu));
 	json_object_set_new(o, "cpus_used", a);
 	a = json_array();
+	kt_cpuset_for_each(cpu, &r->allowed_cpus) json_array_append_new(a, json_integer(cpu));
+	json_object_set_new(o, "allowed_cpus", a);
+	a = json_array();
 	for (size_t i = 0; i < r->n_migrations; i++)
 		json_array_append_new(
 		    a, json_pack("{s:o,s:i,s:i}", "at_ns", ju64(r->migrations[i].at_ns), "from_cpu",
@@ -178,6 +181,13 @@ char *kt_worker_report_to_string(const struct kt_worker_report *r)
 		(int)r->tid, U(r->work_units), U(r->cpu_time_ns), U(r->wall_time_ns),
 		U(r->off_cpu_ns), U(r->migration_count));
 	kt_cpuset_for_each(cpu, &r->cpus_used)
+	{
+		sb_addf(&sb, first ? "%d" : ",%d", cpu);
+		first = false;
+	}
+	sb_adds(&sb, "],\"allowed_cpus\":[");
+	first = true;
+	kt_cpuset_for_each(cpu, &r->allowed_cpus)
 	{
 		sb_addf(&sb, first ? "%d" : ",%d", cpu);
 		first = false;
@@ -386,6 +396,23 @@ int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, ch
 		}
 	}
 
+	v = json_object_get(j, "allowed_cpus");
+	if (v && !json_is_null(v)) {
+		size_t i;
+		json_t *e;
+
+		if (!json_is_array(v))
+			goto bad_shape_allowed;
+		json_array_foreach(v, i, e)
+		{
+			int cpu;
+
+			if (get_int(e, "allowed_cpus", 0, KT_MAX_CPUS - 1, &cpu, err))
+				goto bad;
+			kt_cpuset_set(&r.allowed_cpus, cpu);
+		}
+	}
+
 	v = json_object_get(j, "migrations");
 	if (v && !json_is_null(v)) {
 		size_t i, n;
@@ -470,6 +497,9 @@ int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, ch
 
 bad_shape_cpus:
 	fail(err, "worker report: '%s' is not an array", "cpus_used");
+	goto bad;
+bad_shape_allowed:
+	fail(err, "worker report: '%s' is not an array", "allowed_cpus");
 bad:
 	rc = -EINVAL;
 out:

@@ -341,6 +341,7 @@ void kt_worker_main(const struct kt_worker_ctx *ctx, struct kt_worker_report *re
 	st.last_iter_time = st.start;
 	st.cpu_sample_t = st.start;
 	st.cpu_sample_c = thread_cpu_ns();
+	kw_get_affinity_set(&rep->allowed_cpus);
 	cpu = sched_getcpu();
 	st.last_cpu = cpu;
 	if (cpu >= 0 && cpu < KT_MAX_CPUS)

@@ -1129,3 +1129,38 @@ UNIT_TEST(check_spread_ignores_chosen_sleep)
 	expect_one(&res, KT_DETAIL_UNFAIR, "unfair cgroup: spread=35% (35-70%) 2 workers on 2 cpus");
 	kt_assert_result_clear(&res);
 }
+
+/*
+ * Workers pinned to different CPUs (random single-CPU affinities) have
+ * different fair shares by construction: only workers allowed on the same
+ * CPUs are compared.
+ */
+UNIT_TEST(check_spread_compares_same_affinity_only)
+{
+	struct kt_worker_report r[4];
+	struct kt_assert_result res;
+
+	for (int i = 0; i < 4; i++) {
+		r[i] = mk(10 + i, 1024, i ? 67 : 0, i ? 2 : 1);
+		r[i].schedstat_run_count = 100;
+		r[i].schedstat_run_delay_ns = i ? 670000000ull : 0;
+		kt_cpuset_set(&r[i].allowed_cpus, i ? 2 : 1);
+	}
+	kt_check_not_starved(r, 4, NULL, &res);
+	expect_pass(&res);
+	CHECK_DBL_NEAR(res.stats.cgroups[0].spread, 0, 1e-9);
+	kt_assert_result_clear(&res);
+	/* The same four allowed on both CPUs: 3+1 is unfair. */
+	for (int i = 0; i < 4; i++)
+		kt_cpuset_set(&r[i].allowed_cpus, 1), kt_cpuset_set(&r[i].allowed_cpus, 2);
+	kt_check_not_starved(r, 4, NULL, &res);
+	expect_one(&res, KT_DETAIL_UNFAIR, "unfair cgroup: spread=67% (0-67%) 4 workers on 2 cpus");
+	kt_assert_result_clear(&res);
+	/* Two workers, each on its own CPU: nothing to compare. */
+	kt_cpuset_zero(&r[1].allowed_cpus);
+	kt_cpuset_set(&r[1].allowed_cpus, 2);
+	kt_check_not_starved(r, 2, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_UNFAIR,
+			    "spread: no two of the 2 workers were allowed on the same CPUs, so no "
+			    "two fair shares compare");
+}

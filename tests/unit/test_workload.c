@@ -158,6 +158,8 @@ static void fill_report(struct kt_worker_report *r)
 	r->numa_pages[1] = (struct kt_numa_pages){1, 5};
 	r->vmstat_numa_pages_migrated = 3;
 	r->is_messenger = true;
+	kt_cpuset_set(&r->allowed_cpus, 1);
+	kt_cpuset_set(&r->allowed_cpus, 2);
 }
 
 UNIT_TEST(workload_report_json_roundtrip)
@@ -169,7 +171,7 @@ UNIT_TEST(workload_report_json_roundtrip)
 	txt = kt_worker_report_to_string(&a);
 	CHECK(txt != NULL);
 	CHECK_STR_CONTAINS(txt, "\"tid\":4242");
-	CHECK_STR_CONTAINS(txt, "\"cpus_used\":[0,3]");
+	CHECK_STR_CONTAINS(txt, "\"cpus_used\":[0,3],\"allowed_cpus\":[1,2],");
 	CHECK_STR_CONTAINS(txt, "\"migrations\":[{\"at_ns\":5,\"from_cpu\":0,\"to_cpu\":3}");
 	CHECK_STR_CONTAINS(txt, "\"numa_pages\":{\"0\":100,\"1\":5}");
 	CHECK_STR_CONTAINS(txt, "\"resume_latencies_ns\":[10,20,30]");
@@ -182,6 +184,7 @@ UNIT_TEST(workload_report_json_roundtrip)
 	CHECK_INT_EQ(b.tid, 4242);
 	CHECK_INT_EQ(b.work_units, 123456789012ull);
 	CHECK(kt_cpuset_equal(&a.cpus_used, &b.cpus_used));
+	CHECK(kt_cpuset_equal(&a.allowed_cpus, &b.allowed_cpus));
 	CHECK_INT_EQ(b.n_migrations, 2);
 	CHECK_INT_EQ(b.migrations[1].from_cpu, 3);
 	CHECK_INT_EQ(b.numa_pages[1].node, 1);
