@@ -147,6 +147,17 @@ for r in rows:
         for det in s.get("details", []):
             if det.get("inconclusive"):
                 inc[(r["healthy"], check_of(det))] += 1
+byd = defaultdict(int)
+for r in rows:
+    for s in r["scenarios"]:
+        for det in s.get("details", []):
+            if det.get("message", "").startswith("expected by design ("):
+                byd[(r["healthy"], r["scheduler"], s["scenario_name"], det.get("kind", "Other"))] += 1
+if byd:
+    print()
+    print("== details declared expected by design (not failures; healthy / broken)")
+    for (h, sch, name, k), n in sorted(byd.items()):
+        print("  %-8s %-20s %-40s %-8s %4d" % ("healthy" if h else "broken", sch, name, k, n))
 if inc:
     print()
     print("== inconclusive details (healthy / broken)")
