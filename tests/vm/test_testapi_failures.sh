@@ -80,7 +80,7 @@ rc=0; "$bin" --exact ktstr/unfair_evidence >"$tmp/log" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "unfair_evidence: exit $rc, want 1"
 grep -Eq "^  unfair cgroup: spread=[0-9]+% \([0-9]+-[0-9]+%\) 3 workers on 2 cpus \\(threshold 0.01%\\)$" "$tmp/log" ||
 	fail "unfair_evidence: no spread failure"
-[ "$(grep -Ec '^      tid [0-9]+: off-CPU [0-9]+% of [0-9.]+s; kernel: ran [0-9.]+s, waited runnable [0-9.]+s, [0-9]+ times on a CPU, [0-9]+ migrations; ran on cpu[01] ' "$tmp/log")" = 3 ] ||
+[ "$(grep -Ec '^      tid [0-9]+: off-CPU [0-9]+% of [0-9.]+s; kernel: ran [0-9.]+s, waited runnable [0-9.]+s \([0-9]+%\), [0-9]+ times on a CPU, [0-9]+ migrations; ran on cpu[01] ' "$tmp/log")" = 3 ] ||
 	fail "unfair_evidence: not one evidence line per worker"
 grep -Eq '^      cpu[01]: tasks waited [0-9.]+s in its queue, went idle [0-9]+ times; balancing over \{0-1\}: [1-9][0-9]* runs, ' "$tmp/log" ||
 	fail "unfair_evidence: no balancer counters (kernel.sched_schedstats off?)"
