@@ -841,7 +841,10 @@ static const struct steady
 		  .eevdf_why = "every worker changes its nice value each iteration, so at any "
 			       "moment their EEVDF weights (15 to 88761) differ"},
 	d_affchurn = {.cg = {{WK(T(AFFINITY_CHURN), 0)}}},
-	d_polchurn = {.cg = {{WK(T(POLICY_CHURN), 0)}}},
+	d_polchurn = {.cg = {{WK(T(POLICY_CHURN), 0)}}, .eevdf_kinds = BD(UNFAIR),
+		      .eevdf_why = "every worker cycles through normal, batch, idle, FIFO and RR "
+				   "each iteration, so at any moment they are not in the same "
+				   "class or weight"},
 	d_pfchurn = {.cg = {{WK(T(PAGE_FAULT_CHURN), 0, .p1 = 4096, .p2 = 256, .p3 = 64)}}},
 	d_mutex_light = {.n_cg = 1, .cg = {{WK(T(MUTEX_CONTENTION), 4, .p1 = 4, .p2 = 64, .p3 = 1024)}}},
 	d_mutex_heavy = {.n_cg = 1, .cg = {{WK(T(MUTEX_CONTENTION), 8, .p1 = 8, .p2 = 1024, .p3 = 256)}}},
