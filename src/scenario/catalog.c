@@ -47,11 +47,13 @@ struct steady {
 	double max_wake_cv;     /* 0 = none */
 	/*
 	 * Failures of these detail kinds (bit 1 << kind) are expected by
-	 * design when the fair class is EEVDF (no sched_ext scheduler
-	 * enabled), for the reason given: see kt_assert_result_by_design.
+	 * design, for the reason given: the scenario puts workers in
+	 * different classes or weights, which any scheduler honouring them
+	 * (EEVDF, a weighted sched_ext scheduler) must treat unequally. See
+	 * kt_assert_result_by_design.
 	 */
-	unsigned eevdf_kinds;
-	const char *eevdf_why;
+	unsigned by_design_kinds;
+	const char *by_design_why;
 };
 
 static void to_work(const struct cgw *c, struct kt_cg_work *w)
@@ -125,19 +127,6 @@ static char *cg_name(int i)
 	return kt_asprintf("cg_%d", i);
 }
 
-/* No sched_ext scheduler owns the fair tasks: they run under EEVDF. */
-static bool fair_class_is_eevdf(void)
-{
-	char *st = NULL;
-	bool eevdf;
-
-	if (kt_read_file("/sys/kernel/sched_ext/state", &st, NULL, 64) < 0)
-		return true;
-	eevdf = strncmp(st, "enabled", 7) != 0;
-	free(st);
-	return eevdf;
-}
-
 static void free_names(struct kt_cgroup_def *d, size_t n, bool *owned)
 {
 	for (size_t i = 0; i < n; i++)
@@ -205,8 +194,8 @@ static int run_steady_data(const struct kt_ctx *ctx, const struct steady *s,
 	step.defs = defs;
 	step.n_defs = n;
 	r = kt_scenario_run(ctx, NULL, &step, 1, &a, out);
-	if (r == 0 && s->eevdf_why && fair_class_is_eevdf())
-		kt_assert_result_by_design(out, s->eevdf_kinds, s->eevdf_why);
+	if (r == 0 && s->by_design_why)
+		kt_assert_result_by_design(out, s->by_design_kinds, s->by_design_why);
 	free_names(defs, n, owned);
 	free(sets);
 	free(defs);
@@ -823,8 +812,8 @@ static int c_cpuset_add_remove(const struct kt_ctx *ctx, const struct kt_catalog
 #define T(x) KT_WORK_##x
 #define BD(k) (1u << KT_DETAIL_##k)
 #define WHY_RT                                                                            \
-	"a realtime worker preempts the fair worker sharing its CPU, and EEVDF keeps one "   \
-	"fair task per CPU without rotating them, so that one worker alone pays"
+	"a realtime worker preempts the fair worker sharing its CPU, and a scheduler keeping "  \
+	"one fair task per CPU does not rotate them, so that one worker alone pays"
 static const struct steady
 	d_steady = {0},
 	d_llc_steady = {.part = KT_PART_LLC_ALIGNED},
@@ -837,12 +826,12 @@ static const struct steady
 	d_dsq = {.cg = {{WK(T(BURSTY), 0, .p1 = 50, .p2 = 100)},
 			{WK(T(CPU_SPIN), 0, .aff = KT_AFFS_SINGLE_CPU)}}},
 	d_fork = {.cg = {{WK(T(FORK_EXIT), 0)}}},
-	d_nice = {.cg = {{WK(T(NICE_SWEEP), 0)}}, .eevdf_kinds = BD(UNFAIR),
-		  .eevdf_why = "every worker changes its nice value each iteration, so at any "
-			       "moment their EEVDF weights (15 to 88761) differ"},
+	d_nice = {.cg = {{WK(T(NICE_SWEEP), 0)}}, .by_design_kinds = BD(UNFAIR),
+		  .by_design_why = "every worker changes its nice value each iteration, so at any "
+			       "moment their weights (15 to 88761) differ"},
 	d_affchurn = {.cg = {{WK(T(AFFINITY_CHURN), 0)}}},
-	d_polchurn = {.cg = {{WK(T(POLICY_CHURN), 0)}}, .eevdf_kinds = BD(UNFAIR),
-		      .eevdf_why = "every worker cycles through normal, batch, idle, FIFO and RR "
+	d_polchurn = {.cg = {{WK(T(POLICY_CHURN), 0)}}, .by_design_kinds = BD(UNFAIR),
+		      .by_design_why = "every worker cycles through normal, batch, idle, FIFO and RR "
 				   "each iteration, so at any moment they are not in the same "
 				   "class or weight"},
 	d_pfchurn = {.cg = {{WK(T(PAGE_FAULT_CHURN), 0, .p1 = 4096, .p2 = 256, .p3 = 64)}}},
@@ -862,20 +851,21 @@ static const struct steady
 	d_fifo = {.n_cg = 1,
 		  .cg = {{WK(T(CPU_SPIN), 0),
 			  WK(T(BURSTY), 1, .pol = KT_SCHED_FIFO, .prio = 1, .p1 = 500, .p2 = 250)}},
-		  .eevdf_kinds = BD(UNFAIR), .eevdf_why = WHY_RT},
+		  .by_design_kinds = BD(UNFAIR), .by_design_why = WHY_RT},
 	d_rr = {.n_cg = 1,
 		.cg = {{WK(T(CPU_SPIN), 0),
 			WK(T(BURSTY), 2, .pol = KT_SCHED_RR, .prio = 1, .p1 = 500, .p2 = 250)}},
-		.eevdf_kinds = BD(UNFAIR), .eevdf_why = WHY_RT},
+		.by_design_kinds = BD(UNFAIR), .by_design_why = WHY_RT},
 	d_sched_mixed = {.n_cg = 1,
 			 .cg = {{WK(T(CPU_SPIN), 0), WK(T(CPU_SPIN), 0, .pol = KT_SCHED_BATCH),
 				 WK(T(CPU_SPIN), 0, .pol = KT_SCHED_IDLE),
 				 WK(T(BURSTY), 1, .pol = KT_SCHED_FIFO, .prio = 1, .p1 = 500,
 				    .p2 = 250)}},
-			 .eevdf_kinds = BD(UNFAIR) | BD(STUCK),
-			 .eevdf_why = "EEVDF gives SCHED_IDLE workers weight 3 against 1024, so "
-				      "they wait seconds between turns next to normal ones, and a "
-				      "FIFO worker preempts the fair worker on its CPU"},
+			 .by_design_kinds = BD(UNFAIR) | BD(STUCK),
+			 .by_design_why = "SCHED_IDLE workers weigh 3 against 1024 (EEVDF; "
+				      "sched_ext weights alike), so they wait seconds between "
+				      "turns next to normal ones, and a FIFO worker preempts the "
+				      "fair worker on its CPU"},
 	d_pipe = {.cg = {{WK(T(PIPE_IO), 0)}, {WK(T(CPU_SPIN), 0)}}},
 	d_stall_detect = {.n_cg = 1, .cg = {{WK(T(CPU_SPIN), 16)}}},
 	d_stall_recovery = {.cg = {{WK(T(CPU_SPIN), 16)}}},

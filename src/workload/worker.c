@@ -216,6 +216,17 @@ static void checkpoint(struct wstate *st)
 	}
 }
 
+/*
+ * The gap is the time between checkpoints, so a checkpoint must follow
+ * every stretch of progress: a YieldHeavy iteration is one unit (a
+ * sched_yield), and 1024 of them behind a queue of spinners take seconds
+ * of a worker that never stopped progressing.
+ */
+bool kt_worker_checkpoint_due(enum kt_work_type type, uint64_t work_units)
+{
+	return type == KT_WORK_YIELD_HEAVY || work_units % CHECKPOINT_UNITS == 0;
+}
+
 /* ---- policy setup -------------------------------------------------------- */
 
 static void apply_sched_policy(const struct kt_sched_policy *sp)
@@ -354,7 +365,7 @@ void kt_worker_main(const struct kt_worker_ctx *ctx, struct kt_worker_report *re
 		kw_body(&st);
 		rep->iterations++;
 		__atomic_store_n(ctx->iter_slot, rep->iterations, __ATOMIC_RELAXED);
-		if (rep->work_units % CHECKPOINT_UNITS == 0)
+		if (kt_worker_checkpoint_due(cfg->work.type, rep->work_units))
 			checkpoint(&st);
 	}
 

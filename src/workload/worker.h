@@ -12,6 +12,8 @@
 #include "workload/internal.h"
 
 #define CHECKPOINT_UNITS 1024
+/* After an iteration that brought work_units to this value: measure gap and CPU now? */
+bool kt_worker_checkpoint_due(enum kt_work_type type, uint64_t work_units);
 #define MAX_MIGRATIONS KT_MAX_MIGRATIONS
 #define FUTEX_WAIT_NS 100000000ull
 

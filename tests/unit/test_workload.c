@@ -9,6 +9,7 @@
 #include "unit.h"
 #include "util/util.h"
 #include "workload/workload.h"
+#include "workload/worker.h"
 
 static void msleep(unsigned ms)
 {
@@ -648,4 +649,14 @@ UNIT_TEST(workload_report_reference_sentinel_shape)
 	CHECK(!r.completed);
 	CHECK_INT_EQ(r.exit_info.kind, KT_EXIT_EXITED);
 	CHECK_INT_EQ(r.exit_info.value, 1);
+}
+
+/* Every YieldHeavy unit is a checkpoint (its gap is one yield's wait); spinners every 1024 units. */
+UNIT_TEST(workload_checkpoint_due)
+{
+	CHECK(kt_worker_checkpoint_due(KT_WORK_YIELD_HEAVY, 1));
+	CHECK(kt_worker_checkpoint_due(KT_WORK_YIELD_HEAVY, 1023));
+	CHECK(!kt_worker_checkpoint_due(KT_WORK_CPU_SPIN, 1023));
+	CHECK(kt_worker_checkpoint_due(KT_WORK_CPU_SPIN, 2048));
+	CHECK(!kt_worker_checkpoint_due(KT_WORK_IO_SYNC, 16));
 }
