@@ -591,8 +591,11 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 	int r;
 
 	kt_timeline_init(&c.tl);
-	full = kt_test_full_name(t->name, ho->kernel_label);
-	if (kt_plan_resolve(t, &plan, &err)) {
+	full = ho->variant_name ? kt_strdup(ho->variant_name)
+				: kt_test_full_name(t->name, ho->kernel_label);
+	if (kt_plan_resolve(t, &plan, &err) ||
+	    (ho->variant_topo && kt_plan_apply_variant(&plan, ho->variant_topo, ho->variant_flags,
+						       ho->variant_memory_mb, &err))) {
 		kt_err("%s", err);
 		printf("FAIL %s (0.0s)\n", full);
 		free(err);

@@ -130,6 +130,27 @@ static int check_constraints(const struct ktstr_test *t, const struct ktstr_cons
 	return 0;
 }
 
+/* sched_args, extra_sched_args, then each active flag's args. */
+static void build_sched_argv(struct kt_plan *p)
+{
+	const struct ktstr_scheduler *s = p->sched;
+	const struct ktstr_test *t = p->test;
+
+	p->n_sched_argv = 0;
+	if (!s)
+		return;
+	for (size_t i = 0; i < KTSTR_MAX_ARGS && s->sched_args[i]; i++)
+		p->sched_argv[p->n_sched_argv++] = s->sched_args[i];
+	for (size_t i = 0; i < KTSTR_MAX_ARGS && t->extra_sched_args[i]; i++)
+		p->sched_argv[p->n_sched_argv++] = t->extra_sched_args[i];
+	for (size_t i = 0; i < p->n_flags; i++) {
+		const struct ktstr_flag *f = sched_flag(s, p->flags[i]);
+
+		for (size_t j = 0; f && j < KTSTR_MAX_ARGS && f->args[j]; j++)
+			p->sched_argv[p->n_sched_argv++] = f->args[j];
+	}
+}
+
 int kt_plan_resolve(const struct ktstr_test *t, struct kt_plan *p, char **err)
 {
 	const struct ktstr_scheduler *s = t->scheduler;
@@ -253,21 +274,9 @@ int kt_plan_resolve(const struct ktstr_test *t, struct kt_plan *p, char **err)
 		if (in_list(t->required_flags, KTSTR_MAX_FLAGS, s->flags[i].name))
 			p->flags[p->n_flags++] = s->flags[i].name;
 
-	/* Scheduler argv. */
-	if (s) {
-		for (size_t i = 0; i < KTSTR_MAX_ARGS && s->sched_args[i]; i++)
-			p->sched_argv[p->n_sched_argv++] = s->sched_args[i];
-		for (size_t i = 0; i < KTSTR_MAX_ARGS && t->extra_sched_args[i]; i++)
-			p->sched_argv[p->n_sched_argv++] = t->extra_sched_args[i];
-		for (size_t i = 0; i < p->n_flags; i++) {
-			const struct ktstr_flag *f = sched_flag(s, p->flags[i]);
-
-			for (size_t j = 0; j < KTSTR_MAX_ARGS && f->args[j]; j++)
-				p->sched_argv[p->n_sched_argv++] = f->args[j];
-		}
-	} else if (t->extra_sched_args[0]) {
+	if (!s && t->extra_sched_args[0])
 		FAIL("extra_sched_args given but the test has no scheduler");
-	}
+	build_sched_argv(p);
 	if (s)
 		for (size_t i = 0; i < KTSTR_MAX_KV && s->sysctls[i]; i++)
 			if (!strchr(s->sysctls[i], '=') || s->sysctls[i][0] == '=')
@@ -282,6 +291,29 @@ int kt_plan_resolve(const struct ktstr_test *t, struct kt_plan *p, char **err)
 	return 0;
 }
 #undef FAIL
+
+int kt_plan_apply_variant(struct kt_plan *p, const struct kt_topo_spec *topo, uint32_t flags,
+			  int memory_floor_mb, char **err)
+{
+	const struct ktstr_scheduler *s = p->sched;
+	char *why = NULL;
+
+	if (kt_topo_spec_check(topo, &why)) {
+		*err = kt_asprintf("ktstr_test '%s': %s", p->test->name, why);
+		free(why);
+		return -EINVAL;
+	}
+	p->topo = *topo;
+	kt_topo_spec_format(topo, p->topo_str, sizeof(p->topo_str));
+	if (p->memory_mb < memory_floor_mb)
+		p->memory_mb = memory_floor_mb;
+	p->n_flags = 0;
+	for (size_t i = 0; s && i < KTSTR_MAX_FLAGS && s->flags[i].name; i++)
+		if (flags & (1u << i))
+			p->flags[p->n_flags++] = s->flags[i].name;
+	build_sched_argv(p);
+	return 0;
+}
 
 /* ---- host fit and timeouts ------------------------------------------------ */
 

@@ -62,6 +62,14 @@ struct kt_plan {
  */
 int kt_plan_resolve(const struct ktstr_test *t, struct kt_plan *p, char **err);
 
+/*
+ * Turn a resolved plan into a gauntlet variant's: the preset topology
+ * (VM memory at least memory_floor_mb) and the active flags of `flags`
+ * (bit i = the scheduler's i-th declared flag), scheduler argv rebuilt.
+ */
+int kt_plan_apply_variant(struct kt_plan *p, const struct kt_topo_spec *topo, uint32_t flags,
+			  int memory_floor_mb, char **err);
+
 /* ---- host fit (skip rule) ------------------------------------------------ */
 
 /*
@@ -171,6 +179,11 @@ char *kt_log_fingerprint(const char *log);
 
 struct kt_run_opts_host {
 	const char *kernel_label; /* from the full name, NULL = default kernel */
+	/* A gauntlet variant (NULL: the test as declared): its full name, topology, flags. */
+	const char *variant_name;
+	const struct kt_topo_spec *variant_topo;
+	uint32_t variant_flags;
+	int variant_memory_mb;
 	bool no_skip;             /* KTSTR_NO_SKIP_MODE / --no-skip-mode */
 	bool direct;              /* KTSTR_CARGO_TEST_MODE or no runner */
 	bool verbose;
