@@ -21,6 +21,7 @@
 #include "results/ciformat.h"
 #include "results/results.h"
 #include "runner/multikernel.h"
+#include "test_plan.h"
 #include "util/opt.h"
 #include "util/util.h"
 
@@ -39,41 +40,6 @@ struct job {
 	bool interrupted; /* ended by our interruption, no verdict */
 	double secs;
 };
-
-/* Run `bin --list`, collect "NAME: test" lines. */
-static int list_tests(const char *bin, struct kt_strv *names, char **err)
-{
-	char *argv[] = {(char *)bin, "--list", NULL};
-	struct sbuf cap = SBUF_INIT;
-	struct kt_run_opts o = {.capture = &cap};
-	int st = 0, r = kt_run(argv, &o, &st);
-	char *save = NULL, *s;
-
-	if (r) {
-		*err = kt_asprintf("%s: cannot run: %s", bin, strerror(-r));
-		sb_free(&cap);
-		return r;
-	}
-	if (st) {
-		/* Its validation errors, then ours. */
-		fputs(sb_str(&cap), stderr);
-		*err = kt_asprintf("%s --list failed (exit status %d): invalid test definitions",
-				   bin, st);
-		sb_free(&cap);
-		return -EINVAL;
-	}
-	s = sb_steal(&cap);
-	for (char *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		char *e = strstr(l, ": test");
-
-		if (!e || e[6] || !kt_startswith(l, "ktstr/"))
-			continue;
-		*e = 0;
-		kt_strv_add(names, l);
-	}
-	free(s);
-	return 0;
-}
 
 static int start_job(struct job *j, char **env_add)
 {
@@ -124,6 +90,15 @@ static void read_job(struct job *j)
 	}
 }
 
+/* Is l the child's own verdict line "WORD NAME (...)" for this test? */
+static bool own_line(const char *l, const char *word, const char *name)
+{
+	size_t w = strlen(word), n = strlen(name);
+
+	return !strncmp(l, word, w) && l[w] == ' ' && !strncmp(l + w + 1, name, n) &&
+	       (l[w + 1 + n] == ' ' || l[w + 1 + n] == '\n' || !l[w + 1 + n]);
+}
+
 /*
  * Verdict from the child's exit status (0 pass or skip, 2 inconclusive,
  * else fail) and its "SKIP|INCONCLUSIVE ktstr/..." line.
@@ -134,9 +109,9 @@ static enum kt_verdict job_verdict(struct job *j, int status)
 	bool skip = false, inc = false;
 
 	for (const char *l = s; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		if (kt_startswith(l, "SKIP ktstr/"))
+		if (own_line(l, "SKIP", j->name))
 			skip = true;
-		if (kt_startswith(l, "INCONCLUSIVE ktstr/"))
+		if (own_line(l, "INCONCLUSIVE", j->name))
 			inc = true;
 	}
 	if (status == 2 && inc)
@@ -162,12 +137,8 @@ static void echo_output(struct job *j)
 		const char *e = strchr(l, '\n');
 		size_t n = e ? (size_t)(e - l) + 1 : strlen(l);
 
-		const char *sp = strchr(l, ' ');
-		bool own = sp && sp < l + 14 &&
-			   (kt_startswith(l, "PASS ktstr/") || kt_startswith(l, "FAIL ktstr/") ||
-			    kt_startswith(l, "SKIP ktstr/") ||
-			    kt_startswith(l, "INCONCLUSIVE ktstr/")) &&
-			   !strncmp(sp + 1, j->name, strlen(j->name));
+		bool own = own_line(l, "PASS", j->name) || own_line(l, "FAIL", j->name) ||
+			   own_line(l, "SKIP", j->name) || own_line(l, "INCONCLUSIVE", j->name);
 
 		if (!own)
 			fwrite(l, 1, n, stderr);
@@ -214,7 +185,7 @@ static void progress(bool tty, size_t done, size_t total, int np, int nf, int ns
 	for (size_t i = 0; i < n && len < sizeof(run) - 40; i++)
 		if (jobs[i].state == 1)
 			len += (size_t)snprintf(run + len, sizeof(run) - len, "%s%s", len ? ", " : "",
-						jobs[i].name + 6);
+						strchr(jobs[i].name, '/') + 1);
 	snprintf(line, sizeof(line), "[%zu/%zu] %d passed, %d failed, %d skipped, %d inconclusive%s%s",
 		 done, total, np, nf, ns, ni, len ? "  running: " : "", run);
 	if (!strcmp(line, last))
@@ -260,10 +231,13 @@ static void report_sidecars(const char *version)
 
 /* One `ktstr test` run: its options, jobs and tallies. */
 struct session {
-	struct kt_optv kernels, filters;
+	struct kt_optv kernels, filters, exact;
 	unsigned jmax;
 	bool no_skip, verbose, tty;
 	struct kt_kernel_set kset;
+	bool gauntlet, list;        /* --gauntlet, --list */
+	const char *shard, *budget; /* --shard K/N, --budget SECS */
+	struct tp_list plan;        /* every test and variant listed, and what runs */
 	char *run_version;
 	bool have_run;
 	const char *junit, *format; /* --junit PATH, --format text|ktap */
@@ -305,14 +279,32 @@ static int resolve_kernels(struct session *s)
 }
 
 /*
- * The sidecar session: pre-clear once, keep sibling results. A rerun
- * (--rerun-failed) joins the run dir instead: the other tests' sidecars of
- * the last run stay, the re-run ones are replaced.
+ * Become a writer of one run dir: pre-clear it, or join it without the
+ * pre-clear: a rerun (--rerun-failed) keeps the last run's other sidecars
+ * and replaces the re-run ones; a shard shares the dir with the other
+ * shards and removes only its own tests' earlier sidecars.
  */
+static void begin_run_dir(struct session *s, const char *version)
+{
+	bool join = s->shard || s->rerun;
+	char *err = NULL;
+
+	if ((join ? kt_sidecar_session_join : kt_sidecar_session_begin)(version, &err)) {
+		kt_warn("sidecars: %s", err);
+		free(err);
+	} else if (s->shard) {
+		bool override;
+		char *dir = kt_sidecar_dir(version, &override);
+
+		if (!override)
+			tp_remove_stale(&s->plan, dir);
+		free(dir);
+	}
+}
+
+/* The sidecar session (begin_run_dir) for each run dir of this run. */
 static void begin_sidecars(struct session *s)
 {
-	int (*begin)(const char *, char **) =
-	    s->rerun ? kt_sidecar_session_join : kt_sidecar_session_begin;
 	struct kt_kernel k = {0};
 	const char *version;
 	char *err = NULL;
@@ -321,11 +313,7 @@ static void begin_sidecars(struct session *s)
 		/* one run dir per kernel label */
 		s->have_run = true;
 		for (size_t i = 0; i < s->kset.n; i++)
-			if (begin(kt_kernel_set_run_kernel(&s->kset, i), &err)) {
-				kt_warn("sidecars: %s", err);
-				free(err);
-				err = NULL;
-			}
+			begin_run_dir(s, kt_kernel_set_run_kernel(&s->kset, i));
 		return;
 	}
 	if (s->kset.n) {
@@ -338,19 +326,8 @@ static void begin_sidecars(struct session *s)
 	}
 	s->have_run = true;
 	s->run_version = version ? kt_strdup(version) : NULL;
-	if (begin(version, &err)) {
-		kt_warn("sidecars: %s", err);
-		free(err);
-	}
+	begin_run_dir(s, version);
 	kt_kernel_free(&k);
-}
-
-static bool selected(const struct session *s, const char *name)
-{
-	for (size_t f = 0; f < s->filters.n; f++)
-		if (strstr(name, s->filters.v[f]))
-			return true;
-	return !s->filters.n;
 }
 
 /* --rerun-failed: only what failed in the last run (kt_last_run_failed). */
@@ -362,40 +339,48 @@ static bool rerun_wanted(const struct session *s, const char *bin, const char *n
 	return !s->rerun;
 }
 
-/* One job for each selected test of each binary. */
-static int collect_jobs(struct session *s, int nbin, char **bins)
+/* List every binary, select (filters, shard, budget); one job per test that runs. */
+static int collect_jobs(struct session *s, int nbin, char **bins, uint64_t t0)
 {
-	char *err = NULL;
+	struct tp_select sel = {.filters = &s->filters, .exact = &s->exact, .shard = s->shard,
+				.budget = s->budget, .jobs = s->jmax, .verbose = s->verbose};
+	bool gauntlet = s->gauntlet;
+
+	/* Rerunning a failed variant lists the variants. */
+	for (size_t i = 0; s->rerun && i < s->rerun_names.n; i++)
+		gauntlet |= kt_startswith(s->rerun_names.v[i], "gauntlet/");
 
 	for (int b = 0; b < nbin; b++) {
-		struct kt_strv names = {0};
 		char *bin = realpath(bins[b], NULL);
+		int r;
 
 		if (!bin) {
 			kt_err("test binary %s: %s", bins[b], strerror(errno));
 			return -1;
 		}
-		if (list_tests(bin, &names, &err)) {
-			kt_err("%s", err);
-			free(err);
-			free(bin);
-			kt_strv_free(&names);
-			return -1;
-		}
-		for (size_t i = 0; i < names.n; i++) {
-			struct job *j;
-
-			if (!selected(s, names.v[i]) || !rerun_wanted(s, bin, names.v[i]))
-				continue;
-			s->jobs = kt_realloc(s->jobs, (s->njobs + 1) * sizeof(*s->jobs));
-			j = &s->jobs[s->njobs++];
-			memset(j, 0, sizeof(*j));
-			j->bin = kt_strdup(bin);
-			j->name = kt_strdup(names.v[i]);
-			j->fd = -1;
-		}
-		kt_strv_free(&names);
+		r = tp_list_binary(&s->plan, bin, gauntlet);
 		free(bin);
+		if (r)
+			return -1;
+	}
+	for (size_t i = 0; i < s->plan.n; i++)
+		if (!rerun_wanted(s, s->plan.v[i].bin, s->plan.v[i].name))
+			s->plan.v[i].drop = "not failed in the last run";
+	sel.elapsed_s = (double)(kt_now_ns() - t0) / 1e9;
+	if (tp_select(&s->plan, &sel))
+		return -1;
+	for (size_t i = 0; i < s->plan.n; i++) {
+		const struct tp_item *it = &s->plan.v[i];
+		struct job *j;
+
+		if (it->drop || it->filtered)
+			continue;
+		s->jobs = kt_realloc(s->jobs, (s->njobs + 1) * sizeof(*s->jobs));
+		j = &s->jobs[s->njobs++];
+		memset(j, 0, sizeof(*j));
+		j->bin = kt_strdup(it->bin);
+		j->name = kt_strdup(it->name);
+		j->fd = -1;
 	}
 	return 0;
 }
@@ -639,6 +624,21 @@ static int test_session(struct session *s, int nbin, char **bins)
 	}
 	if (resolve_kernels(s))
 		return 1;
+	rc = collect_jobs(s, nbin, rerun_bins ? rerun_bins : bins, t0);
+	free(rerun_bins);
+	if (rc)
+		return 1;
+	if (s->list) {
+		tp_print(&s->plan, s->verbose);
+		return 0;
+	}
+	if (!s->njobs) {
+		kt_err("no tests matched%s",
+		       s->rerun ? " the failed tests of the last run"
+		       : s->filters.n || s->exact.n ? " the filter"
+		       : s->shard ? " in this shard" : "");
+		return 1;
+	}
 	begin_sidecars(s);
 	s->env_add[s->nenv++] = kt_strdup("KTSTR_TEST_RUNNER=1");
 	/* One project commit for the whole session (HEAD may move meanwhile). */
@@ -646,15 +646,6 @@ static int test_session(struct session *s, int nbin, char **bins)
 					    kt_project_commit() ? kt_project_commit() : "unknown");
 	if (s->no_skip)
 		s->env_add[s->nenv++] = kt_strdup("KTSTR_NO_SKIP_MODE=1");
-	rc = collect_jobs(s, nbin, rerun_bins ? rerun_bins : bins);
-	free(rerun_bins);
-	if (rc)
-		return 1;
-	if (!s->njobs) {
-		kt_err("no tests matched%s", s->rerun ? " the failed tests of the last run"
-				    : s->filters.n ? " the filter" : "");
-		return 1;
-	}
 	if (s->jmax > s->njobs)
 		s->jmax = (unsigned)s->njobs;
 	kt_info("running %zu test%s, %u at a time", s->njobs, s->njobs == 1 ? "" : "s", s->jmax);
@@ -692,6 +683,7 @@ static void session_free(struct session *s)
 	kt_kernel_set_free(&s->kset);
 	kt_strv_free(&s->rerun_bins);
 	kt_strv_free(&s->rerun_names);
+	tp_list_free(&s->plan);
 }
 
 static int cmd_test(int argc, char **argv)
@@ -705,6 +697,23 @@ static int cmd_test(int argc, char **argv)
 		 kt_opt_list, &s.kernels),
 		KT_OPT("filter", 'E', "SUB", "only tests whose name contains SUB (repeatable: any matches)",
 		 kt_opt_list, &s.filters),
+		KT_OPT("exact", 0, "NAME", "only the test or variant named NAME (repeatable)",
+		 kt_opt_list, &s.exact),
+		KT_OPT("gauntlet", 0, NULL, "also run the gauntlet variants: every test over the\n"
+				    "topology presets and flag profiles this host can run\n"
+				    "(gauntlet/TEST/PRESET/PROFILE)",
+		 kt_opt_flag, &s.gauntlet),
+		KT_OPT("budget", 0, "SECS", "run the subset with the most coverage (schedulers,\n"
+				    "presets, flags) expected to finish in SECS seconds of wall\n"
+				    "time (also KTSTR_BUDGET_SECS); prints what runs and what not",
+		 kt_opt_str, &s.budget),
+		KT_OPT("shard", 0, "K/N", "run shard K of N: a deterministic partition balanced by\n"
+				  "estimated cost (hash:K/N: by name hash); shards share a run\n"
+				  "dir without wiping each other's sidecars",
+		 kt_opt_str, &s.shard),
+		KT_OPT("list", 0, NULL, "print what would run, one test per line, and boot nothing\n"
+				 "(-v: also what is filtered or dropped, and why)",
+		 kt_opt_flag, &s.list),
 		KT_OPT_RANGE("jobs", 'j', "N", "VMs at a time (default: allowed host CPUs; a TCG VM uses\n"
 				   "one host thread per vCPU)",
 		 kt_opt_uint, &s.jmax, 1, 256),
@@ -724,8 +733,9 @@ static int cmd_test(int argc, char **argv)
 		KT_OPT_END,
 	};
 	const struct kt_cmdline cl = {
-		"test", "[--kernel ID]... [-E FILTER] [-j N] [--junit PATH] [--format ktap] "
-			"[--rerun-failed] BINARY...",
+		"test", "[--kernel ID]... [-E FILTER] [--exact NAME] [--gauntlet] [--budget S]\n"
+			"       [--shard K/N] [--list] [-j N] [--junit PATH] [--format ktap]\n"
+			"       [--rerun-failed] BINARY...",
 		"Run the ktstr tests of each test BINARY (built from KTSTR_TESTs and linked with\n"
 		"libktstr), each test in its own VM, several at a time.",
 		opts,
