@@ -14,7 +14,13 @@
 #include <ktstr.h>
 
 KTSTR_SCHEDULER(scx_simple, .binary = "scx_simple");
-KTSTR_SCHEDULER(scx_qmap, .binary = "scx_qmap", .topology = "1n2l2c1t");
+/*
+ * Flags: the gauntlet (`ktstr test --gauntlet`) runs every qmap test with
+ * none, -b 8 (batched dispatch) and -b 8 -H (boosting, which needs -b).
+ */
+KTSTR_SCHEDULER(scx_qmap, .binary = "scx_qmap", .topology = "1n2l2c1t",
+		.flags = {KTSTR_FLAG("batch", .args = {"-b", "8"}),
+			  KTSTR_FLAG("boost", .args = {"-H"}, .requires = {"batch"})});
 /*
  * One vCPU, because of a bug in scx_central on 6.12: its ops.init demands
  * to run on the central CPU ("init from non-central CPU"), and the loader

@@ -39,6 +39,8 @@ struct job {
 	enum kt_verdict verdict;
 	bool interrupted; /* ended by our interruption, no verdict */
 	double secs;
+	double est;       /* estimated seconds (test_plan.h) */
+	bool over_budget; /* never started: the budget was used up */
 };
 
 static int start_job(struct job *j, char **env_add)
@@ -238,6 +240,9 @@ struct session {
 	bool gauntlet, list;        /* --gauntlet, --list */
 	const char *shard, *budget; /* --shard K/N, --budget SECS */
 	struct tp_list plan;        /* every test and variant listed, and what runs */
+	double budget_s;            /* budget in force (0: none), from t0 */
+	uint64_t t0;
+	int nover;                  /* jobs not started: over budget */
 	char *run_version;
 	bool have_run;
 	const char *junit, *format; /* --junit PATH, --format text|ktap */
@@ -339,6 +344,26 @@ static bool rerun_wanted(const struct session *s, const char *bin, const char *n
 	return !s->rerun;
 }
 
+/* A budgeted run starts the longest first, as its expected wall time assumes. */
+static void order_longest_first(struct session *s)
+{
+	struct kt_cand *c = kt_calloc(s->njobs + 1, sizeof(*c));
+	size_t *idx = kt_calloc(s->njobs + 1, sizeof(*idx));
+	struct job *v = kt_calloc(s->njobs + 1, sizeof(*v));
+
+	for (size_t i = 0; i < s->njobs; i++) {
+		c[i].cost = s->jobs[i].est;
+		idx[i] = i;
+	}
+	kt_budget_order(c, idx, s->njobs);
+	for (size_t i = 0; i < s->njobs; i++)
+		v[i] = s->jobs[idx[i]];
+	memcpy(s->jobs, v, s->njobs * sizeof(*v));
+	free(v);
+	free(idx);
+	free(c);
+}
+
 /* List every binary, select (filters, shard, budget); one job per test that runs. */
 static int collect_jobs(struct session *s, int nbin, char **bins, uint64_t t0)
 {
@@ -369,6 +394,7 @@ static int collect_jobs(struct session *s, int nbin, char **bins, uint64_t t0)
 	sel.elapsed_s = (double)(kt_now_ns() - t0) / 1e9;
 	if (tp_select(&s->plan, &sel))
 		return -1;
+	s->budget_s = sel.budget_s;
 	for (size_t i = 0; i < s->plan.n; i++) {
 		const struct tp_item *it = &s->plan.v[i];
 		struct job *j;
@@ -381,7 +407,10 @@ static int collect_jobs(struct session *s, int nbin, char **bins, uint64_t t0)
 		j->bin = kt_strdup(it->bin);
 		j->name = kt_strdup(it->name);
 		j->fd = -1;
+		j->est = it->cost;
 	}
+	if (s->budget_s > 0)
+		order_longest_first(s);
 	return 0;
 }
 
@@ -518,7 +547,20 @@ static bool run_jobs(struct session *s)
 	kt_cleanup_defer(true);
 	while (s->done < s->njobs && !kt_interrupted()) {
 		while (running < s->jmax && next < s->njobs) {
-			int r = start_job(&s->jobs[next], s->env_add);
+			struct job *j = &s->jobs[next];
+			int r;
+
+			/* Budget: a test expected to end past it is not started. */
+			if (s->budget_s > 0 &&
+			    (double)(kt_now_ns() - s->t0) / 1e9 + j->est > s->budget_s) {
+				j->state = 2;
+				j->over_budget = true;
+				s->done++;
+				s->nover++;
+				next++;
+				continue;
+			}
+			r = start_job(j, s->env_add);
 
 			if (r) {
 				kt_err("start %s: %s", s->jobs[next].name, strerror(-r));
@@ -610,6 +652,7 @@ static int test_session(struct session *s, int nbin, char **bins)
 	char **rerun_bins = NULL;
 	int rc;
 
+	s->t0 = t0;
 	if (!s->jmax)
 		s->jmax = kt_allowed_cpus() ? (unsigned)kt_allowed_cpus() : 1;
 	if (s->rerun && load_rerun(s, &nbin, &rerun_bins))
@@ -657,6 +700,14 @@ static int test_session(struct session *s, int nbin, char **bins)
 	write_outputs(s);
 	printf("%d passed, %d failed, %d skipped, %d inconclusive (%.1fs)\n", s->np, s->nf, s->ns,
 	       s->ni, (double)(kt_now_ns() - t0) / 1e9);
+	if (s->nover) {
+		printf("  %d not started: the %.0fs budget was used up by slower tests:\n",
+		       s->nover, s->budget_s);
+		for (size_t i = 0; i < s->njobs; i++)
+			if (s->jobs[i].over_budget)
+				printf("  not started: %s (est %.0fs)\n", s->jobs[i].name,
+				       s->jobs[i].est);
+	}
 	for (size_t i = 0; i < s->njobs; i++)
 		if (s->jobs[i].verdict == KT_VERDICT_FAIL ||
 		    s->jobs[i].verdict == KT_VERDICT_INCONCLUSIVE)

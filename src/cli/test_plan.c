@@ -212,6 +212,7 @@ static void estimate(struct tp_list *l)
 		it->measured = h.stamp[i] != NULL;
 		it->cost = it->measured ? h.secs[i]
 					: kt_cost_model(it->cpus, it->duration_s, it->host_only,
+							strcmp(it->sched, "eevdf") != 0,
 							a == KT_ACCEL_KVM, cpus);
 		free(h.keys[i]);
 		free(h.stamp[i]);
@@ -264,7 +265,7 @@ static struct kt_cand *cands(struct tp_list *l, size_t **map, size_t *nc, bool m
 		x->n_flags = it->n_flags;
 		/* Shards use the model only: every machine must compute the same partition. */
 		x->cost = model_cost ? kt_cost_model(it->cpus, it->duration_s, it->host_only,
-						     false, 1)
+						     strcmp(it->sched, "eevdf") != 0, false, 1)
 				     : it->cost;
 		x->measured = it->measured;
 	}
@@ -377,7 +378,7 @@ static int apply_budget(struct tp_list *l, const char *spec, const struct tp_sel
 	return 0;
 }
 
-int tp_select(struct tp_list *l, const struct tp_select *o)
+int tp_select(struct tp_list *l, struct tp_select *o)
 {
 	const char *budget = o->budget;
 
@@ -402,6 +403,8 @@ int tp_select(struct tp_list *l, const struct tp_select *o)
 	}
 	if (budget && apply_budget(l, budget, o))
 		return -1;
+	if (budget)
+		kt_budget_parse(budget, &o->budget_s);
 	return 0;
 }
 
@@ -415,6 +418,8 @@ void tp_print(const struct tp_list *l, bool verbose)
 				printf("%s\n", it->name);
 			continue;
 		}
+		if (it->drop && !strcmp(it->drop, "filter"))
+			continue; /* not asked for */
 		if (it->filtered)
 			printf("%s: filtered: %s\n", it->name, it->filtered);
 		else if (it->drop)

@@ -46,15 +46,17 @@ struct tp_select {
 	double elapsed_s;              /* already spent by this run (listing) */
 	unsigned jobs;
 	bool verbose;
+	double budget_s;               /* out: the budget in force, 0 = none */
 };
 
 /*
  * Estimate costs (sidecars under the runs root, else the model), then
  * apply filters, shard and budget, marking item->drop. Prints the budget's
  * selection (what runs, what was dropped, expected wall time, coverage)
- * to stderr. 0, or -1 after an error line (a bad --shard or --budget).
+ * to stderr; o->budget_s gets the budget in force. 0, or -1 after an
+ * error line (a bad --shard or --budget).
  */
-int tp_select(struct tp_list *l, const struct tp_select *o);
+int tp_select(struct tp_list *l, struct tp_select *o);
 
 /* `ktstr test --list`: what would run, one per line (with -v also the rest and why). */
 void tp_print(const struct tp_list *l, bool verbose);

@@ -328,10 +328,16 @@ static void send_result(const struct kt_assert_result *r)
 	free(json);
 }
 
-static int read_run_config(char **test, char **sched, int *attach_ms, char **err)
+/*
+ * /ktstr/run.json: {"test", "scheduler", "attach_timeout_ms"} and, for a
+ * gauntlet variant, "variant": {"topology": "1n2l2c1t", "flags": MASK}
+ * (*vtopo stays NULL without it).
+ */
+static int read_run_config(char **test, char **sched, int *attach_ms, char **vtopo,
+			   uint32_t *vflags, char **err)
 {
 	json_error_t je;
-	json_t *j = json_load_file("/ktstr/run.json", 0, &je);
+	json_t *j = json_load_file("/ktstr/run.json", 0, &je), *v;
 	const char *t = NULL, *s = NULL;
 
 	if (!j) {
@@ -350,8 +356,25 @@ static int read_run_config(char **test, char **sched, int *attach_ms, char **err
 	}
 	*test = kt_strdup(t);
 	*sched = s ? kt_strdup(s) : NULL;
+	v = json_object_get(j, "variant");
+	if (json_is_string(json_object_get(v, "topology"))) {
+		*vtopo = kt_strdup(json_string_value(json_object_get(v, "topology")));
+		*vflags = (uint32_t)json_integer_value(json_object_get(v, "flags"));
+	}
 	json_decref(j);
 	return 0;
+}
+
+/* A gauntlet variant: the plan gets its topology and flags, as on the host. */
+static int apply_variant(struct kt_plan *plan, const char *vtopo, uint32_t vflags, char **err)
+{
+	struct kt_topo_spec tp;
+
+	if (!vtopo)
+		return 0;
+	if (kt_topo_spec_parse(vtopo, &tp, err))
+		return -EINVAL;
+	return kt_plan_apply_variant(plan, &tp, vflags, 0, err);
 }
 
 /* The process around the test: stdout, signals, mounts, the SHM ring. */
@@ -448,11 +471,12 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 	const struct ktstr_test *t;
 	pthread_t tr_thr, mon_thr;
 	bool tr_started = false, mon_started = false;
-	char *test = NULL, *sched = NULL, *err = NULL;
+	char *test = NULL, *sched = NULL, *err = NULL, *vtopo = NULL;
+	uint32_t vflags = 0;
 	int attach_ms = 3000, rc;
 
 	setup();
-	if (read_run_config(&test, &sched, &attach_ms, &err)) {
+	if (read_run_config(&test, &sched, &attach_ms, &vtopo, &vflags, &err)) {
 		kt_assert_result_fail(&res, KT_DETAIL_OTHER, err);
 		goto send;
 	}
@@ -464,7 +488,8 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 		free(m);
 		goto send;
 	}
-	if (kt_plan_resolve(t, &plan, &err) || booted_as_declared(gctx->cmdline, &plan, &err)) {
+	if (kt_plan_resolve(t, &plan, &err) || apply_variant(&plan, vtopo, vflags, &err) ||
+	    booted_as_declared(gctx->cmdline, &plan, &err)) {
 		kt_assert_result_fail(&res, KT_DETAIL_OTHER, err);
 		goto send;
 	}
@@ -520,6 +545,7 @@ send:
 	kt_assert_result_clear(&res);
 	free(test);
 	free(sched);
+	free(vtopo);
 	free(err);
 	return rc;
 }

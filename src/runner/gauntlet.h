@@ -14,7 +14,7 @@
  * Budget: from candidates with an estimated cost, pick greedily the one
  * with the most new coverage (schedulers, presets, flags, profiles, tests,
  * their pairs, the variant itself) per second of cost, as long as the
- * expected wall time (list scheduling on `jobs` slots, in input order)
+ * expected wall time (list scheduling on `jobs` slots, longest first)
  * stays within the budget. Deterministic: ties go to the smaller name.
  *
  * Shards: a deterministic partition of a name list, by estimated cost
@@ -149,12 +149,18 @@ struct kt_cand {
  * the vCPUs (under TCG all of them share the host's CPUs), plus the
  * scenario's duration. Seconds.
  */
-double kt_cost_model(int cpus, int duration_s, bool host_only, bool kvm, int host_cpus);
+double kt_cost_model(int cpus, int duration_s, bool host_only, bool sched_ext, bool kvm,
+		     int host_cpus);
 
 /*
+ * A budgeted run starts the longest first: idx[0..n) (indices into c)
+ * sorted by cost, descending, ties in index order.
+ */
+void kt_budget_order(const struct kt_cand *c, size_t *idx, size_t n);
+/*
  * Expected wall time of running c[i] with c[i].selected (or all when
- * all_) in input order on `jobs` parallel slots (each job goes to the slot
- * that frees first).
+ * all_) longest first (kt_budget_order) on `jobs` parallel slots, each
+ * job going to the slot that frees first.
  */
 double kt_makespan(const struct kt_cand *c, size_t n, unsigned jobs, bool all_);
 

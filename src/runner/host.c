@@ -497,8 +497,13 @@ static bool watchdog_setup(const struct kt_plan *p, const struct kt_kernel *k, b
 
 static json_t *run_json(const struct kt_plan *p, const char *guest_sched, bool kvm)
 {
-	return json_pack("{s:s,s:s?,s:i}", "test", p->test->name, "scheduler", guest_sched,
-			 "attach_timeout_ms", kvm ? KT_KVM_ATTACH_MS : KT_TCG_ATTACH_MS);
+	json_t *j = json_pack("{s:s,s:s?,s:i}", "test", p->test->name, "scheduler", guest_sched,
+			      "attach_timeout_ms", kvm ? KT_KVM_ATTACH_MS : KT_TCG_ATTACH_MS);
+
+	if (j && p->variant) /* a gauntlet variant: the guest's plan follows it */
+		json_object_set_new(j, "variant", json_pack("{s:s,s:I}", "topology", p->topo_str,
+							    "flags", (json_int_t)p->variant_flags));
+	return j;
 }
 
 static void print_verdict(const char *full, enum kt_verdict v, double secs, const char *report)

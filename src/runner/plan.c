@@ -312,6 +312,8 @@ int kt_plan_apply_variant(struct kt_plan *p, const struct kt_topo_spec *topo, ui
 		if (flags & (1u << i))
 			p->flags[p->n_flags++] = s->flags[i].name;
 	build_sched_argv(p);
+	p->variant = true;
+	p->variant_flags = flags;
 	return 0;
 }
 

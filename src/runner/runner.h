@@ -48,6 +48,8 @@ struct kt_plan {
 	const char *sched_argv[KT_PLAN_MAX_ARGV];
 	size_t n_sched_argv;
 	struct kt_assert assert; /* default_checks ⊕ scheduler ⊕ test */
+	bool variant;            /* a gauntlet variant (kt_plan_apply_variant) */
+	uint32_t variant_flags;  /* its flags: bit i = the scheduler's i-th flag */
 };
 
 /*

@@ -233,8 +233,8 @@ static bool list_budget(struct kt_entry *e, size_t n, enum ignored_mode ign, boo
 		for (size_t f = 0; s && f < KTSTR_MAX_FLAGS && s->flags[f].name; f++)
 			if (e[i].flags & (1u << f))
 				flags[i * KTSTR_MAX_FLAGS + x->n_flags++] = s->flags[f].name;
-		x->cost = kt_cost_model(e[i].cpus, e[i].duration_s, e[i].test->host_only, h.kvm,
-					h.cpus);
+		x->cost = kt_cost_model(e[i].cpus, e[i].duration_s, e[i].test->host_only,
+					s && s->binary, h.kvm, h.cpus);
 	}
 	kt_budget_select(c, nc, budget, 1, &rep);
 	for (size_t i = 0; i < nc; i++)
