@@ -87,6 +87,47 @@ void tp_list_free(struct tp_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+static void add_item(struct tp_list *l, const struct tp_item *it)
+{
+	l->v = kt_realloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = *it;
+}
+
+/*
+ * A binary that ignores --json lists "NAME: test" lines: an entry with
+ * what the name tells (costs from the model for a 2-vCPU, 2 s test).
+ */
+static int plain_item(struct tp_item *it, const char *bin, const char *ln)
+{
+	const char *e = strstr(ln, ": test");
+	struct kt_name_parts np;
+	char *name;
+
+	if (!e || e[6] || !(kt_startswith(ln, "ktstr/") || kt_startswith(ln, "gauntlet/")))
+		return -EINVAL;
+	name = kt_strdup(ln);
+	name[e - ln] = 0;
+	if (kt_name_parse(name, &np)) {
+		free(name);
+		return -EINVAL;
+	}
+	memset(it, 0, sizeof(*it));
+	it->bin = kt_strdup(bin);
+	it->name = name;
+	it->test = kt_strdup(np.test);
+	it->sched = kt_strdup("unknown");
+	it->topo = kt_strdup("unknown");
+	it->preset = np.preset ? kt_strdup(np.preset) : NULL;
+	it->profile = kt_strdup(np.profile ? np.profile : "default");
+	it->kernel = np.label ? kt_strdup(np.label) : NULL;
+	it->flags = kt_calloc(1, sizeof(*it->flags));
+	it->cpus = 2;
+	it->duration_s = 2;
+	it->ignored = np.preset != NULL;
+	kt_name_parts_free(&np);
+	return 0;
+}
+
 int tp_list_binary(struct tp_list *l, const char *bin, bool gauntlet)
 {
 	char *argv[] = {(char *)bin, "--list", "--json", gauntlet ? "--include-ignored" : NULL,
@@ -113,6 +154,10 @@ int tp_list_binary(struct tp_list *l, const char *bin, bool gauntlet)
 		struct tp_item it;
 
 		if (ln[0] != '{') {
+			if (plain_item(&it, bin, ln) == 0) {
+				add_item(l, &it);
+				continue;
+			}
 			if (kt_startswith(ln, "ktstr: "))
 				fprintf(stderr, "%s\n", ln); /* its notes and warnings */
 			continue;
@@ -122,8 +167,7 @@ int tp_list_binary(struct tp_list *l, const char *bin, bool gauntlet)
 			free(s);
 			return -1;
 		}
-		l->v = kt_realloc(l->v, (l->n + 1) * sizeof(*l->v));
-		l->v[l->n++] = it;
+		add_item(l, &it);
 	}
 	free(s);
 	return 0;
