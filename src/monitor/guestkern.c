@@ -332,17 +332,13 @@ static int find_member(const struct btf *btf, const struct btf_type *t, const ch
 	return -ENOENT;
 }
 
-int kt_gk_member(const struct kt_gk *gk, const char *type, const char *path, uint32_t *off,
-		 uint32_t *size)
+int kt_btf_member_at(const struct btf *btf, uint32_t id, const char *path, uint32_t *off,
+		     uint32_t *size, uint32_t *leaf)
 {
-	const struct btf *btf = gk->btf;
 	uint64_t bits = 0;
-	uint32_t id;
 	const char *p = path;
 	int r;
 
-	if (find_aggregate(btf, type, &id))
-		return -ENOENT;
 	for (;;) {
 		const struct btf_type *t = skip_mods(btf, &id);
 		const char *dot = strchr(p, '.');
@@ -367,7 +363,19 @@ int kt_gk_member(const struct kt_gk *gk, const char *type, const char *path, uin
 		*size = (uint32_t)s;
 	}
 	*off = (uint32_t)(bits / 8);
+	if (leaf)
+		*leaf = id;
 	return 0;
+}
+
+int kt_gk_member(const struct kt_gk *gk, const char *type, const char *path, uint32_t *off,
+		 uint32_t *size)
+{
+	uint32_t id;
+
+	if (find_aggregate(gk->btf, type, &id))
+		return -ENOENT;
+	return kt_btf_member_at(gk->btf, id, path, off, size, NULL);
 }
 
 uint32_t kt_gk_type_size(const struct kt_gk *gk, const char *type)

@@ -92,6 +92,12 @@ uint64_t kt_gk_sym(const struct kt_gk *gk, const char *name);
  */
 int kt_gk_member(const struct kt_gk *gk, const char *type, const char *path, uint32_t *off,
 		 uint32_t *size);
+/*
+ * The same over any BTF (a BPF program's), from type id `id`; *leaf (may
+ * be NULL) gets the member's type id.
+ */
+int kt_btf_member_at(const struct btf *btf, uint32_t id, const char *path, uint32_t *off,
+		     uint32_t *size, uint32_t *leaf);
 /* Size of struct/union `type`, 0 when unknown. */
 uint32_t kt_gk_type_size(const struct kt_gk *gk, const char *type);
 
