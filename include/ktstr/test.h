@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <ktstr/bpfmap.h>
 #include <ktstr/check.h>
 
 #define KTSTR_MAX_ARGS 32  /* scheduler arguments per list */
@@ -110,6 +111,14 @@ struct ktstr_test {
 	 * needs cgroup v2 at /sys/fs/cgroup (cgroups go under ktstr-<pid>).
 	 */
 	bool host_only;
+	/*
+	 * BPF maps from the host (<ktstr/bpfmap.h>): periodic captures of
+	 * the fields .temporal names (0 = off, at most KTSTR_MAX_SNAPSHOTS),
+	 * the patterns judged over them, and a host write mid-run.
+	 */
+	int num_snapshots;
+	struct ktstr_temporal temporal[KTSTR_MAX_TEMPORAL];
+	struct ktstr_bpf_map_write bpf_map_write;
 	struct ktstr_constraints constraints;
 	struct kt_assert assert; /* test-level assertion overrides */
 };

@@ -31,6 +31,7 @@
 
 #include <ktstr.h>
 
+#include "bpfmap/bpfmap.h"
 #include "guest/guest.h"
 #include "guest/shm.h"
 #include "proto/proto.h"
@@ -510,6 +511,12 @@ int kt_guest_run_mode(const struct kt_guest_ctx *gctx)
 	if (sched && sched_launch(sched, &plan, attach_ms, &res, &mon_thr, &mon_started))
 		goto send;
 
+	if (t->bpf_map_write.map && kt_bpfmap_guest_wait(tx.ring, &err)) {
+		/* the host fails the test with its own reason */
+		printf("ktstr: %s\n", err);
+		free(err);
+		err = NULL;
+	}
 	stage("reading topology");
 	rc = kt_run_body_local(&plan, "/sys/fs/cgroup/ktstr", sched ? sched_pid : 0, &ev,
 			       &stop_flag, stage, &res);

@@ -97,6 +97,7 @@ struct kt_msg_stimulus {
 #define KT_PROTO_CTRL_TO_GUEST 14 /* host -> guest */
 #define KT_PROTO_CTRL_TO_HOST 15  /* guest -> host */
 #define KT_PROTO_SIG_MAP_WRITES_DONE 1 /* to guest: BPF map writes done */
+#define KT_PROTO_SIG_MAP_WRITE_FAILED 2 /* to guest: the host could not write (bpfmap.h) */
 #define KT_PROTO_SIG_SHUTDOWN 0xDD     /* to guest: shut down */
 #define KT_PROTO_SIG_SCHED_STARTED 1   /* to host: the scheduler attached */
 #define KT_PROTO_SIG_PROBES_READY 2    /* to host: probes are ready */

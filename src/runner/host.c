@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "bpfmap/bpfmap.h"
 #include "kernel/kernel.h"
 #include "proto/proto.h"
 #include "record.h"
@@ -117,6 +118,7 @@ struct collect {
 	struct kt_outcome *o;
 	struct kt_wdog *wd; /* NULL: no watchdog override */
 	struct kt_hostmon *mon; /* NULL: no host monitor */
+	struct kt_bpfmap *bm; /* NULL: no BPF map captures or writes */
 	struct kt_proto_rx *rx;
 	struct sbuf sched_log;
 	struct sbuf dump;
@@ -213,6 +215,7 @@ static void on_msg(void *arg, enum kt_msg_kind kind, const void *data, uint32_t 
 		break;
 	case KT_MSG_SCENARIO_START:
 		kt_timeline_scenario_start(&c->tl, kt_now_ns(), data, len);
+		kt_bpfmap_scenario_start(c->bm);
 		break;
 	case KT_MSG_STIMULUS: {
 		struct kt_msg_stimulus s;
@@ -454,6 +457,7 @@ static int on_tick(void *arg, struct kt_vm_guest *g)
 		kt_wdog_tick(c->wd, &m);
 	if (c->mon)
 		kt_hostmon_tick(c->mon, g);
+	kt_bpfmap_tick(c->bm, g);
 	return 0;
 }
 
@@ -729,6 +733,9 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 		cfg.on_tick = on_tick;
 		cfg.tick_ms = kt_hostmon_interval_ms();
 	}
+	c.bm = kt_bpfmap_new(t, plan.duration_s, k.vmlinux);
+	if (c.bm)
+		cfg.on_tick = on_tick;
 	c.rx = kt_proto_rx_new(on_msg, &c);
 	o.rec.accel = accel == KT_ACCEL_KVM ? "kvm" : "tcg";
 	o.timeline = &c.tl;
@@ -767,6 +774,8 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 	collect_finish(&c, &o);
 	if (kt_hostmon_enabled())
 		kt_hostmon_finish(c.mon, mon_why, &o);
+	if (o.have_result)
+		kt_bpfmap_finish(c.bm, &o.result);
 	if (o.timed_out && !o.have_result && !o.infra_error) {
 		char *d = kt_vm_describe_failure(&res, &cfg);
 
@@ -797,6 +806,7 @@ out:
 	kt_wdog_free(&wd);
 	kt_hostmon_free(c.mon);
 	free(mon_why);
+	kt_bpfmap_free(c.bm);
 	kt_outcome_free(&o);
 	kt_kernel_free(&k);
 	return rc;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpfmap/bpfmap.h"
 #include "runner.h"
 #include "util/util.h"
 #include "vm/vm.h"
@@ -282,6 +283,17 @@ int kt_plan_resolve(const struct ktstr_test *t, struct kt_plan *p, char **err)
 			if (!strchr(s->sysctls[i], '=') || s->sysctls[i][0] == '=')
 				FAIL("scheduler '%s' sysctl '%s' is not key=value", s->name,
 				     s->sysctls[i]);
+
+	/* BPF map captures, temporal assertions, host writes (bpfmap/bpfmap.h). */
+	{
+		char *why = NULL;
+
+		if (kt_bpfmap_validate(t, p->duration_s, &why)) {
+			*err = kt_asprintf("ktstr_test '%s': %s", t->name, why);
+			free(why);
+			return -EINVAL;
+		}
+	}
 
 	/* Assertions: defaults ⊕ scheduler ⊕ test. */
 	base = kt_assert_default_checks();

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* BPF maps from the host: temporal assertions (bpfmap/series.c). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,4 +209,329 @@ UNIT_TEST(temporal_converges_to)
 	CHECK_INT_EQ(run(&t, few, N(few), &r), KT_VERDICT_INCONCLUSIVE);
 	CHECK_STR_CONTAINS(msg(&r, 1), "2 usable sample(s) by the last sample, need 3 to judge");
 	kt_assert_result_clear(&r);
+}
+
+/* ---- declarations (bpfmap/validate.c) ----------------------------------------- */
+
+#include "bpfmap/bpfmap.h"
+
+UNIT_TEST(bpfmap_validate_declarations)
+{
+	struct ktstr_test t = {.name = "t"};
+	char *why = NULL;
+
+	/* nothing asked: fine */
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), 0);
+	CHECK(!kt_bpfmap_wanted(&t));
+
+	t.num_snapshots = 4;
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), -EINVAL);
+	CHECK_STR_EQ(why, "num_snapshots 4: nothing to capture (name the fields in .temporal)");
+	free(why);
+	t.temporal[0] = (struct ktstr_temporal)KTSTR_NONDECREASING(".bss", "nr_dispatched");
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), 0);
+	CHECK(kt_bpfmap_wanted(&t));
+	/* spacing: 0.8 * 1000 ms / 9 = 88 ms */
+	t.num_snapshots = 8;
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 1, &why), -EINVAL);
+	CHECK_STR_EQ(why, "num_snapshots 8 over 1 s puts captures 88 ms apart (at least 100 ms)");
+	free(why);
+	t.num_snapshots = 65;
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 100, &why), -EINVAL);
+	CHECK_STR_CONTAINS(why, "num_snapshots 65: must be 0..64");
+	free(why);
+	t.num_snapshots = 1;
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), -EINVAL);
+	CHECK_STR_CONTAINS(why, "temporal assertions need num_snapshots >= 2");
+	free(why);
+	t.num_snapshots = 3;
+	t.temporal[1] = (struct ktstr_temporal)KTSTR_RATE_WITHIN(".bss", "x", 3, 1);
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), -EINVAL);
+	CHECK_STR_EQ(why, "temporal[1] (rate_within x): bounds [3, 1] are not an interval");
+	free(why);
+	t.temporal[1] = (struct ktstr_temporal){.kind = KTSTR_TEMPORAL_STEADY_WITHIN, .map = ".bss"};
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), -EINVAL);
+	CHECK_STR_EQ(why, "temporal[1] (steady_within): needs .map and .field");
+	free(why);
+	memset(&t.temporal[1], 0, sizeof(t.temporal[1]));
+
+	t.bpf_map_write = (struct ktstr_bpf_map_write){.map = ".bss", .field = "x", .size = 3};
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), -EINVAL);
+	CHECK_STR_EQ(why, "bpf_map_write: size 3 (1, 2, 4 or 8)");
+	free(why);
+	t.bpf_map_write.size = 0;
+	t.host_only = true;
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), -EINVAL);
+	CHECK_STR_EQ(why, "num_snapshots needs a VM (the test is host_only)");
+	free(why);
+}
+
+UNIT_TEST(bpfmap_capture_schedule)
+{
+	/* d = 10 s, N = 3: +3, +5, +7 s (10 % .. 90 % of the workload) */
+	CHECK_INT_EQ(kt_bpfmap_boundary_ms(10, 3, 0), 3000);
+	CHECK_INT_EQ(kt_bpfmap_boundary_ms(10, 3, 1), 5000);
+	CHECK_INT_EQ(kt_bpfmap_boundary_ms(10, 3, 2), 7000);
+	CHECK_INT_EQ(kt_bpfmap_boundary_ms(2, 3, 2), 1400);
+	CHECK_INT_EQ(kt_bpfmap_boundary_ms(3, 1, 0), 1500);
+}
+
+/* ---- the map walk on a synthetic guest image (bpfmap/maps.c) --------------------- */
+
+#include <bpf/btf.h>
+
+#include "bpfmap/maps.h"
+#include "gk_image.h"
+
+#define IMG_RAM (64ull << 20)
+#define PO 0xffff888000000000ull /* page_offset_base (direct map) */
+
+/* A BPF object's BTF: DATASEC ".bss" {u64 counter; u32 err_cnt; s16 neg; struct pair pr;} */
+static void *prog_btf(uint32_t *len, int *sec)
+{
+	struct btf *b = btf__new_empty();
+	int u64 = btf__add_int(b, "unsigned long long", 8, 0);
+	int u32 = btf__add_int(b, "unsigned int", 4, 0);
+	int s16 = btf__add_int(b, "short", 2, BTF_INT_SIGNED);
+	int pair = btf__add_struct(b, "pair", 8), v[4];
+	const void *raw;
+	void *copy;
+
+	btf__add_field(b, "a", u32, 0, 0);
+	btf__add_field(b, "b", u32, 32, 0);
+	v[0] = btf__add_var(b, "counter", BTF_VAR_GLOBAL_ALLOCATED, u64);
+	v[1] = btf__add_var(b, "err_cnt", BTF_VAR_GLOBAL_ALLOCATED, u32);
+	v[2] = btf__add_var(b, "neg", BTF_VAR_GLOBAL_ALLOCATED, s16);
+	v[3] = btf__add_var(b, "pr", BTF_VAR_GLOBAL_ALLOCATED, pair);
+	*sec = btf__add_datasec(b, ".bss", 24);
+	btf__add_datasec_var_info(b, v[0], 0, 8);
+	btf__add_datasec_var_info(b, v[1], 8, 4);
+	btf__add_datasec_var_info(b, v[2], 12, 2);
+	btf__add_datasec_var_info(b, v[3], 16, 8);
+	raw = btf__raw_data(b, len);
+	copy = kt_malloc(*len);
+	memcpy(copy, raw, *len);
+	btf__free(b);
+	return copy;
+}
+
+struct img {
+	struct gk_img im;
+	struct kt_gk_mem m;
+	struct kt_gk *gk;
+	struct kt_bpf_layout l;
+};
+
+/* Write a bpf_map (inside a bpf_array) at pa. */
+static void put_map(struct img *x, uint64_t pa, const char *name, uint32_t type,
+		    uint32_t value_size, uint64_t btf_kva, uint32_t vtid)
+{
+	const struct kt_bpf_layout *l = &x->l;
+	uint64_t m = pa + l->arr_map;
+	uint32_t one = 1;
+
+	memcpy(x->im.ram + m + l->m_type, &type, 4);
+	memcpy(x->im.ram + m + l->m_value_size, &value_size, 4);
+	memcpy(x->im.ram + m + l->m_max_entries, &one, 4);
+	memcpy(x->im.ram + m + l->m_btf, &btf_kva, 8);
+	memcpy(x->im.ram + m + l->m_vtid, &vtid, 4);
+	memcpy(x->im.ram + m + l->m_name, name, strlen(name) + 1);
+}
+
+static void slot(struct img *x, uint64_t node_pa, unsigned i, uint64_t e)
+{
+	memcpy(x->im.ram + node_pa + x->l.xa_slots + 8ull * i, &e, 8);
+}
+
+/*
+ * map_idr -> node (shift 6) -> {node0: A, B, a value entry, a sibling; node1: C}.
+ * A "scx_qmap.bss" (array, BTF), B "scx_qmap.data" (array), C "other.data" (hash).
+ */
+static void img_setup(struct img *x, uint32_t *btf_len)
+{
+	struct kt_gk_sym syms[sizeof(gk_img_syms) / sizeof(gk_img_syms[0]) + 1];
+	uint64_t percpu = 0x3f00000, root = 0x3000000, n0 = 0x3001000, n1 = 0x3002000;
+	uint64_t head, A = 0x3100000, B = 0x3101000, C = 0x3102000, btf = 0x3200000;
+	uint64_t data = 0x3300000, blob_kva = PO + data;
+	uint32_t sec_u = 0;
+	int sec = 0;
+	void *blob = prog_btf(btf_len, &sec);
+	char *err = NULL;
+	uint8_t shift = 6;
+
+	memcpy(syms, gk_img_syms, sizeof(gk_img_syms));
+	syms[sizeof(syms) / sizeof(syms[0]) - 1] = (struct kt_gk_sym){"map_idr", 0xffffffff81ef6500ull};
+	x->im.ram = calloc(1, IMG_RAM);
+	x->im.size = IMG_RAM;
+	x->m = gk_img_mem(&x->im);
+	{
+		size_t len = 0;
+		void *vb = gk_img_btf(&len);
+
+		CHECK(vb != NULL);
+		CHECK_INT_EQ(kt_gk_open_parts(vb, len, syms, sizeof(syms) / sizeof(syms[0]),
+					      gk_img_banner, sizeof(gk_img_banner) - 1, &x->gk,
+					      &err),
+			     0);
+		free(vb);
+	}
+	CHECK_INT_EQ(kt_bpf_layout_init(x->gk, &x->l, &err), 0);
+	CHECK_INT_EQ(x->l.xa_chunk, 64);
+	gk_img_boot(&x->im, x->gk, 0, 0, PO, false, &percpu, 1);
+	CHECK_INT_EQ(kt_gk_attach(x->gk, &x->m, &err), 0);
+	CHECK_INT_EQ(kt_gk_refresh(x->gk, &x->m), 0);
+
+	sec_u = (uint32_t)sec;
+	put_map(x, A, "scx_qmap.bss", KT_BPF_MAP_TYPE_ARRAY, 24, PO + btf, sec_u);
+	put_map(x, B, "scx_qmap.data", KT_BPF_MAP_TYPE_ARRAY, 8, 0, 0);
+	put_map(x, C, "other.data", 1, 8, 0, 0);
+	{
+		uint32_t o, sz;
+
+		CHECK_INT_EQ(kt_gk_member(x->gk, "btf", "data", &o, &sz), 0);
+		memcpy(x->im.ram + btf + o, &blob_kva, 8);
+		CHECK_INT_EQ(kt_gk_member(x->gk, "btf", "data_size", &o, &sz), 0);
+		memcpy(x->im.ram + btf + o, btf_len, 4);
+		memcpy(x->im.ram + data, blob, *btf_len);
+	}
+	free(blob);
+	/* element 0 of A: counter 42, err_cnt 0, neg -5, pr {7, 9} */
+	{
+		uint64_t c = 42;
+		int16_t neg = -5;
+		uint32_t pr[2] = {7, 9};
+
+		memcpy(x->im.ram + A + x->l.arr_value, &c, 8);
+		memcpy(x->im.ram + A + x->l.arr_value + 12, &neg, 2);
+		memcpy(x->im.ram + A + x->l.arr_value + 16, pr, 8);
+	}
+	memcpy(x->im.ram + root + x->l.xa_shift, &shift, 1);
+	slot(x, root, 0, PO + n0 + 2);
+	slot(x, root, 1, PO + n1 + 2);
+	slot(x, n0, 1, PO + A);
+	slot(x, n0, 2, PO + B);
+	slot(x, n0, 3, (77 << 1) | 1);	/* a value entry */
+	slot(x, n0, 4, (1 << 2) | 2);	/* a sibling entry */
+	slot(x, n1, 0, PO + C);
+	head = PO + root + 2;
+	gk_img_put(&x->im, 0xffffffff81ef6500ull, 0, x->l.idr_head, &head, 8);
+	free(err);
+}
+
+static void img_free(struct img *x)
+{
+	kt_gk_free(x->gk);
+	free(x->im.ram);
+}
+
+UNIT_TEST(bpfmap_walk_find_and_read)
+{
+	struct img x;
+	struct kt_bpf_map maps[8], m;
+	struct kt_bpf_field f;
+	struct btf *btf = NULL;
+	uint32_t btf_len;
+	uint64_t val, v = 0;
+	size_t n = 0;
+	char *why = NULL;
+	int16_t s = 0;
+
+	img_setup(&x, &btf_len);
+	CHECK_INT_EQ(kt_bpf_maps_list(x.gk, &x.m, &x.l, maps, 8, &n, &why), 0);
+	CHECK_INT_EQ(n, 3);
+	CHECK_STR_EQ(maps[0].name, "scx_qmap.bss");
+	CHECK_STR_EQ(maps[1].name, "scx_qmap.data");
+	CHECK_STR_EQ(maps[2].name, "other.data");
+	CHECK_INT_EQ(maps[0].value_size, 24);
+	CHECK_INT_EQ(maps[2].type, 1);
+
+	/* by suffix, exactly, ambiguous, missing */
+	CHECK_INT_EQ(kt_bpf_map_find(x.gk, &x.m, &x.l, ".bss", &m, &why), 0);
+	CHECK_STR_EQ(m.name, "scx_qmap.bss");
+	CHECK_INT_EQ(kt_bpf_map_find(x.gk, &x.m, &x.l, "other.data", &m, &why), 0);
+	CHECK_INT_EQ(m.type, 1);
+	CHECK_INT_EQ(kt_bpf_map_find(x.gk, &x.m, &x.l, ".data", &m, &why), -EEXIST);
+	CHECK_STR_EQ(why, "several BPF maps end in '.data': scx_qmap.data, other.data");
+	free(why);
+	CHECK_INT_EQ(kt_bpf_map_find(x.gk, &x.m, &x.l, ".rodata", &m, &why), -ENOENT);
+	CHECK_STR_EQ(why, "no BPF map named or ending in '.rodata' (maps: scx_qmap.bss, "
+			  "scx_qmap.data, other.data)");
+	free(why);
+
+	/* the map's own BTF, read out of the guest */
+	CHECK_INT_EQ(kt_bpf_map_find(x.gk, &x.m, &x.l, ".bss", &m, &why), 0);
+	CHECK_INT_EQ(kt_bpf_map_btf(x.gk, &x.m, &x.l, &m, &btf, &why), 0);
+	CHECK_INT_EQ(kt_bpf_value_field(btf, m.value_tid, "counter", &f, &why), 0);
+	CHECK(f.off == 0 && f.size == 8 && f.is_int && !f.is_signed);
+	CHECK_INT_EQ(kt_bpf_value_field(btf, m.value_tid, "neg", &f, &why), 0);
+	CHECK(f.off == 12 && f.size == 2 && f.is_int && f.is_signed);
+	CHECK_INT_EQ(kt_bpf_value_field(btf, m.value_tid, "pr.b", &f, &why), 0);
+	CHECK(f.off == 20 && f.size == 4 && f.is_int);
+	CHECK_INT_EQ(kt_bpf_value_field(btf, m.value_tid, "pr", &f, &why), 0);
+	CHECK(f.off == 16 && f.size == 8 && !f.is_int);
+	CHECK_INT_EQ(kt_bpf_value_field(btf, m.value_tid, "nope", &f, &why), -ENOENT);
+	CHECK_STR_EQ(why, "no field 'nope' in the map's value (variables: counter, err_cnt, "
+			  "neg, pr)");
+	free(why);
+	btf__free(btf);
+
+	/* values */
+	CHECK_INT_EQ(kt_bpf_array_value(&x.l, &m, &val, &why), 0);
+	CHECK_INT_EQ(kt_gk_read(x.gk, &x.m, val, &v, 8), 0);
+	CHECK_INT_EQ(v, 42);
+	CHECK_INT_EQ(kt_gk_read(x.gk, &x.m, val + 12, &s, 2), 0);
+	CHECK(kt_bpf_int_value(&s, 2, true) == -5.0L);
+	CHECK(kt_bpf_int_value(&s, 2, false) == 65531.0L);
+	/* a hash map's values are not read as an array */
+	CHECK_INT_EQ(kt_bpf_map_find(x.gk, &x.m, &x.l, "other.data", &m, &why), 0);
+	CHECK_INT_EQ(kt_bpf_array_value(&x.l, &m, &val, &why), -EINVAL);
+	CHECK_STR_CONTAINS(why, "BPF map other.data is of type 1");
+	free(why);
+	/* no BTF */
+	CHECK_INT_EQ(kt_bpf_map_find(x.gk, &x.m, &x.l, "scx_qmap.data", &m, &why), 0);
+	CHECK_INT_EQ(kt_bpf_map_btf(x.gk, &x.m, &x.l, &m, &btf, &why), -ENOENT);
+	CHECK_STR_EQ(why, "BPF map scx_qmap.data has no BTF for its value");
+	free(why);
+	img_free(&x);
+}
+
+/* Garbage in guest memory: no data, never a crash or a hang. */
+UNIT_TEST(bpfmap_walk_garbage)
+{
+	struct img x;
+	struct kt_bpf_map maps[8], m;
+	struct btf *btf = NULL;
+	uint32_t btf_len, big = 1u << 30;
+	uint64_t root = 0x3000000, head, off_btf = 0x3200000;
+	size_t n = 9;
+	char *why = NULL;
+	uint32_t o, sz;
+
+	img_setup(&x, &btf_len);
+	/* a node whose slot points back at itself: bounded by depth */
+	slot(&x, root, 5, PO + root + 2);
+	CHECK_INT_EQ(kt_bpf_maps_list(x.gk, &x.m, &x.l, maps, 8, &n, &why), 0);
+	CHECK_INT_EQ(n, 3);
+	/* the root node outside guest RAM: no maps, no crash */
+	head = PO + IMG_RAM + 0x1000 + 2;
+	gk_img_put(&x.im, 0xffffffff81ef6500ull, 0, x.l.idr_head, &head, 8);
+	CHECK_INT_EQ(kt_bpf_maps_list(x.gk, &x.m, &x.l, maps, 8, &n, &why), 0);
+	CHECK_INT_EQ(n, 0);
+	head = PO + root + 2;
+	gk_img_put(&x.im, 0xffffffff81ef6500ull, 0, x.l.idr_head, &head, 8);
+	/* random bytes over the map's BTF blob: does not parse */
+	CHECK_INT_EQ(kt_bpf_map_find(x.gk, &x.m, &x.l, ".bss", &m, &why), 0);
+	srand(1);
+	for (uint32_t i = 24; i < btf_len; i++)
+		x.im.ram[0x3300000 + i] = (uint8_t)rand();
+	CHECK(kt_bpf_map_btf(x.gk, &x.m, &x.l, &m, &btf, &why) < 0);
+	free(why);
+	why = NULL;
+	/* an implausible BTF size */
+	CHECK_INT_EQ(kt_gk_member(x.gk, "btf", "data_size", &o, &sz), 0);
+	memcpy(x.im.ram + off_btf + o, &big, 4);
+	CHECK_INT_EQ(kt_bpf_map_btf(x.gk, &x.m, &x.l, &m, &btf, &why), -EFAULT);
+	CHECK_STR_EQ(why, "BPF map scx_qmap.bss: implausible BTF size 1073741824");
+	free(why);
+	img_free(&x);
 }

@@ -175,3 +175,40 @@ KTSTR_TEST(body_check_fails, .duration_s = 1, .assert = {.min_work_rate = KTSTR_
 {
 	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0"}));
 }
+
+/*
+ * BPF maps from the host (tests/vm/test_bpfmap.sh). scx_qmap keeps its
+ * counters in its .bss map; test_error_cnt there is a fault switch: set
+ * to 1, qmap's next enqueue calls scx_bpf_error("test triggering error").
+ * The host writes it through guest memory once the guest is ready, and
+ * the scheduler, seeing it, kicks itself out: this test fails on purpose.
+ */
+KTSTR_TEST(qmap_map_write, .scheduler = &scx_qmap, .llcs = 1, .cores = 2, .duration_s = 2,
+	   .bpf_map_write = {.map = ".bss", .field = "test_error_cnt", .value = 1})
+{
+	return ktstr_run_canned(ctx, "steady");
+}
+
+/* A field the map does not have: the write fails the test at once, naming what is there. */
+KTSTR_TEST(qmap_map_write_nofield, .scheduler = &scx_qmap, .llcs = 1, .cores = 2,
+	   .duration_s = 1, .bpf_map_write = {.map = ".bss", .field = "no_such_field", .value = 1})
+{
+	return ktstr_run_canned(ctx, "steady");
+}
+
+/* Periodic captures of qmap's counters: they grow while tasks are scheduled. */
+KTSTR_TEST(qmap_snapshots, .scheduler = &scx_qmap, .llcs = 1, .cores = 2, .duration_s = 3,
+	   .num_snapshots = 4,
+	   .temporal = {KTSTR_NONDECREASING(".bss", "nr_dispatched"),
+			KTSTR_STRICTLY_INCREASING(".bss", "nr_enqueued"),
+			KTSTR_RATE_WITHIN(".bss", "nr_enqueued", 1, 1e12)})
+{
+	return ktstr_run_canned(ctx, "steady");
+}
+
+/* The same counter cannot stay at 0: a temporal failure, named with its sample. */
+KTSTR_TEST(qmap_snapshots_fail, .scheduler = &scx_qmap, .llcs = 1, .cores = 2, .duration_s = 2,
+	   .num_snapshots = 3, .temporal = {KTSTR_CONVERGES_TO(".bss", "nr_enqueued", 0, 0, 0)})
+{
+	return ktstr_run_canned(ctx, "steady");
+}

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The host side of a test's BPF map features during a run (bpfmap.h):
+ * periodic captures of the fields the .temporal entries name, and the
+ * .bpf_map_write handshake, both driven from the VM engine's tick with
+ * the guest kernel reader (src/monitor/guestkern.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/btf.h>
+
+#include "bpfmap/bpfmap.h"
+#include "bpfmap/maps.h"
+#include "bpfmap/series.h"
+#include "check/check.h"
+#include "monitor/guestkern.h"
+#include "proto/proto.h"
+#include "util/util.h"
+#include "vm/vm.h"
+
+/* The host gives up on a write this long after the guest is ready (it waits 10 s). */
+#define WRITE_GIVE_UP_MS (KT_BPFMAP_GUEST_WAIT_MS - 1000)
+
+/* A field of a map, resolved once (lazily, while the guest runs). */
+struct field {
+	const char *map, *path;
+	bool resolved;
+	bool permanent; /* err will not go away by retrying */
+	char *err;	/* the last reason it could not be resolved */
+	char map_name[17];
+	uint64_t kva; /* of the field */
+	struct kt_bpf_field f;
+};
+
+enum wstate { W_NONE, W_WAIT, W_DONE, W_FAILED };
+
+struct kt_bpfmap {
+	const struct ktstr_test *t;
+	int duration_s;
+	char *setup_err; /* nothing can be read (no vmlinux, no BTF layout) */
+	struct kt_gk *gk;
+	struct kt_bpf_layout lay;
+	char *attach_why;
+	/* captures */
+	bool started;
+	uint64_t start_ns;
+	unsigned n_snap, fired;
+	struct field cap[KTSTR_MAX_TEMPORAL];
+	struct kt_series series[KTSTR_MAX_TEMPORAL];
+	/* the write */
+	enum wstate ws;
+	struct field wf;
+	uint64_t ready_ns;
+	char *wnote; /* what was written */
+};
+
+struct kt_bpfmap *kt_bpfmap_new(const struct ktstr_test *t, int duration_s, const char *vmlinux)
+{
+	struct kt_bpfmap *b;
+	char *err = NULL;
+
+	if (!kt_bpfmap_wanted(t))
+		return NULL;
+	b = kt_calloc(1, sizeof(*b));
+	b->t = t;
+	b->duration_s = duration_s;
+	b->n_snap = (unsigned)(t->num_snapshots > 0 ? t->num_snapshots : 0);
+	for (size_t i = 0; i < KTSTR_MAX_TEMPORAL; i++) {
+		const struct ktstr_temporal *e = &t->temporal[i];
+
+		if (e->kind == KTSTR_TEMPORAL_NONE)
+			continue;
+		b->cap[i].map = e->map;
+		b->cap[i].path = e->field;
+		b->series[i].label = kt_strdup(e->field);
+	}
+	if (t->bpf_map_write.map) {
+		b->ws = W_WAIT;
+		b->wf.map = t->bpf_map_write.map;
+		b->wf.path = t->bpf_map_write.field;
+	}
+	if (!vmlinux) {
+		b->setup_err = kt_strdup("the kernel has no vmlinux (symbols and BTF) to find BPF "
+					 "maps with");
+	} else if (kt_gk_open(vmlinux, &b->gk, &err)) {
+		b->setup_err = err;
+	} else if (kt_bpf_layout_init(b->gk, &b->lay, &err)) {
+		b->setup_err = kt_asprintf("%s: %s", vmlinux, err);
+		free(err);
+	}
+	return b;
+}
+
+void kt_bpfmap_free(struct kt_bpfmap *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < KTSTR_MAX_TEMPORAL; i++) {
+		free(b->cap[i].err);
+		kt_series_free(&b->series[i]);
+	}
+	free(b->wf.err);
+	free(b->wnote);
+	free(b->setup_err);
+	free(b->attach_why);
+	kt_gk_free(b->gk);
+	free(b);
+}
+
+void kt_bpfmap_scenario_start(struct kt_bpfmap *b)
+{
+	if (b && !b->started) {
+		b->started = true;
+		b->start_ns = kt_now_ns();
+	}
+}
+
+static void set_err(struct field *f, bool permanent, char *why)
+{
+	free(f->err);
+	f->err = why;
+	f->permanent = permanent;
+}
+
+/* Find f's map and field (once). 0 when f->kva is usable. */
+static int resolve(struct kt_bpfmap *b, const struct kt_gk_mem *m, struct field *f)
+{
+	struct kt_bpf_map map;
+	struct btf *btf = NULL;
+	uint64_t val;
+	char *why = NULL;
+	int r;
+
+	if (f->resolved)
+		return 0;
+	if (f->permanent)
+		return -EINVAL;
+	r = kt_bpf_map_find(b->gk, m, &b->lay, f->map, &map, &why);
+	if (r) {
+		/* not there yet (-ENOENT) may change; several matches will not */
+		set_err(f, r == -EEXIST, why);
+		return r;
+	}
+	snprintf(f->map_name, sizeof(f->map_name), "%s", map.name);
+	r = kt_bpf_array_value(&b->lay, &map, &val, &why);
+	if (r) {
+		set_err(f, true, why);
+		return r;
+	}
+	if (!f->path) { /* a raw offset (writes only) */
+		const struct ktstr_bpf_map_write *w = &b->t->bpf_map_write;
+		uint32_t size = w->size ? w->size : 4;
+
+		if (w->offset > map.value_size || size > map.value_size - w->offset) {
+			set_err(f, true,
+				kt_asprintf("offset %zu + %u bytes is outside BPF map %s's %u-byte "
+					    "value",
+					    w->offset, size, map.name, map.value_size));
+			return -EINVAL;
+		}
+		f->f.off = (uint32_t)w->offset;
+		f->f.size = size;
+		f->f.is_int = true;
+	} else {
+		r = kt_bpf_map_btf(b->gk, m, &b->lay, &map, &btf, &why);
+		if (!r)
+			r = kt_bpf_value_field(btf, map.value_tid, f->path, &f->f, &why);
+		btf__free(btf);
+		if (r) {
+			char *m2 = kt_asprintf("BPF map %s: %s", map.name, why);
+
+			free(why);
+			set_err(f, r != -EFAULT, m2);
+			return r;
+		}
+		if (f->f.off > map.value_size || f->f.size > map.value_size - f->f.off) {
+			set_err(f, true,
+				kt_asprintf("BPF map %s: field %s lies outside its %u-byte value",
+					    map.name, f->path, map.value_size));
+			return -EINVAL;
+		}
+	}
+	f->kva = val + f->f.off;
+	f->resolved = true;
+	return 0;
+}
+
+/* The reader is usable once the guest kernel is found in memory. */
+static bool attached(struct kt_bpfmap *b, const struct kt_gk_mem *m)
+{
+	char *why = NULL;
+
+	if (b->setup_err)
+		return false;
+	if (kt_gk_attached(b->gk))
+		return true;
+	if (kt_gk_attach(b->gk, m, &why) == 0) {
+		kt_gk_refresh(b->gk, m);
+		return true;
+	}
+	free(b->attach_why);
+	b->attach_why = why;
+	return false;
+}
+
+static void capture(struct kt_bpfmap *b, const struct kt_gk_mem *m, unsigned idx)
+{
+	uint64_t ms = (kt_now_ns() - b->start_ns) / 1000000;
+	char tag[24];
+	bool ok = attached(b, m);
+
+	snprintf(tag, sizeof(tag), "periodic_%03u", idx);
+	if (ok)
+		kt_gk_refresh(b->gk, m);
+	for (size_t i = 0; i < KTSTR_MAX_TEMPORAL; i++) {
+		struct field *f = &b->cap[i];
+		uint8_t bytes[8];
+
+		if (!f->map)
+			continue;
+		if (!ok) {
+			kt_series_add(&b->series[i], tag, ms, 0,
+				      b->setup_err ? b->setup_err
+						   : (b->attach_why ? b->attach_why
+								    : "guest kernel not found"));
+		} else if (resolve(b, m, f)) {
+			kt_series_add(&b->series[i], tag, ms, 0, f->err);
+		} else if (!f->f.is_int) {
+			char *e = kt_asprintf("%s.%s is not an integer of 1, 2, 4 or 8 bytes",
+					      f->map_name, f->path);
+
+			kt_series_add(&b->series[i], tag, ms, 0, e);
+			free(e);
+		} else if (kt_gk_read(b->gk, m, f->kva, bytes, f->f.size)) {
+			kt_series_add(&b->series[i], tag, ms, 0, "the map's value cannot be read");
+		} else {
+			kt_series_add(&b->series[i], tag, ms,
+				      kt_bpf_int_value(bytes, f->f.size, f->f.is_signed), NULL);
+		}
+	}
+	b->fired++;
+}
+
+static void write_fail(struct kt_bpfmap *b, struct kt_vm_guest *g)
+{
+	b->ws = W_FAILED;
+	kt_vm_guest_shm_ctrl_set(g, KT_PROTO_CTRL_TO_GUEST, KT_PROTO_SIG_MAP_WRITE_FAILED);
+}
+
+static void do_write(struct kt_bpfmap *b, struct kt_vm_guest *g, const struct kt_gk_mem *m)
+{
+	const struct ktstr_bpf_map_write *w = &b->t->bpf_map_write;
+	uint64_t now = kt_now_ns();
+	uint8_t old[8] = {0}, v[8];
+	uint32_t size;
+	char ov[48], where[96];
+
+	if (kt_vm_guest_shm_ctrl_get(g, KT_PROTO_CTRL_TO_HOST) != KT_PROTO_SIG_PROBES_READY)
+		return;
+	if (!b->ready_ns)
+		b->ready_ns = now;
+	if (b->setup_err) {
+		write_fail(b, g);
+		return;
+	}
+	if (!attached(b, m) || resolve(b, m, &b->wf)) {
+		if (b->wf.permanent || now - b->ready_ns > WRITE_GIVE_UP_MS * 1000000ull)
+			write_fail(b, g);
+		return;
+	}
+	size = w->size ? w->size : b->wf.f.size;
+	if (size != 1 && size != 2 && size != 4 && size != 8) {
+		set_err(&b->wf, true,
+			kt_asprintf("field %s is %u bytes; give .size (1, 2, 4 or 8)", b->wf.path,
+				    b->wf.f.size));
+		write_fail(b, g);
+		return;
+	}
+	if (size > b->wf.f.size) {
+		set_err(&b->wf, true,
+			kt_asprintf("%u bytes do not fit field %s (%u bytes)", size, b->wf.path,
+				    b->wf.f.size));
+		write_fail(b, g);
+		return;
+	}
+	memcpy(v, &w->value, sizeof(v)); /* little-endian: the low `size` bytes */
+	if (kt_gk_read(b->gk, m, b->wf.kva, old, size) ||
+	    kt_gk_write(b->gk, m, b->wf.kva, v, size)) {
+		set_err(&b->wf, true, kt_strdup("the map's value cannot be written"));
+		write_fail(b, g);
+		return;
+	}
+	snprintf(ov, sizeof(ov), "%.0Lf", kt_bpf_int_value(old, size, false));
+	if (b->wf.path)
+		snprintf(where, sizeof(where), "field %s", b->wf.path);
+	else
+		snprintf(where, sizeof(where), "offset %zu", w->offset);
+	b->wnote = kt_asprintf("bpf_map_write: host wrote %llu to %s %s (%u bytes, was %s) "
+			       "%.1fs after boot",
+			       (unsigned long long)w->value, b->wf.map_name, where, size, ov,
+			       kt_vm_guest_elapsed(g));
+	b->ws = W_DONE;
+	kt_vm_guest_shm_ctrl_set(g, KT_PROTO_CTRL_TO_GUEST, KT_PROTO_SIG_MAP_WRITES_DONE);
+}
+
+void kt_bpfmap_tick(struct kt_bpfmap *b, struct kt_vm_guest *g)
+{
+	struct kt_gk_mem m;
+
+	if (!b)
+		return;
+	m = kt_gk_vm_mem(g);
+	if (b->ws == W_WAIT)
+		do_write(b, g, &m);
+	if (b->started && b->fired < b->n_snap) {
+		uint64_t ms = (kt_now_ns() - b->start_ns) / 1000000;
+
+		/* one capture per tick, each with its own time */
+		if (ms >= kt_bpfmap_boundary_ms(b->duration_s, b->n_snap, b->fired))
+			capture(b, &m, b->fired);
+	}
+}
+
+void kt_bpfmap_finish(struct kt_bpfmap *b, struct kt_assert_result *r)
+{
+	if (!b)
+		return;
+	if (b->ws == W_DONE) {
+		kt_assert_result_add_detail(r, KT_DETAIL_OTHER, b->wnote);
+	} else if (b->ws != W_NONE) {
+		const char *why = b->setup_err   ? b->setup_err
+				  : b->wf.err    ? b->wf.err
+				  : b->ready_ns  ? (b->attach_why ? b->attach_why
+								 : "guest kernel not found in memory")
+						 : "the guest never reached its scenario";
+
+		kt_assert_result_add_failure(r, KT_DETAIL_OTHER, "bpf_map_write to %s%s%s failed: %s",
+					     b->t->bpf_map_write.map,
+					     b->t->bpf_map_write.field ? " field " : "",
+					     b->t->bpf_map_write.field ? b->t->bpf_map_write.field
+								       : "",
+					     why);
+	}
+	if (!b->n_snap)
+		return;
+	if (b->fired < b->n_snap) {
+		char *m = kt_asprintf("num_snapshots: %u of %u captures taken (the run ended "
+				      "before the others were due)",
+				      b->fired, b->n_snap);
+
+		kt_assert_result_add_detail(r, KT_DETAIL_TEMPORAL, m);
+		free(m);
+	}
+	for (size_t i = 0; i < KTSTR_MAX_TEMPORAL; i++)
+		if (b->cap[i].map)
+			kt_temporal_eval(&b->t->temporal[i], &b->series[i], r);
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# BPF maps from the host (tests/vm/vmtests.c, qmap_map_write* and
+# qmap_snapshots*), against the kernel's scx_qmap:
+#  - .bpf_map_write: the host sets qmap's .bss test_error_cnt to 1 through
+#    guest memory; the scheduler observes it (its next enqueue calls
+#    scx_bpf_error("test triggering error")) and exits: FAIL, with the
+#    host's note of what it wrote and the scheduler's exit in the report
+#  - a field the map does not have: FAIL naming the map's variables
+#  - num_snapshots + temporal patterns over qmap's counters: PASS; a
+#    pattern that cannot hold: FAIL naming the sample and its value
+set -eu
+. "$(dirname "$0")/lib_shell.sh"
+use_vmtests
+
+run() {
+	rc=0
+	"$bin" --exact "ktstr/$1" >"$TMP/log" 2>&1 || rc=$?
+}
+show_fail() { cat "$TMP/log" >&2; fail "$*"; }
+
+run qmap_map_write
+[ $rc -eq 1 ] || show_fail "qmap_map_write: exit $rc, want 1"
+grep -q "^FAIL ktstr/qmap_map_write (" "$TMP/log" || show_fail "qmap_map_write: no FAIL line"
+grep -Eq "^  bpf_map_write: host wrote 1 to [a-z_]*\.bss field test_error_cnt \(4 bytes, was 0\)" \
+	"$TMP/log" || show_fail "qmap_map_write: no note of the write"
+grep -q "scx_bpf_error (test triggering error)" "$TMP/log" ||
+	show_fail "qmap_map_write: the scheduler did not act on the host's write"
+
+run qmap_map_write_nofield
+[ $rc -eq 1 ] || show_fail "qmap_map_write_nofield: exit $rc, want 1"
+grep -Eq "^  bpf_map_write to \.bss field no_such_field failed: BPF map [a-z_]*\.bss: no field 'no_such_field' in the map's value \(variables: .*test_error_cnt" \
+	"$TMP/log" || show_fail "qmap_map_write_nofield: failure not explained"
+if grep -q "test triggering error" "$TMP/log"; then show_fail "nofield: something was written"; fi
+
+run qmap_snapshots
+[ $rc -eq 0 ] || show_fail "qmap_snapshots: exit $rc, want 0"
+grep -q "^PASS ktstr/qmap_snapshots (" "$TMP/log" || show_fail "qmap_snapshots: no PASS line"
+
+run qmap_snapshots_fail
+[ $rc -eq 1 ] || show_fail "qmap_snapshots_fail: exit $rc, want 1"
+grep -Eq "^  nr_enqueued \(converges_to\): no 3 consecutive samples within 0 \+- 0 by the last sample \(last value [1-9][0-9]* at sample periodic_002 \(\+1[0-9]{3}ms\)\)$" \
+	"$TMP/log" || show_fail "qmap_snapshots_fail: temporal failure not reported"
+check_no_leftover_qemu
+echo "bpf maps: host write observed by scx_qmap, missing field named, captures judged"
