@@ -58,6 +58,8 @@ struct kt_vm_guest;
 
 /* True when the test asks for anything here (captures or a write). */
 bool kt_bpfmap_wanted(const struct ktstr_test *t);
+/* Seconds the guest may spend in the write handshake (0 without a write). */
+unsigned kt_bpfmap_extra_s(const struct ktstr_test *t);
 /*
  * State for one run of t against the kernel whose vmlinux is given (NULL
  * when the test wants nothing). Problems found here (no vmlinux, no BTF)

@@ -13,6 +13,12 @@ bool kt_bpfmap_wanted(const struct ktstr_test *t)
 	return t->num_snapshots > 0 || t->bpf_map_write.map;
 }
 
+unsigned kt_bpfmap_extra_s(const struct ktstr_test *t)
+{
+	return t->bpf_map_write.map ? (KT_BPFMAP_GUEST_WAIT_MS + KT_BPFMAP_SETTLE_MS) / 1000 + 1
+				    : 0;
+}
+
 uint64_t kt_bpfmap_boundary_ms(int duration_s, unsigned n, unsigned i)
 {
 	uint64_t d = (uint64_t)(duration_s > 0 ? duration_s : 0) * 1000;

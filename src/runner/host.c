@@ -736,6 +736,7 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 	c.bm = kt_bpfmap_new(t, plan.duration_s, k.vmlinux);
 	if (c.bm)
 		cfg.on_tick = on_tick;
+	cfg.timeout_s += kt_bpfmap_extra_s(t);
 	c.rx = kt_proto_rx_new(on_msg, &c);
 	o.rec.accel = accel == KT_ACCEL_KVM ? "kvm" : "tcg";
 	o.timeline = &c.tl;
