@@ -76,5 +76,12 @@ void kt_bpfmap_tick(struct kt_bpfmap *b, struct kt_vm_guest *g);
  * (the guest's result).
  */
 void kt_bpfmap_finish(struct kt_bpfmap *b, struct kt_assert_result *r);
+/*
+ * The sidecar's "bpf_maps" object: {"write": {map, field, value, done,
+ * note}, "periodic_target", "periodic_fired", "fields": [{map, map_name,
+ * field, samples: [{tag, elapsed_ms, value | error}]}]}.
+ */
+struct json_t;
+struct json_t *kt_bpfmap_to_json(const struct kt_bpfmap *b);
 
 #endif

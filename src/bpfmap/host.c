@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <bpf/btf.h>
+#include <jansson.h>
 
 #include "bpfmap/bpfmap.h"
 #include "bpfmap/maps.h"
@@ -356,4 +357,55 @@ void kt_bpfmap_finish(struct kt_bpfmap *b, struct kt_assert_result *r)
 	for (size_t i = 0; i < KTSTR_MAX_TEMPORAL; i++)
 		if (b->cap[i].map)
 			kt_temporal_eval(&b->t->temporal[i], &b->series[i], r);
+}
+
+static json_t *value_json(long double v)
+{
+	if (v == (long double)(long long)v)
+		return json_integer((long long)v);
+	return json_real((double)v);
+}
+
+json_t *kt_bpfmap_to_json(const struct kt_bpfmap *b)
+{
+	json_t *j = json_object(), *fields;
+
+	if (b->ws != W_NONE) {
+		const struct ktstr_bpf_map_write *w = &b->t->bpf_map_write;
+
+		json_object_set_new(j, "write",
+				    json_pack("{s:s,s:s?,s:I,s:b,s:s?}", "map", w->map, "field",
+					      w->field, "value", (json_int_t)w->value, "done",
+					      b->ws == W_DONE, "note",
+					      b->ws == W_DONE ? b->wnote : b->wf.err));
+	}
+	if (!b->n_snap)
+		return j;
+	json_object_set_new(j, "periodic_target", json_integer(b->n_snap));
+	json_object_set_new(j, "periodic_fired", json_integer(b->fired));
+	fields = json_array();
+	for (size_t i = 0; i < KTSTR_MAX_TEMPORAL; i++) {
+		const struct kt_series *s = &b->series[i];
+		json_t *pts = json_array();
+
+		if (!b->cap[i].map)
+			continue;
+		for (size_t k = 0; k < s->n; k++) {
+			const struct kt_series_point *p = &s->p[k];
+			json_t *o = json_pack("{s:s,s:I}", "tag", p->tag, "elapsed_ms",
+					      (json_int_t)p->elapsed_ms);
+
+			if (p->err)
+				json_object_set_new(o, "error", json_string(p->err));
+			else
+				json_object_set_new(o, "value", value_json(p->v));
+			json_array_append_new(pts, o);
+		}
+		json_array_append_new(
+		    fields, json_pack("{s:s,s:s?,s:s,s:o}", "map", b->cap[i].map, "map_name",
+				      b->cap[i].map_name[0] ? b->cap[i].map_name : NULL, "field",
+				      b->cap[i].path, "samples", pts));
+	}
+	json_object_set_new(j, "fields", fields);
+	return j;
 }

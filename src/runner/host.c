@@ -777,6 +777,8 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 		kt_hostmon_finish(c.mon, mon_why, &o);
 	if (o.have_result)
 		kt_bpfmap_finish(c.bm, &o.result);
+	if (c.bm)
+		kt_record_set(&o, "bpf_maps", kt_bpfmap_to_json(c.bm));
 	if (o.timed_out && !o.have_result && !o.infra_error) {
 		char *d = kt_vm_describe_failure(&res, &cfg);
 

@@ -35,6 +35,22 @@ if grep -q "test triggering error" "$TMP/log"; then show_fail "nofield: somethin
 run qmap_snapshots
 [ $rc -eq 0 ] || show_fail "qmap_snapshots: exit $rc, want 0"
 grep -q "^PASS ktstr/qmap_snapshots (" "$TMP/log" || show_fail "qmap_snapshots: no PASS line"
+sc=$(find "$KTSTR_TARGET_DIR/ktstr" -name 'qmap_snapshots-*.ktstr.json' | head -1)
+[ -n "$sc" ] || show_fail "qmap_snapshots: no sidecar"
+python3 - "$sc" <<'PY' || show_fail "qmap_snapshots: sidecar bpf_maps"
+import json, sys
+b = json.load(open(sys.argv[1]))["bpf_maps"]
+assert b["periodic_target"] == 4 and b["periodic_fired"] == 4, b
+f = b["fields"][0]
+assert f["field"] == "nr_dispatched" and f["map_name"].endswith(".bss"), f
+s = f["samples"]
+assert [x["tag"] for x in s] == ["periodic_%03d" % i for i in range(4)], s
+v = [x["value"] for x in s]
+assert v == sorted(v) and v[-1] > 0, v
+t = [x["elapsed_ms"] for x in s]
+# boundaries at +840, +1320, +1800, +2280 ms (d = 3 s), each taken on a 100 ms tick
+assert all(b0 <= x < b0 + 1000 for x, b0 in zip(t, [840, 1320, 1800, 2280])), t
+PY
 
 run qmap_snapshots_fail
 [ $rc -eq 1 ] || show_fail "qmap_snapshots_fail: exit $rc, want 1"
