@@ -280,149 +280,8 @@ UNIT_TEST(bpfmap_capture_schedule)
 
 #include <bpf/btf.h>
 
+#include "bpf_image.h"
 #include "bpfmap/maps.h"
-#include "gk_image.h"
-
-#define IMG_RAM (64ull << 20)
-#define PO 0xffff888000000000ull /* page_offset_base (direct map) */
-
-/* A BPF object's BTF: DATASEC ".bss" {u64 counter; u32 err_cnt; s16 neg; struct pair pr;} */
-static void *prog_btf(uint32_t *len, int *sec)
-{
-	struct btf *b = btf__new_empty();
-	int u64 = btf__add_int(b, "unsigned long long", 8, 0);
-	int u32 = btf__add_int(b, "unsigned int", 4, 0);
-	int s16 = btf__add_int(b, "short", 2, BTF_INT_SIGNED);
-	int pair = btf__add_struct(b, "pair", 8), v[4];
-	const void *raw;
-	void *copy;
-
-	btf__add_field(b, "a", u32, 0, 0);
-	btf__add_field(b, "b", u32, 32, 0);
-	v[0] = btf__add_var(b, "counter", BTF_VAR_GLOBAL_ALLOCATED, u64);
-	v[1] = btf__add_var(b, "err_cnt", BTF_VAR_GLOBAL_ALLOCATED, u32);
-	v[2] = btf__add_var(b, "neg", BTF_VAR_GLOBAL_ALLOCATED, s16);
-	v[3] = btf__add_var(b, "pr", BTF_VAR_GLOBAL_ALLOCATED, pair);
-	*sec = btf__add_datasec(b, ".bss", 24);
-	btf__add_datasec_var_info(b, v[0], 0, 8);
-	btf__add_datasec_var_info(b, v[1], 8, 4);
-	btf__add_datasec_var_info(b, v[2], 12, 2);
-	btf__add_datasec_var_info(b, v[3], 16, 8);
-	raw = btf__raw_data(b, len);
-	copy = kt_malloc(*len);
-	memcpy(copy, raw, *len);
-	btf__free(b);
-	return copy;
-}
-
-struct img {
-	struct gk_img im;
-	struct kt_gk_mem m;
-	struct kt_gk *gk;
-	struct kt_bpf_layout l;
-};
-
-/* Write a bpf_map (inside a bpf_array) at pa. */
-static void put_map(struct img *x, uint64_t pa, const char *name, uint32_t type,
-		    uint32_t value_size, uint64_t btf_kva, uint32_t vtid)
-{
-	const struct kt_bpf_layout *l = &x->l;
-	uint64_t m = pa + l->arr_map;
-	uint32_t one = 1;
-
-	memcpy(x->im.ram + m + l->m_type, &type, 4);
-	memcpy(x->im.ram + m + l->m_value_size, &value_size, 4);
-	memcpy(x->im.ram + m + l->m_max_entries, &one, 4);
-	memcpy(x->im.ram + m + l->m_btf, &btf_kva, 8);
-	memcpy(x->im.ram + m + l->m_vtid, &vtid, 4);
-	memcpy(x->im.ram + m + l->m_name, name, strlen(name) + 1);
-}
-
-static void slot(struct img *x, uint64_t node_pa, unsigned i, uint64_t e)
-{
-	memcpy(x->im.ram + node_pa + x->l.xa_slots + 8ull * i, &e, 8);
-}
-
-/*
- * map_idr -> node (shift 6) -> {node0: A, B, a value entry, a sibling; node1: C}.
- * A "scx_qmap.bss" (array, BTF), B "scx_qmap.data" (array), C "other.data" (hash).
- */
-static void img_setup(struct img *x, uint32_t *btf_len)
-{
-	struct kt_gk_sym syms[sizeof(gk_img_syms) / sizeof(gk_img_syms[0]) + 1];
-	uint64_t percpu = 0x3f00000, root = 0x3000000, n0 = 0x3001000, n1 = 0x3002000;
-	uint64_t head, A = 0x3100000, B = 0x3101000, C = 0x3102000, btf = 0x3200000;
-	uint64_t data = 0x3300000, blob_kva = PO + data;
-	uint32_t sec_u = 0;
-	int sec = 0;
-	void *blob = prog_btf(btf_len, &sec);
-	char *err = NULL;
-	uint8_t shift = 6;
-
-	memcpy(syms, gk_img_syms, sizeof(gk_img_syms));
-	syms[sizeof(syms) / sizeof(syms[0]) - 1] = (struct kt_gk_sym){"map_idr", 0xffffffff81ef6500ull};
-	x->im.ram = calloc(1, IMG_RAM);
-	x->im.size = IMG_RAM;
-	x->m = gk_img_mem(&x->im);
-	{
-		size_t len = 0;
-		void *vb = gk_img_btf(&len);
-
-		CHECK(vb != NULL);
-		CHECK_INT_EQ(kt_gk_open_parts(vb, len, syms, sizeof(syms) / sizeof(syms[0]),
-					      gk_img_banner, sizeof(gk_img_banner) - 1, &x->gk,
-					      &err),
-			     0);
-		free(vb);
-	}
-	CHECK_INT_EQ(kt_bpf_layout_init(x->gk, &x->l, &err), 0);
-	CHECK_INT_EQ(x->l.xa_chunk, 64);
-	gk_img_boot(&x->im, x->gk, 0, 0, PO, false, &percpu, 1);
-	CHECK_INT_EQ(kt_gk_attach(x->gk, &x->m, &err), 0);
-	CHECK_INT_EQ(kt_gk_refresh(x->gk, &x->m), 0);
-
-	sec_u = (uint32_t)sec;
-	put_map(x, A, "scx_qmap.bss", KT_BPF_MAP_TYPE_ARRAY, 24, PO + btf, sec_u);
-	put_map(x, B, "scx_qmap.data", KT_BPF_MAP_TYPE_ARRAY, 8, 0, 0);
-	put_map(x, C, "other.data", 1, 8, 0, 0);
-	{
-		uint32_t o, sz;
-
-		CHECK_INT_EQ(kt_gk_member(x->gk, "btf", "data", &o, &sz), 0);
-		memcpy(x->im.ram + btf + o, &blob_kva, 8);
-		CHECK_INT_EQ(kt_gk_member(x->gk, "btf", "data_size", &o, &sz), 0);
-		memcpy(x->im.ram + btf + o, btf_len, 4);
-		memcpy(x->im.ram + data, blob, *btf_len);
-	}
-	free(blob);
-	/* element 0 of A: counter 42, err_cnt 0, neg -5, pr {7, 9} */
-	{
-		uint64_t c = 42;
-		int16_t neg = -5;
-		uint32_t pr[2] = {7, 9};
-
-		memcpy(x->im.ram + A + x->l.arr_value, &c, 8);
-		memcpy(x->im.ram + A + x->l.arr_value + 12, &neg, 2);
-		memcpy(x->im.ram + A + x->l.arr_value + 16, pr, 8);
-	}
-	memcpy(x->im.ram + root + x->l.xa_shift, &shift, 1);
-	slot(x, root, 0, PO + n0 + 2);
-	slot(x, root, 1, PO + n1 + 2);
-	slot(x, n0, 1, PO + A);
-	slot(x, n0, 2, PO + B);
-	slot(x, n0, 3, (77 << 1) | 1);	/* a value entry */
-	slot(x, n0, 4, (1 << 2) | 2);	/* a sibling entry */
-	slot(x, n1, 0, PO + C);
-	head = PO + root + 2;
-	gk_img_put(&x->im, 0xffffffff81ef6500ull, 0, x->l.idr_head, &head, 8);
-	free(err);
-}
-
-static void img_free(struct img *x)
-{
-	kt_gk_free(x->gk);
-	free(x->im.ram);
-}
 
 UNIT_TEST(bpfmap_walk_find_and_read)
 {
@@ -436,7 +295,8 @@ UNIT_TEST(bpfmap_walk_find_and_read)
 	char *why = NULL;
 	int16_t s = 0;
 
-	img_setup(&x, &btf_len);
+	CHECK_INT_EQ(img_setup(&x, &btf_len), 0);
+	CHECK_INT_EQ(x.l.xa_chunk, 64);
 	CHECK_INT_EQ(kt_bpf_maps_list(x.gk, &x.m, &x.l, maps, 8, &n, &why), 0);
 	CHECK_INT_EQ(n, 3);
 	CHECK_STR_EQ(maps[0].name, "scx_qmap.bss");
@@ -502,28 +362,28 @@ UNIT_TEST(bpfmap_walk_garbage)
 	struct kt_bpf_map maps[8], m;
 	struct btf *btf = NULL;
 	uint32_t btf_len, big = 1u << 30;
-	uint64_t root = 0x3000000, head, off_btf = 0x3200000;
+	uint64_t root = IMG_ROOT, head, off_btf = IMG_BTF;
 	size_t n = 9;
 	char *why = NULL;
 	uint32_t o, sz;
 
-	img_setup(&x, &btf_len);
+	CHECK_INT_EQ(img_setup(&x, &btf_len), 0);
 	/* a node whose slot points back at itself: bounded by depth */
 	slot(&x, root, 5, PO + root + 2);
 	CHECK_INT_EQ(kt_bpf_maps_list(x.gk, &x.m, &x.l, maps, 8, &n, &why), 0);
 	CHECK_INT_EQ(n, 3);
 	/* the root node outside guest RAM: no maps, no crash */
 	head = PO + IMG_RAM + 0x1000 + 2;
-	gk_img_put(&x.im, 0xffffffff81ef6500ull, 0, x.l.idr_head, &head, 8);
+	gk_img_put(&x.im, IMG_MAP_IDR, 0, x.l.idr_head, &head, 8);
 	CHECK_INT_EQ(kt_bpf_maps_list(x.gk, &x.m, &x.l, maps, 8, &n, &why), 0);
 	CHECK_INT_EQ(n, 0);
 	head = PO + root + 2;
-	gk_img_put(&x.im, 0xffffffff81ef6500ull, 0, x.l.idr_head, &head, 8);
+	gk_img_put(&x.im, IMG_MAP_IDR, 0, x.l.idr_head, &head, 8);
 	/* random bytes over the map's BTF blob: does not parse */
 	CHECK_INT_EQ(kt_bpf_map_find(x.gk, &x.m, &x.l, ".bss", &m, &why), 0);
 	srand(1);
 	for (uint32_t i = 24; i < btf_len; i++)
-		x.im.ram[0x3300000 + i] = (uint8_t)rand();
+		x.im.ram[IMG_BLOB + i] = (uint8_t)rand();
 	CHECK(kt_bpf_map_btf(x.gk, &x.m, &x.l, &m, &btf, &why) < 0);
 	free(why);
 	why = NULL;
