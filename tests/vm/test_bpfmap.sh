@@ -48,8 +48,8 @@ assert [x["tag"] for x in s] == ["periodic_%03d" % i for i in range(4)], s
 v = [x["value"] for x in s]
 assert v == sorted(v) and v[-1] > 0, v
 t = [x["elapsed_ms"] for x in s]
-# boundaries at +840, +1320, +1800, +2280 ms (d = 3 s), each taken on a 100 ms tick
-assert all(b0 <= x < b0 + 1000 for x, b0 in zip(t, [840, 1320, 1800, 2280])), t
+# boundaries at +780, +1260, +1740, +2220 ms (d = 3 s), each taken on a later tick
+assert all(b0 <= x < b0 + 1000 for x, b0 in zip(t, [780, 1260, 1740, 2220])), t
 PY
 
 run qmap_snapshots_fail
