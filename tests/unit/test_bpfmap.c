@@ -19,7 +19,7 @@ static void mk(struct kt_series *s, const double *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char tag[32];
 
-		snprintf(tag, sizeof(tag), "periodic_%03zu", i);
+		snprintf(tag, sizeof(tag), "periodic_%03u", (unsigned)i);
 		if (isnan(v[i]))
 			kt_series_add(s, tag, 100 * (i + 1), 0, "map gone");
 		else
