@@ -335,7 +335,7 @@ void kt_bpfmap_finish(struct kt_bpfmap *b, struct kt_assert_result *r)
 				  : b->wf.err    ? b->wf.err
 				  : b->ready_ns  ? (b->attach_why ? b->attach_why
 								 : "guest kernel not found in memory")
-						 : "the guest never reached its scenario";
+						 : "the guest never got past starting its scheduler";
 
 		kt_assert_result_add_failure(r, KT_DETAIL_OTHER, "bpf_map_write to %s%s%s failed: %s",
 					     b->t->bpf_map_write.map,
