@@ -21,7 +21,10 @@ KTSTR_SCHEDULER(missing, .binary = "/nonexistent/scx_missing");
 KTSTR_TEST(broken, .scheduler = &missing) { return 0; }
 KTSTR_TEST(huge, .topology = "1n15l16c1t") { return 0; }
 C
-gcc -std=gnu11 -static -I"$root/include" -o "$tmp/suite" "$tmp/t.c" "$build/libktstr.a" \
+# CC, CFLAGS, LDSTATIC from the Makefile (make asan: sanitizers, dynamic).
+: "${CC:=cc}" "${CFLAGS:=-O2 -g}"
+LDSTATIC=${LDSTATIC--static}
+$CC -std=gnu11 $CFLAGS $LDSTATIC -I"$root/include" -o "$tmp/suite" "$tmp/t.c" "$build/libktstr.a" \
 	-ljansson -lbpf -lelf -lzstd -llz4 -lz -lpthread -lm
 # A kernel directory (resolves as a tree: image + kernel.release); never booted.
 mkdir -p "$tmp/k/include/config"
