@@ -251,6 +251,7 @@ struct session {
 	struct kt_strv rerun_bins, rerun_names;
 	char *env_add[12];
 	int nenv;
+	int nput; /* env_add[0..nput) belong to environ (putenv) */
 	struct job *jobs;
 	size_t njobs, done;
 	int np, nf, ns, ni, nint;
@@ -280,6 +281,7 @@ static int resolve_kernels(struct session *s)
 	}
 	for (int i = 0; i < s->nenv; i++)
 		putenv(s->env_add[i]); /* --list must see KTSTR_KERNEL_LIST too */
+	s->nput = s->nenv;
 	return 0;
 }
 
@@ -731,6 +733,8 @@ static void session_free(struct session *s)
 		sb_free(&s->jobs[i].out);
 	}
 	free(s->jobs);
+	for (int i = s->nput; i < s->nenv; i++)
+		free(s->env_add[i]);
 	kt_kernel_set_free(&s->kset);
 	kt_strv_free(&s->rerun_bins);
 	kt_strv_free(&s->rerun_names);
