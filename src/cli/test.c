@@ -661,15 +661,15 @@ static int test_session(struct session *s, int nbin, char **bins)
 		return 1;
 	if (s->rerun && !s->rerun_names.n) {
 		printf("nothing failed in the last run\n");
+		free(rerun_bins);
 		return 0;
 	}
 	if (!nbin) {
 		kt_err("no test binary given (usage: ktstr test [options] BINARY...)");
+		free(rerun_bins);
 		return 2;
 	}
-	if (resolve_kernels(s))
-		return 1;
-	rc = collect_jobs(s, nbin, rerun_bins ? rerun_bins : bins, t0);
+	rc = resolve_kernels(s) ? 1 : collect_jobs(s, nbin, rerun_bins ? rerun_bins : bins, t0);
 	free(rerun_bins);
 	if (rc)
 		return 1;
