@@ -45,6 +45,7 @@
 #define DUMP_ENABLE "/sys/kernel/tracing/events/sched_ext/sched_ext_dump/enable"
 #define TRACE_PIPE "/sys/kernel/tracing/trace_pipe"
 #define TRACE_CLOCK "/sys/kernel/tracing/trace_clock"
+#define SYSRQ_TRIGGER "/proc/sysrq-trigger"
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kt_shm_guest shm;
@@ -109,6 +110,20 @@ static void send_sched_log(void)
 
 /* ---- trace_pipe forwarder -------------------------------------------------- */
 
+/*
+ * The host asks for a sched_ext dump (it saw a stall building): SysRq-D
+ * makes the kernel dump the scheduler's state as sched_ext_dump trace
+ * lines, which this thread forwards like the exit dump. The byte is
+ * cleared afterwards, which tells the host it was done.
+ */
+static void dump_request_poll(void)
+{
+	if (!tx.ring || kt_shm_guest_ctrl_get(&shm, KT_PROTO_CTRL_DUMP) != KT_PROTO_SIG_DUMP)
+		return;
+	write_str(SYSRQ_TRIGGER, "D");
+	kt_shm_guest_ctrl_set(&shm, KT_PROTO_CTRL_DUMP, 0);
+}
+
 static void *trace_thread(void *arg)
 {
 	int fd = open(TRACE_PIPE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -122,6 +137,7 @@ static void *trace_thread(void *arg)
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
+		dump_request_poll();
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		n = read(fd, buf, sizeof(buf));

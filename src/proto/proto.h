@@ -94,6 +94,8 @@ struct kt_msg_stimulus {
 #define KT_PROTO_SHM_SIZE (16u << 20)
 
 /* SHM control bytes (offsets in the ring header) and their values. */
+#define KT_PROTO_CTRL_DUMP 12     /* host -> guest: a sched_ext dump, please */
+#define KT_PROTO_SIG_DUMP 'D'     /* the guest runs SysRq-D, then writes 0 back */
 #define KT_PROTO_CTRL_TO_GUEST 14 /* host -> guest */
 #define KT_PROTO_CTRL_TO_HOST 15  /* guest -> host */
 #define KT_PROTO_SIG_MAP_WRITES_DONE 1 /* to guest: BPF map writes done */
