@@ -32,6 +32,8 @@
 #define SCHED_LOG_MAX (256u << 10)
 #define DUMP_MAX (256u << 10)
 #define GUEST_OUT_MAX (64u << 10)
+/* consecutive samples before a building stall is noted and a dump requested */
+#define KT_ALERT_AFTER 3
 
 /* ---- scheduler lookup ---------------------------------------------------- */
 
@@ -127,7 +129,11 @@ struct collect {
 	bool verbose;
 	uint64_t t0;
 	struct kt_timeline tl; /* scenario events, dump events, host events */
-	json_t *host_dumps;    /* dumps the host asked the guest for: [{elapsed_ms, reason}] */
+	unsigned ncpu;	       /* vCPUs (the monitor's samples) */
+	unsigned mon_seen;     /* monitor samples already on the timeline */
+	/* a dump the host asks the guest for when the monitor sees a stall building */
+	char dump_why[224];    /* "" until wanted */
+	uint64_t dump_req_ns, dump_done_ns;
 };
 
 static void bounded_add_line(struct sbuf *sb, const char *line, size_t max)
@@ -382,6 +388,21 @@ static char *failure_dump_path(const struct kt_plan *p, const struct kt_kernel *
 	return path;
 }
 
+/* The monitor's last max samples (from its sidecar object): the failure dump's. */
+static json_t *monitor_tail(const struct kt_outcome *o, size_t max)
+{
+	json_t *m = o->rec.sidecar_extra ? json_object_get(o->rec.sidecar_extra, "monitor") : NULL;
+	json_t *s = m ? json_object_get(m, "samples") : NULL, *a;
+	size_t n = json_array_size(s);
+
+	if (!n)
+		return NULL;
+	a = json_array();
+	for (size_t i = n > max ? n - max : 0; i < n; i++)
+		json_array_append(a, json_array_get(s, i));
+	return a;
+}
+
 /*
  * What the run leaves besides its verdict: the sidecar's stimulus_events,
  * and for a failed run a failure dump next to its sidecar (the report and
@@ -414,7 +435,9 @@ static void run_artifacts(const struct kt_plan *p, const struct kt_kernel *k,
 	fc.bug_summary = bs;
 	fc.details = sb_str(&details);
 	fc.host_dumps = o->host_dumps;
+	fc.monitor_samples = monitor_tail(o, 50);
 	j = kt_failure_dump_json(&fc, o, o->timeline);
+	json_decref(fc.monitor_samples);
 	text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(j);
 	dir = kt_strdup(path);
@@ -448,6 +471,97 @@ static int guest_wr(void *g, uint64_t pa, uint64_t v)
 	return kt_vm_guest_write(g, pa, &v, sizeof(v));
 }
 
+/* ---- the monitor on the timeline, and host-requested dumps ------------------- */
+
+/* The monitor's newest sample on the timeline (the rq clock test is the raw one). */
+static void timeline_samples(struct collect *c)
+{
+	struct kt_mon *m = kt_hostmon_mon(c->mon);
+	unsigned n = m ? kt_mon_n_samples(m) : 0;
+	const struct kt_mon_sample *s, *prev;
+	struct kt_tl_sample t = {.host_ns = kt_now_ns(), .first_stuck_cpu = -1};
+
+	if (!n || n == c->mon_seen)
+		return;
+	c->mon_seen = n;
+	s = kt_mon_sample_at(m, n - 1);
+	prev = n > 1 ? kt_mon_sample_at(m, n - 2) : NULL;
+	if (!s || !s->valid || !s->cpu)
+		return;
+	t.n_cpus = c->ncpu;
+	for (unsigned i = 0; i < c->ncpu; i++) {
+		const struct kt_mon_cpu *x = &s->cpu[i];
+
+		if (x->nr_running > t.max_nr_running)
+			t.max_nr_running = x->nr_running;
+		if (x->local_dsq_depth > t.max_local_dsq)
+			t.max_local_dsq = x->local_dsq_depth;
+		if (prev && prev->valid && prev->cpu && x->rq_clock &&
+		    x->rq_clock == prev->cpu[i].rq_clock &&
+		    (x->nr_running || prev->cpu[i].nr_running)) {
+			if (!t.stuck_cpus++)
+				t.first_stuck_cpu = (int)i;
+		}
+	}
+	kt_timeline_sample(&c->tl, &t);
+}
+
+/*
+ * The monitor sees a stall, a DSQ or an imbalance building (called from
+ * kt_mon_tick, before the sustained threshold or the kernel's watchdog):
+ * on the timeline, and one sched_ext dump requested from the guest.
+ */
+static void on_alert(void *arg, const struct kt_mon_alert *a)
+{
+	static const char *const what[] = {[KT_MON_ALERT_STALL] = "rq clock not advancing",
+					   [KT_MON_ALERT_DSQ] = "local DSQ depth",
+					   [KT_MON_ALERT_IMBALANCE] = "runqueue imbalance"};
+	struct collect *c = arg;
+	char text[200];
+
+	if (a->kind == KT_MON_ALERT_IMBALANCE)
+		snprintf(text, sizeof(text), "%s %.1f for %u samples", what[a->kind], a->value,
+			 a->run);
+	else
+		snprintf(text, sizeof(text), "%s on cpu%d for %u samples (%.0f)", what[a->kind],
+			 a->cpu, a->run, a->value);
+	{
+		char *e = kt_asprintf("monitor: %s", text);
+
+		kt_timeline_host_event(&c->tl, kt_now_ns(), e);
+		free(e);
+	}
+	if (!c->dump_why[0])
+		snprintf(c->dump_why, sizeof(c->dump_why), "monitor: %s", text);
+}
+
+/* Ask for the dump (SHM control byte), then notice when the guest has run it. */
+static void dump_tick(struct collect *c, struct kt_vm_guest *g)
+{
+	if (c->dump_why[0] && !c->dump_req_ns) {
+		if (kt_vm_guest_shm_ctrl_set(g, KT_PROTO_CTRL_DUMP, KT_PROTO_SIG_DUMP) == 0) {
+			c->dump_req_ns = kt_now_ns();
+			kt_timeline_host_event(&c->tl, c->dump_req_ns,
+					       "host: sched_ext dump requested (SysRq-D)");
+		}
+	} else if (c->dump_req_ns && !c->dump_done_ns &&
+		   kt_vm_guest_shm_ctrl_get(g, KT_PROTO_CTRL_DUMP) == 0) {
+		c->dump_done_ns = kt_now_ns();
+		kt_timeline_host_event(&c->tl, c->dump_done_ns, "guest: SysRq-D done");
+	}
+}
+
+/* The failure dump's host_dump_requests: [{reason, requested_ms, done_ms}]. */
+static json_t *host_dumps_json(const struct collect *c)
+{
+	if (!c->dump_req_ns)
+		return NULL;
+	return json_pack("[{s:s,s:I,s:o}]", "reason", c->dump_why, "requested_ms",
+			 (json_int_t)kt_timeline_host_ms(&c->tl, c->dump_req_ns), "done_ms",
+			 c->dump_done_ns ? json_integer(kt_timeline_host_ms(&c->tl, c->dump_done_ns))
+					 : json_null());
+}
+
 static int on_tick(void *arg, struct kt_vm_guest *g)
 {
 	struct collect *c = arg;
@@ -458,6 +572,10 @@ static int on_tick(void *arg, struct kt_vm_guest *g)
 	if (c->mon)
 		kt_hostmon_tick(c->mon, g);
 	kt_bpfmap_tick(c->bm, g);
+	if (c->mon) {
+		timeline_samples(c);
+		dump_tick(c, g);
+	}
 	return 0;
 }
 
@@ -732,6 +850,9 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 				       &mon_why);
 		cfg.on_tick = on_tick;
 		cfg.tick_ms = kt_hostmon_interval_ms();
+		c.ncpu = (unsigned)kt_topo_spec_cpus(&plan.topo);
+		if (c.mon && kt_hostmon_mon(c.mon))
+			kt_mon_on_alert(kt_hostmon_mon(c.mon), KT_ALERT_AFTER, on_alert, &c);
 	}
 	c.bm = kt_bpfmap_new(t, plan.duration_s, k.vmlinux);
 	if (c.bm)
@@ -779,6 +900,7 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 		kt_bpfmap_finish(c.bm, &o.result);
 	if (c.bm)
 		kt_record_set(&o, "bpf_maps", kt_bpfmap_to_json(c.bm));
+	o.host_dumps = host_dumps_json(&c);
 	if (o.timed_out && !o.have_result && !o.infra_error) {
 		char *d = kt_vm_describe_failure(&res, &cfg);
 

@@ -279,14 +279,14 @@ static uint64_t host_anchor(const struct kt_timeline *tl)
 	return tl->started ? tl->host_start_ns : tl->host_first_ns;
 }
 
-static int64_t host_ms(const struct kt_timeline *tl, uint64_t ns)
+int64_t kt_timeline_host_ms(const struct kt_timeline *tl, uint64_t ns)
 {
 	return ((int64_t)ns - (int64_t)host_anchor(tl)) / 1000000;
 }
 
 static int64_t event_ms(const struct kt_timeline *tl, const struct kt_tl_event *e)
 {
-	return e->host_clock ? host_ms(tl, e->host_ns) : e->ms;
+	return e->host_clock ? kt_timeline_host_ms(tl, e->host_ns) : e->ms;
 }
 
 /* Kind order at equal times: start, steps, the rest, end. */
@@ -413,7 +413,7 @@ static bool samples_line(const struct kt_timeline *tl, int64_t from, int64_t to,
 
 	for (size_t i = 0; i < tl->n_smp; i++) {
 		const struct kt_tl_sample *s = &tl->smp[i];
-		int64_t t = host_ms(tl, s->host_ns);
+		int64_t t = kt_timeline_host_ms(tl, s->host_ns);
 
 		if (t < from || t >= to)
 			continue;

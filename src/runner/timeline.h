@@ -131,6 +131,9 @@ json_t *kt_timeline_stimulus_json(const struct kt_timeline *tl);
 /* Every event and the samples' summary as JSON (the failure dump's timeline), last max events. */
 json_t *kt_timeline_events_json(const struct kt_timeline *tl, size_t max);
 
+/* A host time (kt_now_ns) as ms on the axis. */
+int64_t kt_timeline_host_ms(const struct kt_timeline *tl, uint64_t host_ns);
+
 /* The step (index into the STIM events' step_index) running at ms, or -1. */
 int kt_timeline_step_at(const struct kt_timeline *tl, int64_t ms);
 

@@ -90,3 +90,28 @@ echo '{"schema":"single"}' >"$stale"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["failure_dump"] is None, s["failure_dump"]' \
 	"$side" || fail "a passing run's sidecar names a failure dump"
 echo "stale failure dump removed by a passing run"
+
+# The monitor sees a building imbalance: the host asks the guest for a
+# sched_ext dump before the threshold fails the test, and the timeline shows
+# the alert, the request, the guest's SysRq-D and the dump, in that order.
+unset KTSTR_SIDECAR_DIR
+rc=0; "$bin" --exact ktstr/qmap_dump_on_alert >"$tmp/log" 2>&1 || rc=$?
+[ $rc -eq 0 ] || fail "qmap_dump_on_alert: exit $rc, want 0 (expect_err)"
+sed -n '/^--- timeline ---$/,/^--- /p' "$tmp/log" >"$tmp/timeline"
+at() { sed -n "s/^ *\([0-9-]*\)  $1.*/\1/p" "$tmp/timeline" | head -1; }
+a=$(at "monitor: runqueue imbalance")
+r=$(at "host: sched_ext dump requested")
+d=$(at "sched_ext dump: Debug dump triggered by SysRq-D")
+[ -n "$a" ] && [ -n "$r" ] && [ -n "$d" ] || fail "timeline: alert '$a', request '$r', dump '$d'"
+[ "$a" -le "$r" ] && [ "$r" -le "$((d + 200))" ] || fail "timeline order: alert $a, request $r, dump $d"
+grep -q "sched_ext_dump: Debug dump triggered by SysRq-D" "$tmp/log" || fail "no SysRq-D dump lines"
+dump=$(sed -n 's/^failure dump: //p' "$tmp/log")
+python3 - "$dump" <<'PY' || fail "qmap_dump_on_alert: failure dump"
+import json, sys
+d = json.load(open(sys.argv[1]))
+h = d["host_dump_requests"]
+assert len(h) == 1 and h[0]["reason"].startswith("monitor: runqueue imbalance"), h
+assert h[0]["done_ms"] is not None and h[0]["done_ms"] >= h[0]["requested_ms"], h
+assert len(d["monitor_samples"]) > 0, "no monitor samples"
+PY
+echo "host-requested dump: alert +${a} ms, requested +${r} ms, dump +${d} ms"

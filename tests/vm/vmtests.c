@@ -212,3 +212,17 @@ KTSTR_TEST(qmap_snapshots_fail, .scheduler = &scx_qmap, .llcs = 1, .cores = 2, .
 {
 	return ktstr_run_canned(ctx, "steady");
 }
+
+/*
+ * A dump the host asks for (tests/vm/test_timeline.sh): with
+ * .max_imbalance_ratio 1.0, three spinning workers on two vCPUs look
+ * imbalanced to the monitor, which alerts after 3 samples; the host then
+ * sets SHM control byte 12, the guest runs SysRq-D and the scheduler's
+ * state arrives as "Debug dump triggered by SysRq-D" lines. The sustained
+ * imbalance fails the test afterwards (expected).
+ */
+KTSTR_TEST(qmap_dump_on_alert, .scheduler = &scx_qmap, .llcs = 1, .cores = 2, .duration_s = 3,
+	   .assert = {.max_imbalance_ratio = KT_SOME_F64(1.0)}, .expect_err = true)
+{
+	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0", .works = {{.num_workers = 3}}}));
+}
