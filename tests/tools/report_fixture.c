@@ -40,12 +40,13 @@ static json_t *monitor(unsigned i, unsigned nsamples)
 	json_t *s = json_array();
 
 	for (unsigned k = 0; k < nsamples; k++) {
-		json_t *cpus = json_array();
+		json_t *cpus;
 
 		if (k == 3) { /* an invalid sample carries no CPUs */
 			json_array_append_new(s, json_pack("{s:i,s:b}", "t_ms", k * 100, "valid", 0));
 			continue;
 		}
+		cpus = json_array();
 		for (unsigned c = 0; c < 4; c++)
 			json_array_append_new(cpus, json_pack("[i,i,I]", (k + c + i) % 4,
 							      (k * (c + 1)) % 7,
