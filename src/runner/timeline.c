@@ -247,7 +247,8 @@ void kt_timeline_dump_line(struct kt_timeline *tl, const char *line)
 		}
 		return;
 	}
-	if (tl->pending_exit >= 0 && body[0] && !strcmp(cpu, tl->pending_cpu)) {
+	if (tl->pending_exit >= 0 && (size_t)tl->pending_exit < tl->n_ev && body[0] &&
+	    !strcmp(cpu, tl->pending_cpu)) {
 		/* the reason line: "runnable task stall (init[41] failed to run for 2.522s)" */
 		struct kt_tl_event *x = &tl->ev[tl->pending_exit];
 		int64_t stall = failed_to_run_ms(body);

@@ -26,6 +26,7 @@ static void collect_begin(struct collect *c, struct kt_outcome *o)
 	memset(o, 0, sizeof(*o));
 	o->exit_code = -1;
 	c->o = o;
+	kt_timeline_init(&c->tl); /* as kt_run_test_host does */
 	c->rx = kt_proto_rx_new(on_msg_checked, c);
 }
 
@@ -45,6 +46,7 @@ static void collect_end(struct collect *c, struct kt_outcome *o)
 	sb_free(&c->guest_out);
 	free(c->result);
 	kt_proto_rx_free(c->rx);
+	kt_timeline_free(&c->tl);
 	kt_outcome_free(o);
 }
 
