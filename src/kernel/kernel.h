@@ -8,10 +8,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <libelf.h>
 #include <stdint.h>
 #include <time.h>
 
 /* ---- guest kernel facts the host needs (ksym.c) -------------------------- */
+
+/*
+ * Open path as an ELF file for reading: *fd and *e for the caller to
+ * elf_end() and close(). Returns 0, or -errno with *err naming the path
+ * (cannot open, not an ELF file); nothing is left open on error.
+ */
+int kt_elf_open(const char *path, int *fd, Elf **e, char **err);
 
 /*
  * Look up names[i] in vmlinux's symbol table: addrs[i] = first symbol of

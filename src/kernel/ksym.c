@@ -18,28 +18,43 @@
 #include "kernel.h"
 #include "util/util.h"
 
-int kt_ksym_lookup(const char *vmlinux, const char *const *names, size_t n, uint64_t *addrs,
-		   char **err)
+int kt_elf_open(const char *path, int *fd, Elf **e, char **err)
 {
-	int fd = open(vmlinux, O_RDONLY | O_CLOEXEC), r = 0;
-	Elf_Scn *scn = NULL;
-	bool have_symtab = false;
-	Elf *e;
+	int r;
 
-	for (size_t i = 0; i < n; i++)
-		addrs[i] = 0;
-	if (fd < 0) {
+	*e = NULL;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
 		r = -errno;
-		kt_set_err(err, "cannot open %s: %s", vmlinux, strerror(errno));
+		kt_set_err(err, "cannot open %s: %s", path, strerror(errno));
 		return r;
 	}
 	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (!e || elf_kind(e) != ELF_K_ELF) {
-		kt_set_err(err, "%s is not an ELF file", vmlinux);
-		r = -EINVAL;
-		goto out;
-	}
+	*e = elf_begin(*fd, ELF_C_READ, NULL);
+	if (*e && elf_kind(*e) == ELF_K_ELF)
+		return 0;
+	kt_set_err(err, "%s is not an ELF file", path);
+	if (*e)
+		elf_end(*e);
+	close(*fd);
+	*e = NULL;
+	*fd = -1;
+	return -EINVAL;
+}
+
+int kt_ksym_lookup(const char *vmlinux, const char *const *names, size_t n, uint64_t *addrs,
+		   char **err)
+{
+	Elf_Scn *scn = NULL;
+	bool have_symtab = false;
+	Elf *e;
+	int fd, r;
+
+	for (size_t i = 0; i < n; i++)
+		addrs[i] = 0;
+	r = kt_elf_open(vmlinux, &fd, &e, err);
+	if (r)
+		return r;
 	while ((scn = elf_nextscn(e, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *d;
@@ -71,9 +86,7 @@ int kt_ksym_lookup(const char *vmlinux, const char *const *names, size_t n, uint
 		kt_set_err(err, "%s has no symbol table", vmlinux);
 		r = -ENOENT;
 	}
-out:
-	if (e)
-		elf_end(e);
+	elf_end(e);
 	close(fd);
 	return r;
 }

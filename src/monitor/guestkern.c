@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "guestkern.h"
+#include "kernel/kernel.h"
 #include "util/util.h"
 #include "vm/vm.h"
 
@@ -214,25 +215,16 @@ static int load_elf(struct kt_gk *gk, Elf *e, const char *path, char **err)
 
 int kt_gk_open(const char *vmlinux, struct kt_gk **out, char **err)
 {
-	struct kt_gk *gk = kt_calloc(1, sizeof(*gk));
-	int fd = open(vmlinux, O_RDONLY | O_CLOEXEC), r;
-	Elf *e = NULL;
+	struct kt_gk *gk;
+	Elf *e;
+	int fd, r;
 
 	*out = NULL;
-	if (fd < 0) {
-		r = -errno;
-		kt_set_err(err, "cannot open %s: %s", vmlinux, strerror(errno));
-		kt_gk_free(gk);
+	r = kt_elf_open(vmlinux, &fd, &e, err);
+	if (r)
 		return r;
-	}
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (!e || elf_kind(e) != ELF_K_ELF) {
-		kt_set_err(err, "%s is not an ELF file", vmlinux);
-		r = -EINVAL;
-	} else {
-		r = load_elf(gk, e, vmlinux, err);
-	}
+	gk = kt_calloc(1, sizeof(*gk));
+	r = load_elf(gk, e, vmlinux, err);
 	if (!r) {
 		char *why = NULL;
 
@@ -241,8 +233,7 @@ int kt_gk_open(const char *vmlinux, struct kt_gk **out, char **err)
 			kt_set_err(err, "%s: %s", vmlinux, why);
 		free(why);
 	}
-	if (e)
-		elf_end(e);
+	elf_end(e);
 	close(fd);
 	if (r) {
 		kt_gk_free(gk);
