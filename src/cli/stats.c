@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "report/hoststate.h"
 #include "results/results.h"
 #include "results/stats.h"
 #include "util/opt.h"
@@ -385,27 +386,6 @@ static char *run_dir(const char *cmd, const char *run, const char *dir)
 	return p;
 }
 
-static void print_host_value(const char *k, json_t *v, int indent)
-{
-	const char *kk;
-	json_t *vv;
-
-	if (json_is_object(v)) {
-		printf("%*s%s:\n", indent, "", k);
-		json_object_foreach(v, kk, vv)
-			print_host_value(kk, vv, indent + 2);
-		return;
-	}
-	if (json_is_string(v))
-		printf("%*s%-24s %s\n", indent, "", k, json_string_value(v));
-	else if (json_is_integer(v))
-		printf("%*s%-24s %lld\n", indent, "", k, (long long)json_integer_value(v));
-	else if (json_is_real(v))
-		printf("%*s%-24s %g\n", indent, "", k, json_real_value(v));
-	else if (json_is_boolean(v))
-		printf("%*s%-24s %s\n", indent, "", k, json_is_true(v) ? "yes" : "no");
-}
-
 static int cmd_show_host(int argc, char **argv)
 {
 	bool json = false;
@@ -450,12 +430,8 @@ static int cmd_show_host(int argc, char **argv)
 	if (json) {
 		print_json(json_incref(host));
 	} else {
-		const char *k;
-		json_t *v;
-
 		printf("host of run %s:\n", run);
-		json_object_foreach(host, k, v)
-			print_host_value(k, v, 2);
+		kt_host_state_print(stdout, host); /* as `ktstr host-state show` */
 	}
 	kt_pool_free(&p);
 	free(rd);
