@@ -11,6 +11,8 @@
 
 #define MAX_SAMPLES 36000 /* an hour at 100 ms */
 #define NO_OFF UINT32_MAX
+/* runnable_list entries walked per CPU and sample; a longer list is "unknown" */
+#define MAX_RUNNABLE 2048
 
 struct tracker {
 	unsigned run, worst_run, worst_at;
@@ -23,6 +25,7 @@ struct kt_mon {
 	unsigned ncpu;
 	struct kt_mon_limits lim;
 	int64_t preempt_ns; /* (1e9/HZ) * 10 */
+	int hz;
 	/* layout */
 	uint64_t runqueues;
 	uint32_t o_nr, o_clock, o_scx_nr, o_dsq, o_flags;
@@ -31,6 +34,13 @@ struct kt_mon {
 	uint32_t o_ev_fallback, o_ev_keep_last; /* in struct scx_event_stats */
 	uint32_t o_root_ptr, o_pcpu_stats;	/* scx_sched.{event_stats_cpu|pcpu}, pcpu.event_stats */
 	uint64_t ev_base;			/* EV_PERCPU_SYM: the per-CPU symbol */
+	/* runnable wait: rq->scx.runnable_list of task_struct.scx.runnable_node */
+	bool wait_ok;
+	const char *wait_absent;
+	uint32_t o_rq_runnable, o_t_node, o_t_at, o_t_pid, o_t_comm;
+	/* the watchdog timeout: a symbol (6.12-7.0) or scx_root->watchdog_timeout */
+	enum { WD_NONE, WD_SYM, WD_ROOT } wd;
+	uint32_t o_root_wd;
 	/* samples */
 	struct kt_mon_sample *s;
 	unsigned n, cap;
@@ -42,7 +52,7 @@ struct kt_mon {
 	kt_mon_alert_fn alert_fn;
 	void *alert_ctx;
 	bool alerted;
-	struct tracker live_imb, *live_dsq, *live_stall;
+	struct tracker live_imb, *live_dsq, *live_stall, *live_wait;
 	int last_valid; /* index of the previous valid sample, -1 none */
 	/* judgement */
 	bool judged;
@@ -52,6 +62,12 @@ struct kt_mon {
 	unsigned violations, valid, stuck_count;
 	double max_imb, sum_imb, sum_nr, sum_dsq;
 	unsigned n_imb, n_cpu_readings, max_dsq;
+	/* the longest runnable wait seen (valid samples) */
+	int64_t max_wait_ms, max_wait_limit_ms;
+	unsigned max_wait_cpu, max_wait_at;
+	int32_t max_wait_pid;
+	char max_wait_comm[16];
+	int64_t last_wd_ms; /* the newest known watchdog timeout (ms), 0 none */
 };
 
 struct kt_mon_limits kt_mon_limits_from(const struct kt_assert *a)
@@ -81,6 +97,34 @@ static int need(struct kt_gk *gk, const char *type, const char *path, uint32_t s
 		return -ENOENT;
 	}
 	return 0;
+}
+
+/* The runnable_list layout and where the watchdog timeout lives, if anywhere. */
+static void find_wait(struct kt_mon *mon)
+{
+	struct kt_gk *gk = mon->gk;
+	uint32_t sz;
+
+	if (kt_gk_sym(gk, "scx_watchdog_timeout"))
+		mon->wd = WD_SYM;
+	else if (kt_gk_sym(gk, "scx_root") &&
+		 !kt_gk_member(gk, "scx_sched", "watchdog_timeout", &mon->o_root_wd, &sz) &&
+		 sz == 8)
+		mon->wd = WD_ROOT;
+	if (!kt_gk_sym(gk, "jiffies_64")) {
+		mon->wait_absent = "the kernel has no jiffies_64 symbol";
+		return;
+	}
+	if (kt_gk_member(gk, "rq", "scx.runnable_list", &mon->o_rq_runnable, &sz) || sz != 16 ||
+	    kt_gk_member(gk, "task_struct", "scx.runnable_node", &mon->o_t_node, &sz) ||
+	    sz != 16 || kt_gk_member(gk, "task_struct", "scx.runnable_at", &mon->o_t_at, &sz) ||
+	    sz != 8 || kt_gk_member(gk, "task_struct", "pid", &mon->o_t_pid, &sz) || sz != 4 ||
+	    kt_gk_member(gk, "task_struct", "comm", &mon->o_t_comm, &sz) || sz != 16) {
+		mon->wait_absent = "the kernel's BTF has no rq.scx.runnable_list / "
+				   "task_struct.scx.runnable_{node,at}";
+		return;
+	}
+	mon->wait_ok = true;
 }
 
 /* Which layout of sched_ext event counters this kernel has, if any. */
@@ -119,6 +163,7 @@ struct kt_mon *kt_mon_new(struct kt_gk *gk, unsigned ncpu, const struct kt_mon_l
 	mon->lim = *lim;
 	mon->last_valid = -1;
 	mon->preempt_ns = 40000000;
+	mon->hz = 250;
 	mon->runqueues = kt_gk_sym_kva(gk, "runqueues");
 	if (!ncpu || ncpu > 4096) {
 		kt_set_err(why, "bad CPU count %u", ncpu);
@@ -135,9 +180,11 @@ struct kt_mon *kt_mon_new(struct kt_gk *gk, unsigned ncpu, const struct kt_mon_l
 	    need(gk, "rq", "scx.flags", 4, &mon->o_flags, why))
 		goto fail;
 	find_events(mon);
+	find_wait(mon);
 	mon->off = kt_calloc(ncpu, sizeof(*mon->off));
 	mon->live_dsq = kt_calloc(ncpu, sizeof(*mon->live_dsq));
 	mon->live_stall = kt_calloc(ncpu, sizeof(*mon->live_stall));
+	mon->live_wait = kt_calloc(ncpu, sizeof(*mon->live_wait));
 	return mon;
 fail:
 	free(mon);
@@ -155,6 +202,7 @@ void kt_mon_free(struct kt_mon *mon)
 	free(mon->off);
 	free(mon->live_dsq);
 	free(mon->live_stall);
+	free(mon->live_wait);
 	free(mon->no_data);
 	free(mon->line);
 	free(mon->inconclusive_why);
@@ -193,8 +241,19 @@ const struct kt_mon_sample *kt_mon_sample_at(const struct kt_mon *mon, unsigned 
 
 void kt_mon_set_hz(struct kt_mon *mon, int hz)
 {
-	if (hz > 0)
+	if (hz > 0 && hz <= 100000) {
 		mon->preempt_ns = 10000000000ll / hz;
+		mon->hz = hz;
+	}
+}
+
+/*
+ * The wait is a violation when it is over half the watchdog timeout the
+ * guest runs with (unknown, or no scheduler enabled yet: none).
+ */
+static bool wait_over(const struct kt_mon_sample *s, const struct kt_mon_cpu *x)
+{
+	return s->wd_timeout_ms > 0 && x->wait_ms >= 0 && x->wait_ms * 2 > s->wd_timeout_ms;
 }
 
 static bool cpu_stuck(const struct kt_mon *mon, const struct kt_mon_cpu *prev,
@@ -246,10 +305,18 @@ static unsigned track(struct tracker *t, bool violated, double value, unsigned a
 static void alert(struct kt_mon *mon, struct tracker *t, enum kt_mon_alert_kind kind, int cpu,
 		  unsigned at, double value)
 {
-	struct kt_mon_alert a = {kind, cpu, t->run, at, mon->s[at].t_ms, value};
+	struct kt_mon_alert a = {kind, cpu, t->run, at, mon->s[at].t_ms, value, .pid = -1};
 
 	if (!mon->alert_fn || t->alerted || t->run < mon->alert_after)
 		return;
+	if (kind == KT_MON_ALERT_WAIT) {
+		const struct kt_mon_cpu *x = &mon->s[at].cpu[cpu];
+
+		a.pid = x->wait_pid;
+		memcpy(a.comm, x->wait_comm, sizeof(a.comm));
+		a.comm[sizeof(a.comm) - 1] = 0;
+		a.limit_ms = mon->s[at].wd_timeout_ms / 2;
+	}
 	t->alerted = true;
 	mon->alerted = true;
 	mon->alert_fn(mon->alert_ctx, &a);
@@ -268,6 +335,12 @@ static void live(struct kt_mon *mon, unsigned at)
 
 		track(&mon->live_dsq[c], d > mon->lim.max_local_dsq_depth, d, at);
 		alert(mon, &mon->live_dsq[c], KT_MON_ALERT_DSQ, (int)c, at, d);
+		/* an unknown wait neither extends nor breaks a run */
+		if (s->cpu[c].wait_ms < 0)
+			continue;
+		track(&mon->live_wait[c], wait_over(s, &s->cpu[c]), (double)s->cpu[c].wait_ms, at);
+		alert(mon, &mon->live_wait[c], KT_MON_ALERT_WAIT, (int)c, at,
+		      (double)s->cpu[c].wait_ms);
 	}
 	if (mon->last_valid < 0 || (unsigned)mon->last_valid != at - 1)
 		return;
@@ -349,17 +422,87 @@ static void read_events(struct kt_mon *mon, const struct kt_gk_mem *m, struct kt
 	s->ev_keep_last = kl;
 }
 
+/* The guest's sched_ext watchdog timeout in jiffies (0: no scheduler enabled yet). */
+static int read_wd(struct kt_mon *mon, const struct kt_gk_mem *m, uint64_t *j)
+{
+	uint64_t root = 0;
+
+	*j = 0;
+	if (mon->wd == WD_SYM)
+		return kt_gk_read_sym(mon->gk, m, "scx_watchdog_timeout", j, 8);
+	if (mon->wd != WD_ROOT)
+		return -ENOENT;
+	if (kt_gk_read_sym(mon->gk, m, "scx_root", &root, 8))
+		return -EFAULT;
+	return root ? kt_gk_read_u64(mon->gk, m, root + mon->o_root_wd, j) : 0;
+}
+
+/*
+ * The longest wait on CPU c's rq->scx.runnable_list at jiffies `now`,
+ * with its task. The list changes under us: a node that points to itself
+ * (just removed), a pointer that does not translate, a list longer than
+ * MAX_RUNNABLE or a runnable_at more than a second in the future or over
+ * a day old is a torn or garbage read: the wait is unknown (-1).
+ */
+static void read_wait(struct kt_mon *mon, const struct kt_gk_mem *m, uint64_t rq, uint64_t now,
+		      struct kt_mon_cpu *x)
+{
+	uint64_t head = rq + mon->o_rq_runnable, node, next, at, best_task = 0;
+	int64_t best = -1, hz = mon->hz;
+	unsigned n = 0;
+
+	x->wait_ms = -1;
+	x->wait_pid = -1;
+	if (kt_gk_read_u64(mon->gk, m, head, &node))
+		return;
+	while (node != head) {
+		int64_t d;
+
+		if (++n > MAX_RUNNABLE || !node || node % 8 || node < mon->o_t_node ||
+		    kt_gk_read_u64(mon->gk, m, node - mon->o_t_node + mon->o_t_at, &at) ||
+		    kt_gk_read_u64(mon->gk, m, node, &next) || next == node)
+			return;
+		d = (int64_t)(now - at);
+		if (d < -hz || d > 86400 * hz)
+			return;
+		if (d > best) {
+			best = d;
+			best_task = node - mon->o_t_node;
+		}
+		node = next;
+	}
+	if (best_task) {
+		if (kt_gk_read(mon->gk, m, best_task + mon->o_t_pid, &x->wait_pid, 4) ||
+		    kt_gk_read(mon->gk, m, best_task + mon->o_t_comm, x->wait_comm,
+			       sizeof(x->wait_comm))) {
+			x->wait_pid = -1;
+			return;
+		}
+		x->wait_comm[sizeof(x->wait_comm) - 1] = 0;
+		for (char *p = x->wait_comm; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
+	}
+	x->wait_ms = best > 0 ? best * 1000 / hz : 0;
+}
+
 void kt_mon_tick(struct kt_mon *mon, const struct kt_gk_mem *m, uint64_t t_ms,
 		 const int64_t *vcpu_ns)
 {
-	struct kt_mon_sample s = {.t_ms = t_ms, .scx_state = -1, .scx_exit_kind = -1};
+	struct kt_mon_sample s = {.t_ms = t_ms, .scx_state = -1, .scx_exit_kind = -1,
+				  .wd_timeout_ms = -1};
 	struct kt_mon_cpu *cpu = kt_calloc(mon->ncpu, sizeof(*cpu));
+	uint64_t jiffies = 0, wd;
+	bool have_jiffies;
 	char *why = NULL;
 	int r;
 
 	s.cpu = cpu;
-	for (unsigned c = 0; c < mon->ncpu; c++)
+	for (unsigned c = 0; c < mon->ncpu; c++) {
 		cpu[c].vcpu_ns = vcpu_ns ? vcpu_ns[c] : -1;
+		cpu[c].wait_ms = -1;
+		cpu[c].wait_pid = -1;
+	}
 	if (!kt_gk_attached(mon->gk) && kt_gk_attach(mon->gk, m, &why)) {
 		no_data(mon, why);
 		goto out;
@@ -374,6 +517,10 @@ void kt_mon_tick(struct kt_mon *mon, const struct kt_gk_mem *m, uint64_t t_ms,
 						    : "__per_cpu_offset not readable"));
 		goto out;
 	}
+	have_jiffies = mon->wait_ok && !kt_gk_read_sym(mon->gk, m, "jiffies_64", &jiffies, 8);
+	if (!read_wd(mon, m, &wd))
+		s.wd_timeout_ms = wd > 86400ull * (uint64_t)mon->hz ? -1
+								     : (int64_t)(wd * 1000 / mon->hz);
 	for (unsigned c = 0; c < mon->ncpu; c++) {
 		uint64_t rq = mon->runqueues + mon->off[c];
 
@@ -386,6 +533,8 @@ void kt_mon_tick(struct kt_mon *mon, const struct kt_gk_mem *m, uint64_t t_ms,
 						 (unsigned long long)rq));
 			goto out;
 		}
+		if (have_jiffies)
+			read_wait(mon, m, rq, jiffies, &cpu[c]);
 	}
 	s.valid = true;
 	{
@@ -488,9 +637,37 @@ static void rate_check(struct kt_mon *mon, struct kt_assert_result *r, bool keep
 				      t.worst_run, t.worst_at));
 }
 
+/* The longest wait of a valid sample, for the summary. */
+static void note_wait(struct kt_mon *mon, unsigned i)
+{
+	const struct kt_mon_sample *s = &mon->s[i];
+
+	if (s->wd_timeout_ms > 0)
+		mon->last_wd_ms = s->wd_timeout_ms;
+	for (unsigned c = 0; c < mon->ncpu; c++) {
+		const struct kt_mon_cpu *x = &s->cpu[c];
+
+		if (x->wait_ms <= mon->max_wait_ms)
+			continue;
+		mon->max_wait_ms = x->wait_ms;
+		mon->max_wait_limit_ms = s->wd_timeout_ms > 0 ? s->wd_timeout_ms / 2 : 0;
+		mon->max_wait_cpu = c;
+		mon->max_wait_at = i;
+		mon->max_wait_pid = x->wait_pid;
+		memcpy(mon->max_wait_comm, x->wait_comm, sizeof(mon->max_wait_comm));
+		mon->max_wait_comm[sizeof(mon->max_wait_comm) - 1] = 0;
+	}
+}
+
 enum kt_verdict kt_mon_judge(struct kt_mon *mon, struct kt_assert_result *r)
 {
-	struct tracker imb = {0}, *dsq, *stall;
+	struct tracker imb = {0}, *dsq, *stall, *wait;
+	/* per CPU: the task and limit of the worst wait run */
+	struct {
+		int32_t pid;
+		char comm[16];
+		int64_t limit;
+	} *who;
 	unsigned ss = mon->lim.sustained_samples;
 	int prev = -1;
 	char *why;
@@ -505,6 +682,8 @@ enum kt_verdict kt_mon_judge(struct kt_mon *mon, struct kt_assert_result *r)
 		return inconclusive(mon, r, why);
 	dsq = kt_calloc(mon->ncpu, sizeof(*dsq));
 	stall = kt_calloc(mon->ncpu, sizeof(*stall));
+	wait = kt_calloc(mon->ncpu, sizeof(*wait));
+	who = kt_calloc(mon->ncpu, sizeof(*who));
 	mon->max_imb = 1.0;
 	for (unsigned i = 0; i < mon->n; i++) {
 		const struct kt_mon_sample *s = &mon->s[i];
@@ -516,10 +695,12 @@ enum kt_verdict kt_mon_judge(struct kt_mon *mon, struct kt_assert_result *r)
 			for (unsigned c = 0; c < mon->ncpu; c++) {
 				track(&dsq[c], false, 0, i);
 				track(&stall[c], false, 0, i);
+				track(&wait[c], false, 0, i);
 			}
 			prev = -1;
 			continue;
 		}
+		note_wait(mon, i);
 		v = imbalance(s, mon->ncpu);
 		track(&imb, v > mon->lim.max_imbalance_ratio, v, i);
 		if (v > mon->max_imb)
@@ -541,6 +722,18 @@ enum kt_verdict kt_mon_judge(struct kt_mon *mon, struct kt_assert_result *r)
 
 				mon->stuck_count += st;
 				track(&stall[c], st, (double)x->rq_clock, i);
+			}
+			/* an unknown wait neither extends nor breaks a run */
+			if (x->wait_ms >= 0) {
+				unsigned worst = wait[c].worst_run;
+
+				track(&wait[c], wait_over(s, x), (double)x->wait_ms, i);
+				if (wait[c].worst_run > worst) {
+					who[c].pid = x->wait_pid;
+					memcpy(who[c].comm, x->wait_comm, sizeof(who[c].comm));
+					who[c].comm[sizeof(who[c].comm) - 1] = 0;
+					who[c].limit = s->wd_timeout_ms / 2;
+				}
 			}
 		}
 		prev = (int)i;
@@ -564,11 +757,22 @@ enum kt_verdict kt_mon_judge(struct kt_mon *mon, struct kt_assert_result *r)
 					      "(ending at sample %u, clock=%.0f)",
 					      c, stall[c].worst_run, stall[c].worst_at,
 					      stall[c].worst_value));
+		if (mon->lim.fail_on_stall && wait[c].worst_run >= ss)
+			violation(mon, r,
+				  kt_asprintf("runnable task %s[%d] on cpu%u waited %.0f ms without "
+					      "running, over %lld ms (half the sched_ext watchdog "
+					      "timeout), for %u consecutive samples (ending at "
+					      "sample %u)",
+					      who[c].comm, (int)who[c].pid, c, wait[c].worst_value,
+					      (long long)who[c].limit, wait[c].worst_run,
+					      wait[c].worst_at));
 	}
 	rate_check(mon, r, false);
 	rate_check(mon, r, true);
 	free(dsq);
 	free(stall);
+	free(wait);
+	free(who);
 	mon->verdict = mon->violations ? KT_VERDICT_FAIL : KT_VERDICT_PASS;
 	mon->line = mon->violations ? kt_asprintf("monitor FAILED: %u violation(s)", mon->violations)
 				    : kt_strdup("monitor OK");
@@ -644,6 +848,20 @@ json_t *kt_mon_to_json(const struct kt_mon *mon)
 	    sum, "avg_local_dsq_depth",
 	    json_real(mon->n_cpu_readings ? mon->sum_dsq / mon->n_cpu_readings : 0));
 	json_object_set_new(sum, "stuck_count", json_integer(mon->stuck_count));
+	if (mon->max_wait_ms > 0)
+		json_object_set_new(
+		    sum, "max_runnable_wait",
+		    json_pack("{s:I,s:i,s:i,s:s,s:I,s:I,s:i}", "wait_ms",
+			      (json_int_t)mon->max_wait_ms, "cpu", (int)mon->max_wait_cpu, "pid",
+			      (int)mon->max_wait_pid, "comm", mon->max_wait_comm, "t_ms",
+			      (json_int_t)mon->s[mon->max_wait_at].t_ms, "limit_ms",
+			      (json_int_t)mon->max_wait_limit_ms, "sample", (int)mon->max_wait_at));
+	else
+		json_object_set_new(sum, "max_runnable_wait", json_null());
+	if (!mon->wait_ok)
+		json_object_set_new(sum, "runnable_wait_absent", json_string(mon->wait_absent));
+	json_object_set_new(sum, "watchdog_timeout_ms",
+			    mon->last_wd_ms > 0 ? json_integer(mon->last_wd_ms) : json_null());
 	if (event_deltas(mon, &fb, &kl, &secs)) {
 		json_object_set_new(sum, "event_deltas",
 				    json_pack("{s:I,s:I,s:f,s:f}", "select_cpu_fallback",
@@ -658,8 +876,8 @@ json_t *kt_mon_to_json(const struct kt_mon *mon)
 	if (mon->inconclusive_why)
 		json_object_set_new(o, "inconclusive_reason", json_string(mon->inconclusive_why));
 	json_object_set_new(o, "cpu_fields",
-			    json_pack("[s,s,s,s,s]", "nr_running", "scx_nr_running",
-				      "local_dsq_depth", "rq_clock", "scx_flags"));
+			    json_pack("[s,s,s,s,s,s]", "nr_running", "scx_nr_running",
+				      "local_dsq_depth", "rq_clock", "scx_flags", "runnable_wait_ms"));
 	for (unsigned i = 0; i < mon->n; i++) {
 		const struct kt_mon_sample *s = &mon->s[i];
 		json_t *js = json_object(), *cpus;
@@ -670,12 +888,18 @@ json_t *kt_mon_to_json(const struct kt_mon *mon)
 			cpus = json_array();
 			for (unsigned c = 0; c < mon->ncpu; c++)
 				json_array_append_new(
-				    cpus, json_pack("[i,i,i,I,i]", (int)s->cpu[c].nr_running,
+				    cpus, json_pack("[i,i,i,I,i,o]", (int)s->cpu[c].nr_running,
 						    (int)s->cpu[c].scx_nr_running,
 						    (int)s->cpu[c].local_dsq_depth,
 						    (json_int_t)s->cpu[c].rq_clock,
-						    (int)s->cpu[c].scx_flags));
+						    (int)s->cpu[c].scx_flags,
+						    s->cpu[c].wait_ms >= 0
+							? json_integer(s->cpu[c].wait_ms)
+							: json_null()));
 			json_object_set_new(js, "cpus", cpus);
+			if (s->wd_timeout_ms >= 0)
+				json_object_set_new(js, "watchdog_timeout_ms",
+						    json_integer(s->wd_timeout_ms));
 			if (s->scx_state >= 0)
 				json_object_set_new(js, "scx_state", json_integer(s->scx_state));
 			if (s->scx_exit_kind >= 0)
@@ -713,6 +937,16 @@ char *kt_mon_report(const struct kt_mon *mon)
 			secs > 0 ? kl / secs : 0.0);
 	else
 		sb_addf(&sb, "events: none (%s)\n", events_absent(mon));
+	if (!mon->wait_ok)
+		sb_addf(&sb, "runnable wait: none (%s)\n", mon->wait_absent);
+	else if (mon->max_wait_ms > 0)
+		sb_addf(&sb, "runnable wait: max %lld ms (cpu%u %s[%d] at +%llu ms)\n",
+			(long long)mon->max_wait_ms, mon->max_wait_cpu, mon->max_wait_comm,
+			(int)mon->max_wait_pid,
+			(unsigned long long)mon->s[mon->max_wait_at].t_ms);
+	if (mon->last_wd_ms > 0)
+		sb_addf(&sb, "sched_ext watchdog timeout: %lld ms (runnable wait limit %lld ms)\n",
+			(long long)mon->last_wd_ms, (long long)mon->last_wd_ms / 2);
 	sb_addf(&sb, "verdict: %s\n", kt_mon_verdict_line(mon));
 	return sb_steal(&sb);
 }

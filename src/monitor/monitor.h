@@ -7,7 +7,9 @@
  *
  * Per sample and CPU: rq->nr_running, rq->scx.nr_running, the local DSQ
  * depth (rq->scx.local_dsq.nr), rq->clock and rq->scx.flags; per sample
- * the sched_ext enable state and exit kind. sched_ext event counters
+ * the sched_ext enable state and exit kind; per CPU, how long the oldest
+ * runnable sched_ext task has waited without running (below). sched_ext
+ * event counters
  * (SCX_EV_*, kernels 6.15+) are read where the kernel's BTF has them;
  * without them the two rate thresholds cannot be judged and the summary
  * says so.
@@ -16,6 +18,22 @@
  * kt_mon_tick() from the VM engine's on_tick (the engine's watch thread,
  * one host thread per VM, every kt_mon_interval_ms()), kt_mon_judge() and
  * kt_mon_to_json() after the VM stopped.
+ *
+ * Runnable wait: a scheduler can lose a task without stopping its CPU --
+ * scx_qmap -t N drops every Nth enqueue, so the task counts in
+ * nr_running but sits on no DSQ while the CPU keeps ticking, and neither
+ * the rq clock nor the DSQ depth moves. The kernel's watchdog sees it from
+ * rq->scx.runnable_list: every runnable sched_ext task that is not
+ * running, with p->scx.runnable_at (jiffies) set when it became runnable
+ * (and kept across a dequeue/enqueue, e.g. a migration; the list is in
+ * insertion order, not strictly by age), and it fails the scheduler when
+ * jiffies passes runnable_at + scx_watchdog_timeout. The monitor walks
+ * the same list (bounded; a torn or implausible list is "unknown") and
+ * keeps, per CPU, the longest wait and its task (pid, comm). A wait over
+ * half the effective watchdog timeout (scx_watchdog_timeout as the guest
+ * has it, i.e. after .watchdog_timeout_s) is a violation under the
+ * sustained-samples rule and fail_on_stall, and an alert before the
+ * kernel's verdict.
  *
  * Stall building (for the timeline / failure dump): kt_mon_on_alert()
  * registers a callback that kt_mon_tick() calls synchronously, at most
@@ -48,6 +66,10 @@ struct kt_mon_cpu {
 	uint32_t scx_flags;
 	uint64_t rq_clock;
 	int64_t vcpu_ns; /* host CPU time of the vCPU's thread; -1 unknown */
+	/* the longest-waiting runnable sched_ext task: ms (0: none; -1 unknown) */
+	int64_t wait_ms;
+	int32_t wait_pid;
+	char wait_comm[16];
 };
 
 struct kt_mon_sample {
@@ -58,6 +80,8 @@ struct kt_mon_sample {
 	bool have_events;      /* sched_ext event counters read */
 	int64_t ev_fallback;   /* Σ SCX_EV_SELECT_CPU_FALLBACK over CPUs */
 	int64_t ev_keep_last;  /* Σ SCX_EV_DISPATCH_KEEP_LAST over CPUs */
+	/* the guest's sched_ext watchdog timeout in ms: 0 none enabled yet, -1 unknown */
+	int64_t wd_timeout_ms;
 	struct kt_mon_cpu *cpu; /* ncpu entries */
 };
 
@@ -74,7 +98,12 @@ struct kt_mon_limits {
 /* The assert's monitor fields, unset ones at their defaults (4.0, 50, true, 5, 200, 100). */
 struct kt_mon_limits kt_mon_limits_from(const struct kt_assert *a);
 
-enum kt_mon_alert_kind { KT_MON_ALERT_STALL, KT_MON_ALERT_DSQ, KT_MON_ALERT_IMBALANCE };
+enum kt_mon_alert_kind {
+	KT_MON_ALERT_STALL,
+	KT_MON_ALERT_DSQ,
+	KT_MON_ALERT_IMBALANCE,
+	KT_MON_ALERT_WAIT, /* a runnable task waited over half the watchdog timeout */
+};
 
 struct kt_mon_alert {
 	enum kt_mon_alert_kind kind;
@@ -82,7 +111,11 @@ struct kt_mon_alert {
 	unsigned run;	 /* consecutive samples so far */
 	unsigned sample; /* index of the sample that triggered it */
 	uint64_t t_ms;
-	double value;	 /* stuck rq_clock, DSQ depth or imbalance ratio */
+	double value;	 /* stuck rq_clock, DSQ depth, imbalance ratio or wait (ms) */
+	/* KT_MON_ALERT_WAIT: the task, and the limit (half the watchdog timeout, ms) */
+	int32_t pid;
+	char comm[16];
+	int64_t limit_ms;
 };
 
 typedef void (*kt_mon_alert_fn)(void *ctx, const struct kt_mon_alert *a);
@@ -106,9 +139,10 @@ bool kt_mon_alerted(const struct kt_mon *mon);
 void kt_mon_tick(struct kt_mon *mon, const struct kt_gk_mem *m, uint64_t t_ms,
 		 const int64_t *vcpu_ns);
 /*
- * The guest's CONFIG_HZ, for the preempted rule of the stuck predicate: a
+ * The guest's CONFIG_HZ, for the preempted rule of the stuck predicate (a
  * CPU whose vCPU thread ran less than 10 guest ticks of host CPU time
- * between two samples was preempted by the host, not stuck (default 250).
+ * between two samples was preempted by the host, not stuck) and to turn
+ * jiffies into ms (default 250).
  */
 void kt_mon_set_hz(struct kt_mon *mon, int hz);
 

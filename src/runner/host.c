@@ -515,11 +515,25 @@ static void on_alert(void *arg, const struct kt_mon_alert *a)
 {
 	static const char *const what[] = {[KT_MON_ALERT_STALL] = "rq clock not advancing",
 					   [KT_MON_ALERT_DSQ] = "local DSQ depth",
-					   [KT_MON_ALERT_IMBALANCE] = "runqueue imbalance"};
+					   [KT_MON_ALERT_IMBALANCE] = "runqueue imbalance",
+					   [KT_MON_ALERT_WAIT] = "runnable task waiting"};
 	struct collect *c = arg;
 	char text[200];
 
-	if (a->kind == KT_MON_ALERT_IMBALANCE)
+	if (a->kind == KT_MON_ALERT_WAIT) {
+		uint64_t now = kt_now_ns(), ms = a->value > 0 ? (uint64_t)a->value : 0;
+		char *e;
+
+		snprintf(text, sizeof(text),
+			 "%s: %s[%d] on cpu%d runnable for %.0f ms without running "
+			 "(limit %lld ms, half the sched_ext watchdog timeout)",
+			 what[a->kind], a->comm, (int)a->pid, a->cpu, a->value,
+			 (long long)a->limit_ms);
+		e = kt_asprintf("monitor: %s[%d] on cpu%d became runnable and has not run since",
+				a->comm, (int)a->pid, a->cpu);
+		kt_timeline_wait_began(&c->tl, now > ms * 1000000 ? now - ms * 1000000 : 0, e);
+		free(e);
+	} else if (a->kind == KT_MON_ALERT_IMBALANCE)
 		snprintf(text, sizeof(text), "%s %.1f for %u samples", what[a->kind], a->value,
 			 a->run);
 	else

@@ -108,9 +108,10 @@ void kt_timeline_scenario_end(struct kt_timeline *tl, const void *data, uint32_t
 	e->placed = true;
 }
 
-void kt_timeline_host_event(struct kt_timeline *tl, uint64_t host_ns, const char *text)
+static void host_event(struct kt_timeline *tl, enum kt_tl_kind kind, uint64_t host_ns,
+		       const char *text)
 {
-	struct kt_tl_event *e = add(tl, KT_TL_HOST, text);
+	struct kt_tl_event *e = add(tl, kind, text);
 
 	note_host_time(tl, host_ns);
 	if (!e)
@@ -118,6 +119,16 @@ void kt_timeline_host_event(struct kt_timeline *tl, uint64_t host_ns, const char
 	e->host_clock = true;
 	e->host_ns = host_ns;
 	e->placed = true;
+}
+
+void kt_timeline_host_event(struct kt_timeline *tl, uint64_t host_ns, const char *text)
+{
+	host_event(tl, KT_TL_HOST, host_ns, text);
+}
+
+void kt_timeline_wait_began(struct kt_timeline *tl, uint64_t host_ns, const char *text)
+{
+	host_event(tl, KT_TL_WAIT_BEGIN, host_ns, text);
 }
 
 void kt_timeline_sample(struct kt_timeline *tl, const struct kt_tl_sample *s)
@@ -453,8 +464,9 @@ static void event_line(const struct kt_timeline *tl, const struct kt_tl_event *e
 	case KT_TL_SCENARIO_END:
 		sb_adds(sb, "scenario end");
 		break;
-	case KT_TL_STALL_BEGIN: {
-		int step = e->placed ? kt_timeline_step_at(tl, e->ms) : -1;
+	case KT_TL_STALL_BEGIN:
+	case KT_TL_WAIT_BEGIN: {
+		int step = e->placed ? kt_timeline_step_at(tl, event_ms(tl, e)) : -1;
 
 		sb_adds(sb, e->text ? e->text : "stall began");
 		if (step >= 0)
@@ -587,6 +599,8 @@ static const char *kind_label(enum kt_tl_kind k)
 		return "sched_ext_dump";
 	case KT_TL_HOST:
 		return "host";
+	case KT_TL_WAIT_BEGIN:
+		return "wait_began";
 	}
 	return "?";
 }

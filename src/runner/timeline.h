@@ -41,6 +41,7 @@ enum kt_tl_kind {
 	KT_TL_SCHED_EXIT,   /* the dump's "triggered exit kind" (text: the reason line) */
 	KT_TL_DEBUG_DUMP,   /* "Debug dump triggered by ..." (a requested dump) */
 	KT_TL_HOST,	    /* a host event (text), e.g. "dump requested: ..." */
+	KT_TL_WAIT_BEGIN,   /* host clock: when a task the monitor saw waiting became runnable */
 };
 
 struct kt_tl_event {
@@ -103,6 +104,11 @@ void kt_timeline_scenario_end(struct kt_timeline *tl, const void *data, uint32_t
 void kt_timeline_dump_line(struct kt_timeline *tl, const char *line);
 /* A host event (text copied, cut at KT_TL_TEXT_MAX). */
 void kt_timeline_host_event(struct kt_timeline *tl, uint64_t host_ns, const char *text);
+/*
+ * The start of a wait the monitor measured (host time it began, back-dated
+ * from the alert by the wait): shown with the step it began in.
+ */
+void kt_timeline_wait_began(struct kt_timeline *tl, uint64_t host_ns, const char *text);
 void kt_timeline_sample(struct kt_timeline *tl, const struct kt_tl_sample *s);
 
 /*

@@ -5,7 +5,11 @@
  * kernel image's anchors (banner, phys_base, init_task.stack) are laid
  * over it for a slide taken from the input, so the reader attaches and
  * every later pointer (page_offset_base, __per_cpu_offset, page tables,
- * runqueues) is garbage. The monitor samples it, judges and serialises:
+ * runqueues) is garbage. When the second bit is set too, page_offset_base,
+ * __per_cpu_offset, jiffies_64 and scx_watchdog_timeout are laid over as a
+ * booted guest has them, so each CPU's runqueue -- and the runnable_list
+ * the monitor walks from it (nodes, runnable_at, pid, comm) -- is input
+ * bytes reached through the direct map. The monitor samples it, judges and serialises:
  * any outcome is fine except a crash, a sanitizer report or a hang.
  */
 #include <jansson.h>
@@ -25,7 +29,7 @@ struct over {
 struct fmem {
 	const uint8_t *data;
 	size_t n;
-	struct over ov[4];
+	struct over ov[8];
 	int n_ov;
 };
 
@@ -102,6 +106,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			overlay(&f, gk_img_sym("init_task"), ps, off, &st, 8);
 	}
 	ncpu = 1 + data[3] % 8;
+	if ((data[0] & 3) == 3) {
+		int64_t ps = (int64_t)(data[1] % 32) * (int64_t)KT_GK_PHYS_ALIGN;
+		uint64_t po = 0xffff888000000000ull, pc[8], j = 1000000, wd = data[0] >> 2;
+
+		/* per-CPU areas 64 KiB apart, somewhere in the input's repetition */
+		for (unsigned c = 0; c < ncpu; c++)
+			pc[c] = po + 0x4000000ull + (uint64_t)data[2] * 4096 + 0x10000ull * c;
+		overlay(&f, gk_img_sym("page_offset_base"), ps, 0, &po, 8);
+		overlay(&f, gk_img_sym("__per_cpu_offset"), ps, 0, pc, 8ull * ncpu);
+		overlay(&f, gk_img_sym("jiffies_64"), ps, 0, &j, 8);
+		overlay(&f, gk_img_sym("scx_watchdog_timeout"), ps, 0, &wd, 8);
+	}
 	mon = kt_mon_new(gk, ncpu, &lim, &why);
 	if (!mon)
 		abort(); /* the real BTF has the layout */

@@ -36,6 +36,8 @@ static const struct kt_gk_sym gk_img_syms[] = {
 	{"scx_exit_kind", 0xffffffff81e5cfe8ull},
 	{"scx_ops", 0xffffffff82343680ull},
 	{"nr_cpu_ids", 0xffffffff81f6f4b0ull},
+	{"jiffies_64", 0xffffffff81e07a00ull},
+	{"scx_watchdog_timeout", 0xffffffff823435b8ull},
 };
 
 static const char gk_img_banner[] = "Linux version 6.12.117 (ktstr@unit) (gcc) #1 SMP\n";

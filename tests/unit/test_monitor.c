@@ -583,3 +583,287 @@ UNIT_TEST(mon_event_counters_6_18_layout)
 	free(raw);
 	free(im.ram);
 }
+
+/* ---- runnable wait: rq->scx.runnable_list on the synthetic image ---------------- */
+
+struct rl {
+	struct gk_img im;
+	struct kt_gk_mem m;
+	uint32_t o_head, o_node, o_at, o_pid, o_comm;
+	uint64_t po;
+};
+
+#define RL_RQ(c) (0x8000000ull + 0x100000ull * (c) + 0x2e680ull)
+#define RL_TASK(i) (0x9000000ull + 0x10000ull * (i))
+
+static void rl_put64(struct rl *x, uint64_t pa, uint64_t v)
+{
+	memcpy(x->im.ram + pa, &v, 8);
+}
+
+/* cpu c's runnable_list: the tasks (indexes) in list order; none: an empty list. */
+static void rl_list(struct rl *x, unsigned c, const unsigned *task, unsigned n)
+{
+	uint64_t head = x->po + RL_RQ(c) + x->o_head, prev = head;
+
+	rl_put64(x, RL_RQ(c) + x->o_head, n ? x->po + RL_TASK(task[0]) + x->o_node : head);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t node = x->po + RL_TASK(task[i]) + x->o_node;
+
+		rl_put64(x, RL_TASK(task[i]) + x->o_node,
+			 i + 1 < n ? x->po + RL_TASK(task[i + 1]) + x->o_node : head);
+		rl_put64(x, RL_TASK(task[i]) + x->o_node + 8, prev);
+		prev = node;
+	}
+	rl_put64(x, RL_RQ(c) + x->o_head + 8, prev);
+}
+
+static void rl_task(struct rl *x, unsigned i, int32_t pid, const char *comm, uint64_t at)
+{
+	memcpy(x->im.ram + RL_TASK(i) + x->o_pid, &pid, 4);
+	memset(x->im.ram + RL_TASK(i) + x->o_comm, 0, 16);
+	memcpy(x->im.ram + RL_TASK(i) + x->o_comm, comm, strlen(comm));
+	rl_put64(x, RL_TASK(i) + x->o_at, at);
+}
+
+/* One sample at t ms with jiffies j and watchdog timeout wd (jiffies); clocks move. */
+static void rl_tick(struct rl *x, struct kt_mon *mon, uint64_t t, uint64_t j, uint64_t wd)
+{
+	uint32_t o_clk, sz;
+
+	CHECK_INT_EQ(kt_gk_member(kt_mon_gk(mon), "rq", "clock", &o_clk, &sz), 0);
+	for (unsigned c = 0; c < 2; c++)
+		rl_put64(x, RL_RQ(c) + o_clk, 1000000ull * (t + 1) + c);
+	gk_img_put(&x->im, gk_img_sym("jiffies_64"), 0, 0, &j, 8);
+	gk_img_put(&x->im, gk_img_sym("scx_watchdog_timeout"), 0, 0, &wd, 8);
+	kt_mon_tick(mon, &x->m, t, NULL);
+}
+
+static struct kt_mon *rl_new(struct rl *x, const struct kt_assert *a)
+{
+	struct kt_mon *mon = new_mon(2, a);
+	struct kt_gk *gk = kt_mon_gk(mon);
+	uint64_t percpu_pa[2] = {0x8000000, 0x8100000};
+	uint32_t sz;
+
+	x->im = (struct gk_img){calloc(1, RAM), RAM};
+	x->m = gk_img_mem(&x->im);
+	x->po = 0xffff888000000000ull;
+	CHECK_INT_EQ(kt_gk_member(gk, "rq", "scx.runnable_list", &x->o_head, &sz), 0);
+	CHECK_INT_EQ(kt_gk_member(gk, "task_struct", "scx.runnable_node", &x->o_node, &sz), 0);
+	CHECK_INT_EQ(kt_gk_member(gk, "task_struct", "scx.runnable_at", &x->o_at, &sz), 0);
+	CHECK_INT_EQ(kt_gk_member(gk, "task_struct", "pid", &x->o_pid, &sz), 0);
+	CHECK_INT_EQ(kt_gk_member(gk, "task_struct", "comm", &x->o_comm, &sz), 0);
+	gk_img_boot(&x->im, gk, 0, 0, x->po, false, percpu_pa, 2);
+	kt_mon_set_hz(mon, 250);
+	rl_list(x, 0, NULL, 0);
+	rl_list(x, 1, NULL, 0);
+	return mon;
+}
+
+UNIT_TEST(mon_runnable_wait_synthetic_image)
+{
+	struct kt_assert a = {0};
+	struct kt_assert_result r = {0};
+	struct alerts al = {0};
+	struct rl x;
+	struct kt_mon *mon = rl_new(&x, &a);
+	const struct kt_mon_sample *s;
+	uint64_t j = 1000000, wd = 500; /* 2 s at HZ 250: the limit is 1000 ms */
+	json_t *js, *mw;
+	char *rep;
+
+	kt_mon_on_alert(mon, 3, on_alert, &al);
+	/* no scheduler yet (timeout 0): empty lists wait 0 */
+	rl_tick(&x, mon, 0, j, 0);
+	s = kt_mon_sample_at(mon, 0);
+	CHECK(s->valid);
+	CHECK_INT_EQ(s->wd_timeout_ms, 0);
+	CHECK_INT_EQ(s->cpu[0].wait_ms, 0);
+	CHECK_INT_EQ(s->cpu[1].wait_ms, 0);
+	/*
+	 * cpu1: a task that just became runnable, then one that has waited
+	 * 200 jiffies (800 ms) and sits behind it (a migrated task keeps its
+	 * runnable_at): the longest wait is the second one's.
+	 */
+	rl_task(&x, 1, 41, "worker", j - 10);
+	rl_task(&x, 2, 42, "stalled", j - 200);
+	rl_list(&x, 1, (unsigned[]){1, 2}, 2);
+	rl_tick(&x, mon, 100, j, wd);
+	s = kt_mon_sample_at(mon, 1);
+	CHECK_INT_EQ(s->wd_timeout_ms, 2000);
+	CHECK_INT_EQ(s->cpu[0].wait_ms, 0);
+	CHECK_INT_EQ(s->cpu[1].wait_ms, 800);
+	CHECK_INT_EQ(s->cpu[1].wait_pid, 42);
+	CHECK_STR_EQ(s->cpu[1].wait_comm, "stalled");
+	CHECK_INT_EQ(al.n, 0);
+	/* it keeps waiting: over 1000 ms from +400 ms; the alert after 3 samples */
+	for (unsigned i = 2; i <= 8; i++) {
+		j += 25;
+		rl_tick(&x, mon, 100 * i, j, wd);
+		if (i == 4)
+			CHECK_INT_EQ(al.n, 0);
+	}
+	CHECK_INT_EQ(al.n, 1);
+	CHECK_INT_EQ(al.last.kind, KT_MON_ALERT_WAIT);
+	CHECK_INT_EQ(al.last.cpu, 1);
+	CHECK_INT_EQ(al.last.pid, 42);
+	CHECK_STR_EQ(al.last.comm, "stalled");
+	CHECK_INT_EQ(al.last.limit_ms, 1000);
+	CHECK_INT_EQ(al.last.sample, 6); /* over at samples 4, 5, 6 */
+	CHECK_DBL_NEAR(al.last.value, 1300, 0.5);
+	kt_assert_result_pass(&r);
+	CHECK_INT_EQ(kt_mon_judge(mon, &r), KT_VERDICT_FAIL);
+	CHECK_INT_EQ(r.n_details, 1);
+	CHECK_STR_EQ(r.details[0].message,
+		     "runnable task stalled[42] on cpu1 waited 1500 ms without running, over 1000 "
+		     "ms (half the sched_ext watchdog timeout), for 5 consecutive samples (ending "
+		     "at sample 8)");
+	js = kt_mon_to_json(mon);
+	mw = json_object_get(json_object_get(js, "summary"), "max_runnable_wait");
+	CHECK_INT_EQ(json_integer_value(json_object_get(mw, "wait_ms")), 1500);
+	CHECK_INT_EQ(json_integer_value(json_object_get(mw, "pid")), 42);
+	CHECK_STR_EQ(json_string_value(json_object_get(mw, "comm")), "stalled");
+	CHECK_INT_EQ(json_integer_value(json_object_get(json_object_get(js, "summary"),
+							"watchdog_timeout_ms")),
+		     2000);
+	/* the per-CPU row's 6th field */
+	CHECK_STR_EQ(json_string_value(json_array_get(json_object_get(js, "cpu_fields"), 5)),
+		     "runnable_wait_ms");
+	CHECK_INT_EQ(json_integer_value(json_array_get(
+			 json_array_get(json_object_get(json_array_get(json_object_get(js, "samples"),
+									1),
+							"cpus"),
+					1),
+			 5)),
+		     800);
+	json_decref(js);
+	rep = kt_mon_report(mon);
+	CHECK_STR_CONTAINS(rep, "runnable wait: max 1500 ms (cpu1 stalled[42] at +800 ms)\n");
+	CHECK_STR_CONTAINS(rep, "sched_ext watchdog timeout: 2000 ms (runnable wait limit 1000 ms)");
+	free(rep);
+	kt_assert_result_clear(&r);
+	kt_mon_free(mon);
+	free(x.im.ram);
+}
+
+UNIT_TEST(mon_runnable_wait_healthy_and_garbage)
+{
+	struct kt_assert a = {.sustained_samples = KT_SOME_U64(2)};
+	struct kt_assert_result r = {0};
+	struct alerts al = {0};
+	struct rl x;
+	struct kt_mon *mon = rl_new(&x, &a);
+	uint64_t j = 5000, wd = 500;
+
+	/* tasks come and go with short waits: no violation however long it runs */
+	kt_mon_on_alert(mon, 1, on_alert, &al);
+	for (unsigned i = 0; i < 20; i++) {
+		rl_task(&x, 1 + i % 3, 100 + (int)i, "w", j - (i % 5) * 20);
+		rl_list(&x, i % 2, (unsigned[]){1 + i % 3}, 1);
+		rl_list(&x, 1 - i % 2, NULL, 0);
+		rl_tick(&x, mon, 100 * i, j, wd);
+		j += 25;
+	}
+	CHECK_INT_EQ(al.n, 0);
+	kt_assert_result_pass(&r);
+	CHECK_INT_EQ(kt_mon_judge(mon, &r), KT_VERDICT_PASS);
+	CHECK_INT_EQ(r.n_details, 0);
+	kt_assert_result_clear(&r);
+	kt_mon_free(mon);
+	free(x.im.ram);
+
+	/* a long wait while no scheduler is enabled (timeout 0) is no violation */
+	mon = rl_new(&x, &a);
+	rl_task(&x, 1, 7, "old", 1);
+	rl_list(&x, 0, (unsigned[]){1}, 1);
+	for (unsigned i = 0; i < 4; i++)
+		rl_tick(&x, mon, 100 * i, j + i, 0);
+	CHECK_INT_EQ(kt_mon_sample_at(mon, 3)->cpu[0].wait_ms, (int64_t)(j + 3 - 1) * 4);
+	CHECK_INT_EQ(kt_mon_judge(mon, NULL), KT_VERDICT_PASS);
+	kt_mon_free(mon);
+	free(x.im.ram);
+
+	/* torn and garbage lists: the wait is unknown, never a crash or a false wait */
+	mon = rl_new(&x, &a);
+	rl_task(&x, 1, 7, "a", j - 1);
+	rl_task(&x, 2, 8, "b", j - 2);
+	/* a node just removed (points to itself) */
+	rl_list(&x, 0, (unsigned[]){1, 2}, 2);
+	rl_put64(&x, RL_TASK(2) + x.o_node, x.po + RL_TASK(2) + x.o_node);
+	rl_tick(&x, mon, 0, j, wd);
+	CHECK_INT_EQ(kt_mon_sample_at(mon, 0)->cpu[0].wait_ms, -1);
+	CHECK(kt_mon_sample_at(mon, 0)->valid); /* the rest of the sample stands */
+	/* a cycle that never returns to the head: bounded */
+	rl_put64(&x, RL_TASK(2) + x.o_node, x.po + RL_TASK(1) + x.o_node);
+	rl_tick(&x, mon, 100, j, wd);
+	CHECK_INT_EQ(kt_mon_sample_at(mon, 1)->cpu[0].wait_ms, -1);
+	/* a pointer outside guest RAM, a NULL, a misaligned one */
+	rl_put64(&x, RL_TASK(2) + x.o_node, x.po + RAM + 0x1000);
+	rl_tick(&x, mon, 200, j, wd);
+	CHECK_INT_EQ(kt_mon_sample_at(mon, 2)->cpu[0].wait_ms, -1);
+	rl_put64(&x, RL_TASK(2) + x.o_node, 0);
+	rl_tick(&x, mon, 300, j, wd);
+	CHECK_INT_EQ(kt_mon_sample_at(mon, 3)->cpu[0].wait_ms, -1);
+	rl_put64(&x, RL_TASK(2) + x.o_node, x.po + RL_TASK(1) + x.o_node + 3);
+	rl_tick(&x, mon, 400, j, wd);
+	CHECK_INT_EQ(kt_mon_sample_at(mon, 4)->cpu[0].wait_ms, -1);
+	/* runnable_at a day in the past or far in the future: garbage */
+	rl_list(&x, 0, (unsigned[]){1}, 1);
+	rl_task(&x, 1, 7, "a", j - 86401ull * 250);
+	rl_tick(&x, mon, 500, j, wd);
+	CHECK_INT_EQ(kt_mon_sample_at(mon, 5)->cpu[0].wait_ms, -1);
+	rl_task(&x, 1, 7, "a", j + 1000);
+	rl_tick(&x, mon, 600, j, wd);
+	CHECK_INT_EQ(kt_mon_sample_at(mon, 6)->cpu[0].wait_ms, -1);
+	/* slightly ahead (a racing update): no wait */
+	rl_task(&x, 1, 7, "a\x01", j + 2);
+	rl_tick(&x, mon, 700, j, wd);
+	CHECK_INT_EQ(kt_mon_sample_at(mon, 7)->cpu[0].wait_ms, 0);
+	/* an implausible watchdog timeout is unknown */
+	rl_tick(&x, mon, 800, j, ~0ull);
+	CHECK_INT_EQ(kt_mon_sample_at(mon, 8)->wd_timeout_ms, -1);
+	CHECK_INT_EQ(kt_mon_judge(mon, NULL), KT_VERDICT_PASS);
+	kt_mon_free(mon);
+	free(x.im.ram);
+}
+
+/* An unknown wait between two over the limit neither breaks nor extends the run. */
+UNIT_TEST(mon_runnable_wait_unknown_keeps_run)
+{
+	struct kt_assert a = {.sustained_samples = KT_SOME_U64(3)};
+	struct kt_assert_result r = {0};
+	struct kt_mon *mon = new_mon(1, &a);
+	int64_t waits[] = {900, -1, 1200, -1, 1300};
+
+	for (unsigned i = 0; i < 5; i++) {
+		struct kt_mon_cpu cpu[1] = {{.nr_running = 1, .rq_clock = 1000 * (i + 1),
+					     .vcpu_ns = -1, .wait_ms = waits[i], .wait_pid = 9,
+					     .wait_comm = "t"}};
+		struct kt_mon_sample s = {.t_ms = 100 * i, .valid = true, .scx_state = -1,
+					  .scx_exit_kind = -1, .wd_timeout_ms = 1000, .cpu = cpu};
+
+		kt_mon_add(mon, &s);
+	}
+	kt_assert_result_pass(&r);
+	CHECK_INT_EQ(kt_mon_judge(mon, &r), KT_VERDICT_FAIL);
+	CHECK_STR_EQ(r.details[0].message,
+		     "runnable task t[9] on cpu0 waited 1300 ms without running, over 500 ms "
+		     "(half the sched_ext watchdog timeout), for 3 consecutive samples (ending at "
+		     "sample 4)");
+	kt_assert_result_clear(&r);
+	kt_mon_free(mon);
+	/* fail_on_stall = false: recorded, not a violation */
+	a.fail_on_stall = KT_SOME_BOOL(false);
+	mon = new_mon(1, &a);
+	for (unsigned i = 0; i < 5; i++) {
+		struct kt_mon_cpu cpu[1] = {{.nr_running = 1, .rq_clock = 1000 * (i + 1),
+					     .vcpu_ns = -1, .wait_ms = 2000}};
+		struct kt_mon_sample s = {.t_ms = 100 * i, .valid = true, .scx_state = -1,
+					  .scx_exit_kind = -1, .wd_timeout_ms = 1000, .cpu = cpu};
+
+		kt_mon_add(mon, &s);
+	}
+	CHECK_INT_EQ(kt_mon_judge(mon, NULL), KT_VERDICT_PASS);
+	kt_mon_free(mon);
+}

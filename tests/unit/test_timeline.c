@@ -80,6 +80,40 @@ UNIT_TEST(timeline_stall_in_its_step)
 	kt_timeline_free(&tl);
 }
 
+/* The monitor's runnable-wait alert back-dates the wait's start: shown in its step. */
+UNIT_TEST(timeline_wait_began_in_its_step)
+{
+	struct kt_timeline tl;
+	struct sbuf sb = SBUF_INIT;
+	json_t *j;
+	size_t i;
+	bool found = false;
+
+	build(&tl);
+	kt_timeline_wait_began(&tl, 1000000000ull + 2400000000ull,
+			       "monitor: init[56] on cpu1 became runnable and has not run since");
+	kt_timeline_host_event(&tl, 1000000000ull + 3500000000ull,
+			       "monitor: runnable task waiting: init[56] on cpu1 ...");
+	kt_timeline_format(&tl, &sb, 40);
+	CHECK_STR_CONTAINS(sb_str(&sb), "    2400  monitor: init[56] on cpu1 became runnable and "
+					"has not run since (during step 1)\n"
+					"    2435  stall began:");
+	CHECK_STR_CONTAINS(sb_str(&sb), "    3500  monitor: runnable task waiting: init[56]");
+	j = kt_timeline_events_json(&tl, 100);
+	for (i = 0; i < json_array_size(j); i++) {
+		json_t *e = json_array_get(j, i);
+
+		if (!strcmp(json_string_value(json_object_get(e, "label")), "wait_began")) {
+			CHECK_INT_EQ(json_integer_value(json_object_get(e, "elapsed_ms")), 2400);
+			found = true;
+		}
+	}
+	CHECK(found);
+	json_decref(j);
+	sb_free(&sb);
+	kt_timeline_free(&tl);
+}
+
 UNIT_TEST(timeline_monitor_samples_per_step)
 {
 	struct kt_timeline tl;
