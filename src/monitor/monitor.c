@@ -940,10 +940,9 @@ char *kt_mon_report(const struct kt_mon *mon)
 	if (!mon->wait_ok)
 		sb_addf(&sb, "runnable wait: none (%s)\n", mon->wait_absent);
 	else if (mon->max_wait_ms > 0)
-		sb_addf(&sb, "runnable wait: max %lld ms (cpu%u %s[%d] at +%llu ms)\n",
+		sb_addf(&sb, "runnable wait: max %lld ms (cpu%u %s[%d] at sample %u)\n",
 			(long long)mon->max_wait_ms, mon->max_wait_cpu, mon->max_wait_comm,
-			(int)mon->max_wait_pid,
-			(unsigned long long)mon->s[mon->max_wait_at].t_ms);
+			(int)mon->max_wait_pid, mon->max_wait_at);
 	if (mon->last_wd_ms > 0)
 		sb_addf(&sb, "sched_ext watchdog timeout: %lld ms (runnable wait limit %lld ms)\n",
 			(long long)mon->last_wd_ms, (long long)mon->last_wd_ms / 2);

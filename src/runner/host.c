@@ -496,6 +496,10 @@ static void timeline_samples(struct collect *c)
 			t.max_nr_running = x->nr_running;
 		if (x->local_dsq_depth > t.max_local_dsq)
 			t.max_local_dsq = x->local_dsq_depth;
+		if (x->wait_ms > t.max_wait_ms) {
+			t.max_wait_ms = x->wait_ms;
+			t.max_wait_cpu = (int)i;
+		}
 		if (prev && prev->valid && prev->cpu && x->rq_clock &&
 		    x->rq_clock == prev->cpu[i].rq_clock &&
 		    (x->nr_running || prev->cpu[i].nr_running)) {

@@ -420,8 +420,8 @@ static bool samples_line(const struct kt_timeline *tl, int64_t from, int64_t to,
 {
 	size_t n = 0, stuck = 0;
 	uint32_t nr = 0, dsq = 0;
-	int64_t first_stuck = 0;
-	int first_cpu = -1;
+	int64_t first_stuck = 0, wait = 0;
+	int first_cpu = -1, wait_cpu = -1;
 
 	for (size_t i = 0; i < tl->n_smp; i++) {
 		const struct kt_tl_sample *s = &tl->smp[i];
@@ -434,6 +434,10 @@ static bool samples_line(const struct kt_timeline *tl, int64_t from, int64_t to,
 			nr = s->max_nr_running;
 		if (s->max_local_dsq > dsq)
 			dsq = s->max_local_dsq;
+		if (s->max_wait_ms > wait) {
+			wait = s->max_wait_ms;
+			wait_cpu = s->max_wait_cpu;
+		}
 		if (s->stuck_cpus > 0) {
 			if (!stuck++) {
 				first_stuck = t;
@@ -448,6 +452,8 @@ static bool samples_line(const struct kt_timeline *tl, int64_t from, int64_t to,
 	if (stuck)
 		sb_addf(sb, ", rq clock stuck in %zu sample%s (first cpu%d at %+" PRId64 " ms)", stuck,
 			stuck == 1 ? "" : "s", first_cpu, first_stuck);
+	if (wait > 0)
+		sb_addf(sb, ", runnable wait max %" PRId64 " ms (cpu%d)", wait, wait_cpu);
 	return true;
 }
 

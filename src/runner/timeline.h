@@ -66,6 +66,8 @@ struct kt_tl_sample {
 	uint32_t max_local_dsq;
 	int stuck_cpus;
 	int first_stuck_cpu; /* -1: none */
+	int64_t max_wait_ms; /* longest runnable wait of a sched_ext task; <= 0: none or unknown */
+	int max_wait_cpu;
 };
 
 #define KT_TL_MAX_EVENTS 4096

@@ -126,13 +126,16 @@ UNIT_TEST(timeline_monitor_samples_per_step)
 		s.max_local_dsq = (uint32_t)i;
 		s.stuck_cpus = i >= 30 ? 1 : 0;
 		s.first_stuck_cpu = i >= 30 ? 1 : -1;
+		s.max_wait_ms = i >= 40 ? 25 * (i - 39) : i == 10 ? -1 : 0;
+		s.max_wait_cpu = 1;
 		kt_timeline_sample(&tl, &s);
 	}
 	kt_timeline_format(&tl, &sb, 40);
 	/* step 0 (24..2126 ms): samples 1..21, step 1: 22..49 */
 	CHECK_STR_CONTAINS(sb_str(&sb), "monitor: 21 samples, nr_running max 3, local DSQ max 21\n");
 	CHECK_STR_CONTAINS(sb_str(&sb), "monitor: 28 samples, nr_running max 3, local DSQ max 49, "
-					"rq clock stuck in 20 samples (first cpu1 at +3000 ms)\n");
+					"rq clock stuck in 20 samples (first cpu1 at +3000 ms), "
+					"runnable wait max 250 ms (cpu1)\n");
 	sb_free(&sb);
 	kt_timeline_free(&tl);
 }

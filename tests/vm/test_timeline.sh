@@ -2,6 +2,10 @@
 # A stall on the run's timeline (tests/vm/vmtests.c: qmap_stall_steps):
 # scx_qmap -t 1500 under a quiet step 0 and a wake-heavy step 1; the
 # watchdog (2 s) ejects it.
+#  - the host monitor sees the lost task first: its runnable wait passes
+#    1 s (half the timeout); the alert names it and comes before the exit,
+#    its start back-dated into step 1 (where the kernel dates the stall),
+#    and a sched_ext dump is requested
 #  - BUG SUMMARY names the stall, above the report header
 #  - --- timeline --- shows both steps and places the stall's start in step 1
 #  - the sched_ext dump is printed once (its section), not again in the log
@@ -77,6 +81,45 @@ assert [e.get("step_index") for e in ev[1:3]] == [0, 1], ev
 assert ev[2]["worker_count"] == 4 and ev[1]["elapsed_ms"] < ev[2]["elapsed_ms"], ev
 EOF
 echo "timeline: stall began at +${st} ms in step 1 (started +${s1} ms), exit +${ex} ms; dump $(basename "$dump")"
+
+# The monitor saw the lost task before the kernel's watchdog did: the oldest
+# wait on a CPU's runnable_list passed half the watchdog timeout (2 s), the
+# alert names the task and the CPU, its start is back-dated into step 1,
+# the host asked for a sched_ext dump, all before the sched_ext exit.
+al=$(grep "^ *[0-9]*  monitor: runnable task waiting: [^ ]*\[[0-9]*\] on cpu[0-9]* runnable for [0-9]* ms without running (limit 1000 ms, half the sched_ext watchdog timeout)$" \
+	"$tmp/timeline" | head -1)
+[ -n "$al" ] || fail "timeline: no runnable-wait alert from the monitor"
+a=$(echo "$al" | sed 's/^ *\([0-9]*\)  .*/\1/')
+wb=$(sed -n 's/^ *\([0-9]*\)  monitor: [^ ]*\[[0-9]*\] on cpu[0-9]* became runnable and has not run since (during step \([0-9]*\))$/\1 \2/p' \
+	"$tmp/timeline" | head -1)
+[ -n "$wb" ] || fail "timeline: the wait's start is not placed in a step"
+w=${wb% *}
+[ "${wb#* }" = 1 ] || fail "timeline: the wait began in step ${wb#* }, want 1"
+[ "$a" -lt "$ex" ] || fail "the monitor's alert (+$a ms) is not before the watchdog's exit (+$ex ms)"
+grep -q "^ *monitor: [0-9]* samples, .*, runnable wait max [0-9]* ms (cpu[0-9]*)$" "$tmp/timeline" ||
+	fail "timeline: no step's monitor line shows the runnable wait"
+# the kernel dates the same stall: the starts agree within a few samples
+[ $((w - st)) -le 300 ] && [ $((st - w)) -le 300 ] ||
+	fail "the monitor's wait start +$w ms is not the kernel's stall start +$st ms (+-300 ms)"
+r=$(sed -n 's/^ *\([0-9]*\)  host: sched_ext dump requested.*/\1/p' "$tmp/timeline" | head -1)
+[ -n "$r" ] && [ "$a" -le "$r" ] && [ "$r" -lt "$ex" ] ||
+	fail "dump request '$r': not between the alert $a and the exit $ex"
+python3 - "$dump" "$side" <<'EOF' || fail "runnable wait: failure dump / sidecar"
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = json.load(open(sys.argv[2]))
+h = d["host_dump_requests"]
+assert h and h[0]["reason"].startswith("monitor: runnable task waiting: "), h
+assert "wait_began" in [e["label"] for e in d["timeline_tail"]]
+m = s["monitor"]["summary"]
+assert m["watchdog_timeout_ms"] == 2000, m["watchdog_timeout_ms"]
+w = m["max_runnable_wait"]
+assert w["wait_ms"] > 1000 and w["limit_ms"] == 1000, w
+assert s["monitor"]["cpu_fields"][5] == "runnable_wait_ms"
+EOF
+grep -q "^runnable wait: max [0-9]* ms (cpu[0-9]* .*\[[0-9]*\] at sample [0-9]*)$" "$tmp/log" ||
+	fail "--- monitor ---: no runnable wait line"
+echo "monitor before the watchdog: wait began +${w} ms (kernel: +${st} ms), alert +${a} ms, dump requested +${r} ms, watchdog exit +${ex} ms"
 
 # A variant that passes removes the failure dump an earlier failing run of it
 # left (the dump's name is the sidecar's, .failure-dump.json for .ktstr.json).
