@@ -29,16 +29,22 @@
 #   -b BROKEN   broken schedulers with arguments, ';'-separated
 #               (default "scx_qmap -t 2;scx_qmap -e 100"; "" for none)
 #   -f FILTER   only scenarios whose name/profile contains FILTER
+#   -F K/N      only slice K of N of the (filtered) catalog (`ktstr run --shard
+#               K/N`: every Nth scenario from the Kth); -F /N boots every slice
+#               1..N in turn, so a long run becomes N short boots (each holds
+#               KTSTR_BENCH_LOCK alone); slices of one run report together
+#   -i FIRST    number the runs FIRST.. (default 1), to add repeats to a DIR
 #   -o DIR      keep the raw results in DIR (default: a temp dir, removed)
-#   -r DIR      no runs: report on the results already in DIR
+#   -r DIR      no runs: report on the results already in DIR (repeat -r to
+#               report several DIRs together)
 # Environment: KTSTR_BIN (default build/ktstr), the kernel from the implicit
 # chain, KTSTR_BENCH_LOCK=FILE to hold flock(FILE) around each boot.
 set -eu
 cd "$(dirname "$0")/.."
 KTSTR_BIN=${KTSTR_BIN:-$PWD/build/ktstr}
 runs=3 topos="1,2,2,1 1,2,2,2" durs=5 scheds="eevdf scx_simple"
-broken="scx_qmap -t 2;scx_qmap -e 100" filter= out= report_only=
-while getopts k:t:d:s:b:f:o:r: o; do
+broken="scx_qmap -t 2;scx_qmap -e 100" filter= out= report_only=() slices= first=1
+while getopts k:t:d:s:b:f:F:i:o:r: o; do
 	case $o in
 	k) runs=$OPTARG ;;
 	t) topos=$OPTARG ;;
@@ -46,25 +52,27 @@ while getopts k:t:d:s:b:f:o:r: o; do
 	s) scheds=$OPTARG ;;
 	b) broken=$OPTARG ;;
 	f) filter=$OPTARG ;;
+	F) slices=$OPTARG ;;
+	i) first=$OPTARG ;;
 	o) out=$OPTARG ;;
-	r) report_only=$OPTARG ;;
-	*) sed -n '2,37p' "$0" >&2; exit 2 ;;
+	r) report_only+=("$OPTARG") ;;
+	*) sed -n '2,41p' "$0" >&2; exit 2 ;;
 	esac
 done
 unset RUST_BACKTRACE KTSTR_VERBOSE
 
 report() {
-	python3 - "$1" <<'PY'
+	python3 - "$@" <<'PY'
 import glob, json, os, re, statistics, sys
 from collections import defaultdict
 
-d = sys.argv[1]
 rows = []
-for f in sorted(glob.glob(os.path.join(d, "*.json"))):
-    r = json.load(open(f))
-    rows.append(r)
+for d in sys.argv[1:]:
+    for f in sorted(glob.glob(os.path.join(d, "*.json"))):
+        r = json.load(open(f))
+        rows.append(r)
 if not rows:
-    sys.exit("calibrate: no results in %s" % d)
+    sys.exit("calibrate: no results in %s" % " ".join(sys.argv[1:]))
 
 def verdict(s):
     if s.get("inconclusive"):
@@ -195,10 +203,19 @@ dist("gap", gap, "limit 2000 ms")
 PY
 }
 
-if [ -n "$report_only" ]; then
-	report "$report_only"
+if [ ${#report_only[@]} -gt 0 ]; then
+	report "${report_only[@]}"
 	exit 0
 fi
+case $slices in
+'') slice_list=("") ;;
+/*) n=${slices#/}
+    [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "calibrate: -F '$slices': expected K/N or /N" >&2; exit 2; }
+    slice_list=(); for k in $(seq "$n"); do slice_list+=("$k/$n"); done ;;
+*/*) slice_list=("$slices") ;;
+*) echo "calibrate: -F '$slices': expected K/N or /N" >&2; exit 2 ;;
+esac
+[[ $first =~ ^[1-9][0-9]*$ ]] || { echo "calibrate: -i '$first': expected a run number" >&2; exit 2; }
 
 json=$("$KTSTR_BIN" kernel resolve --json)
 get() { printf '%s' "$json" | python3 -c "import json,sys; print(json.load(sys.stdin).get('$1') or '')"; }
@@ -215,9 +232,10 @@ trap 'rm -rf "$tmp"; [ -z "$out_tmp" ] || rm -rf "$out"' EXIT
 lock() { if [ -n "${KTSTR_BENCH_LOCK:-}" ]; then flock "$KTSTR_BENCH_LOCK" "$@"; else "$@"; fi; }
 
 # One boot: the scheduler (if any) started and attached, then the catalog.
-boot() { # topo dur label healthy(1/0) sched-command...
-	local topo=$1 dur=$2 label=$3 healthy=$4 bin script inc=()
-	shift 4
+boot() { # topo dur slice label healthy(1/0) sched-command...
+	local topo=$1 dur=$2 slice=$3 label=$4 healthy=$5 bin script inc=()
+	shift 5
+	[ -z "$slice" ] || label+="-s${slice//\//of}"
 	script='set +e
 '
 	if [ "$1" != eevdf ]; then
@@ -231,7 +249,7 @@ export SCHED_PID=\$S
 "
 	fi
 	# JSON to a file: warnings on stderr must not land inside it
-	script+="ktstr run --json --duration $dur ${filter:+--filter '$filter'} >/tmp/calib.json 2>/tmp/calib.err
+	script+="ktstr run --json --duration $dur ${filter:+--filter '$filter'} ${slice:+--shard $slice} >/tmp/calib.json 2>/tmp/calib.err
 rc=\$?
 echo ===CALIB_BEGIN; cat /tmp/calib.json; echo \"===CALIB_END rc=\$rc\"
 sed 's/^/calib_stderr: /' /tmp/calib.err | tail -20
@@ -242,13 +260,13 @@ sed 's/^/calib_stderr: /' /tmp/calib.err | tail -20
 	lock bash -c 'date +%s.%N >"$1/t0"; "${@:2}"; r=$?; date +%s.%N >"$1/t1"; exit $r' _ "$tmp" \
 		"$KTSTR_BIN" shell --topology "$topo" "${inc[@]}" --exec "$script" \
 		</dev/null >"$tmp/out" 2>"$tmp/err" || rc=$?
-	python3 - "$tmp" "$out/$label.json" "$topo" "$dur" "$*" "$healthy" "$rc" <<'PY'
+	python3 - "$tmp" "$out/$label.json" "$topo" "$dur" "$*" "$healthy" "$rc" "$slice" <<'PY'
 import json, sys
-tmp, dst, topo, dur, sched, healthy, rc = sys.argv[1:]
+tmp, dst, topo, dur, sched, healthy, rc, sl = sys.argv[1:]
 text = open(tmp + "/out", errors="replace").read()
 wall = float(open(tmp + "/t1").read()) - float(open(tmp + "/t0").read())
 r = {"topology": topo, "duration": dur, "scheduler": sched, "healthy": healthy == "1",
-     "wall_s": wall, "shell_rc": int(rc), "scenarios": []}
+     "wall_s": wall, "shell_rc": int(rc), "scenarios": [], "slice": sl or None}
 a, b = text.find("===CALIB_BEGIN\n"), text.find("===CALIB_END")
 if a < 0 or b < 0:
     r["error"] = "no catalog output (shell exit %s)" % rc
@@ -270,13 +288,16 @@ IFS=';' read -r -a broken_list <<<"$broken"
 echo "calibrate: results in $out"
 for topo in $topos; do
 	for dur in $durs; do
-		for r in $(seq "$runs"); do
-			for s in $scheds; do
-				boot "$topo" "$dur" "h-${topo//,/}-$dur-$s-$r" 1 $s
-			done
-			for b in "${broken_list[@]}"; do
-				[ -n "$b" ] || continue
-				boot "$topo" "$dur" "b-${topo//,/}-$dur-$(echo $b | tr -c 'a-z0-9\n' _)-$r" 0 $b
+		for r in $(seq "$first" $((first + runs - 1))); do
+			for sl in "${slice_list[@]}"; do
+				for s in $scheds; do
+					boot "$topo" "$dur" "$sl" "h-${topo//,/}-$dur-$s-$r" 1 $s
+				done
+				for b in "${broken_list[@]}"; do
+					[ -n "$b" ] || continue
+					boot "$topo" "$dur" "$sl" \
+						"b-${topo//,/}-$dur-$(echo $b | tr -c 'a-z0-9\n' _)-$r" 0 $b
+				done
 			done
 		done
 	done

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "runner/gauntlet.h"
 #include "scenario/scenario.h"
 #include "util/opt.h"
 #include "util/util.h"
@@ -48,8 +49,9 @@ static char *work_type_help(void)
 
 struct run_args {
 	uint64_t duration_ms, workers;
-	const char *filter, *flags_s, *wt_s;
-	bool json, dev_escape, have_flags;
+	const char *filter, *flags_s, *wt_s, *shard_s;
+	bool json, dev_escape, have_flags, list;
+	struct kt_shard shard; /* n == 0: no --shard */
 	uint32_t flags;
 	struct kt_work override;
 };
@@ -122,6 +124,14 @@ static int check_args(struct run_args *a)
 		}
 		a->have_flags = true;
 	}
+	if (a->shard_s) {
+		/* plain K/N only: the cost:/hash: modes are `ktstr test`'s */
+		if (strchr(a->shard_s, ':') || kt_shard_parse(a->shard_s, &a->shard, &err) < 0) {
+			kt_err("--shard '%s': expected K/N with 1 <= K <= N", a->shard_s);
+			free(err);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -138,7 +148,7 @@ static struct sel *select_scenarios(const struct run_args *a, size_t *n_sel)
 		*n_sel = 1;
 		return sels;
 	}
-	for (size_t i = 0; i < n_cat; i++) {
+	for (size_t i = 0, matched = 0; i < n_cat; i++) {
 		const struct kt_catalog_entry *e = &cat[i];
 		uint32_t p = a->have_flags ? a->flags : e->required_flags;
 		struct sel *s = &sels[*n_sel];
@@ -150,6 +160,9 @@ static struct sel *select_scenarios(const struct run_args *a, size_t *n_sel)
 		snprintf(s->qname, sizeof(s->qname), "%s/%s", e->name, pn);
 		if (a->filter && !strstr(s->qname, a->filter))
 			continue;
+		/* --shard K/N: round robin over the matches, so slices mix kinds */
+		if (a->shard.n && matched++ % a->shard.n != a->shard.k - 1)
+			continue;
 		s->e = e;
 		s->profile = p;
 		(*n_sel)++;
@@ -157,10 +170,12 @@ static struct sel *select_scenarios(const struct run_args *a, size_t *n_sel)
 	if (*n_sel)
 		return sels;
 	if (a->have_flags)
-		kt_err("no scenario matches filter '%s' under flags '%s'",
-		       a->filter ? a->filter : "", a->flags_s);
+		kt_err("no scenario matches filter '%s' under flags '%s'%s%s",
+		       a->filter ? a->filter : "", a->flags_s, a->shard_s ? " in shard " : "",
+		       a->shard_s ? a->shard_s : "");
 	else
-		kt_err("no scenario matches filter '%s'", a->filter ? a->filter : "");
+		kt_err("no scenario matches filter '%s'%s%s", a->filter ? a->filter : "",
+		       a->shard_s ? " in shard " : "", a->shard_s ? a->shard_s : "");
 	free(sels);
 	return NULL;
 }
@@ -332,6 +347,11 @@ static int cmd_run(int argc, char **argv)
 				    "reject-pin, no-ctrl); only scenarios valid for it run.\n"
 				    "Default: each scenario once, under its required flags.",
 		 kt_opt_str, &a.flags_s),
+		KT_OPT("shard", 0, "K/N", "run every Nth of the selected scenarios, from the Kth\n"
+				  "(1 <= K <= N); shards 1..N together are the whole selection",
+		 kt_opt_str, &a.shard_s),
+		KT_OPT("list", 0, NULL, "print the selected scenarios (name/profile), run nothing",
+		 kt_opt_flag, &a.list),
 		KT_OPT("json", 0, NULL, "print a JSON array of results instead of text", kt_opt_flag,
 		 &a.json),
 		/* developer self-test, not in --help */
@@ -363,6 +383,12 @@ static int cmd_run(int argc, char **argv)
 	sels = select_scenarios(&a, &n_sel);
 	if (!sels)
 		return 1;
+	if (a.list) {
+		for (size_t i = 0; i < n_sel; i++)
+			printf("%s\n", sels[i].qname);
+		free(sels);
+		return 0;
+	}
 	rc = run_scenarios(&a, sels, n_sel);
 	free(sels);
 	return rc;
