@@ -125,7 +125,7 @@ struct kt_check_ctx {
 bool kt_workers_have_schedstat(const struct kt_worker_report *r, size_t n);
 /*
  * The spread's ends (*min, *max): per class of workers allowed on the same
- * CPUs, the judged shares (waited runnable with schedstat, else off-CPU);
+ * CPUs and in the same role (a fan-out messenger apart), the judged shares (waited runnable with schedstat, else off-CPU);
  * the class with the widest spread among those of 2+ workers. Returns the
  * size of the largest class (under 2: nothing to compare).
  */

@@ -1161,6 +1161,54 @@ UNIT_TEST(check_spread_compares_same_affinity_only)
 	kt_cpuset_set(&r[1].allowed_cpus, 2);
 	kt_check_not_starved(r, 2, NULL, &res);
 	expect_inconclusive(&res, KT_DETAIL_UNFAIR,
-			    "spread: no two of the 2 workers were allowed on the same CPUs, so no "
-			    "two fair shares compare");
+			    "spread: no two of the 2 workers were allowed on the same CPUs in the "
+			    "same role, so no two fair shares compare");
+}
+
+/*
+ * A fan-out messenger is judged apart from its receivers: it is runnable
+ * nearly all the time while they sleep and are woken, so its waited share
+ * measures something else (scx_simple, fan_out_wake: 21 % against 39-40 %).
+ * Two messengers still compare with each other, and unfair receivers fail.
+ */
+UNIT_TEST(check_spread_messenger_apart)
+{
+	static const double wait[5] = {21, 40, 39, 40, 39};
+	struct kt_worker_report r[5];
+	struct kt_assert_result res;
+	char *msg;
+
+	for (int i = 0; i < 5; i++) {
+		r[i] = mk(20 + i, 1024, i ? 97 : 21, i % 4);
+		r[i].is_messenger = !i;
+		r[i].schedstat_run_count = 100;
+		r[i].schedstat_run_delay_ns = (uint64_t)(wait[i] * 1e7);
+		kt_cpuset_parse("0-3", &r[i].allowed_cpus);
+	}
+	kt_check_not_starved(r, 5, NULL, &res);
+	expect_pass(&res);
+	CHECK_DBL_NEAR(res.stats.cgroups[0].spread, 1, 1e-9);
+	kt_assert_result_clear(&res);
+	/* Receivers apart from each other: a failure, the messenger named. */
+	r[1].schedstat_run_delay_ns = 100000000ull;
+	kt_check_not_starved(r, 5, NULL, &res);
+	CHECK_INT_EQ(res.n_details, 1);
+	msg = res.n_details ? res.details[0].message : "";
+	CHECK(kt_startswith(msg, "unfair cgroup: spread=30% (10-40%) 5 workers on 4 cpus"));
+	CHECK(strstr(msg, "\n    tid 20 (messenger): off-CPU 21% of 1.00s") != NULL);
+	CHECK(strstr(msg, "\n    tid 21: off-CPU 97%") != NULL);
+	kt_assert_result_clear(&res);
+	/* A messenger and one receiver: no two in one role. */
+	kt_check_not_starved(r, 2, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_UNFAIR,
+			    "spread: no two of the 2 workers were allowed on the same CPUs in the "
+			    "same role, so no two fair shares compare");
+	kt_assert_result_clear(&res);
+	/* Two messengers compare: 21 % against 60 % fails. */
+	r[1] = r[0];
+	r[1].tid = 21;
+	r[1].schedstat_run_delay_ns = 600000000ull;
+	kt_check_not_starved(r, 2, NULL, &res);
+	CHECK_INT_EQ(res.n_details, 1);
+	kt_assert_result_clear(&res);
 }
