@@ -21,13 +21,6 @@
  */
 int kt_elf_open(const char *path, int *fd, Elf **e, char **err);
 
-/*
- * Look up names[i] in vmlinux's symbol table: addrs[i] = first symbol of
- * that name with a non-zero value, 0 when absent. Returns 0, or -errno
- * with *err set (not an ELF file, no symbol table).
- */
-int kt_ksym_lookup(const char *vmlinux, const char *const *names, size_t n, uint64_t *addrs,
-		   char **err);
 /* CONFIG_HZ=N from config text: N, -ENOENT when absent, -EINVAL when malformed. */
 int kt_config_hz(const char *config_text);
 /*

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What the host needs to know about a guest kernel to touch its memory:
- * symbol addresses from the vmlinux symbol table (libelf) and CONFIG_HZ
- * (the embedded IKCONFIG, inflated with zlib, or a config file beside it).
+ * What the host needs to know about a guest kernel besides its symbols and
+ * BTF (src/monitor/guestkern.h reads those): the one ELF opener of the
+ * vmlinux readers, and CONFIG_HZ and other options (the embedded IKCONFIG,
+ * inflated with zlib, or a config file beside it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,55 +41,6 @@ int kt_elf_open(const char *path, int *fd, Elf **e, char **err)
 	*e = NULL;
 	*fd = -1;
 	return -EINVAL;
-}
-
-int kt_ksym_lookup(const char *vmlinux, const char *const *names, size_t n, uint64_t *addrs,
-		   char **err)
-{
-	Elf_Scn *scn = NULL;
-	bool have_symtab = false;
-	Elf *e;
-	int fd, r;
-
-	for (size_t i = 0; i < n; i++)
-		addrs[i] = 0;
-	r = kt_elf_open(vmlinux, &fd, &e, err);
-	if (r)
-		return r;
-	while ((scn = elf_nextscn(e, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *d;
-		size_t count;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
-			continue;
-		have_symtab = true;
-		d = elf_getdata(scn, NULL);
-		if (!d)
-			continue;
-		count = d->d_size / sh.sh_entsize;
-		for (size_t j = 0; j < count; j++) {
-			GElf_Sym s;
-			const char *nm;
-
-			if (!gelf_getsym(d, (int)j, &s) || !s.st_value)
-				continue;
-			nm = elf_strptr(e, sh.sh_link, s.st_name);
-			if (!nm || !*nm)
-				continue;
-			/* First match by name with a value, as the reference. */
-			for (size_t i = 0; i < n; i++)
-				if (!addrs[i] && !strcmp(nm, names[i]))
-					addrs[i] = s.st_value;
-		}
-	}
-	if (!have_symtab) {
-		kt_set_err(err, "%s has no symbol table", vmlinux);
-		r = -ENOENT;
-	}
-	elf_end(e);
-	close(fd);
-	return r;
 }
 
 int kt_config_hz(const char *config_text)

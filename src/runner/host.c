@@ -17,6 +17,7 @@
 
 #include "bpfmap/bpfmap.h"
 #include "kernel/kernel.h"
+#include "monitor/guestkern.h"
 #include "proto/proto.h"
 #include "record.h"
 #include "results/results.h"
@@ -461,16 +462,6 @@ static void run_artifacts(const struct kt_plan *p, const struct kt_kernel *k,
 
 /* ---- the run -------------------------------------------------------------- */
 
-static int guest_rd(void *g, uint64_t pa, uint64_t *v)
-{
-	return kt_vm_guest_read(g, pa, v, sizeof(*v));
-}
-
-static int guest_wr(void *g, uint64_t pa, uint64_t v)
-{
-	return kt_vm_guest_write(g, pa, &v, sizeof(v));
-}
-
 /* ---- the monitor on the timeline, and host-requested dumps ------------------- */
 
 /* The monitor's newest sample on the timeline (the rq clock test is the raw one). */
@@ -583,7 +574,7 @@ static json_t *host_dumps_json(const struct collect *c)
 static int on_tick(void *arg, struct kt_vm_guest *g)
 {
 	struct collect *c = arg;
-	struct kt_wdog_mem m = {guest_rd, guest_wr, g};
+	struct kt_gk_mem m = kt_gk_vm_mem(g);
 
 	if (c->wd)
 		kt_wdog_tick(c->wd, &m);

@@ -4,34 +4,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/kernel.h"
+#include "monitor/guestkern.h"
 #include "util/util.h"
 #include "wdog.h"
 
-int kt_wdog_init_addrs(struct kt_wdog *w, uint64_t timeout_sym, uint64_t stamp_sym,
-		       uint64_t jiffies_sym, int hz, int secs, char **why)
+int kt_wdog_init_gk(struct kt_wdog *w, struct kt_gk *gk, int hz, int secs, char **why)
 {
+	static const char *const names[] = {"scx_watchdog_timeout", "scx_watchdog_timestamp",
+					    "jiffies_64"};
+
 	memset(w, 0, sizeof(*w));
-	if (!timeout_sym || !stamp_sym || !jiffies_sym) {
-		kt_set_err(why, "the kernel has no %s symbol (sched_ext before 6.12 or after "
-				"the move into struct scx_sched)",
-			   !timeout_sym ? "scx_watchdog_timeout"
-			   : !stamp_sym ? "scx_watchdog_timestamp"
-					: "jiffies_64");
-		return -ENOENT;
-	}
-	if (timeout_sym < KT_KERNEL_TEXT_MAP || stamp_sym < KT_KERNEL_TEXT_MAP ||
-	    jiffies_sym < KT_KERNEL_TEXT_MAP) {
-		kt_set_err(why, "kernel symbols are not in the kernel text mapping");
-		return -EINVAL;
+	for (size_t i = 0; i < 3; i++) {
+		uint64_t s = kt_gk_sym(gk, names[i]);
+
+		if (!s) {
+			kt_set_err(why, "the kernel has no %s symbol (sched_ext before 6.12 or "
+					"after the move into struct scx_sched)",
+				   names[i]);
+			kt_gk_free(gk);
+			return -ENOENT;
+		}
+		if (s < KT_GK_START_KERNEL_MAP) {
+			kt_set_err(why, "%s is not in the kernel image", names[i]);
+			kt_gk_free(gk);
+			return -EINVAL;
+		}
 	}
 	if (hz <= 0 || secs <= 0) {
 		kt_set_err(why, "bad HZ (%d) or timeout (%d s)", hz, secs);
+		kt_gk_free(gk);
 		return -EINVAL;
 	}
-	w->pa_timeout = timeout_sym - KT_KERNEL_TEXT_MAP;
-	w->pa_stamp = stamp_sym - KT_KERNEL_TEXT_MAP;
-	w->pa_jiffies = jiffies_sym - KT_KERNEL_TEXT_MAP;
+	w->gk = gk;
 	w->hz = hz;
 	w->secs = secs;
 	w->want = (uint64_t)secs * (uint64_t)hz;
@@ -40,9 +44,7 @@ int kt_wdog_init_addrs(struct kt_wdog *w, uint64_t timeout_sym, uint64_t stamp_s
 
 int kt_wdog_init(struct kt_wdog *w, const char *vmlinux, int hz, int secs, char **why)
 {
-	static const char *const names[] = {"scx_watchdog_timeout", "scx_watchdog_timestamp",
-					    "jiffies_64"};
-	uint64_t a[3];
+	struct kt_gk *gk;
 	char *err = NULL;
 	int r;
 
@@ -51,13 +53,12 @@ int kt_wdog_init(struct kt_wdog *w, const char *vmlinux, int hz, int secs, char 
 		kt_set_err(why, "no vmlinux with symbols for this kernel");
 		return -ENOENT;
 	}
-	r = kt_ksym_lookup(vmlinux, names, 3, a, &err);
-	if (!r)
-		r = kt_wdog_init_addrs(w, a[0], a[1], a[2], hz, secs, &err);
+	r = kt_gk_open(vmlinux, &gk, why); /* its errors name the file */
+	if (r)
+		return r;
+	r = kt_wdog_init_gk(w, gk, hz, secs, &err);
 	if (r) {
-		/* ksym errors name the file already */
-		kt_set_err(why, "%s%s%s", strstr(err, vmlinux) ? "" : vmlinux,
-			   strstr(err, vmlinux) ? "" : ": ", err);
+		kt_set_err(why, "%s: %s", vmlinux, err);
 		free(err);
 	}
 	return r;
@@ -65,8 +66,37 @@ int kt_wdog_init(struct kt_wdog *w, const char *vmlinux, int hz, int secs, char 
 
 void kt_wdog_free(struct kt_wdog *w)
 {
+	kt_gk_free(w->gk);
+	w->gk = NULL;
 	free(w->broken_why);
 	w->broken_why = NULL;
+	free(w->attach_why);
+	w->attach_why = NULL;
+}
+
+/* Find the guest kernel (KASLR slides) once; false while it is not there yet. */
+static bool located(struct kt_wdog *w, const struct kt_gk_mem *m)
+{
+	char *why = NULL;
+
+	if (w->kva_timeout)
+		return true;
+	if (kt_gk_attach(w->gk, m, &why)) {
+		free(w->attach_why);
+		w->attach_why = why;
+		return false;
+	}
+	free(w->attach_why);
+	w->attach_why = NULL;
+	w->kva_timeout = kt_gk_sym_kva(w->gk, "scx_watchdog_timeout");
+	w->kva_stamp = kt_gk_sym_kva(w->gk, "scx_watchdog_timestamp");
+	w->kva_jiffies = kt_gk_sym_kva(w->gk, "jiffies_64");
+	return true;
+}
+
+static int wr(struct kt_wdog *w, const struct kt_gk_mem *m, uint64_t kva, uint64_t v)
+{
+	return kt_gk_write(w->gk, m, kva, &v, sizeof(v));
 }
 
 static void stop(struct kt_wdog *w, char *why)
@@ -77,21 +107,22 @@ static void stop(struct kt_wdog *w, char *why)
 	w->broken_why = why;
 }
 
-void kt_wdog_tick(struct kt_wdog *w, const struct kt_wdog_mem *m)
+void kt_wdog_tick(struct kt_wdog *w, const struct kt_gk_mem *m)
 {
 	uint64_t cur, j, stamp;
 
-	if (w->broken || !w->want)
+	if (w->broken || !w->want || !located(w, m))
 		return;
-	if (m->read(m->ctx, w->pa_timeout, &cur) || m->read(m->ctx, w->pa_jiffies, &j)) {
+	if (kt_gk_read_u64(w->gk, m, w->kva_timeout, &cur) ||
+	    kt_gk_read_u64(w->gk, m, w->kva_jiffies, &j)) {
 		stop(w, kt_asprintf("guest memory at 0x%llx is not readable",
-				    (unsigned long long)w->pa_timeout));
+				    (unsigned long long)w->kva_timeout));
 		return;
 	}
 	if (!cur)
 		return; /* no scheduler enabled yet */
 	if (cur > 86400ull * (uint64_t)w->hz) {
-		/* Not a timeout: wrong address (KASLR?), leave the guest alone. */
+		/* Not a timeout: wrong address or a hostile guest: leave it alone. */
 		stop(w, kt_asprintf("implausible scx_watchdog_timeout %llu; not touched",
 				    (unsigned long long)cur));
 		return;
@@ -101,7 +132,7 @@ void kt_wdog_tick(struct kt_wdog *w, const struct kt_wdog_mem *m)
 		if (!w->enables)
 			w->first_old = cur;
 		w->enables++;
-		if (m->write(m->ctx, w->pa_timeout, w->want)) {
+		if (wr(w, m, w->kva_timeout, w->want)) {
 			stop(w, kt_strdup("guest memory not writable"));
 			return;
 		}
@@ -114,13 +145,13 @@ void kt_wdog_tick(struct kt_wdog *w, const struct kt_wdog_mem *m)
 		 */
 		w->refreshing = w->want < cur;
 		w->refresh_due = j + cur / 2 - (uint64_t)w->hz / 2;
-		if (w->refreshing && !m->write(m->ctx, w->pa_stamp, j))
+		if (w->refreshing && !wr(w, m, w->kva_stamp, j))
 			w->written_stamp = j;
 		return;
 	}
 	if (!w->refreshing)
 		return;
-	if (m->read(m->ctx, w->pa_stamp, &stamp)) {
+	if (kt_gk_read_u64(w->gk, m, w->kva_stamp, &stamp)) {
 		w->refreshing = false;
 		return;
 	}
@@ -129,7 +160,7 @@ void kt_wdog_tick(struct kt_wdog *w, const struct kt_wdog_mem *m)
 		w->refreshing = false; /* the watchdog work ran and re-armed with want/2 */
 		return;
 	}
-	if (!m->write(m->ctx, w->pa_stamp, j))
+	if (!wr(w, m, w->kva_stamp, j))
 		w->written_stamp = j;
 }
 
@@ -138,6 +169,10 @@ char *kt_wdog_describe(const struct kt_wdog *w)
 	if (w->broken)
 		return kt_asprintf("sched_ext watchdog: %d s asked, stopped: %s", w->secs,
 				   w->broken_why ? w->broken_why : "?");
+	if (!w->kva_timeout)
+		return kt_asprintf("sched_ext watchdog: %d s asked, not applied: the guest "
+				   "kernel was not located in guest memory (%s)",
+				   w->secs, w->attach_why ? w->attach_why : "never looked");
 	if (!w->enables)
 		return kt_asprintf("sched_ext watchdog: %d s asked, no scheduler was enabled",
 				   w->secs);

@@ -19,8 +19,9 @@
  * enable (15 s for schedulers without timeout_ms); from then on stalls are
  * caught within the new timeout plus half of it.
  *
- * Addresses: text/data PA = symbol - 0xffffffff80000000 (nokaslr, as the
- * VM engine boots every guest).
+ * Addresses: through the one guest kernel reader (src/monitor/guestkern.h):
+ * the symbols' runtime addresses follow the KASLR slides it finds in guest
+ * RAM, so the override works with and without KASLR.
  */
 #ifndef KTSTR_RUNNER_WDOG_H
 #define KTSTR_RUNNER_WDOG_H
@@ -28,17 +29,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define KT_KERNEL_TEXT_MAP 0xffffffff80000000ull
-
-/* Guest memory as the state machine sees it (bounds-checked by the caller). */
-struct kt_wdog_mem {
-	int (*read)(void *ctx, uint64_t pa, uint64_t *v);
-	int (*write)(void *ctx, uint64_t pa, uint64_t v);
-	void *ctx;
-};
+struct kt_gk;
+struct kt_gk_mem;
 
 struct kt_wdog {
-	uint64_t pa_timeout, pa_stamp, pa_jiffies;
+	struct kt_gk *gk; /* owned */
+	uint64_t kva_timeout, kva_stamp, kva_jiffies; /* runtime, 0 until attached */
 	uint64_t want; /* jiffies */
 	int hz;
 	int secs;
@@ -50,22 +46,25 @@ struct kt_wdog {
 	uint64_t first_old; /* the scheduler's own timeout at the first enable */
 	bool broken;       /* implausible memory contents: stopped touching it */
 	char *broken_why;
+	char *attach_why;  /* why the guest kernel is not located (yet) */
 };
 
 /*
- * Prepare an override of secs seconds for the kernel whose symbols are in
- * vmlinux and whose CONFIG_HZ is hz. Returns 0, or -ENOENT with *why set
- * when the kernel has no scx_watchdog_timeout (not a 6.12-style kernel)
- * or no usable symbol table.
+ * Prepare an override of secs seconds for the kernel whose symbols and BTF
+ * are in vmlinux and whose CONFIG_HZ is hz. Returns 0, or -ENOENT with
+ * *why set when the kernel has no scx_watchdog_timeout (not a 6.12-style
+ * kernel) or no usable symbol table.
  */
 int kt_wdog_init(struct kt_wdog *w, const char *vmlinux, int hz, int secs, char **why);
-/* Same from known symbol addresses (tests). */
-int kt_wdog_init_addrs(struct kt_wdog *w, uint64_t timeout_sym, uint64_t stamp_sym,
-		       uint64_t jiffies_sym, int hz, int secs, char **why);
+/* Same from an opened reader, which w then owns (freed on error too). */
+int kt_wdog_init_gk(struct kt_wdog *w, struct kt_gk *gk, int hz, int secs, char **why);
 void kt_wdog_free(struct kt_wdog *w);
 
-/* One poll: detect an enable, overwrite, keep the timestamp fresh. */
-void kt_wdog_tick(struct kt_wdog *w, const struct kt_wdog_mem *m);
+/*
+ * One poll: locate the guest kernel (until found), detect an enable,
+ * overwrite, keep the timestamp fresh.
+ */
+void kt_wdog_tick(struct kt_wdog *w, const struct kt_gk_mem *m);
 
 /* One line for reports ("sched_ext watchdog: ..."), malloc'd. */
 char *kt_wdog_describe(const struct kt_wdog *w);

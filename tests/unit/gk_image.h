@@ -24,6 +24,7 @@
 /* nm vmlinux of the 6.12.117 test kernel (kc438dd00d) */
 static const struct kt_gk_sym gk_img_syms[] = {
 	{"linux_banner", 0xffffffff8187d7e0ull},
+	{"scx_watchdog_timestamp", 0xffffffff81e5cfe0ull},
 	{"phys_base", 0xffffffff81e34010ull},
 	{"init_task", 0xffffffff81e0a940ull},
 	{"init_stack", 0xffffffff81e00000ull},

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Guest kernel symbols and HZ (kernel/ksym.c), the watchdog override (runner/wdog.c). */
+/* Guest kernel config (kernel/ksym.c), the watchdog override (runner/wdog.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,33 +7,10 @@
 #include <unistd.h>
 
 #include "kernel/kernel.h"
+#include "gk_image.h"
 #include "runner/wdog.h"
 #include "unit.h"
 #include "util/util.h"
-
-UNIT_TEST(ksym_lookup_own_binary)
-{
-	const char *names[] = {"kt_ksym_lookup", "main", "no_such_symbol_here"};
-	uint64_t a[3] = {1, 1, 1};
-	char *err = NULL, *p;
-
-	CHECK_INT_EQ(kt_ksym_lookup("/proc/self/exe", names, 3, a, &err), 0);
-	CHECK(a[0] != 0);
-	CHECK(a[1] != 0);
-	CHECK(a[2] == 0);
-	/* not an ELF file, missing file: one clear error naming the path */
-	p = kt_path_join(unit_tmpdir(), "notelf");
-	CHECK_INT_EQ(kt_write_file_atomic(p, "hello", 5, 0644), 0);
-	CHECK(kt_ksym_lookup(p, names, 1, a, &err) < 0);
-	CHECK_STR_CONTAINS(err, "is not an ELF file");
-	CHECK_STR_CONTAINS(err, p);
-	free(err);
-	err = NULL;
-	CHECK_INT_EQ(kt_ksym_lookup("/nonexistent/vmlinux", names, 1, a, &err), -ENOENT);
-	CHECK_STR_CONTAINS(err, "/nonexistent/vmlinux");
-	free(err);
-	free(p);
-}
 
 UNIT_TEST(kernel_hz_sources)
 {
@@ -114,131 +91,179 @@ UNIT_TEST(kernel_jump_label_sources)
 	free(vml);
 }
 
-/* Fake guest memory: three u64 cells at the addresses wdog uses. */
+/*
+ * Guest memory: a synthetic booted kernel image (gk_image.h) under KASLR
+ * slides; wdog finds it through the guest kernel reader. Writes are
+ * counted, reads can be made to fail once the kernel is located.
+ */
+#define RAM (128ull << 20)
+
 struct fake {
-	uint64_t timeout, stamp, jiffies;
+	struct gk_img im;
+	int64_t ps;
 	int writes;
 	bool fail_read;
 };
 
-#define SYM_TIMEOUT 0xffffffff834517d8ull
-#define SYM_STAMP 0xffffffff82a64520ull
-#define SYM_JIFFIES 0xffffffff82a07a00ull
-
-static uint64_t *cell(struct fake *f, uint64_t pa)
-{
-	if (pa == SYM_TIMEOUT - KT_KERNEL_TEXT_MAP)
-		return &f->timeout;
-	if (pa == SYM_STAMP - KT_KERNEL_TEXT_MAP)
-		return &f->stamp;
-	if (pa == SYM_JIFFIES - KT_KERNEL_TEXT_MAP)
-		return &f->jiffies;
-	return NULL;
-}
-
-static int frd(void *ctx, uint64_t pa, uint64_t *v)
+static int frd(void *ctx, uint64_t gpa, void *buf, size_t len)
 {
 	struct fake *f = ctx;
-	uint64_t *c = cell(f, pa);
 
-	if (!c || f->fail_read)
+	if (f->fail_read && len == 8)
 		return -EFAULT;
-	*v = *c;
-	return 0;
+	return gk_img_read(&f->im, gpa, buf, len);
 }
 
-static int fwr(void *ctx, uint64_t pa, uint64_t v)
+static int fwr(void *ctx, uint64_t gpa, const void *buf, size_t len)
 {
 	struct fake *f = ctx;
-	uint64_t *c = cell(f, pa);
 
-	if (!c)
-		return -EFAULT;
-	*c = v;
 	f->writes++;
-	return 0;
+	return gk_img_write(&f->im, gpa, buf, len);
 }
 
-UNIT_TEST(wdog_override_lifecycle)
+static uint64_t *cell(struct fake *f, const char *sym)
 {
-	struct fake f = {.jiffies = 100000};
-	struct kt_wdog_mem m = {frd, fwr, &f};
+	return (uint64_t *)(f->im.ram + gk_img_sym(sym) - KT_GK_START_KERNEL_MAP + f->ps);
+}
+
+#define TIMEOUT(f) (*cell(f, "scx_watchdog_timeout"))
+#define STAMP(f) (*cell(f, "scx_watchdog_timestamp"))
+#define JIFFIES(f) (*cell(f, "jiffies_64"))
+
+/* A guest booted with physical slide ps and virtual slide vs. */
+static void fake_boot(struct fake *f, const struct kt_gk *gk, int64_t ps, int64_t vs)
+{
+	uint64_t percpu_pa[1] = {0x100000};
+
+	f->im = (struct gk_img){calloc(1, RAM), RAM};
+	f->ps = ps;
+	gk_img_boot(&f->im, gk, ps, vs, 0xffff888000000000ull, false, percpu_pa, 1);
+}
+
+static int wdog_img(struct kt_wdog *w, int hz, int secs, char **why)
+{
+	struct kt_gk *gk = NULL;
+
+	if (gk_img_open(&gk, why))
+		return -ENOENT;
+	return kt_wdog_init_gk(w, gk, hz, secs, why);
+}
+
+static void lifecycle(int64_t ps, int64_t vs)
+{
+	struct fake f = {0};
+	struct kt_gk_mem m = {frd, fwr, &f, RAM};
 	struct kt_wdog w;
 	char *why = NULL, *d;
 
-	CHECK_INT_EQ(kt_wdog_init_addrs(&w, SYM_TIMEOUT, SYM_STAMP, SYM_JIFFIES, 1000, 2, &why), 0);
+	CHECK_INT_EQ(wdog_img(&w, 1000, 2, &why), 0);
 	CHECK(w.want == 2000);
+	/* before the kernel is in memory: not located, nothing written */
+	f.im = (struct gk_img){calloc(1, RAM), RAM};
+	kt_wdog_tick(&w, &m);
+	CHECK_INT_EQ(f.writes, 0);
+	d = kt_wdog_describe(&w);
+	CHECK_STR_CONTAINS(d, "not applied: the guest kernel was not located");
+	free(d);
+	free(f.im.ram);
+
+	fake_boot(&f, w.gk, ps, vs);
+	JIFFIES(&f) = 100000;
 	/* no scheduler yet: nothing written */
 	kt_wdog_tick(&w, &m);
 	CHECK_INT_EQ(f.writes, 0);
+	CHECK(kt_gk_phys_slide(w.gk) == ps);
+	CHECK(kt_gk_virt_slide(w.gk) == vs);
 	d = kt_wdog_describe(&w);
 	CHECK_STR_CONTAINS(d, "no scheduler was enabled");
 	free(d);
 
 	/* enable with the default 30 s: overwritten, the check-in stamp kept fresh */
-	f.timeout = 30000;
-	f.stamp = 100000;
-	f.jiffies = 100050;
+	TIMEOUT(&f) = 30000;
+	STAMP(&f) = 100000;
+	JIFFIES(&f) = 100050;
 	kt_wdog_tick(&w, &m);
-	CHECK(f.timeout == 2000);
-	CHECK(f.stamp == 100050);
+	CHECK(TIMEOUT(&f) == 2000);
+	CHECK(STAMP(&f) == 100050);
 	CHECK(w.refreshing);
 	for (int i = 0; i < 100; i++) {
-		f.jiffies += 100;
+		JIFFIES(&f) += 100;
 		kt_wdog_tick(&w, &m);
-		CHECK(f.stamp == f.jiffies);
+		CHECK(STAMP(&f) == JIFFIES(&f));
 	}
 	/* the kernel writes its enable stamp late (racing our first write): still refreshing */
-	f.jiffies += 100;
-	f.stamp = 100000;
+	JIFFIES(&f) += 100;
+	STAMP(&f) = 100000;
 	kt_wdog_tick(&w, &m);
 	CHECK(w.refreshing);
-	CHECK(f.stamp == f.jiffies);
+	CHECK(STAMP(&f) == JIFFIES(&f));
 	/* the watchdog work runs at enable + 15 s and writes its own stamp */
-	f.jiffies = 115100;
-	f.stamp = 115090;
+	JIFFIES(&f) = 115100;
+	STAMP(&f) = 115090;
 	kt_wdog_tick(&w, &m);
 	CHECK(!w.refreshing);
-	f.jiffies += 100;
+	JIFFIES(&f) += 100;
 	kt_wdog_tick(&w, &m);
-	CHECK(f.stamp == 115090); /* untouched from now on */
-	CHECK(f.timeout == 2000);
+	CHECK(STAMP(&f) == 115090); /* untouched from now on */
+	CHECK(TIMEOUT(&f) == 2000);
 
 	/* a second scheduler (qmap: 5 s) is overridden again */
-	f.timeout = 5000;
+	TIMEOUT(&f) = 5000;
 	kt_wdog_tick(&w, &m);
-	CHECK(f.timeout == 2000);
+	CHECK(TIMEOUT(&f) == 2000);
 	CHECK_INT_EQ((int)w.enables, 2);
 	d = kt_wdog_describe(&w);
 	CHECK_STR_CONTAINS(d, "sched_ext watchdog: 2 s (HZ=1000; the scheduler's own: 30.0 s), "
 			      "applied at 2 enables");
 	free(d);
 	kt_wdog_free(&w);
+	free(f.im.ram);
+}
+
+UNIT_TEST(wdog_override_lifecycle)
+{
+	lifecycle(0, 0); /* nokaslr */
+}
+
+UNIT_TEST(wdog_override_under_kaslr)
+{
+	/* the variables are written where the slid kernel has them, nowhere else */
+	lifecycle(34ll << 20, 418ll << 20);
+	lifecycle(-(6ll << 20), 2ll << 20);
 }
 
 UNIT_TEST(wdog_longer_timeout_needs_no_refresh)
 {
-	struct fake f = {.timeout = 5000, .stamp = 7, .jiffies = 1000};
-	struct kt_wdog_mem m = {frd, fwr, &f};
+	struct fake f = {0};
+	struct kt_gk_mem m = {frd, fwr, &f, RAM};
 	struct kt_wdog w;
 
-	CHECK_INT_EQ(kt_wdog_init_addrs(&w, SYM_TIMEOUT, SYM_STAMP, SYM_JIFFIES, 250, 60, NULL), 0);
+	CHECK_INT_EQ(wdog_img(&w, 250, 60, NULL), 0);
+	fake_boot(&f, w.gk, 0, 0);
+	TIMEOUT(&f) = 5000;
+	STAMP(&f) = 7;
+	JIFFIES(&f) = 1000;
 	kt_wdog_tick(&w, &m);
-	CHECK(f.timeout == 15000);
+	CHECK(TIMEOUT(&f) == 15000);
 	CHECK(!w.refreshing);
-	CHECK(f.stamp == 7);
+	CHECK(STAMP(&f) == 7);
 	kt_wdog_free(&w);
+	free(f.im.ram);
 }
 
 UNIT_TEST(wdog_hostile_memory)
 {
-	struct fake f = {.timeout = ~0ull, .jiffies = 5};
-	struct kt_wdog_mem m = {frd, fwr, &f};
+	struct fake f = {0};
+	struct kt_gk_mem m = {frd, fwr, &f, RAM};
 	struct kt_wdog w;
 	char *why = NULL, *d;
 
 	/* garbage where the timeout should be: stop, write nothing */
-	CHECK_INT_EQ(kt_wdog_init_addrs(&w, SYM_TIMEOUT, SYM_STAMP, SYM_JIFFIES, 1000, 4, NULL), 0);
+	CHECK_INT_EQ(wdog_img(&w, 1000, 4, NULL), 0);
+	fake_boot(&f, w.gk, 0, 0);
+	TIMEOUT(&f) = ~0ull;
+	JIFFIES(&f) = 5;
 	kt_wdog_tick(&w, &m);
 	kt_wdog_tick(&w, &m);
 	CHECK_INT_EQ(f.writes, 0);
@@ -248,24 +273,42 @@ UNIT_TEST(wdog_hostile_memory)
 	free(d);
 	kt_wdog_free(&w);
 
-	/* unreadable memory */
-	f.timeout = 30000;
+	/* unreadable memory once the kernel is located */
+	TIMEOUT(&f) = 30000;
+	CHECK_INT_EQ(wdog_img(&w, 1000, 4, NULL), 0);
+	kt_wdog_tick(&w, &m); /* locates it, overrides */
+	CHECK(TIMEOUT(&f) == 4000);
+	TIMEOUT(&f) = 30000;
 	f.fail_read = true;
-	CHECK_INT_EQ(kt_wdog_init_addrs(&w, SYM_TIMEOUT, SYM_STAMP, SYM_JIFFIES, 1000, 4, NULL), 0);
+	f.writes = 0;
 	kt_wdog_tick(&w, &m);
 	CHECK(w.broken);
 	CHECK_INT_EQ(f.writes, 0);
 	kt_wdog_free(&w);
+	free(f.im.ram);
 
-	/* a kernel without the symbol, or with symbols outside the text map */
-	CHECK_INT_EQ(kt_wdog_init_addrs(&w, 0, SYM_STAMP, SYM_JIFFIES, 1000, 4, &why), -ENOENT);
-	CHECK_STR_CONTAINS(why, "no scx_watchdog_timeout symbol");
-	free(why);
-	why = NULL;
-	CHECK_INT_EQ(kt_wdog_init_addrs(&w, 0x1000, SYM_STAMP, SYM_JIFFIES, 1000, 4, &why), -EINVAL);
-	free(why);
-	why = NULL;
+	/* a kernel without the symbol (gk_img_syms ends with jiffies_64, scx_watchdog_timeout) */
+	{
+		struct kt_gk *gk = NULL;
+		size_t len = 0;
+		void *btf = gk_img_btf(&len);
+		size_t n = sizeof(gk_img_syms) / sizeof(gk_img_syms[0]) - 2;
+
+		CHECK(btf != NULL);
+		CHECK_INT_EQ(kt_gk_open_parts(btf, len, gk_img_syms, n, gk_img_banner,
+					      sizeof(gk_img_banner) - 1, &gk, NULL),
+			     0);
+		free(btf);
+		CHECK_INT_EQ(kt_wdog_init_gk(&w, gk, 1000, 4, &why), -ENOENT);
+		CHECK_STR_CONTAINS(why, "no scx_watchdog_timeout symbol");
+		free(why);
+		why = NULL;
+	}
 	CHECK_INT_EQ(kt_wdog_init(&w, NULL, 1000, 4, &why), -ENOENT);
 	CHECK_STR_CONTAINS(why, "no vmlinux");
+	free(why);
+	why = NULL;
+	CHECK(kt_wdog_init(&w, "/nonexistent/vmlinux", 1000, 4, &why) < 0);
+	CHECK_STR_CONTAINS(why, "/nonexistent/vmlinux");
 	free(why);
 }
