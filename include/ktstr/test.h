@@ -112,6 +112,13 @@ struct ktstr_test {
 	 */
 	bool host_only;
 	/*
+	 * Boot the guest with KASLR (default true): the bzImage's decompressor
+	 * picks random physical and virtual kernel bases, as on the machines
+	 * schedulers ship to; the host finds them in guest RAM. false boots
+	 * with "nokaslr" (and the faster PVH vmlinux entry when there is one).
+	 */
+	bool kaslr;
+	/*
 	 * BPF maps from the host (<ktstr/bpfmap.h>): periodic captures of
 	 * the fields .temporal names (0 = off, at most KTSTR_MAX_SNAPSHOTS),
 	 * the patterns judged over them, and a host write mid-run.
@@ -132,7 +139,7 @@ struct ktstr_test {
 #define KTSTR__TEST_DEFAULTS                                                                     \
 	.numa_nodes = KTSTR_UNSET, .llcs = KTSTR_UNSET, .cores = KTSTR_UNSET,                    \
 	.threads = KTSTR_UNSET, .duration_s = KTSTR_UNSET, .workers_per_cgroup = KTSTR_UNSET,    \
-	.memory_mb = KTSTR_UNSET, .watchdog_timeout_s = KTSTR_UNSET
+	.memory_mb = KTSTR_UNSET, .watchdog_timeout_s = KTSTR_UNSET, .kaslr = true
 
 #define KTSTR_TEST(id, ...)                                                                      \
 	static int __ktstr_body_##id(struct ktstr_ctx *ctx);                                     \

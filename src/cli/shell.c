@@ -283,6 +283,8 @@ int cmd_shell(int argc, char **argv)
 		KT_OPT("exec", 0, "CMD", "run CMD with sh -c instead of a shell (no TTY)", kt_opt_str,
 		 &a.exec_cmd),
 		KT_OPT("accel", 0, "auto|kvm|tcg", "accelerator (default auto)", set_accel, &a),
+		KT_OPT("no-kaslr", 0, NULL, "boot with nokaslr (and the faster PVH vmlinux entry)",
+		 kt_opt_flag, &a.cfg.no_kaslr),
 		KT_OPT("timeout", 0, "SECS", "kill the VM after SECS (default: " STR(EXEC_DEFAULT_TIMEOUT)
 				       " with --exec,\nnone for an interactive shell)",
 		 set_timeout, &a),

@@ -42,6 +42,7 @@ static int parse_item(struct tp_item *it, const char *bin, const char *line)
 	it->duration_s = (int)json_integer_value(json_object_get(j, "duration_s"));
 	it->host_only = json_is_true(json_object_get(j, "host_only"));
 	it->ignored = json_is_true(json_object_get(j, "ignored"));
+	it->nokaslr = json_is_false(json_object_get(j, "kaslr"));
 	fl = json_object_get(j, "flags");
 	it->flags = kt_calloc(json_array_size(fl) + 1, sizeof(*it->flags));
 	for (size_t i = 0; i < json_array_size(fl); i++) {
@@ -469,8 +470,8 @@ void tp_print(const struct tp_list *l, bool verbose)
 		else if (it->drop)
 			printf("%s: dropped: %s\n", it->name, it->drop);
 		else
-			printf("%s: runs (%s, est %.0fs%s)\n", it->name, it->bin, it->cost,
-			       it->measured ? ", measured" : "");
+			printf("%s: runs (%s, est %.0fs%s%s)\n", it->name, it->bin, it->cost,
+			       it->measured ? ", measured" : "", it->nokaslr ? ", nokaslr" : "");
 	}
 }
 

@@ -23,6 +23,7 @@ struct tp_item {
 	size_t n_flags;
 	int cpus, duration_s;
 	bool host_only, ignored;
+	bool nokaslr; /* the test sets .kaslr = false */
 	char *filtered;     /* the binary cannot run it here (reason) */
 	const char *drop;   /* not run: "filter", "shard", "budget" (NULL = runs) */
 	double cost;        /* estimated seconds */

@@ -72,6 +72,7 @@ static const char *const lean_only[] = {
     "CONFIG_RELOCATABLE", "CONFIG_MODULES",    "CONFIG_UNWINDER_ORC",
     "CONFIG_EXPERT",	  "CONFIG_BLOCK",      "CONFIG_VT",
     "CONFIG_INPUT",	  "CONFIG_ETHTOOL_NETLINK", "CONFIG_TRANSPARENT_HUGEPAGE_MADVISE",
+    "CONFIG_RANDOMIZE_BASE",
 };
 
 /* The option a fragment line sets ("CONFIG_X=..." or "# CONFIG_X is not set"), or NULL. */

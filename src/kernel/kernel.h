@@ -36,6 +36,8 @@ int kt_config_enabled(const char *config_text, const char *name);
  * 1 on, 0 off, -ENOENT when no configuration was found.
  */
 int kt_kernel_jump_label(const char *vmlinux, const char *dir, char **source);
+/* The same for CONFIG_RANDOMIZE_BASE (KASLR): 1 on, 0 off, -ENOENT unknown. */
+int kt_kernel_randomize_base(const char *vmlinux, const char *dir, char **source);
 
 /* ---- resolution (the API other modules use) ------------------------------ */
 

@@ -188,3 +188,13 @@ int kt_kernel_jump_label(const char *vmlinux, const char *dir, char **source)
 {
 	return each_config(vmlinux, dir, use_jump_label, source);
 }
+
+static int use_randomize_base(const char *text)
+{
+	return kt_config_enabled(text, "CONFIG_RANDOMIZE_BASE");
+}
+
+int kt_kernel_randomize_base(const char *vmlinux, const char *dir, char **source)
+{
+	return each_config(vmlinux, dir, use_randomize_base, source);
+}

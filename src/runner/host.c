@@ -823,6 +823,7 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 	kt_vm_config_init(&cfg);
 	cfg.kernel = k.image;
 	cfg.vmlinux = k.vmlinux;
+	cfg.no_kaslr = !t->kaslr;
 	cfg.topo = plan.topo;
 	{
 		unsigned cpus = (unsigned)kt_topo_spec_cpus(&plan.topo);
@@ -886,6 +887,9 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 		goto out;
 	}
 	o.wall_s = res.wall_s;
+	/* .kaslr as asked and the image booted (the monitor records the slides) */
+	kt_record_set(&o, "boot", json_pack("{s:b,s:s}", "kaslr", t->kaslr, "image",
+					    res.pvh ? "vmlinux (PVH)" : "bzImage"));
 	o.timed_out = res.timed_out;
 	if (res.panicked) {
 		o.crashed = true;

@@ -179,6 +179,7 @@ static void print_json(const struct kt_entry *e)
 	json_object_set_new(j, "threads", json_integer(e->threads));
 	json_object_set_new(j, "duration_s", json_integer(e->duration_s));
 	json_object_set_new(j, "host_only", json_boolean(e->test->host_only));
+	json_object_set_new(j, "kaslr", json_boolean(e->test->kaslr));
 	json_object_set_new(j, "ignored", json_boolean(e->ignored));
 	json_object_set_new(j, "kernel", e->label ? json_string(e->label) : json_null());
 	json_object_set_new(j, "filtered", e->filtered ? json_string(e->filtered) : json_null());

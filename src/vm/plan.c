@@ -136,9 +136,11 @@ char *kt_vm_build_cmdline(const struct kt_vm_plan *p)
 
 	sb_adds(&sb, "console=ttyS0 nomodules mitigations=off no_timer_check "
 		     "random.trust_cpu=on swiotlb=noforce i8042.noaux i8042.nomux i8042.nopnp "
-		     "i8042.dumbkbd reboot=k panic=-1 iomem=relaxed nokaslr lockdown=none "
+		     "i8042.dumbkbd reboot=k panic=-1 iomem=relaxed lockdown=none "
 		     "sysctl.kernel.unprivileged_bpf_disabled=0 sysctl.kernel.sched_schedstats=1 "
 		     "numa_balancing=0 rdinit=/init");
+	if (p->no_kaslr)
+		sb_adds(&sb, " nokaslr");
 	if (p->verbose)
 		sb_adds(&sb, " earlyprintk=serial,ttyS0 loglevel=7");
 	else if (p->dmesg)
@@ -219,6 +221,14 @@ static bool elf_pvh(int fd)
 out:
 	elf_end(e);
 	return note && loads && ok;
+}
+
+const char *kt_vm_pick_image(const char *kernel, const char *vmlinux_pvh, bool kaslr,
+			     int randomize_base)
+{
+	if (kernel && kaslr && randomize_base != 0)
+		return kernel;
+	return vmlinux_pvh ? vmlinux_pvh : kernel;
 }
 
 bool kt_vm_image_has_pvh(const char *path)

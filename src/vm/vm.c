@@ -203,19 +203,45 @@ static bool env_is(const char *name, const char *v1, const char *v2)
  * read from the kernel as the watchdog reads HZ (IKCONFIG in vmlinux, a
  * config beside the image). Returns the one-line reason (malloc'd).
  */
-static char *tcg_threading(const struct kt_vm_config *cfg, struct boot *b)
+/* The directory of the kernel's files (a cache entry keeps its config there), or NULL. */
+static char *kernel_dir(const struct kt_vm_config *cfg)
 {
-	char *dir = kt_strdup(cfg->vmlinux ? cfg->vmlinux : cfg->kernel), *slash, *src, *why;
-	int jl;
+	char *dir = kt_strdup(cfg->vmlinux ? cfg->vmlinux : cfg->kernel), *slash;
 
 	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = 0;
-	jl = kt_kernel_jump_label(cfg->vmlinux, slash ? dir : NULL, &src);
+	if (!slash) {
+		free(dir);
+		return NULL;
+	}
+	*slash = 0;
+	return dir;
+}
+
+static char *tcg_threading(const struct kt_vm_config *cfg, struct boot *b)
+{
+	char *dir = kernel_dir(cfg), *src, *why;
+	int jl;
+
+	jl = kt_kernel_jump_label(cfg->vmlinux, dir, &src);
 	b->plan.tcg_multi = kt_tcg_multi_decide(kt_topo_spec_cpus(&cfg->topo), jl, src, &why);
 	free(src);
 	free(dir);
 	return why;
+}
+
+/* kt_vm_pick_image for this config. */
+static const char *boot_image(const struct kt_vm_config *cfg)
+{
+	const char *pvh = cfg->vmlinux && kt_vm_image_has_pvh(cfg->vmlinux) ? cfg->vmlinux : NULL;
+	int rb = -ENOENT;
+
+	if (pvh && !cfg->no_kaslr) {
+		char *dir = kernel_dir(cfg);
+
+		rb = kt_kernel_randomize_base(cfg->vmlinux, dir, NULL);
+		free(dir);
+	}
+	return kt_vm_pick_image(cfg->kernel, pvh, !cfg->no_kaslr, rb);
 }
 
 static void fill_plan(const struct kt_vm_config *cfg, const struct kt_vm_result *res,
@@ -243,6 +269,7 @@ static void fill_plan(const struct kt_vm_config *cfg, const struct kt_vm_result 
 		}
 	}
 	p->cmdline_extra = cfg->cmdline_extra;
+	p->no_kaslr = cfg->no_kaslr;
 	p->com1_fd = b->sv1[1];
 	p->com2_fd = b->sv2[1];
 	p->mem_fds = b->memfds;
@@ -356,8 +383,8 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	rc = check_config(cfg, err);
 	if (rc)
 		return rc;
-	if (cfg->vmlinux && kt_vm_image_has_pvh(cfg->vmlinux))
-		image = cfg->vmlinux;
+	image = boot_image(cfg);
+	res->pvh = image != cfg->kernel || kt_vm_image_has_pvh(image);
 	r.cfg = cfg;
 	r.res = res;
 	r.com1 = r.com2 = r.logfd = r.conlog.fd = -1;

@@ -115,10 +115,12 @@ struct kt_vm_config {
 	/*
 	 * Kernel to boot: a bzImage, or an uncompressed vmlinux with the PVH
 	 * entry note. When vmlinux is also given and bootable through PVH
-	 * (faster under TCG), it is used instead of kernel.
+	 * (faster under TCG), it is used instead of kernel, unless KASLR is
+	 * on and the kernel has CONFIG_RANDOMIZE_BASE (kt_vm_pick_image).
 	 */
 	const char *kernel;
 	const char *vmlinux;
+	bool no_kaslr; /* boot with "nokaslr" (default: KASLR on) */
 	struct kt_topo_spec topo;	  /* default 1n1l1c1t; validated by kt_vm_run */
 	unsigned memory_mb;		  /* 0 = estimate (kt_vm_memory_estimate) */
 	enum kt_accel accel;		  /* default auto */
@@ -206,6 +208,7 @@ struct kt_vm_result {
 	double wall_s;		     /* VM start to stop */
 	double init_s;		     /* VM start to KTSTR_INIT_STARTED (0 when not seen) */
 	enum kt_accel accel;	     /* the accelerator used */
+	bool pvh;		     /* booted the vmlinux through PVH (else the bzImage) */
 	unsigned memory_mb;	     /* guest RAM used */
 	char *run_dir;		     /* temp directory of this run (console.log, qemu.argv) */
 	bool keep_files;	     /* copied from the config: result_free keeps run_dir */
@@ -225,10 +228,8 @@ struct kt_vm_result {
  * (PR_SET_PDEATHSIG, which follows the calling thread: kt_vm_run blocks in
  * that thread until the machine is gone) and by kt_cleanup.
  *
- * Kernel: a PVH-capable vmlinux (cfg.vmlinux) is preferred over the bzImage
- * because it skips the decompressor (docs/design.md: 1.46 s vs 1.84 s to
- * power-off under TCG). The machine is always q35: microvm boots faster but
- * has no SRAT, so NUMA topologies would be lost.
+ * Kernel: see kt_vm_pick_image. The machine is always q35: microvm boots
+ * faster but has no SRAT, so NUMA topologies would be lost.
  */
 int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **err);
 void kt_vm_result_free(struct kt_vm_result *res);
@@ -279,6 +280,7 @@ struct kt_vm_plan {
 	unsigned memory_mb;
 	enum kt_accel accel; /* KVM or TCG (resolved) */
 	bool tcg_multi;      /* TCG: thread=multi (kt_tcg_multi_decide) */
+	bool no_kaslr;       /* "nokaslr" on the command line */
 	const char *mode;
 	size_t shm_size;
 	uint64_t shm_offset;	      /* from kt_vm_shm_offset */
@@ -302,6 +304,16 @@ char *kt_vm_build_cmdline(const struct kt_vm_plan *p);
 char **kt_vm_build_argv(const struct kt_vm_plan *p, const char *cmdline);
 void kt_vm_argv_free(char **argv);
 
+/*
+ * The image to boot. KASLR is done by the bzImage's decompressor, so with
+ * kaslr on the bzImage (kernel) boots unless the kernel is known to have
+ * no CONFIG_RANDOMIZE_BASE (randomize_base == 0; -ENOENT = unknown);
+ * otherwise a PVH-capable vmlinux (vmlinux_pvh, NULL when there is none)
+ * is preferred because it skips the decompressor (faster under TCG,
+ * docs/design.md decision 2).
+ */
+const char *kt_vm_pick_image(const char *kernel, const char *vmlinux_pvh, bool kaslr,
+			     int randomize_base);
 /* True when path is an ELF vmlinux with the PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY). */
 bool kt_vm_image_has_pvh(const char *path);
 /*

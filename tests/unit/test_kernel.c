@@ -1065,6 +1065,9 @@ UNIT_TEST(kernel_fragment_lean_only_lines)
 	CHECK(kt_kconfig_line_lean_only("# CONFIG_BLOCK is not set"));
 	CHECK(kt_kconfig_line_lean_only("CONFIG_HZ_1000=y"));
 	CHECK(kt_kconfig_line_lean_only("CONFIG_NR_CPUS=512"));
+	/* a tree of its own keeps its KASLR choice */
+	CHECK(kt_kconfig_line_lean_only("CONFIG_RANDOMIZE_BASE=y"));
+	CHECK(kt_kconfig_line_lean_only("CONFIG_RELOCATABLE=y"));
 	CHECK(!kt_kconfig_line_lean_only("CONFIG_SCHED_CLASS_EXT=y"));
 	CHECK(!kt_kconfig_line_lean_only("# CONFIG_STRICT_DEVMEM is not set"));
 	CHECK(!kt_kconfig_line_lean_only("CONFIG_BLOCKX=y"));

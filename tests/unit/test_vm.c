@@ -103,7 +103,7 @@ UNIT_TEST(vm_cmdline)
 	c = kt_vm_build_cmdline(&p);
 	CHECK_STR_CONTAINS(c, "console=ttyS0 ");
 	CHECK_STR_CONTAINS(c, " panic=-1 ");
-	CHECK_STR_CONTAINS(c, " nokaslr ");
+	CHECK(!strstr(c, "nokaslr")); /* KASLR on by default */
 	CHECK_STR_CONTAINS(c, " iomem=relaxed ");
 	CHECK_STR_CONTAINS(c, " rdinit=/init");
 	CHECK_STR_CONTAINS(c, " loglevel=4");
@@ -128,6 +128,12 @@ UNIT_TEST(vm_cmdline)
 	CHECK(!strstr(c, "KTSTR_TERM"));
 	CHECK(!strstr(c, "KTSTR_COLS"));
 	free(c);
+
+	p.no_kaslr = true; /* .kaslr = false, shell --no-kaslr */
+	c = kt_vm_build_cmdline(&p);
+	CHECK_STR_CONTAINS(c, " rdinit=/init nokaslr ");
+	free(c);
+	p.no_kaslr = false;
 
 	p.verbose = false;
 	p.dmesg = true;
@@ -263,6 +269,22 @@ UNIT_TEST(vm_guest_cmdline_value)
 	CHECK(kt_guest_cmdline_value(c, "KTSTR_ROWS") == NULL);
 	CHECK(kt_guest_cmdline_value(c, "KTSTR") == NULL);
 	CHECK(kt_guest_cmdline_value(NULL, "KTSTR_MODE") == NULL);
+}
+
+UNIT_TEST(vm_pick_image)
+{
+	const char *bz = "/k/bzImage", *vml = "/k/vmlinux";
+
+	/* KASLR needs the decompressor: the bzImage, unless the kernel cannot randomize */
+	CHECK(kt_vm_pick_image(bz, vml, true, 1) == bz);
+	CHECK(kt_vm_pick_image(bz, vml, true, -ENOENT) == bz);
+	CHECK(kt_vm_pick_image(bz, vml, true, 0) == vml);
+	/* nokaslr: the faster PVH entry when there is one */
+	CHECK(kt_vm_pick_image(bz, vml, false, 1) == vml);
+	CHECK(kt_vm_pick_image(bz, NULL, false, 1) == bz);
+	CHECK(kt_vm_pick_image(bz, NULL, true, 0) == bz);
+	/* only a PVH vmlinux: it boots either way */
+	CHECK(kt_vm_pick_image(NULL, vml, true, 1) == vml);
 }
 
 UNIT_TEST(vm_check_image)
