@@ -3,6 +3,8 @@
 # bare qemu-system-x86_64 boot of the same kernel with a minimal busybox
 # initramfs whose /init is `poweroff -f`, both to power-off, single-threaded
 # TCG, 1 vCPU. Prints the medians and the ratio ktstr/bare (goal <= 1.10).
+# ktstr boots with --no-kaslr here (nokaslr, the PVH entry), as the bare
+# boots do; bench/kaslr_boot.sh measures what KASLR (bzImage) costs.
 #
 # Usage: bench/boot.sh [RUNS]   (default 5; KTSTR_BIN, kernel via the
 # implicit chain or KTSTR_KERNEL like every other command)
@@ -44,7 +46,7 @@ bare_boot() {
 bare() { bare_boot "$image"; }
 bare_pvh() { bare_boot "$pvh"; }
 kt() {
-	"$KTSTR_BIN" shell --accel auto --exec true </dev/null
+	"$KTSTR_BIN" shell --accel auto --no-kaslr --exec true </dev/null
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }

@@ -6,6 +6,7 @@
  * `make examples` as build/tests/ktstr-vmtests.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,6 +65,68 @@ KTSTR_TEST(eevdf_quick, .duration_s = 1)
 {
 	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0"}));
 }
+
+/* ---- KASLR (tests/vm/test_kaslr.sh) ------------------------------------------ */
+
+/*
+ * The guest's own view of where its kernel is: _text from /proc/kallsyms
+ * (virtual) and "Kernel code" from /proc/iomem (physical), both real
+ * addresses for root, and whether the command line has nokaslr. The
+ * script compares them with the slides the host's monitor found in guest
+ * RAM (the sidecar's monitor object).
+ */
+static unsigned long long kaslr_field(const char *path, const char *tail, bool range)
+{
+	unsigned long long a = 0, b;
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strstr(line, tail))
+			continue;
+		if (range ? sscanf(line, " %llx-%llx", &a, &b) == 2
+			  : sscanf(line, "%llx", &a) == 1)
+			break;
+		a = 0;
+	}
+	if (f)
+		fclose(f);
+	return a;
+}
+
+static int kaslr_report(struct ktstr_ctx *ctx)
+{
+	unsigned long long text = kaslr_field("/proc/kallsyms", " T _text\n", false);
+	unsigned long long code = kaslr_field("/proc/iomem", " : Kernel code\n", true);
+	char cmdline[4096] = "";
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	if (f) {
+		if (!fgets(cmdline, sizeof(cmdline), f))
+			cmdline[0] = 0;
+		fclose(f);
+	}
+	if (!text || !code)
+		ktstr_fail(ctx, "guest kaslr view: _text or Kernel code not found");
+	printf("guest kaslr view: _text=0x%llx kernel_code=0x%llx nokaslr=%d\n", text, code,
+	       strstr(cmdline, "nokaslr") != NULL);
+	fflush(stdout);
+	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0"}));
+}
+
+/* KASLR on (the default): the bzImage boots, the host finds non-zero slides. */
+KTSTR_TEST(kaslr_on, .duration_s = 1)
+{
+	return kaslr_report(ctx);
+}
+
+/* .kaslr = false: nokaslr, the PVH vmlinux, slides 0. */
+KTSTR_TEST(kaslr_off, .duration_s = 1, .kaslr = false)
+{
+	return kaslr_report(ctx);
+}
+
+/* ---- end of KASLR ---------------------------------------------------------------- */
 
 /*
  * host_only: runs in the calling process on the machine it is on (cgroup v2
