@@ -29,7 +29,8 @@ int kt_bpf_layout_init(const struct kt_gk *gk, struct kt_bpf_layout *l, char **w
 	uint32_t sz;
 
 	memset(l, 0, sizeof(*l));
-	l->map_idr = kt_gk_sym_kva(gk, "map_idr");
+	/* link-time: the runtime address follows the KASLR slide (kt_gk_sym_kva at use) */
+	l->map_idr = kt_gk_sym(gk, "map_idr");
 	if (!l->map_idr) {
 		*why = kt_strdup("vmlinux has no symbol map_idr");
 		return -ENOENT;
@@ -120,7 +121,7 @@ int kt_bpf_maps_list(const struct kt_gk *gk, const struct kt_gk_mem *m,
 	int r = 0;
 
 	*n = 0;
-	if (kt_gk_read_u64(gk, m, l->map_idr + l->idr_head, &head)) {
+	if (kt_gk_read_u64(gk, m, kt_gk_sym_kva(gk, "map_idr") + l->idr_head, &head)) {
 		*why = kt_strdup("map_idr cannot be read");
 		return -EFAULT;
 	}

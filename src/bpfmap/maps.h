@@ -30,7 +30,7 @@
 #define KT_BPF_BTF_MAX (16u << 20) /* the kernel's BTF_MAX_SIZE */
 
 struct kt_bpf_layout {
-	uint64_t map_idr; /* runtime KVA of map_idr */
+	uint64_t map_idr; /* link-time address of map_idr (not slid) */
 	uint32_t idr_head;
 	uint32_t xa_shift, xa_slots, xa_chunk;
 	uint32_t m_type, m_key_size, m_value_size, m_max_entries, m_flags, m_btf, m_vtid, m_name;
