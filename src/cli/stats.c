@@ -498,6 +498,20 @@ static void explain_words(const struct kt_sidecar *sc, const char *path, struct 
 		sc->kernel_commit ? sc->kernel_commit : "unknown",
 		sc->project_commit ? sc->project_commit : "unknown",
 		sc->run_source ? sc->run_source : "unknown", sc->timestamp);
+	v = kt_sidecar_get(sc, "boot");
+	if (json_is_object(v)) {
+		json_t *ps = sc->monitor ? json_object_get(sc->monitor, "kaslr_phys_slide") : NULL;
+		json_t *vs = sc->monitor ? json_object_get(sc->monitor, "kaslr_virt_slide") : NULL;
+
+		sb_addf(o, "  boot: %s, %s",
+			json_is_false(json_object_get(v, "kaslr")) ? "nokaslr" : "KASLR on",
+			json_string_value(json_object_get(v, "image")) ?: "unknown image");
+		if (json_is_integer(ps) && json_is_integer(vs))
+			sb_addf(o, "; kernel slides found by the host: physical %#llx, virtual %#llx",
+				(unsigned long long)json_integer_value(ps),
+				(unsigned long long)json_integer_value(vs));
+		sb_adds(o, "\n");
+	}
 	if (sc->work_type)
 		sb_addf(o, "  work: %s\n", sc->work_type);
 	if (json_object_size(sc->stats))

@@ -68,6 +68,18 @@ grep -q 'test t0005: FAIL' "$tmp/out" || fail "explain: $(cat "$tmp/out")"
 grep -q 'failure: scheduler_error during workload: scx_bpf_error: synthetic' "$tmp/out" ||
 	fail "explain failure: $(cat "$tmp/out")"
 grep -q 'kernel_commit: synthetic sidecar' "$tmp/out" || fail "explain absent: $(cat "$tmp/out")"
+# a KASLR boot: how it booted and the slides the host's monitor found
+python3 - "$f" "$tmp/kaslr.ktstr.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["boot"] = {"kaslr": True, "image": "bzImage"}
+s["monitor"] = {"kaslr_phys_slide": 0x28400000, "kaslr_virt_slide": 0x27c00000}
+json.dump(s, open(sys.argv[2], "w"))
+PY
+"$bin" stats explain-sidecar "$tmp/kaslr.ktstr.json" >"$tmp/out"
+grep -q '^  boot: KASLR on, bzImage; kernel slides found by the host: physical 0x28400000, virtual 0x27c00000$' \
+	"$tmp/out" || fail "explain boot: $(cat "$tmp/out")"
+"$bin" stats explain-sidecar "$f" | grep -q 'boot:' && fail "explain: boot line without a boot object"
 "$bin" stats explain-sidecar --run 6.12.117-bbbbbbb --json | python3 -c '
 import json,sys
 e = json.load(sys.stdin)
