@@ -3,7 +3,8 @@
 #  - scx_qmap -t 2 (stall every 2nd user thread): the watchdog ejects it; the
 #    report names the exit reason ("runnable task stall"); expect_err -> exit 0;
 #    .watchdog_timeout_s = 2 took effect: the stall is reported after < 5 s
-#    (qmap's own timeout) and the diagnostics say so
+#    (qmap's own timeout) and the diagnostics say so; the guest booted with
+#    KASLR (the override found the slid kernel through the guest kernel reader)
 #  - scx_qmap -e 100: scx_bpf_error's message is in the report, exit 1
 #  - a nonexistent scheduler path: clear error, exit 1
 #  - a test body whose own check fails: exit 1
@@ -75,6 +76,7 @@ grep -q "^sched_ext watchdog: 2 s (HZ=[0-9]*; the scheduler's own: 5.0 s), appli
 	fail "qmap -t: diagnostics do not show the watchdog override"
 sidecar_is qmap_stall 's["passed"] and s["failure"] is None and
 	s["scheduler_exit"]["kind"] == "stall" and "failed to run for" in s["scheduler_exit"]["message"]'
+sidecar_is qmap_stall 's["boot"] == {"kaslr": True, "image": "bzImage"}'
 # A spread failure (limit 0.01 %) carries its evidence.
 rc=0; "$bin" --exact ktstr/unfair_evidence >"$tmp/log" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "unfair_evidence: exit $rc, want 1"
