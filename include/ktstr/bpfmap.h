@@ -33,6 +33,32 @@
  * the guest runs (not frozen): each field is read with one copy, so a
  * counter is consistent with itself, not with its neighbours.
  *
+ * A field of an array map is read from element 0; "[N]" in front picks
+ * element N ("[1]", "[1].member"), and "[N]" alone is the whole value,
+ * which must then be an integer (a map declared with __uint(value_size,
+ * 8) has no BTF: its value is read as an unsigned integer). In a
+ * PERCPU_ARRAY map the value is the SUM over the guest's CPUs (the
+ * sidecar says "aggregate": "sum over N CPUs"): scx_simple counts in a
+ * per-CPU array, so its total of locally dispatched tasks is
+ *
+ *   KTSTR_NONDECREASING("stats", "[0]")
+ *
+ * Whole-map snapshots: .snapshot_maps = {"stats", ".bss"} names maps
+ * (as above) that every periodic capture also copies whole, every
+ * value decoded through the map's BTF into JSON (src/bpfmap/render.h):
+ * ARRAY and PERCPU_ARRAY maps element by element (per CPU: one value per
+ * CPU), HASH, PERCPU_HASH, LRU_HASH and LRU_PERCPU_HASH maps by a walk of
+ * their buckets. Bounded: at most 256 entries per map, values of at most
+ * 64 KiB, and a budget of rendered values per map and capture (1 M
+ * shared by all captures and maps, between 256 and 16384 each); what is
+ * left out is marked "truncated". They go into the sidecar's
+ * bpf_maps.captures, and a failed test's failure dump holds the last
+ * capture of each map in "maps" (or why there is none).
+ *
+ *   KTSTR_TEST(simple_stats, .scheduler = &scx_simple, .num_snapshots = 3,
+ *              .snapshot_maps = {"stats"},
+ *              .temporal = {KTSTR_NONDECREASING("stats", "[0]")})
+ *
  * Verdicts: a pattern with too few usable samples to judge (fewer than
  * two, none after the warm-up, fewer than three before the deadline) is
  * Inconclusive, never a silent pass. A sample whose field could not be
@@ -46,6 +72,7 @@
 
 #define KTSTR_MAX_SNAPSHOTS 64 /* .num_snapshots at most */
 #define KTSTR_MAX_TEMPORAL 8   /* .temporal entries per test */
+#define KTSTR_MAX_SNAPSHOT_MAPS 8 /* .snapshot_maps entries per test */
 
 /*
  * A map is named by its full name or a suffix of it: ".bss" matches

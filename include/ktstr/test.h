@@ -121,10 +121,12 @@ struct ktstr_test {
 	/*
 	 * BPF maps from the host (<ktstr/bpfmap.h>): periodic captures of
 	 * the fields .temporal names (0 = off, at most KTSTR_MAX_SNAPSHOTS),
-	 * the patterns judged over them, and a host write mid-run.
+	 * the patterns judged over them, whole-map snapshots of the maps
+	 * .snapshot_maps names at the same times, and a host write mid-run.
 	 */
 	int num_snapshots;
 	struct ktstr_temporal temporal[KTSTR_MAX_TEMPORAL];
+	const char *snapshot_maps[KTSTR_MAX_SNAPSHOT_MAPS];
 	struct ktstr_bpf_map_write bpf_map_write;
 	struct ktstr_constraints constraints;
 	struct kt_assert assert; /* test-level assertion overrides */

@@ -37,6 +37,12 @@
 int kt_bpfmap_validate(const struct ktstr_test *t, int duration_s, char **why);
 
 /*
+ * A .temporal field: "[N]" or "[N].path" picks element N (*sub: "" or
+ * "path"), anything else is element 0's path. -EINVAL when malformed.
+ */
+int kt_bpfmap_field_path(const char *path, uint32_t *idx, const char **sub);
+
+/*
  * When capture i of n happens, in ms after the scenario start, for a
  * workload of duration_s: 0.1 d + (i + 1) * 0.8 d / (n + 1).
  */
@@ -79,9 +85,18 @@ void kt_bpfmap_finish(struct kt_bpfmap *b, struct kt_assert_result *r);
 /*
  * The sidecar's "bpf_maps" object: {"write": {map, field, value, done,
  * note}, "periodic_target", "periodic_fired", "fields": [{map, map_name,
- * field, samples: [{tag, elapsed_ms, value | error}]}]}.
+ * field, aggregate?, samples: [{tag, elapsed_ms, value | error}]}],
+ * "snapshot_maps": [names], "captures": [{tag, elapsed_ms, maps:
+ * [{map, ...kt_bpf_map_snapshot (maps.h)} | {map, error}]}]}.
  */
 struct json_t;
 struct json_t *kt_bpfmap_to_json(const struct kt_bpfmap *b);
+/*
+ * The failure dump's "maps" from a sidecar's bpf_maps object (NULL: none):
+ * for each map in snapshot_maps, its last capture that read it (with
+ * "tag" and "elapsed_ms" added), else {map, error: why there is none}.
+ * A new array; [] when no maps were chosen.
+ */
+struct json_t *kt_bpfmap_last_maps(const struct json_t *bpf_maps);
 
 #endif

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The host side of a test's BPF map features during a run (bpfmap.h):
- * periodic captures of the fields the .temporal entries name, and the
- * .bpf_map_write handshake, both driven from the VM engine's tick with
- * the guest kernel reader (src/monitor/guestkern.h).
+ * periodic captures of the fields the .temporal entries name (per-CPU
+ * array fields summed over the CPUs) and whole-map snapshots of the maps
+ * .snapshot_maps names, and the .bpf_map_write handshake, all driven
+ * from the VM engine's tick with the guest kernel reader
+ * (src/monitor/guestkern.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +25,10 @@
 
 /* The host gives up on a write this long after the guest is ready (it waits 10 s). */
 #define WRITE_GIVE_UP_MS (KT_BPFMAP_GUEST_WAIT_MS - 1000)
+/* Rendered values shared by every snapshot of a run, and the bounds for one. */
+#define SNAP_RUN_LEAVES (1u << 20)
+#define SNAP_MIN_LEAVES 256u
+#define SNAP_MAX_LEAVES 16384u
 
 /* A field of a map, resolved once (lazily, while the guest runs). */
 struct field {
@@ -31,8 +37,17 @@ struct field {
 	bool permanent; /* err will not go away by retrying */
 	char *err;	/* the last reason it could not be resolved */
 	char map_name[17];
-	uint64_t kva; /* of the field */
+	uint64_t kva;  /* of the field (per-CPU: + __per_cpu_offset[cpu]) */
+	bool percpu;   /* summed over the CPUs */
+	unsigned ncpu; /* CPUs in the last sum */
 	struct kt_bpf_field f;
+};
+
+/* One periodic capture's whole-map snapshots. */
+struct snapcap {
+	char tag[24];
+	uint64_t elapsed_ms;
+	json_t *maps;
 };
 
 enum wstate { W_NONE, W_WAIT, W_DONE, W_FAILED };
@@ -50,6 +65,8 @@ struct kt_bpfmap {
 	unsigned n_snap, fired;
 	struct field cap[KTSTR_MAX_TEMPORAL];
 	struct kt_series series[KTSTR_MAX_TEMPORAL];
+	size_t n_maps, leaves; /* .snapshot_maps, rendered values per map and capture */
+	struct snapcap *caps;
 	/* the write */
 	enum wstate ws;
 	struct field wf;
@@ -77,6 +94,15 @@ struct kt_bpfmap *kt_bpfmap_new(const struct ktstr_test *t, int duration_s, cons
 		b->cap[i].path = e->field;
 		b->series[i].label = kt_strdup(e->field);
 	}
+	for (size_t i = 0; i < KTSTR_MAX_SNAPSHOT_MAPS; i++)
+		b->n_maps += t->snapshot_maps[i] != NULL;
+	if (b->n_maps && b->n_snap) {
+		b->leaves = SNAP_RUN_LEAVES / (b->n_maps * b->n_snap);
+		b->leaves = b->leaves < SNAP_MIN_LEAVES	  ? SNAP_MIN_LEAVES
+			    : b->leaves > SNAP_MAX_LEAVES ? SNAP_MAX_LEAVES
+							  : b->leaves;
+		b->caps = kt_calloc(b->n_snap, sizeof(*b->caps));
+	}
 	if (t->bpf_map_write.map) {
 		b->ws = W_WAIT;
 		b->wf.map = t->bpf_map_write.map;
@@ -102,6 +128,9 @@ void kt_bpfmap_free(struct kt_bpfmap *b)
 		free(b->cap[i].err);
 		kt_series_free(&b->series[i]);
 	}
+	for (size_t i = 0; b->caps && i < b->n_snap; i++)
+		json_decref(b->caps[i].maps);
+	free(b->caps);
 	free(b->wf.err);
 	free(b->wnote);
 	free(b->setup_err);
@@ -125,11 +154,29 @@ static void set_err(struct field *f, bool permanent, char *why)
 	f->permanent = permanent;
 }
 
+/* The field of an element whose map has no value BTF: only the whole value. */
+static int whole_value(const struct kt_bpf_map *map, const char *sub, struct kt_bpf_field *f,
+		       char **why)
+{
+	if (*sub) {
+		*why = kt_asprintf("BPF map %s has no BTF for its value; name the element alone "
+				   "(\"[N]\")",
+				   map->name);
+		return -ENOENT;
+	}
+	memset(f, 0, sizeof(*f));
+	f->size = map->value_size;
+	f->is_int = f->size == 1 || f->size == 2 || f->size == 4 || f->size == 8;
+	return 0;
+}
+
 /* Find f's map and field (once). 0 when f->kva is usable. */
 static int resolve(struct kt_bpfmap *b, const struct kt_gk_mem *m, struct field *f)
 {
 	struct kt_bpf_map map;
 	struct btf *btf = NULL;
+	const char *sub = NULL;
+	uint32_t idx = 0;
 	uint64_t val;
 	char *why = NULL;
 	int r;
@@ -145,9 +192,18 @@ static int resolve(struct kt_bpfmap *b, const struct kt_gk_mem *m, struct field 
 		return r;
 	}
 	snprintf(f->map_name, sizeof(f->map_name), "%s", map.name);
-	r = kt_bpf_array_value(&b->lay, &map, &val, &why);
+	if (f->path && kt_bpfmap_field_path(f->path, &idx, &sub)) {
+		set_err(f, true, kt_asprintf("field '%s' is malformed", f->path));
+		return -EINVAL;
+	}
+	if (f == &b->wf && map.type != KT_BPF_MAP_TYPE_ARRAY) {
+		r = kt_bpf_array_value(&b->lay, &map, &val, &why); /* says why not */
+		set_err(f, true, r ? why : kt_strdup("not an array map"));
+		return -EINVAL;
+	}
+	r = kt_bpf_array_elem(b->gk, m, &b->lay, &map, idx, &val, &why);
 	if (r) {
-		set_err(f, true, why);
+		set_err(f, r != -EFAULT, why);
 		return r;
 	}
 	if (!f->path) { /* a raw offset (writes only) */
@@ -165,9 +221,13 @@ static int resolve(struct kt_bpfmap *b, const struct kt_gk_mem *m, struct field 
 		f->f.size = size;
 		f->f.is_int = true;
 	} else {
-		r = kt_bpf_map_btf(b->gk, m, &b->lay, &map, &btf, &why);
-		if (!r)
-			r = kt_bpf_value_field(btf, map.value_tid, f->path, &f->f, &why);
+		if (!map.btf || !map.value_tid) {
+			r = whole_value(&map, sub, &f->f, &why);
+		} else {
+			r = kt_bpf_map_btf(b->gk, m, &b->lay, &map, &btf, &why);
+			if (!r)
+				r = kt_bpf_value_field(btf, map.value_tid, sub, &f->f, &why);
+		}
 		btf__free(btf);
 		if (r) {
 			char *m2 = kt_asprintf("BPF map %s: %s", map.name, why);
@@ -184,6 +244,7 @@ static int resolve(struct kt_bpfmap *b, const struct kt_gk_mem *m, struct field 
 		}
 	}
 	f->kva = val + f->f.off;
+	f->percpu = map.type == KT_BPF_MAP_TYPE_PERCPU_ARRAY;
 	f->resolved = true;
 	return 0;
 }
@@ -206,18 +267,67 @@ static bool attached(struct kt_bpfmap *b, const struct kt_gk_mem *m)
 	return false;
 }
 
+/* Capture idx's whole-map snapshots of the chosen maps. */
+static void snapshot(struct kt_bpfmap *b, const struct kt_gk_mem *m, bool ok, unsigned idx,
+		     const char *tag, uint64_t ms, const struct kt_bpf_cpus *cpus)
+{
+	struct snapcap *c = &b->caps[idx];
+	struct kt_bpf_map *v = NULL;
+	size_t n = 0;
+	char *lwhy = NULL;
+	int lr = -EFAULT;
+
+	snprintf(c->tag, sizeof(c->tag), "%s", tag);
+	c->elapsed_ms = ms;
+	c->maps = json_array();
+	if (ok) {
+		v = kt_calloc(KT_BPF_MAPS_MAX, sizeof(*v));
+		lr = kt_bpf_maps_list(b->gk, m, &b->lay, v, KT_BPF_MAPS_MAX, &n, &lwhy);
+	}
+	for (size_t i = 0; i < KTSTR_MAX_SNAPSHOT_MAPS; i++) {
+		const char *name = b->t->snapshot_maps[i];
+		struct kt_bpf_map map;
+		char *why = NULL;
+		json_t *j;
+
+		if (!name)
+			continue;
+		if (!ok) {
+			j = json_pack("{s:s}", "error", b->setup_err ? b->setup_err
+							: b->attach_why ? b->attach_why
+									: "guest kernel not found");
+		} else if (lr) {
+			j = json_pack("{s:s}", "error", lwhy);
+		} else if (kt_bpf_map_pick(v, n, name, &map, &why)) {
+			j = json_pack("{s:s}", "error", why);
+		} else {
+			j = kt_bpf_map_snapshot(b->gk, m, &b->lay, &map, cpus, b->leaves);
+		}
+		free(why);
+		json_array_append_new(c->maps, json_pack("{s:s}", "map", name));
+		json_object_update(json_array_get(c->maps, json_array_size(c->maps) - 1), j);
+		json_decref(j);
+	}
+	free(lwhy);
+	free(v);
+}
+
 static void capture(struct kt_bpfmap *b, const struct kt_gk_mem *m, unsigned idx)
 {
 	uint64_t ms = (kt_now_ns() - b->start_ns) / 1000000;
 	char tag[24];
 	bool ok = attached(b, m);
+	struct kt_bpf_cpus cpus;
+	char *cpus_why = NULL;
+	bool cpus_ok = false;
 
 	snprintf(tag, sizeof(tag), "periodic_%03u", idx);
-	if (ok)
+	if (ok) {
 		kt_gk_refresh(b->gk, m);
+		cpus_ok = kt_bpf_cpus_read(b->gk, m, &cpus, &cpus_why) == 0;
+	}
 	for (size_t i = 0; i < KTSTR_MAX_TEMPORAL; i++) {
 		struct field *f = &b->cap[i];
-		uint8_t bytes[8];
 
 		if (!f->map)
 			continue;
@@ -234,14 +344,22 @@ static void capture(struct kt_bpfmap *b, const struct kt_gk_mem *m, unsigned idx
 
 			kt_series_add(&b->series[i], tag, ms, 0, e);
 			free(e);
-		} else if (kt_gk_read(b->gk, m, f->kva, bytes, f->f.size)) {
-			kt_series_add(&b->series[i], tag, ms, 0, "the map's value cannot be read");
+		} else if (f->percpu && !cpus_ok) {
+			kt_series_add(&b->series[i], tag, ms, 0, cpus_why);
 		} else {
-			kt_series_add(&b->series[i], tag, ms,
-				      kt_bpf_int_value(bytes, f->f.size, f->f.is_signed), NULL);
+			long double v = 0;
+			const char *e = kt_bpf_field_read(b->gk, m, f->kva, &f->f,
+							  f->percpu ? &cpus : NULL, &v);
+
+			if (!e && f->percpu)
+				f->ncpu = cpus.n;
+			kt_series_add(&b->series[i], tag, ms, v, e);
 		}
 	}
+	if (b->caps)
+		snapshot(b, m, ok, idx, tag, ms, cpus_ok ? &cpus : NULL);
 	b->fired++;
+	free(cpus_why);
 }
 
 static void write_fail(struct kt_bpfmap *b, struct kt_vm_guest *g)
@@ -401,11 +519,75 @@ json_t *kt_bpfmap_to_json(const struct kt_bpfmap *b)
 				json_object_set_new(o, "value", value_json(p->v));
 			json_array_append_new(pts, o);
 		}
-		json_array_append_new(
-		    fields, json_pack("{s:s,s:s?,s:s,s:o}", "map", b->cap[i].map, "map_name",
-				      b->cap[i].map_name[0] ? b->cap[i].map_name : NULL, "field",
-				      b->cap[i].path, "samples", pts));
+		pts = json_pack("{s:s,s:s?,s:s,s:o}", "map", b->cap[i].map, "map_name",
+				b->cap[i].map_name[0] ? b->cap[i].map_name : NULL, "field",
+				b->cap[i].path, "samples", pts);
+		if (b->cap[i].percpu)
+			json_object_set_new(pts, "aggregate",
+					    json_sprintf("sum over %u CPUs", b->cap[i].ncpu));
+		json_array_append_new(fields, pts);
 	}
 	json_object_set_new(j, "fields", fields);
+	if (b->caps) {
+		json_t *names = json_array(), *caps = json_array();
+
+		for (size_t i = 0; i < KTSTR_MAX_SNAPSHOT_MAPS; i++)
+			if (b->t->snapshot_maps[i])
+				json_array_append_new(names, json_string(b->t->snapshot_maps[i]));
+		for (unsigned i = 0; i < b->fired; i++)
+			json_array_append_new(caps,
+					      json_pack("{s:s,s:I,s:O}", "tag", b->caps[i].tag,
+							"elapsed_ms",
+							(json_int_t)b->caps[i].elapsed_ms, "maps",
+							b->caps[i].maps));
+		json_object_set_new(j, "snapshot_maps", names);
+		json_object_set_new(j, "captures", caps);
+	}
 	return j;
+}
+
+json_t *kt_bpfmap_last_maps(const json_t *bpf_maps)
+{
+	const json_t *names = json_object_get(bpf_maps, "snapshot_maps");
+	const json_t *caps = json_object_get(bpf_maps, "captures");
+	json_t *out = json_array();
+	size_t i;
+	json_t *name;
+
+	json_array_foreach(names, i, name) {
+		const json_t *last_err = NULL, *hit = NULL, *hit_cap = NULL;
+
+		for (size_t c = json_array_size(caps); c-- > 0 && !hit;) {
+			const json_t *cap = json_array_get(caps, c), *mj;
+			size_t k;
+
+			json_array_foreach(json_object_get(cap, "maps"), k, mj) {
+				if (!json_equal(json_object_get(mj, "map"), name))
+					continue;
+				if (json_object_get(mj, "entries")) {
+					hit = mj;
+					hit_cap = cap;
+				} else if (!last_err) {
+					last_err = mj;
+				}
+				break;
+			}
+		}
+		if (hit) {
+			json_t *o = json_deep_copy(hit);
+
+			json_object_set(o, "tag", json_object_get(hit_cap, "tag"));
+			json_object_set(o, "elapsed_ms", json_object_get(hit_cap, "elapsed_ms"));
+			json_array_append_new(out, o);
+		} else {
+			const char *e = json_string_value(json_object_get(last_err, "error"));
+
+			json_array_append_new(
+			    out, e ? json_pack("{s:O,s:s+}", "map", name, "error",
+					       "no capture read it; the last said: ", e)
+				   : json_pack("{s:O,s:s}", "map", name, "error",
+					       "no capture was taken before the run ended"));
+		}
+	}
+	return out;
 }

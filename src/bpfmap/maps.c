@@ -45,6 +45,7 @@ int kt_bpf_layout_init(const struct kt_gk *gk, struct kt_bpf_layout *l, char **w
 	    member(gk, "bpf_map", "map_flags", &l->m_flags, NULL, why) ||
 	    member(gk, "bpf_map", "btf", &l->m_btf, NULL, why) ||
 	    member(gk, "bpf_map", "btf_value_type_id", &l->m_vtid, NULL, why) ||
+	    member(gk, "bpf_map", "btf_key_type_id", &l->m_ktid, NULL, why) ||
 	    member(gk, "bpf_map", "name", &l->m_name, &l->name_len, why) ||
 	    member(gk, "bpf_array", "map", &l->arr_map, NULL, why) ||
 	    member(gk, "bpf_array", "value", &l->arr_value, NULL, why) ||
@@ -53,6 +54,17 @@ int kt_bpf_layout_init(const struct kt_gk *gk, struct kt_bpf_layout *l, char **w
 	    member(gk, "btf", "base_btf", &l->btf_base, NULL, why))
 		return -ENOENT;
 	l->xa_chunk = sz / 8;
+	/* hash maps: optional (a kernel whose BTF lacks them just cannot show them) */
+	l->has_htab = !kt_gk_member(gk, "bpf_htab", "map", &l->htab_map, &sz) &&
+		      !kt_gk_member(gk, "bpf_htab", "buckets", &l->htab_buckets, &sz) &&
+		      !kt_gk_member(gk, "bpf_htab", "n_buckets", &l->htab_n_buckets, &sz) &&
+		      !kt_gk_member(gk, "bucket", "head.first", &l->bucket_first, &sz) &&
+		      !kt_gk_member(gk, "hlist_nulls_node", "next", &l->node_next, &sz) &&
+		      !kt_gk_member(gk, "htab_elem", "hash_node", &l->elem_node, &sz) &&
+		      !kt_gk_member(gk, "htab_elem", "key", &l->elem_key, &sz);
+	l->bucket_size = kt_gk_type_size(gk, "bucket");
+	if (l->bucket_size < 8 || l->bucket_size > 256)
+		l->has_htab = false;
 	if (l->xa_chunk < 2 || l->xa_chunk > 256 || l->name_len < 1 || l->name_len > 64) {
 		*why = kt_asprintf("kernel BTF: implausible xa_node.slots (%u bytes) or "
 				   "bpf_map.name (%u bytes)",
@@ -80,6 +92,7 @@ static int read_map(const struct kt_gk *gk, const struct kt_gk_mem *m,
 	    rd32(gk, m, kva + l->m_max_entries, &out->max_entries) ||
 	    rd32(gk, m, kva + l->m_flags, &out->flags) ||
 	    rd32(gk, m, kva + l->m_vtid, &out->value_tid) ||
+	    rd32(gk, m, kva + l->m_ktid, &out->key_tid) ||
 	    kt_gk_read_u64(gk, m, kva + l->m_btf, &out->btf) ||
 	    kt_gk_read(gk, m, kva + l->m_name, name, l->name_len))
 		return -EFAULT;
@@ -184,21 +197,16 @@ static void list_names(struct sbuf *sb, const struct kt_bpf_map *v, size_t n, co
 		sb_adds(sb, "none");
 }
 
-int kt_bpf_map_find(const struct kt_gk *gk, const struct kt_gk_mem *m,
-		    const struct kt_bpf_layout *l, const char *name, struct kt_bpf_map *out,
-		    char **why)
+int kt_bpf_map_pick(const struct kt_bpf_map *v, size_t n, const char *name,
+		    struct kt_bpf_map *out, char **why)
 {
-	struct kt_bpf_map *v = kt_calloc(KT_BPF_MAPS_MAX, sizeof(*v));
-	size_t n = 0, hits = 0, hit = 0;
 	struct sbuf sb = SBUF_INIT;
-	int r = kt_bpf_maps_list(gk, m, l, v, KT_BPF_MAPS_MAX, &n, why);
+	size_t hits = 0, hit = 0;
 
-	if (r)
-		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(v[i].name, name)) {
 			*out = v[i];
-			goto out;
+			return 0;
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -209,15 +217,26 @@ int kt_bpf_map_find(const struct kt_gk *gk, const struct kt_gk_mem *m,
 	}
 	if (hits == 1) {
 		*out = v[hit];
-	} else {
-		list_names(&sb, v, n, hits ? name : NULL);
-		*why = hits ? kt_asprintf("several BPF maps end in '%s': %s", name, sb_str(&sb))
-			    : kt_asprintf("no BPF map named or ending in '%s' (maps: %s)", name,
-					  sb_str(&sb));
-		r = hits ? -EEXIST : -ENOENT;
+		return 0;
 	}
-out:
+	list_names(&sb, v, n, hits ? name : NULL);
+	*why = hits ? kt_asprintf("several BPF maps end in '%s': %s", name, sb_str(&sb))
+		    : kt_asprintf("no BPF map named or ending in '%s' (maps: %s)", name,
+				  sb_str(&sb));
 	sb_free(&sb);
+	return hits ? -EEXIST : -ENOENT;
+}
+
+int kt_bpf_map_find(const struct kt_gk *gk, const struct kt_gk_mem *m,
+		    const struct kt_bpf_layout *l, const char *name, struct kt_bpf_map *out,
+		    char **why)
+{
+	struct kt_bpf_map *v = kt_calloc(KT_BPF_MAPS_MAX, sizeof(*v));
+	size_t n = 0;
+	int r = kt_bpf_maps_list(gk, m, l, v, KT_BPF_MAPS_MAX, &n, why);
+
+	if (!r)
+		r = kt_bpf_map_pick(v, n, name, out, why);
 	free(v);
 	return r;
 }
@@ -231,7 +250,7 @@ int kt_bpf_map_btf(const struct kt_gk *gk, const struct kt_gk_mem *m,
 	struct btf *b;
 	void *buf;
 
-	if (!map->btf || !map->value_tid) {
+	if (!map->btf || (!map->value_tid && !map->key_tid)) {
 		*why = kt_asprintf("BPF map %s has no BTF for its value", map->name);
 		return -ENOENT;
 	}
@@ -323,6 +342,17 @@ int kt_bpf_value_field(const struct btf *btf, uint32_t value_tid, const char *pa
 	if (!t) {
 		*why = kt_asprintf("value type %u is not in the map's BTF", value_tid);
 		return -ENOENT;
+	}
+	if (!*path) { /* the whole value */
+		long sz = btf__resolve_size(btf, value_tid);
+
+		if (sz <= 0 || sz > KT_BPF_BTF_MAX) {
+			*why = kt_asprintf("value type %u has no size", value_tid);
+			return -ENOENT;
+		}
+		f->size = (uint32_t)sz;
+		f->is_int = int_like(btf, value_tid, f->size, &f->is_signed);
+		return 0;
 	}
 	if (btf_is_datasec(t)) {
 		const struct btf_var_secinfo *vs = btf_var_secinfos(t);

@@ -2,6 +2,7 @@
 /* What a test declares about BPF maps: checks and the capture schedule (pure). */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bpfmap/bpfmap.h"
@@ -26,6 +27,27 @@ uint64_t kt_bpfmap_boundary_ms(int duration_s, unsigned n, unsigned i)
 	return d / 10 + (uint64_t)(i + 1) * (d * 8 / 10) / (n + 1);
 }
 
+int kt_bpfmap_field_path(const char *path, uint32_t *idx, const char **sub)
+{
+	unsigned long v;
+	char *end;
+
+	*idx = 0;
+	*sub = path;
+	if (path[0] != '[')
+		return 0;
+	if (path[1] < '0' || path[1] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(path + 1, &end, 10);
+	if (errno || v > UINT32_MAX || *end != ']' || (end[1] && end[1] != '.') ||
+	    (end[1] == '.' && !end[2]))
+		return -EINVAL;
+	*idx = (uint32_t)v;
+	*sub = end[1] ? end + 2 : end + 1;
+	return 0;
+}
+
 static int check_temporal(const struct ktstr_temporal *e, size_t i, char **why)
 {
 	const char *k = kt_temporal_name(e->kind);
@@ -37,6 +59,17 @@ static int check_temporal(const struct ktstr_temporal *e, size_t i, char **why)
 	if (!e->map || !*e->map || !e->field || !*e->field) {
 		*why = kt_asprintf("temporal[%zu] (%s): needs .map and .field", i, k);
 		return -EINVAL;
+	}
+	{
+		uint32_t idx;
+		const char *sub;
+
+		if (kt_bpfmap_field_path(e->field, &idx, &sub)) {
+			*why = kt_asprintf("temporal[%zu] (%s): field '%s': \"[N]\" or "
+					   "\"[N].member\" picks element N",
+					   i, k, e->field);
+			return -EINVAL;
+		}
 	}
 	switch (e->kind) {
 	case KTSTR_TEMPORAL_RATE_WITHIN:
@@ -65,7 +98,7 @@ int kt_bpfmap_validate(const struct ktstr_test *t, int duration_s, char **why)
 {
 	const struct ktstr_bpf_map_write *w = &t->bpf_map_write;
 	int n = t->num_snapshots;
-	size_t n_temporal = 0;
+	size_t n_temporal = 0, n_maps = 0;
 
 	for (size_t i = 0; i < KTSTR_MAX_TEMPORAL; i++) {
 		if (t->temporal[i].kind == KTSTR_TEMPORAL_NONE && !t->temporal[i].map)
@@ -82,9 +115,23 @@ int kt_bpfmap_validate(const struct ktstr_test *t, int duration_s, char **why)
 		*why = kt_asprintf("temporal assertions need num_snapshots >= 2 (have %d)", n);
 		return -EINVAL;
 	}
-	if (n && !n_temporal) {
+	for (size_t i = 0; i < KTSTR_MAX_SNAPSHOT_MAPS; i++) {
+		if (!t->snapshot_maps[i])
+			continue;
+		if (!*t->snapshot_maps[i]) {
+			*why = kt_asprintf("snapshot_maps[%zu]: empty map name", i);
+			return -EINVAL;
+		}
+		n_maps++;
+	}
+	if (n_maps && n < 1) {
+		*why = kt_strdup("snapshot_maps needs num_snapshots >= 1 (the captures it "
+				 "snapshots the maps at)");
+		return -EINVAL;
+	}
+	if (n && !n_temporal && !n_maps) {
 		*why = kt_asprintf("num_snapshots %d: nothing to capture (name the fields in "
-				   ".temporal)",
+				   ".temporal or the maps in .snapshot_maps)",
 				   n);
 		return -EINVAL;
 	}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpfmap/bpfmap.h"
 #include "results/results.h"
 #include "runner/failure.h"
 #include "util/util.h"
@@ -300,7 +301,12 @@ json_t *kt_failure_dump_json(const struct kt_failure_ctx *fc, const struct kt_ou
 							  : json_array());
 	json_object_set_new(j, "host_dump_requests",
 			    fc->host_dumps ? json_deep_copy(fc->host_dumps) : json_array());
-	json_object_set_new(j, "maps", json_array());
+	/* the last whole-map snapshot of each map the test chose (.snapshot_maps) */
+	json_object_set_new(j, "maps",
+			    kt_bpfmap_last_maps(o->rec.sidecar_extra
+						    ? json_object_get(o->rec.sidecar_extra,
+								      "bpf_maps")
+						    : NULL));
 	if (placeholder) {
 		static const char *const keys[] = {"prog_runtime_stats_unavailable",
 						   "per_node_numa_unavailable",

@@ -55,7 +55,9 @@ struct kt_failure_ctx {
  *   "topology", "kernel", "bug_summary", "failure_stage", "details":[...],
  *   "scheduler_exit": kt_sched_exit_to_json (results.h) | null,
  *   "sched_ext_dump": [text lines], "timeline_tail": [...events...],
- *   "monitor_samples": [...], "host_dump_requests": [...], "maps": [],
+ *   "monitor_samples": [...], "host_dump_requests": [...],
+ *   "maps": [the last snapshot of each .snapshot_maps map, or why none]
+ *   (kt_bpfmap_last_maps, src/bpfmap/bpfmap.h),
  *   "*_unavailable": why (placeholders)}
  * A placeholder (no sched_ext dump was captured: the scheduler never
  * attached, or no scheduler ran, or its exit path did not fire) says why in

@@ -226,7 +226,29 @@ UNIT_TEST(bpfmap_validate_declarations)
 
 	t.num_snapshots = 4;
 	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), -EINVAL);
-	CHECK_STR_EQ(why, "num_snapshots 4: nothing to capture (name the fields in .temporal)");
+	CHECK_STR_EQ(why, "num_snapshots 4: nothing to capture (name the fields in .temporal "
+			  "or the maps in .snapshot_maps)");
+	free(why);
+	/* whole-map snapshots alone are something to capture */
+	t.snapshot_maps[0] = "stats";
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), 0);
+	t.num_snapshots = 0;
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), -EINVAL);
+	CHECK_STR_EQ(why, "snapshot_maps needs num_snapshots >= 1 (the captures it snapshots the "
+			  "maps at)");
+	free(why);
+	t.num_snapshots = 2;
+	t.snapshot_maps[1] = "";
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), -EINVAL);
+	CHECK_STR_EQ(why, "snapshot_maps[1]: empty map name");
+	free(why);
+	memset(t.snapshot_maps, 0, sizeof(t.snapshot_maps));
+	t.num_snapshots = 4;
+	/* an element pick that does not parse */
+	t.temporal[0] = (struct ktstr_temporal)KTSTR_NONDECREASING("stats", "[1");
+	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), -EINVAL);
+	CHECK_STR_EQ(why, "temporal[0] (nondecreasing): field '[1': \"[N]\" or \"[N].member\" "
+			  "picks element N");
 	free(why);
 	t.temporal[0] = (struct ktstr_temporal)KTSTR_NONDECREASING(".bss", "nr_dispatched");
 	CHECK_INT_EQ(kt_bpfmap_validate(&t, 2, &why), 0);
@@ -298,7 +320,7 @@ UNIT_TEST(bpfmap_walk_find_and_read)
 	CHECK_INT_EQ(img_setup(&x, &btf_len), 0);
 	CHECK_INT_EQ(x.l.xa_chunk, 64);
 	CHECK_INT_EQ(kt_bpf_maps_list(x.gk, &x.m, &x.l, maps, 8, &n, &why), 0);
-	CHECK_INT_EQ(n, 3);
+	CHECK_INT_EQ(n, 5);
 	CHECK_STR_EQ(maps[0].name, "scx_qmap.bss");
 	CHECK_STR_EQ(maps[1].name, "scx_qmap.data");
 	CHECK_STR_EQ(maps[2].name, "other.data");
@@ -315,7 +337,7 @@ UNIT_TEST(bpfmap_walk_find_and_read)
 	free(why);
 	CHECK_INT_EQ(kt_bpf_map_find(x.gk, &x.m, &x.l, ".rodata", &m, &why), -ENOENT);
 	CHECK_STR_EQ(why, "no BPF map named or ending in '.rodata' (maps: scx_qmap.bss, "
-			  "scx_qmap.data, other.data)");
+			  "scx_qmap.data, other.data, stats, task_map)");
 	free(why);
 
 	/* the map's own BTF, read out of the guest */
@@ -371,7 +393,7 @@ UNIT_TEST(bpfmap_walk_garbage)
 	/* a node whose slot points back at itself: bounded by depth */
 	slot(&x, root, 5, PO + root + 2);
 	CHECK_INT_EQ(kt_bpf_maps_list(x.gk, &x.m, &x.l, maps, 8, &n, &why), 0);
-	CHECK_INT_EQ(n, 3);
+	CHECK_INT_EQ(n, 5);
 	/* the root node outside guest RAM: no maps, no crash */
 	head = PO + IMG_RAM + 0x1000 + 2;
 	gk_img_put(&x.im, IMG_MAP_IDR, 0, x.l.idr_head, &head, 8);
@@ -394,4 +416,253 @@ UNIT_TEST(bpfmap_walk_garbage)
 	CHECK_STR_EQ(why, "BPF map scx_qmap.bss: implausible BTF size 1073741824");
 	free(why);
 	img_free(&x);
+}
+
+/* ---- values through BTF (bpfmap/render.c) -------------------------------------- */
+
+#include <jansson.h>
+
+#include "bpfmap/render.h"
+
+static char *dump(json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+
+	json_decref(j);
+	return s;
+}
+
+UNIT_TEST(bpfmap_render_values)
+{
+	/*
+	 * struct v { int s:5; unsigned int u:3; enum color c; char name[8];
+	 *            void *p; union { u32 a; u64 b; } un; u64 big;
+	 *            int arr[3]; _Bool ok; struct { u16 x; }; };
+	 */
+	struct btf *b = btf__new_empty();
+	int i32 = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+	int u32 = btf__add_int(b, "unsigned int", 4, 0);
+	int u64 = btf__add_int(b, "u64", 8, 0);
+	int u16 = btf__add_int(b, "u16", 2, 0);
+	int ch = btf__add_int(b, "char", 1, BTF_INT_SIGNED);
+	int bl = btf__add_int(b, "_Bool", 1, BTF_INT_BOOL);
+	int col = btf__add_enum(b, "color", 4), arr8, arr3, ptr, un, anon, v, big;
+	uint8_t d[64] = {0};
+	struct kt_render r = {.btf = b, .leaves = 1000};
+	char *s;
+
+	btf__add_enum_value(b, "RED", 0);
+	btf__add_enum_value(b, "GREEN", 7);
+	arr8 = btf__add_array(b, u32, ch, 8);
+	arr3 = btf__add_array(b, u32, i32, 3);
+	ptr = btf__add_ptr(b, 0);
+	un = btf__add_union(b, NULL, 8);
+	btf__add_field(b, "a", u32, 0, 0);
+	btf__add_field(b, "b", u64, 0, 0);
+	anon = btf__add_struct(b, NULL, 2);
+	btf__add_field(b, "x", u16, 0, 0);
+	v = btf__add_struct(b, "v", 64);
+	btf__add_field(b, "s", i32, 0, 5);
+	btf__add_field(b, "u", u32, 5, 3);
+	btf__add_field(b, "c", col, 32, 0);
+	btf__add_field(b, "name", arr8, 64, 0);
+	btf__add_field(b, "p", ptr, 128, 0);
+	btf__add_field(b, "un", un, 192, 0);
+	btf__add_field(b, "big", u64, 256, 0);
+	btf__add_field(b, "arr", arr3, 320, 0);
+	btf__add_field(b, "ok", bl, 416, 0);
+	btf__add_field(b, NULL, anon, 432, 0);
+	/* s = -3 (5 bits: 11101), u = 6 (110) */
+	d[0] = 0x1d | 6 << 5;
+	d[4] = 7;
+	memcpy(d + 8, "comm\0xyz", 8);
+	d[8 + 2] = 0x80; /* not ASCII */
+	d[16] = 0xef, d[17] = 0xbe, d[23] = 0xff;
+	d[24] = 1, d[28] = 2;
+	memset(d + 32, 0xff, 8);
+	d[40] = 1, d[44] = 0xfe, d[45] = 0xff, d[46] = 0xff, d[47] = 0xff, d[48] = 3;
+	d[52] = 1;
+	d[54] = 0x34, d[55] = 0x12;
+	s = dump(kt_render_type(&r, (uint32_t)v, d, sizeof(d)));
+	CHECK_STR_EQ(s, "{\"s\":-3,\"u\":6,\"c\":\"GREEN\",\"name\":\"co?m\","
+			"\"p\":\"0xff0000000000beef\",\"un\":{\"__raw\":\"0x0100000002000000\","
+			"\"a\":1},\"big\":\"18446744073709551615\",\"arr\":[1,-2,3],\"ok\":true,"
+			"\"x\":4660}");
+	free(s);
+	CHECK(!r.truncated);
+	/* an enum value without a name, a type id 0 (no BTF): raw */
+	d[4] = 5;
+	s = dump(kt_render_type(&r, (uint32_t)col, d + 4, 4));
+	CHECK_STR_EQ(s, "5");
+	free(s);
+	s = dump(kt_render_type(&r, 0, d + 4, 4));
+	CHECK_STR_EQ(s, "5");
+	free(s);
+	s = dump(kt_render_type(&r, 0, d, 3));
+	CHECK_STR_EQ(s, "\"0xdd0000\"");
+	free(s);
+	/* bytes cut short: nulls, marked truncated */
+	s = dump(kt_render_type(&r, (uint32_t)v, d, 20));
+	CHECK_STR_CONTAINS(s, "\"name\":\"co?m\",\"p\":null,");
+	free(s);
+	CHECK(r.truncated);
+	/* a long array: 64 elements, then how many more */
+	big = btf__add_array(b, u32, u16, 100);
+	{
+		uint8_t z[200] = {0};
+		json_t *j;
+
+		r.truncated = false;
+		j = kt_render_type(&r, (uint32_t)big, z, sizeof(z));
+		CHECK_INT_EQ(json_array_size(j), 65);
+		CHECK_STR_EQ(json_string_value(json_array_get(j, 64)), "... (36 more)");
+		CHECK(r.truncated);
+		json_decref(j);
+	}
+	/* the budget of rendered values runs out: nulls */
+	r.leaves = 2;
+	r.truncated = false;
+	s = dump(kt_render_type(&r, (uint32_t)arr3, d + 40, 12));
+	CHECK_STR_EQ(s, "[1,-2,null]");
+	free(s);
+	CHECK(r.truncated);
+	btf__free(b);
+}
+
+/* ---- whole-map snapshots on the synthetic image (bpfmap/snap.c) -------------- */
+
+static json_t *snap_of(struct img *x, const char *name, const struct kt_bpf_cpus *c)
+{
+	struct kt_bpf_map m;
+	char *why = NULL;
+
+	if (kt_bpf_map_find(x->gk, &x->m, &x->l, name, &m, &why)) {
+		free(why);
+		return NULL;
+	}
+	return kt_bpf_map_snapshot(x->gk, &x->m, &x->l, &m, c, 1000);
+}
+
+UNIT_TEST(bpfmap_snapshot_maps)
+{
+	struct img x;
+	struct kt_bpf_cpus cpus;
+	struct kt_bpf_map m;
+	struct kt_bpf_field f = {.size = 8, .is_int = true};
+	uint32_t btf_len;
+	uint64_t kva = 0;
+	long double v = 0;
+	char *why = NULL, *s;
+
+	CHECK_INT_EQ(img_setup(&x, &btf_len), 0);
+	CHECK(x.l.has_htab);
+	CHECK_INT_EQ(kt_bpf_cpus_read(x.gk, &x.m, &cpus, &why), 0);
+	CHECK_INT_EQ(cpus.n, 2);
+	/* a global-data array: its variables by name */
+	s = dump(snap_of(&x, ".bss", &cpus));
+	CHECK_STR_EQ(s, "{\"name\":\"scx_qmap.bss\",\"map_type\":\"array\",\"type\":2,"
+			"\"key_size\":4,\"value_size\":24,\"max_entries\":1,"
+			"\"value_type\":\".bss\",\"entries\":[{\"key\":0,\"value\":"
+			"{\"counter\":42,\"err_cnt\":0,\"neg\":-5,\"pr\":{\"a\":7,\"b\":9}}}]}");
+	free(s);
+	/* a per-CPU array without BTF (scx_simple's stats): one u64 per CPU */
+	s = dump(snap_of(&x, "stats", &cpus));
+	CHECK_STR_EQ(s, "{\"name\":\"stats\",\"map_type\":\"percpu_array\",\"type\":6,"
+			"\"key_size\":4,\"value_size\":8,\"max_entries\":2,\"entries\":"
+			"[{\"key\":0,\"per_cpu\":[10,32]},{\"key\":1,\"per_cpu\":[1,2]}]}");
+	free(s);
+	s = dump(snap_of(&x, "stats", NULL));
+	CHECK_STR_CONTAINS(s, "\"error\":\"the guest's per-CPU offsets are not known\"");
+	free(s);
+	/* a hash map with BTF: the bucket chain, keys and values decoded */
+	s = dump(snap_of(&x, "task_map", &cpus));
+	CHECK_STR_EQ(s, "{\"name\":\"task_map\",\"map_type\":\"hash\",\"type\":1,"
+			"\"key_size\":4,\"value_size\":8,\"max_entries\":4,"
+			"\"key_type\":\"unsigned int\",\"value_type\":\"struct pair\","
+			"\"entries\":[{\"key\":5,\"value\":{\"a\":1,\"b\":2}},"
+			"{\"key\":9,\"value\":{\"a\":3,\"b\":4}}]}");
+	free(s);
+	/* "hash" that is no hash table: its buckets cannot be read */
+	s = dump(snap_of(&x, "other.data", &cpus));
+	CHECK_STR_CONTAINS(s, "\"error\":\"no bucket array (buckets 0x0, n_buckets 0)\"");
+	free(s);
+	/* a chain that loops: bounded */
+	put64(&x, IMG_ELEMS + 0x100 + x.l.elem_node + x.l.node_next, PO + IMG_ELEMS);
+	{
+		json_t *j = snap_of(&x, "task_map", &cpus);
+
+		CHECK_INT_EQ(json_array_size(json_object_get(j, "entries")), KT_SNAP_MAX_CHAIN);
+		CHECK(json_is_true(json_object_get(j, "truncated")));
+		json_decref(j);
+	}
+	/* temporal over a per-CPU element: the sum over the CPUs */
+	CHECK_INT_EQ(kt_bpf_map_find(x.gk, &x.m, &x.l, "stats", &m, &why), 0);
+	CHECK_INT_EQ(kt_bpf_array_elem(x.gk, &x.m, &x.l, &m, 1, &kva, &why), 0);
+	CHECK(kt_bpf_field_read(x.gk, &x.m, kva, &f, &cpus, &v) == NULL);
+	CHECK(v == 3.0L);
+	CHECK_INT_EQ(kt_bpf_array_elem(x.gk, &x.m, &x.l, &m, 0, &kva, &why), 0);
+	CHECK(kt_bpf_field_read(x.gk, &x.m, kva, &f, &cpus, &v) == NULL);
+	CHECK(v == 42.0L);
+	CHECK_INT_EQ(kt_bpf_array_elem(x.gk, &x.m, &x.l, &m, 2, &kva, &why), -EINVAL);
+	CHECK_STR_EQ(why, "BPF map stats has no element 2 (max_entries 2)");
+	free(why);
+	/* a garbage per-CPU pointer: no data */
+	put64(&x, IMG_D + x.l.arr_value, 0x7000000000ull);
+	CHECK_INT_EQ(kt_bpf_array_elem(x.gk, &x.m, &x.l, &m, 0, &kva, &why), 0);
+	CHECK_STR_EQ(kt_bpf_field_read(x.gk, &x.m, kva, &f, &cpus, &v),
+		     "the map's per-CPU value cannot be read");
+	s = dump(snap_of(&x, "stats", &cpus));
+	CHECK_STR_CONTAINS(s, "{\"key\":0,\"per_cpu\":[null,null]},{\"key\":1,"
+			      "\"per_cpu\":[1,2]}],\"error\":\"some of it could not be read\"}");
+	free(s);
+	img_free(&x);
+}
+
+UNIT_TEST(bpfmap_field_path_and_last_maps)
+{
+	const char *sub = NULL;
+	uint32_t idx = 9;
+	json_t *bm, *last;
+	char *s;
+
+	CHECK_INT_EQ(kt_bpfmap_field_path("nr", &idx, &sub), 0);
+	CHECK(idx == 0 && !strcmp(sub, "nr"));
+	CHECK_INT_EQ(kt_bpfmap_field_path("[3]", &idx, &sub), 0);
+	CHECK(idx == 3 && !strcmp(sub, ""));
+	CHECK_INT_EQ(kt_bpfmap_field_path("[12].a.b", &idx, &sub), 0);
+	CHECK(idx == 12 && !strcmp(sub, "a.b"));
+	CHECK_INT_EQ(kt_bpfmap_field_path("[]", &idx, &sub), -EINVAL);
+	CHECK_INT_EQ(kt_bpfmap_field_path("[1]x", &idx, &sub), -EINVAL);
+	CHECK_INT_EQ(kt_bpfmap_field_path("[1].", &idx, &sub), -EINVAL);
+	CHECK_INT_EQ(kt_bpfmap_field_path("[99999999999]", &idx, &sub), -EINVAL);
+
+	/* the failure dump's maps: the last capture that read each map, or why none */
+	bm = json_loads("{\"snapshot_maps\":[\"stats\",\".bss\",\"gone\"],\"captures\":["
+			"{\"tag\":\"periodic_000\",\"elapsed_ms\":300,\"maps\":["
+			"{\"map\":\"stats\",\"entries\":[{\"key\":0,\"per_cpu\":[1]}]},"
+			"{\"map\":\".bss\",\"entries\":[]},"
+			"{\"map\":\"gone\",\"error\":\"no BPF map\"}]},"
+			"{\"tag\":\"periodic_001\",\"elapsed_ms\":600,\"maps\":["
+			"{\"map\":\"stats\",\"entries\":[{\"key\":0,\"per_cpu\":[5]}]},"
+			"{\"map\":\".bss\",\"error\":\"guest kernel not found\"},"
+			"{\"map\":\"gone\",\"error\":\"still none\"}]}]}",
+			0, NULL);
+	last = kt_bpfmap_last_maps(bm);
+	s = dump(last);
+	CHECK_STR_EQ(s, "[{\"map\":\"stats\",\"entries\":[{\"key\":0,\"per_cpu\":[5]}],"
+			"\"tag\":\"periodic_001\",\"elapsed_ms\":600},"
+			"{\"map\":\".bss\",\"entries\":[],\"tag\":\"periodic_000\","
+			"\"elapsed_ms\":300},"
+			"{\"map\":\"gone\",\"error\":\"no capture read it; the last said: still "
+			"none\"}]");
+	free(s);
+	json_object_set_new(bm, "captures", json_array());
+	s = dump(kt_bpfmap_last_maps(bm));
+	CHECK_STR_CONTAINS(s, "{\"map\":\"stats\",\"error\":\"no capture was taken before "
+			      "the run ended\"}");
+	free(s);
+	json_decref(bm);
+	s = dump(kt_bpfmap_last_maps(NULL));
+	CHECK_STR_EQ(s, "[]");
+	free(s);
 }

@@ -269,9 +269,14 @@ KTSTR_TEST(qmap_snapshots, .scheduler = &scx_qmap, .llcs = 1, .cores = 2, .durat
 	return ktstr_run_canned(ctx, "steady");
 }
 
-/* The same counter cannot stay at 0: a temporal failure, named with its sample. */
+/*
+ * The same counter cannot stay at 0: a temporal failure, named with its
+ * sample; the failure dump holds the last snapshot of qmap's per-CPU
+ * cpu_ctx_stor (struct cpu_ctx per CPU, through its BTF).
+ */
 KTSTR_TEST(qmap_snapshots_fail, .scheduler = &scx_qmap, .llcs = 1, .cores = 2, .duration_s = 2,
-	   .num_snapshots = 3, .temporal = {KTSTR_CONVERGES_TO(".bss", "nr_enqueued", 0, 0, 0)})
+	   .num_snapshots = 3, .snapshot_maps = {"cpu_ctx_stor"},
+	   .temporal = {KTSTR_CONVERGES_TO(".bss", "nr_enqueued", 0, 0, 0)})
 {
 	return ktstr_run_canned(ctx, "steady");
 }
@@ -288,4 +293,22 @@ KTSTR_TEST(qmap_dump_on_alert, .scheduler = &scx_qmap, .llcs = 1, .cores = 2, .d
 	   .assert = {.max_imbalance_ratio = KT_SOME_F64(1.0)}, .expect_err = true)
 {
 	return ktstr_execute_defs(ctx, KTSTR_DEFS({.name = "cg_0", .works = {{.num_workers = 3}}}));
+}
+
+/* ---- bpfdump: whole-map snapshots (tests/vm/test_bpfmap.sh) ------------------- */
+
+KTSTR_SCHEDULER(scx_simple, .binary = "scx_simple");
+
+/*
+ * scx_simple counts dispatches in a per-CPU array without BTF (`stats`,
+ * [0] local, [1] global): every capture copies it whole (one u64 per CPU
+ * and element) and its .bss through BTF, and the temporal patterns judge
+ * each element summed over the CPUs.
+ */
+KTSTR_TEST(simple_stats_snapshots, .scheduler = &scx_simple, .llcs = 1, .cores = 2,
+	   .duration_s = 3, .num_snapshots = 3, .snapshot_maps = {"stats", ".bss"},
+	   .temporal = {KTSTR_NONDECREASING("stats", "[0]"),
+			KTSTR_NONDECREASING("stats", "[1]")})
+{
+	return ktstr_run_canned(ctx, "steady");
 }
