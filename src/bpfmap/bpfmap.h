@@ -87,7 +87,8 @@ void kt_bpfmap_finish(struct kt_bpfmap *b, struct kt_assert_result *r);
  * note}, "periodic_target", "periodic_fired", "fields": [{map, map_name,
  * field, aggregate?, samples: [{tag, elapsed_ms, value | error}]}],
  * "snapshot_maps": [names], "captures": [{tag, elapsed_ms, maps:
- * [{map, ...kt_bpf_map_snapshot (maps.h)} | {map, error}]}]}.
+ * [{map, ...kt_bpf_map_snapshot (maps.h), read_us (host time it took)} |
+ * {map, error}]}]}.
  */
 struct json_t;
 struct json_t *kt_bpfmap_to_json(const struct kt_bpfmap *b);

@@ -301,7 +301,11 @@ static void snapshot(struct kt_bpfmap *b, const struct kt_gk_mem *m, bool ok, un
 		} else if (kt_bpf_map_pick(v, n, name, &map, &why)) {
 			j = json_pack("{s:s}", "error", why);
 		} else {
+			uint64_t t0 = kt_now_ns();
+
 			j = kt_bpf_map_snapshot(b->gk, m, &b->lay, &map, cpus, b->leaves);
+			json_object_set_new(j, "read_us",
+					    json_integer((json_int_t)((kt_now_ns() - t0) / 1000)));
 		}
 		free(why);
 		json_array_append_new(c->maps, json_pack("{s:s}", "map", name));

@@ -582,6 +582,21 @@ UNIT_TEST(bpfmap_snapshot_maps)
 			"\"entries\":[{\"key\":5,\"value\":{\"a\":1,\"b\":2}},"
 			"{\"key\":9,\"value\":{\"a\":3,\"b\":4}}]}");
 	free(s);
+	/* the same elements as a per-CPU hash: the value slot holds a per-CPU pointer */
+	{
+		uint32_t t5 = KT_BPF_MAP_TYPE_PERCPU_HASH;
+
+		memcpy(x.im.ram + IMG_E + x.l.m_type, &t5, 4);
+		put64(&x, IMG_ELEMS + x.l.elem_key + 8, IMG_PPTR);
+		put64(&x, IMG_ELEMS + 0x100 + x.l.elem_key + 8, IMG_PPTR + 8);
+		s = dump(snap_of(&x, "task_map", &cpus));
+		CHECK_STR_CONTAINS(s, "\"map_type\":\"percpu_hash\"");
+		/* stats' per-CPU u64s read as struct pair {u32 a, b} */
+		CHECK_STR_CONTAINS(s, "\"entries\":[{\"key\":5,\"per_cpu\":[{\"a\":10,\"b\":0},"
+				      "{\"a\":32,\"b\":0}]},{\"key\":9,\"per_cpu\":[{\"a\":1,"
+				      "\"b\":0},{\"a\":2,\"b\":0}]}]}");
+		free(s);
+	}
 	/* "hash" that is no hash table: its buckets cannot be read */
 	s = dump(snap_of(&x, "other.data", &cpus));
 	CHECK_STR_CONTAINS(s, "\"error\":\"no bucket array (buckets 0x0, n_buckets 0)\"");

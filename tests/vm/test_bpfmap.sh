@@ -97,6 +97,7 @@ for c in caps:
     assert [x["key"] for x in st["entries"]] == [0, 1], st
     assert all(len(x["per_cpu"]) == 2 for x in st["entries"]), st
     sums.append([sum(x["per_cpu"]) for x in st["entries"]])
+    assert isinstance(st["read_us"], int) and isinstance(bss["read_us"], int), c
     assert bss["map"] == ".bss" and bss["name"].endswith(".bss"), bss
     assert isinstance(bss["entries"][0]["value"]["vtime_now"], int), bss
 for k in (0, 1):
@@ -107,7 +108,8 @@ for f in b["fields"]:
     assert f["map_name"] == "stats" and f["aggregate"] == "sum over 2 CPUs", f
     v = [x["value"] for x in f["samples"]]
     assert v == sorted(v), f
-print("stats sums per capture (local, global):", sums)
+print("stats sums per capture (local, global):", sums, "read_us (stats, .bss):",
+      [[m["read_us"] for m in c["maps"]] for c in caps])
 PY
 check_no_leftover_qemu
 echo "bpf maps: host write observed by scx_qmap, missing field named, captures judged," \
