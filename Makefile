@@ -12,8 +12,7 @@ GITDESC  := $(shell git describe --always --dirty 2>/dev/null)
 KTSTR_VERSION := $(VERSION)$(if $(GITDESC), ($(GITDESC)))
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral
-KCFLAGS  := -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) -MMD -MP \
-            -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
+KCFLAGS  := -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) -MMD -MP
 LIBS     := -ljansson -lbpf -lelf -lzstd -llz4 -lz -lpthread -lm
 LDSTATIC ?= -static
 
@@ -26,11 +25,11 @@ $(foreach d,$(LIB_DIRS),$(if $(wildcard src/$(d)/*.c),,$(error LIB_DIRS: no src/
 CLI_SRCS := $(wildcard src/cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/version.o
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all clean check check-unit check-vm check-fuzz fuzz fuzz-build fuzz-bins asan install format \
+.PHONY: FORCE all clean check check-unit check-vm check-fuzz fuzz fuzz-build fuzz-bins asan install format \
 	bench examples
 all: $(BUILD)/ktstr $(BUILD)/libktstr.a
 
@@ -40,6 +39,21 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(KCFLAGS) $(CFLAGS) -c $< -o $@
+
+# The version stamp (kt_version, src/util/util.h) is a generated source that
+# is rewritten only when `git describe` changes, so an incremental build
+# after a commit or checkout names the right commit and an unchanged tree
+# relinks nothing.
+$(BUILD)/gen/version.c: FORCE
+	@mkdir -p $(dir $@)
+	@printf 'const char kt_version[] = "%s";\n' '$(KTSTR_VERSION)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/gen/version.o: $(BUILD)/gen/version.c
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(KCFLAGS) $(CFLAGS) -c $< -o $@
+
+FORCE:
 
 # The kconfig fragment is embedded with .incbin.
 $(BUILD)/src/kernel/kconfig_blob.o: src/kernel/ktstr.kconfig

@@ -20,6 +20,5 @@ struct ktstr_cmd {
 			.name = name_, .summary = summary_, .run = fn_, .order = order_}
 
 /* Version string ("0.1.0" plus the git description when built from git). */
-extern const char ktstr_version[];
 
 #endif

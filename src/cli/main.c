@@ -10,11 +10,6 @@
 #include "guest/guest.h"
 #include "util/util.h"
 
-#ifndef KTSTR_VERSION
-#define KTSTR_VERSION "0.0.0-unknown"
-#endif
-const char ktstr_version[] = KTSTR_VERSION;
-
 extern const struct ktstr_cmd __start_ktstr_cmds[] __attribute__((weak));
 extern const struct ktstr_cmd __stop_ktstr_cmds[] __attribute__((weak));
 
@@ -38,7 +33,7 @@ static void usage(FILE *f)
 	qsort(v, n, sizeof(*v), cmp_cmd);
 	fprintf(f, "ktstr %s: test harness for Linux process schedulers\n\n"
 		   "Usage: ktstr <command> [options]\n\nCommands:\n",
-		ktstr_version);
+		kt_version);
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "  %-14s %s\n", v[i]->name, v[i]->summary);
 	fprintf(f, "\nRun `ktstr <command> --help` for a command's options.\n"
@@ -71,7 +66,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
-		printf("ktstr %s\n", ktstr_version);
+		printf("ktstr %s\n", kt_version);
 		return 0;
 	}
 	if (!strcmp(argv[1], "help")) {

@@ -7,6 +7,7 @@
 #include "report/hoststate.h"
 #include "report/report.h"
 #include "results/results.h"
+#include "util/util.h"
 
 /* Top-level sidecar keys the report shows in their own place. */
 static const char *const shown_keys[] = {
@@ -396,7 +397,7 @@ int kt_report_data(const char *const *dirs, size_t n, json_t **out, char **err)
 	}
 	kt_utc_timestamp(time(NULL), ts, sizeof(ts));
 	*out = json_pack("{s:s,s:s,s:o,s:o,s:o}", "generated_at", ts, "ktstr_version",
-			 KTSTR_VERSION, "runs", runs, "tests", tests, "errors", errors);
+			 kt_version, "runs", runs, "tests", tests, "errors", errors);
 	return 0;
 }
 

@@ -18,6 +18,9 @@
 #define KT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define KT_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
+/* "0.1.0 (<git describe>)", generated at build time (Makefile). */
+extern const char kt_version[];
+
 /* ---- messages ---------------------------------------------------------- */
 
 /* Label used in front of messages ("ktstr" unless changed). */
