@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "report/report.h"
 #include "results/results.h"
+#include "results/stats.h"
 #include "util/opt.h"
 #include "util/util.h"
 
@@ -74,20 +75,16 @@ static int cmd_report(int argc, char **argv)
 		return rc;
 	}
 	for (int i = argi; i < argc; i++) {
-		char *alt = strchr(argv[i], '/') ? NULL : kt_path_join(root, argv[i]);
+		char *p = kt_run_resolve(root, argv[i], &err);
 
-		if (kt_is_dir(argv[i])) {
-			kt_strv_add(&dirs, argv[i]);
-		} else if (alt && kt_is_dir(alt)) {
-			kt_strv_add(&dirs, alt);
-		} else {
-			kt_err("report: %s: no such run directory (nor a run under %s)", argv[i],
-			       root);
-			free(alt);
+		if (!p) {
+			kt_err("report: %s", err);
+			free(err);
 			rc = 1;
 			goto out;
 		}
-		free(alt);
+		kt_strv_add(&dirs, p);
+		free(p);
 	}
 	if (!dirs.n) {
 		const char *o = kt_getenv("KTSTR_SIDECAR_DIR");

@@ -90,7 +90,13 @@ grep -q "Content Security Policy" "$tmp/console3" || fail "a network request wen
 rc=0
 "$bin" report "$tmp/nope" -o "$tmp/x.html" 2>"$tmp/err" || rc=$?
 [ $rc -eq 1 ] || fail "report of a missing dir: exit $rc"
-grep -q "^ktstr: error: report: $tmp/nope: no such run directory" "$tmp/err" || fail "missing dir message"
+grep -q "^ktstr: error: report: run '$tmp/nope' not found" "$tmp/err" || fail "missing dir message"
+# A run key is resolved as `ktstr stats` resolves it, near misses suggested.
+mkdir -p "$tmp/tgt/ktstr/6.12-abc1234"
+rc=0
+KTSTR_TARGET_DIR="$tmp/tgt" "$bin" report 6.12-abc1235 -o "$tmp/x.html" 2>"$tmp/err" || rc=$?
+[ $rc -eq 1 ] || fail "report of a mistyped run key: exit $rc"
+grep -q "did you mean '6.12-abc1234'" "$tmp/err" || fail "no suggestion: $(cat "$tmp/err")"
 mkdir "$tmp/empty"
 rc=0
 "$bin" report "$tmp/empty" -o "$tmp/x.html" 2>"$tmp/err" || rc=$?
