@@ -40,6 +40,7 @@ struct job {
 	bool interrupted; /* ended by our interruption, no verdict */
 	double secs;
 	double est;       /* estimated seconds (test_plan.h) */
+	unsigned need;    /* host CPUs it keeps busy: its vCPUs, 1 for host-only */
 	bool over_budget; /* never started: the budget was used up */
 };
 
@@ -234,7 +235,8 @@ static void report_sidecars(const char *version)
 /* One `ktstr test` run: its options, jobs and tallies. */
 struct session {
 	struct kt_optv kernels, filters, exact;
-	unsigned jmax;
+	unsigned jmax;              /* -j N: VMs at a time (0: pack by vCPUs) */
+	unsigned host_cpus, used;   /* without -j: CPUs to fill, CPUs in use */
 	bool no_skip, verbose, tty;
 	struct kt_kernel_set kset;
 	bool gauntlet, list;        /* --gauntlet, --list */
@@ -367,6 +369,27 @@ static void order_longest_first(struct session *s)
 }
 
 /* List every binary, select (filters, shard, budget); one job per test that runs. */
+/*
+ * Without -j, VMs are packed by vCPU count (may_start); the budget's
+ * makespan model takes that as host CPUs / the mean vCPUs of the listed
+ * tests parallel slots.
+ */
+static unsigned pack_slots(const struct session *s)
+{
+	double sum = 0;
+	size_t n = 0;
+	unsigned slots;
+
+	for (size_t i = 0; i < s->plan.n; i++) {
+		const struct tp_item *it = &s->plan.v[i];
+
+		sum += it->host_only || it->cpus < 1 ? 1 : it->cpus;
+		n++;
+	}
+	slots = n ? (unsigned)(s->host_cpus * n / sum + 0.5) : s->host_cpus;
+	return slots ? slots : 1;
+}
+
 static int collect_jobs(struct session *s, int nbin, char **bins, uint64_t t0)
 {
 	struct tp_select sel = {.filters = &s->filters, .exact = &s->exact, .shard = s->shard,
@@ -394,6 +417,8 @@ static int collect_jobs(struct session *s, int nbin, char **bins, uint64_t t0)
 		if (!rerun_wanted(s, s->plan.v[i].bin, s->plan.v[i].name))
 			s->plan.v[i].drop = "not failed in the last run";
 	sel.elapsed_s = (double)(kt_now_ns() - t0) / 1e9;
+	if (!sel.jobs)
+		sel.jobs = pack_slots(s);
 	if (tp_select(&s->plan, &sel))
 		return -1;
 	s->budget_s = sel.budget_s;
@@ -410,6 +435,7 @@ static int collect_jobs(struct session *s, int nbin, char **bins, uint64_t t0)
 		j->name = kt_strdup(it->name);
 		j->fd = -1;
 		j->est = it->cost;
+		j->need = it->host_only || it->cpus < 1 ? 1 : (unsigned)it->cpus;
 	}
 	if (s->budget_s > 0)
 		order_longest_first(s);
@@ -435,6 +461,7 @@ static void finish_job(struct session *s, struct job *j, int st)
 	read_job(j);
 	close(j->fd);
 	j->state = 2;
+	s->used -= j->need;
 	j->secs = (double)(kt_now_ns() - j->t0) / 1e9;
 	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	if (kt_interrupted() && st > 128) {
@@ -539,7 +566,19 @@ static void report_interrupted(const struct session *s, uint64_t t0)
 			printf("  never ran: %s\n", s->jobs[i].name);
 }
 
-/* Run every job, s->jmax at a time; false when interrupted. */
+/*
+ * Whether the next job may start: -j N allows N at a time; without it the
+ * host's CPUs are filled by vCPU count (two 4-vCPU VMs on a 2-core host
+ * would each get half the CPU time their guests' clocks assume).
+ */
+static bool may_start(const struct session *s, unsigned running, const struct job *j)
+{
+	if (s->jmax)
+		return running < s->jmax;
+	return kt_job_fits(running, s->used, j->need, s->host_cpus);
+}
+
+/* Run every job as may_start() allows; false when interrupted. */
 static bool run_jobs(struct session *s)
 {
 	size_t next = 0;
@@ -548,7 +587,7 @@ static bool run_jobs(struct session *s)
 	/* The first Ctrl-C stops the run and reports; a second one exits at once. */
 	kt_cleanup_defer(true);
 	while (s->done < s->njobs && !kt_interrupted()) {
-		while (running < s->jmax && next < s->njobs) {
+		while (next < s->njobs && may_start(s, running, &s->jobs[next])) {
 			struct job *j = &s->jobs[next];
 			int r;
 
@@ -571,6 +610,7 @@ static bool run_jobs(struct session *s)
 				count_verdict(s, KT_VERDICT_FAIL);
 			} else {
 				running++;
+				s->used += j->need;
 			}
 			next++;
 		}
@@ -655,8 +695,7 @@ static int test_session(struct session *s, int nbin, char **bins)
 	int rc;
 
 	s->t0 = t0;
-	if (!s->jmax)
-		s->jmax = kt_allowed_cpus() ? (unsigned)kt_allowed_cpus() : 1;
+	s->host_cpus = kt_allowed_cpus() > 0 ? (unsigned)kt_allowed_cpus() : 1;
 	if (s->rerun && load_rerun(s, &nbin, &rerun_bins))
 		return 1;
 	if (s->rerun && !s->rerun_names.n) {
@@ -693,7 +732,13 @@ static int test_session(struct session *s, int nbin, char **bins)
 		s->env_add[s->nenv++] = kt_strdup("KTSTR_NO_SKIP_MODE=1");
 	if (s->jmax > s->njobs)
 		s->jmax = (unsigned)s->njobs;
-	kt_info("running %zu test%s, %u at a time", s->njobs, s->njobs == 1 ? "" : "s", s->jmax);
+	if (s->jmax)
+		kt_info("running %zu test%s, %u at a time", s->njobs, s->njobs == 1 ? "" : "s",
+			s->jmax);
+	else
+		kt_info("running %zu test%s, as many at a time as fit %u host CPU%s by vCPU count",
+			s->njobs, s->njobs == 1 ? "" : "s", s->host_cpus,
+			s->host_cpus == 1 ? "" : "s");
 	if (!run_jobs(s)) {
 		report_interrupted(s, t0);
 		write_outputs(s);
@@ -769,8 +814,9 @@ static int cmd_test(int argc, char **argv)
 		KT_OPT("list", 0, NULL, "print what would run, one test per line, and boot nothing\n"
 				 "(-v: also what is filtered or dropped, and why)",
 		 kt_opt_flag, &s.list),
-		KT_OPT_RANGE("jobs", 'j', "N", "VMs at a time (default: allowed host CPUs; a TCG VM uses\n"
-				   "one host thread per vCPU)",
+		KT_OPT_RANGE("jobs", 'j', "N", "N VMs at a time (default: start VMs while their vCPUs\n"
+				   "fit the allowed host CPUs, since a TCG VM runs one host\n"
+				   "thread per vCPU; a VM larger than the host runs alone)",
 		 kt_opt_uint, &s.jmax, 1, 256),
 		KT_OPT("no-skip-mode", 0, NULL, "tests the host cannot run fail instead of being skipped",
 		 kt_opt_flag, &s.no_skip),

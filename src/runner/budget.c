@@ -45,6 +45,13 @@ static int cmp_longest(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+bool kt_job_fits(unsigned running, unsigned used, unsigned need, unsigned cpus)
+{
+	if (!running)
+		return true;
+	return used < cpus && need <= cpus - used;
+}
+
 void kt_budget_order(const struct kt_cand *c, size_t *idx, size_t n)
 {
 	ms_base = c;

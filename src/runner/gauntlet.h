@@ -158,6 +158,14 @@ double kt_cost_model(int cpus, int duration_s, bool host_only, bool sched_ext, b
  */
 void kt_budget_order(const struct kt_cand *c, size_t *idx, size_t n);
 /*
+ * Whether a job that needs `need` host CPUs (a TCG VM runs one host thread
+ * per vCPU under MTTCG) may start now beside `running` jobs that use `used`
+ * of the host's `cpus`: the first job always starts (one larger than the
+ * host runs alone), the others only while they fit.
+ */
+bool kt_job_fits(unsigned running, unsigned used, unsigned need, unsigned cpus);
+
+/*
  * Expected wall time of running c[i] with c[i].selected (or all when
  * all_) longest first (kt_budget_order) on `jobs` parallel slots, each
  * job going to the slot that frees first.

@@ -37,6 +37,9 @@ rc=0
 	rc=$?
 [ $rc = 1 ] || { cat "$tmp/err" >&2; fail "exit $rc, want 1"; }
 grep -q "fanning tests across 2 kernels" "$tmp/err" || { cat "$tmp/err"; fail "no fan-out"; }
+# Without -j, VMs are packed by vCPU count onto the allowed host CPUs.
+grep -q "running 4 tests, as many at a time as fit $(nproc) host CPUs\\? by vCPU count" "$tmp/err" ||
+	{ cat "$tmp/err"; fail "default packing by vCPUs"; }
 grep -q "^0 passed, 2 failed, 2 skipped, 0 inconclusive" "$tmp/err" ||
 	{ cat "$tmp/err"; fail "the summary goes to stderr under --format ktap"; }
 head -1 "$tmp/ktap" | grep -qx "KTAP version 1" || { cat "$tmp/ktap"; fail "stdout is not KTAP"; }

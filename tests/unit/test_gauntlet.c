@@ -304,6 +304,21 @@ static void cand(struct kt_cand *c, const char *name, const char *test, const ch
 	c->cost = cost;
 }
 
+/* ktstr test without -j: VMs packed onto the host CPUs by vCPU count. */
+UNIT_TEST(job_fits_by_vcpus)
+{
+	/* the first job always starts, even one larger than the host */
+	CHECK(kt_job_fits(0, 0, 8, 2));
+	/* two 1-vCPU VMs on 2 CPUs, not a third */
+	CHECK(kt_job_fits(1, 1, 1, 2));
+	CHECK(!kt_job_fits(2, 2, 1, 2));
+	/* a 4-vCPU VM beside a 1-vCPU one on 4 CPUs does not fit, a 3-vCPU one does */
+	CHECK(!kt_job_fits(1, 1, 4, 4));
+	CHECK(kt_job_fits(1, 1, 3, 4));
+	/* an oversized job already running leaves nothing free */
+	CHECK(!kt_job_fits(1, 8, 1, 2));
+}
+
 UNIT_TEST(gauntlet_budget)
 {
 	static const char *fl[] = {"llc"};
