@@ -249,6 +249,8 @@ struct session {
 	bool have_run;
 	const char *junit, *format; /* --junit PATH, --format text|ktap */
 	FILE *ktap;                 /* stdout when --format ktap (fd 1 goes to stderr) */
+	struct kt_ktap *kt;         /* the KTAP stream, once begun */
+	struct kt_case *cases;      /* job_cases() */
 	bool rerun;                 /* --rerun-failed */
 	struct kt_strv rerun_bins, rerun_names;
 	char *env_add[12];
@@ -566,6 +568,8 @@ static void report_interrupted(const struct session *s, uint64_t t0)
 			printf("  never ran: %s\n", s->jobs[i].name);
 }
 
+static void ktap_stream(struct session *s);
+
 /*
  * Whether the next job may start: -j N allows N at a time; without it the
  * host's CPUs are filled by vCPU count (two 4-vCPU VMs on a 2-core host
@@ -614,6 +618,7 @@ static bool run_jobs(struct session *s)
 			}
 			next++;
 		}
+		ktap_stream(s);
 		progress(s->tty, s->done, s->njobs, s->np, s->nf, s->ns, s->ni, s->jobs, s->njobs);
 		running -= (unsigned)poll_jobs(s);
 	}
@@ -625,16 +630,15 @@ static bool run_jobs(struct session *s)
 	return !kt_interrupted();
 }
 
-/* The jobs as the CI formats and the last-run record see them. */
-static void write_outputs(struct session *s)
+/* The jobs as the CI formats and the last-run record see them (s->cases). */
+static struct kt_case *job_cases(struct session *s)
 {
-	struct kt_case *c = kt_calloc(s->njobs ? s->njobs : 1, sizeof(*c));
-	char *err = NULL;
-
+	if (!s->cases)
+		s->cases = kt_calloc(s->njobs ? s->njobs : 1, sizeof(*s->cases));
 	for (size_t i = 0; i < s->njobs; i++) {
 		const struct job *j = &s->jobs[i];
 
-		c[i] = (struct kt_case){
+		s->cases[i] = (struct kt_case){
 		    .binary = j->bin,
 		    .name = j->name,
 		    .state = j->state != 2 ? KT_CASE_NOT_RUN
@@ -645,6 +649,24 @@ static void write_outputs(struct session *s)
 		    .output = sb_str(&s->jobs[i].out),
 		};
 	}
+	return s->cases;
+}
+
+/* --format ktap: print the results that are complete in document order. */
+static void ktap_stream(struct session *s)
+{
+	if (!s->ktap)
+		return;
+	if (!s->kt)
+		s->kt = kt_ktap_begin(s->ktap, job_cases(s), s->njobs);
+	kt_ktap_advance(s->kt, job_cases(s), false);
+}
+
+static void write_outputs(struct session *s)
+{
+	struct kt_case *c = job_cases(s);
+	char *err = NULL;
+
 	if (kt_last_run_write(c, s->njobs, &err)) {
 		kt_warn("--rerun-failed will not know this run: %s", err);
 		free(err);
@@ -654,9 +676,15 @@ static void write_outputs(struct session *s)
 		kt_err("--junit %s", err);
 		free(err);
 	}
-	if (s->ktap && kt_ktap_write(s->ktap, c, s->njobs))
-		kt_err("--format ktap: writing to stdout: %s", strerror(errno));
-	free(c);
+	if (s->ktap) {
+		if (!s->kt)
+			s->kt = kt_ktap_begin(s->ktap, c, s->njobs);
+		if (kt_ktap_end(s->kt, c))
+			kt_err("--format ktap: writing to stdout: %s", strerror(EIO));
+		s->kt = NULL;
+	}
+	free(s->cases);
+	s->cases = NULL;
 }
 
 /* --rerun-failed: the failed tests of the last run; their binaries when none are given. */

@@ -59,6 +59,17 @@ int kt_junit_write_file(const char *path, const struct kt_case *c, size_t n, cha
 
 /* Write the KTAP version 1 document for n cases. */
 int kt_ktap_write(FILE *f, const struct kt_case *c, size_t n);
+/*
+ * The same, streamed: begin prints the header (the plan needs only the
+ * binaries); advance prints, in document order, every case up to the first
+ * one still KT_CASE_NOT_RUN (all: every case, NOT_RUN as SKIP); end prints
+ * the rest and frees. c must hold the same n cases, in the same order, at
+ * every call. end returns 0 or -EIO when a write failed.
+ */
+struct kt_ktap;
+struct kt_ktap *kt_ktap_begin(FILE *f, const struct kt_case *c, size_t n);
+void kt_ktap_advance(struct kt_ktap *k, const struct kt_case *c, bool all);
+int kt_ktap_end(struct kt_ktap *k, const struct kt_case *c);
 
 /*
  * A line of test output as a KTAP diagnostic body: terminal-safe, and with

@@ -15,6 +15,11 @@
  *       not ok 2 ktstr/pinned
  *       ok 3 ktstr/too_big # SKIP topology needs 32 vCPUs ...
  *   not ok 1 ktstr-examples
+ *
+ * `ktstr test` streams it (kt_ktap_begin / kt_ktap_advance): a result line
+ * is printed as soon as it and every case before it in the document have
+ * ended, so a CI log shows results while the run goes on and the numbering
+ * stays in order however the parallel jobs finish.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -130,47 +135,102 @@ static bool add_case(struct sbuf *sb, const struct kt_case *c, size_t num)
 	return ok;
 }
 
-int kt_ktap_write(FILE *f, const struct kt_case *c, size_t n)
+struct kt_ktap {
+	FILE *f;
+	size_t n, pos;  /* cases; next position in order[] to print */
+	size_t *order;  /* case indices, grouped by binary in order of first appearance */
+	size_t suite;   /* suites opened so far */
+	size_t in_suite; /* cases printed in the open suite */
+	bool suite_ok;
+	int err;
+};
+
+/* Cases of one binary in the open suite: from position pos on. */
+static size_t suite_len(const struct kt_ktap *k, const struct kt_case *c, size_t pos)
+{
+	size_t m = 0;
+
+	while (pos + m < k->n &&
+	       !strcmp(c[k->order[pos + m]].binary, c[k->order[pos]].binary))
+		m++;
+	return m;
+}
+
+static const char *base_name(const char *bin)
+{
+	const char *b = strrchr(bin, '/');
+
+	return b ? b + 1 : bin;
+}
+
+struct kt_ktap *kt_ktap_begin(FILE *f, const struct kt_case *c, size_t n)
+{
+	struct kt_ktap *k = kt_calloc(1, sizeof(*k));
+	bool *taken = kt_calloc(n ? n : 1, sizeof(*taken));
+	size_t nsuites = 0;
+
+	k->f = f;
+	k->n = n;
+	k->order = kt_calloc(n ? n : 1, sizeof(*k->order));
+	for (size_t i = 0, o = 0; i < n; i++) {
+		if (taken[i])
+			continue;
+		nsuites++;
+		for (size_t j = i; j < n; j++)
+			if (!taken[j] && !strcmp(c[j].binary, c[i].binary)) {
+				taken[j] = true;
+				k->order[o++] = j;
+			}
+	}
+	free(taken);
+	if (fprintf(f, "KTAP version 1\n1..%zu\n", nsuites) < 0 || fflush(f))
+		k->err = -EIO;
+	return k;
+}
+
+void kt_ktap_advance(struct kt_ktap *k, const struct kt_case *c, bool all)
 {
 	struct sbuf sb = SBUF_INIT;
-	bool *done = kt_calloc(n ? n : 1, sizeof(*done));
-	size_t nsuites = 0, suite = 0;
-	int r = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		bool first = true;
+	while (k->pos < k->n) {
+		const struct kt_case *x = &c[k->order[k->pos]];
+		const char *base = base_name(x->binary);
 
-		for (size_t j = 0; j < i && first; j++)
-			first = strcmp(c[j].binary, c[i].binary) != 0;
-		nsuites += first;
-	}
-	sb_addf(&sb, "KTAP version 1\n1..%zu\n", nsuites);
-	for (size_t i = 0; i < n; i++) {
-		const char *bin = c[i].binary, *base = strrchr(bin, '/') ? strrchr(bin, '/') + 1 : bin;
-		size_t num = 0;
-		bool ok = true;
-
-		if (done[i])
-			continue;
-		for (size_t j = i; j < n; j++)
-			num += !strcmp(c[j].binary, bin);
-		sb_adds(&sb, INDENT "KTAP version 1\n" INDENT "# Subtest: ");
-		add_name(&sb, base);
-		sb_addf(&sb, "\n" INDENT "1..%zu\n", num);
-		num = 0;
-		for (size_t j = i; j < n; j++) {
-			if (strcmp(c[j].binary, bin))
-				continue;
-			done[j] = true;
-			ok &= add_case(&sb, &c[j], ++num);
+		if (!all && x->state == KT_CASE_NOT_RUN)
+			break;
+		if (!k->in_suite) {
+			sb_adds(&sb, INDENT "KTAP version 1\n" INDENT "# Subtest: ");
+			add_name(&sb, base);
+			sb_addf(&sb, "\n" INDENT "1..%zu\n", suite_len(k, c, k->pos));
+			k->suite_ok = true;
+			k->suite++;
 		}
-		sb_addf(&sb, "%s %zu ", ok ? "ok" : "not ok", ++suite);
-		add_name(&sb, base);
-		sb_adds(&sb, "\n");
+		k->suite_ok &= add_case(&sb, x, ++k->in_suite);
+		k->pos++;
+		if (k->pos == k->n || strcmp(c[k->order[k->pos]].binary, x->binary)) {
+			sb_addf(&sb, "%s %zu ", k->suite_ok ? "ok" : "not ok", k->suite);
+			add_name(&sb, base);
+			sb_adds(&sb, "\n");
+			k->in_suite = 0;
+		}
 	}
-	if (fwrite(sb_str(&sb), 1, sb.len, f) != sb.len || fflush(f))
-		r = -EIO;
+	if (sb.len && (fwrite(sb_str(&sb), 1, sb.len, k->f) != sb.len || fflush(k->f)))
+		k->err = -EIO;
 	sb_free(&sb);
-	free(done);
+}
+
+int kt_ktap_end(struct kt_ktap *k, const struct kt_case *c)
+{
+	int r;
+
+	kt_ktap_advance(k, c, true);
+	r = k->err;
+	free(k->order);
+	free(k);
 	return r;
+}
+
+int kt_ktap_write(FILE *f, const struct kt_case *c, size_t n)
+{
+	return kt_ktap_end(kt_ktap_begin(f, c, n), c);
 }

@@ -373,3 +373,44 @@ UNIT_TEST(multikernel_sidecar_run_dir)
 	unsetenv("KTSTR_PROJECT_COMMIT");
 	kt_sidecar_free(&sc);
 }
+
+/*
+ * Streamed KTAP (ktstr test --format ktap): a case is printed once it and
+ * every case before it in the document have ended; the whole stream is the
+ * document kt_ktap_write prints, whatever order the jobs finished in.
+ */
+UNIT_TEST(ciformat_ktap_stream)
+{
+	struct kt_case c[] = {
+	    {.binary = "/b/one", .name = "ktstr/a", .state = KT_CASE_NOT_RUN,
+	     .verdict = KT_VERDICT_PASS},
+	    {.binary = "/b/two", .name = "ktstr/b", .state = KT_CASE_NOT_RUN},
+	    {.binary = "/b/one", .name = "ktstr/c", .state = KT_CASE_NOT_RUN,
+	     .verdict = KT_VERDICT_PASS},
+	};
+	char *buf = NULL, *whole;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct kt_ktap *k = kt_ktap_begin(f, c, 3);
+
+	/* the header only: "one" is the first suite and ktstr/a is running */
+	c[2].state = KT_CASE_DONE;
+	kt_ktap_advance(k, c, false);
+	fflush(f);
+	CHECK_STR_EQ(buf, "KTAP version 1\n1..2\n");
+	/* ktstr/a ends: a and c (suite one) follow, suite two waits for b */
+	c[0].state = KT_CASE_DONE;
+	kt_ktap_advance(k, c, false);
+	fflush(f);
+	CHECK_STR_EQ(buf, "KTAP version 1\n1..2\n"
+			  "    KTAP version 1\n    # Subtest: one\n    1..2\n"
+			  "    ok 1 ktstr/a\n    ok 2 ktstr/c\nok 1 one\n");
+	/* the end prints b, never run, as a skip */
+	CHECK_INT_EQ(kt_ktap_end(k, c), 0);
+	fclose(f);
+	whole = render(kt_ktap_write, c, 3);
+	CHECK_STR_EQ(buf, whole);
+	CHECK_STR_CONTAINS(buf, "    ok 1 ktstr/b # SKIP");
+	free(whole);
+	free(buf);
+}
