@@ -49,6 +49,7 @@ struct kt_mon {
 	uint64_t *off;
 	/* alerts */
 	unsigned alert_after;
+	bool alert_scx_only; /* kt_mon_alert_needs_scx */
 	kt_mon_alert_fn alert_fn;
 	void *alert_ctx;
 	bool alerted;
@@ -222,6 +223,11 @@ void kt_mon_on_alert(struct kt_mon *mon, unsigned after, kt_mon_alert_fn fn, voi
 	mon->alert_ctx = ctx;
 }
 
+void kt_mon_alert_needs_scx(struct kt_mon *mon, bool on)
+{
+	mon->alert_scx_only = on;
+}
+
 bool kt_mon_alerted(const struct kt_mon *mon)
 {
 	return mon->alerted;
@@ -308,6 +314,10 @@ static void alert(struct kt_mon *mon, struct tracker *t, enum kt_mon_alert_kind 
 	struct kt_mon_alert a = {kind, cpu, t->run, at, mon->s[at].t_ms, value, .pid = -1};
 
 	if (!mon->alert_fn || t->alerted || t->run < mon->alert_after)
+		return;
+	/* held back, not spent, while no sched_ext scheduler is attached */
+	if (mon->alert_scx_only && mon->s[at].scx_state >= 0 &&
+	    mon->s[at].scx_state != KT_MON_SCX_ENABLED)
 		return;
 	if (kind == KT_MON_ALERT_WAIT) {
 		const struct kt_mon_cpu *x = &mon->s[at].cpu[cpu];

@@ -72,6 +72,9 @@ struct kt_mon_cpu {
 	char wait_comm[16];
 };
 
+/* scx_ops_enable_state_var (6.12) / scx_enable_state_var: SCX_ENABLED */
+#define KT_MON_SCX_ENABLED 1
+
 struct kt_mon_sample {
 	uint64_t t_ms;	       /* since the monitor started (VM start) */
 	bool valid;	       /* every CPU was read */
@@ -129,6 +132,13 @@ struct kt_mon *kt_mon_new(struct kt_gk *gk, unsigned ncpu, const struct kt_mon_l
 void kt_mon_free(struct kt_mon *mon);
 struct kt_gk *kt_mon_gk(struct kt_mon *mon);
 void kt_mon_on_alert(struct kt_mon *mon, unsigned after, kt_mon_alert_fn fn, void *ctx);
+/*
+ * Alerts only from samples where the guest's sched_ext scheduler is
+ * attached (scx_state KT_MON_SCX_ENABLED, or unknown): for a run with a
+ * sched_ext scheduler, whose dump (SysRq-D) is empty before it attaches.
+ * A run that builds up earlier alerts at the first sample after it attached.
+ */
+void kt_mon_alert_needs_scx(struct kt_mon *mon, bool on);
 bool kt_mon_alerted(const struct kt_mon *mon);
 
 /*

@@ -861,8 +861,12 @@ enum kt_verdict kt_run_test_host(const struct ktstr_test *t, const struct kt_run
 		cfg.on_tick = on_tick;
 		cfg.tick_ms = kt_hostmon_interval_ms();
 		c.ncpu = (unsigned)kt_topo_spec_cpus(&plan.topo);
-		if (c.mon && kt_hostmon_mon(c.mon))
+		if (c.mon && kt_hostmon_mon(c.mon)) {
 			kt_mon_on_alert(kt_hostmon_mon(c.mon), KT_ALERT_AFTER, on_alert, &c);
+			/* a sched_ext run's dump is empty before the scheduler attaches */
+			kt_mon_alert_needs_scx(kt_hostmon_mon(c.mon),
+					       plan.sched && plan.sched->binary);
+		}
 	}
 	c.bm = kt_bpfmap_new(t, plan.duration_s, k.vmlinux);
 	if (c.bm)

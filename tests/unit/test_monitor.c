@@ -867,3 +867,47 @@ UNIT_TEST(mon_runnable_wait_unknown_keeps_run)
 	CHECK_INT_EQ(kt_mon_judge(mon, NULL), KT_VERDICT_PASS);
 	kt_mon_free(mon);
 }
+
+/*
+ * A run with a sched_ext scheduler alerts only once the scheduler is
+ * attached: an imbalance building while it is still loading (SysRq-D would
+ * dump nothing) is held back, not spent, and alerts at the first sample
+ * after the scheduler attached if it lasts that long.
+ */
+UNIT_TEST(mon_alert_waits_for_scx)
+{
+	struct kt_assert a = {.max_imbalance_ratio = KT_SOME_F64(1.0)};
+	struct alerts al = {0};
+	struct kt_mon *mon = new_mon(2, &a);
+	struct kt_mon_cpu cpu[2] = {{.nr_running = 3}, {.nr_running = 0}};
+	struct kt_mon_sample s = {.valid = true, .scx_exit_kind = -1, .cpu = cpu};
+
+	kt_mon_on_alert(mon, 3, on_alert, &al);
+	kt_mon_alert_needs_scx(mon, true);
+	for (int i = 0; i < 5; i++) {
+		s.t_ms = 100 * (uint64_t)i;
+		s.scx_state = 3; /* SCX_OPS_DISABLED: nothing attached yet */
+		cpu[0].rq_clock = cpu[1].rq_clock = 1000000 * s.t_ms;
+		kt_mon_add(mon, &s);
+	}
+	CHECK_INT_EQ(al.n, 0);
+	s.t_ms = 500;
+	s.scx_state = KT_MON_SCX_ENABLED;
+	kt_mon_add(mon, &s);
+	CHECK_INT_EQ(al.n, 1);
+	CHECK_INT_EQ(al.last.kind, KT_MON_ALERT_IMBALANCE);
+	CHECK_INT_EQ(al.last.run, 6);
+	kt_mon_free(mon);
+
+	/* without a sched_ext scheduler (EEVDF) the state does not matter */
+	al.n = 0;
+	mon = new_mon(2, &a);
+	kt_mon_on_alert(mon, 3, on_alert, &al);
+	for (int i = 0; i < 3; i++) {
+		s.t_ms = 100 * (uint64_t)i;
+		s.scx_state = 3;
+		kt_mon_add(mon, &s);
+	}
+	CHECK_INT_EQ(al.n, 1);
+	kt_mon_free(mon);
+}
