@@ -5,6 +5,8 @@
 # rq clock advances, no threshold violated, no stuck CPU, and the reader's
 # KASLR view (2 MiB-aligned slides; test_kaslr.sh checks them against the
 # guest's own).
+# The runnable wait is read on every vCPU and stays far below half the
+# watchdog timeout under scx_simple (none under EEVDF).
 # KTSTR_MONITOR=0 leaves the object out.
 set -eu
 : "${KTSTR_BIN:?}"
@@ -56,6 +58,29 @@ import glob, json, sys
 m = json.load(open(glob.glob(sys.argv[1] + "/*.ktstr.json")[0]))["monitor"]
 if not any(x.get("scx_state") == 1 for x in m["samples"]):
     sys.exit("simple_steady: scx_ops_enable_state never ENABLED in the samples")
+PY
+# the runnable wait is read on every vCPU: scx_simple's tasks wait far below
+# half its watchdog timeout (30 s: no .watchdog_timeout_s under TCG); under
+# EEVDF no sched_ext task is runnable and no timeout is set
+python3 - "$tmp/simple_steady" "$tmp/eevdf_steady" <<'PY'
+import glob, json, sys
+for d, scx in ((sys.argv[1], True), (sys.argv[2], False)):
+    m = json.load(open(glob.glob(d + "/*.ktstr.json")[0]))["monitor"]
+    s = m["summary"]
+    valid = [x for x in m["samples"] if x["valid"]]
+    known = [x["cpus"][c][5] for x in valid for c in range(2) if x["cpus"][c][5] is not None]
+    if len(known) < 0.9 * 2 * len(valid):
+        sys.exit(f"{d}: runnable wait unknown in {2 * len(valid) - len(known)} of {2 * len(valid)} readings")
+    if scx:
+        if s["watchdog_timeout_ms"] != 30000:
+            sys.exit(f"simple_steady: watchdog_timeout_ms {s['watchdog_timeout_ms']}, want 30000")
+        w = s["max_runnable_wait"]
+        if w is None or not 0 < w["wait_ms"] < w["limit_ms"] or max(known) != w["wait_ms"]:
+            sys.exit(f"simple_steady: max_runnable_wait {w}")
+        print(f"simple_steady: longest runnable wait {w['wait_ms']} ms ({w['comm']}[{w['pid']}] on cpu{w['cpu']}), "
+              f"limit {w['limit_ms']} ms; {len(known)} readings")
+    elif s["watchdog_timeout_ms"] is not None or max(known) != 0:
+        sys.exit(f"eevdf_steady: watchdog {s['watchdog_timeout_ms']}, runnable wait {max(known)}")
 PY
 KTSTR_MONITOR=0 KTSTR_SIDECAR_DIR=$tmp/off "$suite" --exact ktstr/eevdf_steady >"$tmp/off.out" 2>&1
 python3 -c "
