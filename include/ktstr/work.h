@@ -244,6 +244,11 @@ struct kt_worker_report {
 	uint64_t vmstat_numa_pages_migrated;
 	struct kt_exit_info exit_info; /* kind NONE: key omitted */
 	bool is_messenger;
+	/*
+	 * PipeIo, CachePipe, FutexPingPong: the worker's exchange pair, from 1
+	 * (the two workers of a pair share it); 0 for other work types.
+	 */
+	uint32_t exchange_pair;
 };
 
 #endif

@@ -124,10 +124,11 @@ struct kt_check_ctx {
 /* Some worker has schedstat numbers (pcount > 0): the kernel accounts run_delay. */
 bool kt_workers_have_schedstat(const struct kt_worker_report *r, size_t n);
 /*
- * The spread's ends (*min, *max): per class of workers allowed on the same
- * CPUs and in the same role (a fan-out messenger apart), the judged shares (waited runnable with schedstat, else off-CPU);
- * the class with the widest spread among those of 2+ workers. Returns the
- * size of the largest class (under 2: nothing to compare).
+ * The spread's ends (*min, *max): per class of units (a worker, or an
+ * exchange pair judged as one) allowed on the same CPUs and in the same role
+ * (a fan-out messenger apart), the judged shares (waited runnable with
+ * schedstat, else off-CPU); the class with the widest spread among those of
+ * 2+ units. Returns the size of the largest class (under 2: nothing to compare).
  */
 size_t kt_wait_spread(const struct kt_worker_report *r, size_t n, double *min, double *max);
 /* Share of its wall time a worker waited runnable (run_delay / wall, percent, <= 100). */

@@ -321,8 +321,10 @@ void kt_worker_evidence_format(const struct kt_worker_report *r, size_t n, struc
 		double off =
 		    w->wall_time_ns ? (double)w->off_cpu_ns * 100.0 / (double)w->wall_time_ns : 0;
 
-		sb_addf(sb, "\n    tid %d%s: off-CPU %.0f%% of ", (int)w->tid,
-			w->is_messenger ? " (messenger)" : "", off);
+		sb_addf(sb, "\n    tid %d%s", (int)w->tid, w->is_messenger ? " (messenger)" : "");
+		if (w->exchange_pair)
+			sb_addf(sb, " (pair %u)", (unsigned)w->exchange_pair);
+		sb_addf(sb, ": off-CPU %.0f%% of ", off);
 		fmt_secs(sb, w->wall_time_ns);
 		sb_adds(sb, "; kernel: ran ");
 		fmt_secs(sb, w->schedstat_cpu_time_ns);

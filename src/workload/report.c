@@ -160,6 +160,7 @@ json_t *kt_worker_report_to_json(const struct kt_worker_report *r)
 	if (r->exit_info.kind != KT_EXIT_NONE)
 		json_object_set_new(o, "exit_info", exit_info_json(&r->exit_info));
 	json_object_set_new(o, "is_messenger", json_boolean(r->is_messenger));
+	json_object_set_new(o, "exchange_pair", json_integer(r->exchange_pair));
 	return o;
 }
 
@@ -233,7 +234,8 @@ char *kt_worker_report_to_string(const struct kt_worker_report *r)
 	default:
 		break;
 	}
-	sb_addf(&sb, ",\"is_messenger\":%s}", r->is_messenger ? "true" : "false");
+	sb_addf(&sb, ",\"is_messenger\":%s,\"exchange_pair\":%u}", r->is_messenger ? "true" : "false",
+		(unsigned)r->exchange_pair);
 #undef U
 	return sb_steal(&sb);
 }
@@ -339,7 +341,7 @@ static int parse_exit_info(const json_t *v, struct kt_exit_info *e, char **err)
 int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, char **err)
 {
 	struct kt_worker_report r;
-	uint64_t tid;
+	uint64_t tid, pair = 0;
 	json_t *v;
 	int rc;
 
@@ -371,6 +373,10 @@ int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, ch
 			    err);
 	rc = rc ?: get_bool(j, "completed", true, &r.completed, err);
 	rc = rc ?: get_bool(j, "is_messenger", false, &r.is_messenger, err);
+	rc = rc ?: get_u64(j, "exchange_pair", false, &pair, err);
+	if (!rc && pair > UINT32_MAX)
+		rc = fail(err, "worker report: '%s' out of range", "exchange_pair");
+	r.exchange_pair = (uint32_t)pair;
 	if (rc)
 		goto out;
 

@@ -323,6 +323,9 @@ void kt_worker_main(const struct kt_worker_ctx *ctx, struct kt_worker_report *re
 	rep->is_messenger =
 	    kt_work_group_size(&cfg->work) > 0 && ctx->group_idx == 0 &&
 	    (cfg->work.type == KT_WORK_FUTEX_FAN_OUT || cfg->work.type == KT_WORK_FAN_OUT_COMPUTE);
+	if (cfg->work.type == KT_WORK_PIPE_IO || cfg->work.type == KT_WORK_CACHE_PIPE ||
+	    cfg->work.type == KT_WORK_FUTEX_PING_PONG)
+		rep->exchange_pair = ctx->idx / 2 + 1;
 
 	if (ctx->has_affinity)
 		kw_set_affinity_set(&ctx->affinity);

@@ -1162,7 +1162,8 @@ UNIT_TEST(check_spread_compares_same_affinity_only)
 	kt_check_not_starved(r, 2, NULL, &res);
 	expect_inconclusive(&res, KT_DETAIL_UNFAIR,
 			    "spread: no two of the 2 workers were allowed on the same CPUs in the "
-			    "same role, so no two fair shares compare");
+			    "same role (a fan-out messenger is judged apart, an exchange pair as "
+			    "one), so no two fair shares compare");
 }
 
 /*
@@ -1202,7 +1203,8 @@ UNIT_TEST(check_spread_messenger_apart)
 	kt_check_not_starved(r, 2, NULL, &res);
 	expect_inconclusive(&res, KT_DETAIL_UNFAIR,
 			    "spread: no two of the 2 workers were allowed on the same CPUs in the "
-			    "same role, so no two fair shares compare");
+			    "same role (a fan-out messenger is judged apart, an exchange pair as "
+			    "one), so no two fair shares compare");
 	kt_assert_result_clear(&res);
 	/* Two messengers compare: 21 % against 60 % fails. */
 	r[1] = r[0];
@@ -1210,5 +1212,59 @@ UNIT_TEST(check_spread_messenger_apart)
 	r[1].schedstat_run_delay_ns = 600000000ull;
 	kt_check_not_starved(r, 2, NULL, &res);
 	CHECK_INT_EQ(res.n_details, 1);
+	kt_assert_result_clear(&res);
+}
+
+/*
+ * An exchange pair (PipeIo, CachePipe, FutexPingPong) is judged as one: one
+ * partner's wait for a CPU is the other's sleep on the pipe (scx_simple,
+ * cache_pipe_io_compute_imbalance on 4 vCPUs: one pair 14 % / 46 %, the other
+ * 28 % / 32 %; both pairs 30 %). Pairs apart from each other still fail.
+ */
+UNIT_TEST(check_spread_exchange_pair_as_one)
+{
+	static const double wait[4] = {14, 46, 28, 32};
+	struct kt_worker_report r[4];
+	struct kt_assert_result res;
+	const char *msg;
+
+	for (int i = 0; i < 4; i++) {
+		r[i] = mk(30 + i, 1024, 70, i);
+		r[i].exchange_pair = (uint32_t)(i / 2 + 1);
+		r[i].schedstat_run_count = 1000;
+		r[i].schedstat_run_delay_ns = (uint64_t)(wait[i] * 1e7);
+		kt_cpuset_parse("0-3", &r[i].allowed_cpus);
+	}
+	kt_check_not_starved(r, 4, NULL, &res);
+	expect_pass(&res);
+	CHECK_DBL_NEAR(res.stats.cgroups[0].spread, 0, 1e-9);
+	CHECK_DBL_NEAR(res.stats.cgroups[0].min_wait_pct, 30, 1e-9);
+	kt_assert_result_clear(&res);
+	/* Pair 2 waits 60 % against pair 1's 30 %: unfair, the pairs named. */
+	r[2].schedstat_run_delay_ns = 500000000ull;
+	r[3].schedstat_run_delay_ns = 700000000ull;
+	kt_check_not_starved(r, 4, NULL, &res);
+	CHECK_INT_EQ(res.n_details, 1);
+	msg = res.n_details ? res.details[0].message : "";
+	CHECK(kt_startswith(msg, "unfair cgroup: spread=30% (30-60%) 4 workers on 4 cpus"));
+	CHECK(strstr(msg, "\n    tid 30 (pair 1): off-CPU 70% of 1.00s") != NULL);
+	CHECK(strstr(msg, "\n    tid 33 (pair 2): off-CPU 70%") != NULL);
+	kt_assert_result_clear(&res);
+	/* One pair alone: nothing to compare it with. */
+	kt_check_not_starved(r, 2, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_UNFAIR,
+			    "spread: no two of the 2 workers were allowed on the same CPUs in the "
+			    "same role (a fan-out messenger is judged apart, an exchange pair as "
+			    "one), so no two fair shares compare");
+	kt_assert_result_clear(&res);
+	/* Partners on different CPUs are judged one by one (no pair unit). */
+	kt_cpuset_zero(&r[1].allowed_cpus);
+	kt_cpuset_set(&r[1].allowed_cpus, 1);
+	r[2].schedstat_run_delay_ns = r[3].schedstat_run_delay_ns = 300000000ull;
+	kt_check_not_starved(r, 4, NULL, &res);
+	/* units: 30 alone (14 %), 31 alone on cpu1, pair 2 (30 %): spread 16 % */
+	CHECK_INT_EQ(res.n_details, 1);
+	msg = res.n_details ? res.details[0].message : "";
+	CHECK(kt_startswith(msg, "unfair cgroup: spread=16% (14-30%)"));
 	kt_assert_result_clear(&res);
 }

@@ -159,6 +159,7 @@ static void fill_report(struct kt_worker_report *r)
 	r->numa_pages[1] = (struct kt_numa_pages){1, 5};
 	r->vmstat_numa_pages_migrated = 3;
 	r->is_messenger = true;
+	r->exchange_pair = 3;
 	kt_cpuset_set(&r->allowed_cpus, 1);
 	kt_cpuset_set(&r->allowed_cpus, 2);
 }
@@ -190,6 +191,8 @@ UNIT_TEST(workload_report_json_roundtrip)
 	CHECK_INT_EQ(b.migrations[1].from_cpu, 3);
 	CHECK_INT_EQ(b.numa_pages[1].node, 1);
 	CHECK(b.is_messenger);
+	CHECK_STR_CONTAINS(txt, "\"is_messenger\":true,\"exchange_pair\":3}");
+	CHECK_INT_EQ(b.exchange_pair, 3);
 	CHECK_INT_EQ(b.max_gap_on_cpu_ms, 12);
 	free(txt);
 	free(txt2);
@@ -576,6 +579,14 @@ UNIT_TEST(workload_all_types_run)
 			CHECK(r[0].is_messenger);
 			CHECK(!r[1].is_messenger);
 			CHECK(r[1].wake_sample_total > 0);
+		}
+		/* Exchange pairs: workers 0,1 are pair 1, workers 2,3 pair 2. */
+		if (t == KT_WORK_PIPE_IO || t == KT_WORK_CACHE_PIPE || t == KT_WORK_FUTEX_PING_PONG) {
+			CHECK(n >= 2 && r[0].exchange_pair == 1 && r[1].exchange_pair == 1);
+			if (n >= 4)
+				CHECK(r[2].exchange_pair == 2 && r[3].exchange_pair == 2);
+		} else {
+			CHECK(!r[0].exchange_pair);
 		}
 		if (t == KT_WORK_IO_SYNC)
 			io_pid = r[0].tid;
