@@ -86,6 +86,17 @@ grep -Eq "^  unfair cgroup: spread=[0-9]+% \([0-9]+-[0-9]+%\) 3 workers on 2 cpu
 	fail "unfair_evidence: not one evidence line per worker"
 grep -Eq '^      cpu[01]: tasks waited [0-9.]+s in its queue, went idle [0-9]+ times; balancing over \{0-1\}: [1-9][0-9]* runs, ' "$tmp/log" ||
 	fail "unfair_evidence: no balancer counters (kernel.sched_schedstats off?)"
+# Roles in the evidence: the messenger apart, the exchange pairs as units.
+rc=0; "$bin" --exact ktstr/unfair_roles >"$tmp/log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "unfair_roles: exit $rc, want 1"
+grep -Eq '^  unfair cgroup: spread=[0-9]+% \([0-9]+-[0-9]+%\) 5 workers on [12] cpus \(threshold 0.01%\)$' "$tmp/log" ||
+	fail "unfair_roles: the fan-out group's receivers did not fail"
+[ "$(grep -Ec '^      tid [0-9]+ \(messenger\): off-CPU ' "$tmp/log")" = 1 ] ||
+	fail "unfair_roles: not one messenger in the evidence"
+for p in 1 2; do
+	[ "$(grep -Ec "^      tid [0-9]+ \(pair $p\): off-CPU " "$tmp/log")" = 2 ] ||
+		fail "unfair_roles: pair $p not named on its two workers"
+done
 
 # The body's own check fails: recorded as a body failure during the workload.
 rc=0; "$bin" --exact ktstr/body_check_fails >"$tmp/log" 2>&1 || rc=$?

@@ -312,3 +312,22 @@ KTSTR_TEST(simple_stats_snapshots, .scheduler = &scx_simple, .llcs = 1, .cores =
 {
 	return ktstr_run_canned(ctx, "steady");
 }
+
+/* ---- calib (#8): who the spread compares ---------------------------------- */
+
+/*
+ * Roles in a spread failure (tests/vm/test_testapi_failures.sh): with a
+ * 0.01 % limit both groups fail on any scheduler, and the guest's evidence
+ * must name the fan-out messenger (judged apart from its receivers) and the
+ * exchange pairs (each judged as one unit), so worker reports carry both
+ * roles from the workers through the guest to the check.
+ */
+KTSTR_TEST(unfair_roles, .cores = 2, .duration_s = 1,
+	   .assert = {.max_spread_pct = KTSTR_F64(0.01)})
+{
+	return ktstr_execute_defs(
+	    ctx, KTSTR_DEFS({.name = "cg_fan",
+			     .works = {{.work.type = KT_WORK_FUTEX_FAN_OUT, .num_workers = 5}}},
+			    {.name = "cg_pipe",
+			     .works = {{.work.type = KT_WORK_PIPE_IO, .num_workers = 4}}}));
+}
