@@ -1130,6 +1130,19 @@ UNIT_TEST(check_spread_ignores_chosen_sleep)
 	kt_assert_result_clear(&res);
 }
 
+/* Two workers that are no two units of one class: the spread cannot compare. */
+#define NO_TWO_UNITS                                                                       \
+	"spread: no two of the 2 workers were allowed on the same CPUs in the same role (a "   \
+	"fan-out messenger is judged apart, an exchange pair as one), so no two fair shares " \
+	"compare"
+
+/* The one detail of res (a failure), "" after a CHECK failure when there is none. */
+static const char *one_detail(const struct kt_assert_result *res)
+{
+	CHECK_INT_EQ(res->n_details, 1);
+	return res->n_details ? res->details[0].message : "";
+}
+
 /*
  * Workers pinned to different CPUs (random single-CPU affinities) have
  * different fair shares by construction: only workers allowed on the same
@@ -1161,9 +1174,7 @@ UNIT_TEST(check_spread_compares_same_affinity_only)
 	kt_cpuset_set(&r[1].allowed_cpus, 2);
 	kt_check_not_starved(r, 2, NULL, &res);
 	expect_inconclusive(&res, KT_DETAIL_UNFAIR,
-			    "spread: no two of the 2 workers were allowed on the same CPUs in the "
-			    "same role (a fan-out messenger is judged apart, an exchange pair as "
-			    "one), so no two fair shares compare");
+			    NO_TWO_UNITS);
 }
 
 /*
@@ -1177,7 +1188,7 @@ UNIT_TEST(check_spread_messenger_apart)
 	static const double wait[5] = {21, 40, 39, 40, 39};
 	struct kt_worker_report r[5];
 	struct kt_assert_result res;
-	char *msg;
+	const char *msg;
 
 	for (int i = 0; i < 5; i++) {
 		r[i] = mk(20 + i, 1024, i ? 97 : 21, i % 4);
@@ -1193,8 +1204,7 @@ UNIT_TEST(check_spread_messenger_apart)
 	/* Receivers apart from each other: a failure, the messenger named. */
 	r[1].schedstat_run_delay_ns = 100000000ull;
 	kt_check_not_starved(r, 5, NULL, &res);
-	CHECK_INT_EQ(res.n_details, 1);
-	msg = res.n_details ? res.details[0].message : "";
+	msg = one_detail(&res);
 	CHECK(kt_startswith(msg, "unfair cgroup: spread=30% (10-40%) 5 workers on 4 cpus"));
 	CHECK(strstr(msg, "\n    tid 20 (messenger): off-CPU 21% of 1.00s") != NULL);
 	CHECK(strstr(msg, "\n    tid 21: off-CPU 97%") != NULL);
@@ -1202,9 +1212,7 @@ UNIT_TEST(check_spread_messenger_apart)
 	/* A messenger and one receiver: no two in one role. */
 	kt_check_not_starved(r, 2, NULL, &res);
 	expect_inconclusive(&res, KT_DETAIL_UNFAIR,
-			    "spread: no two of the 2 workers were allowed on the same CPUs in the "
-			    "same role (a fan-out messenger is judged apart, an exchange pair as "
-			    "one), so no two fair shares compare");
+			    NO_TWO_UNITS);
 	kt_assert_result_clear(&res);
 	/* Two messengers compare: 21 % against 60 % fails. */
 	r[1] = r[0];
@@ -1244,8 +1252,7 @@ UNIT_TEST(check_spread_exchange_pair_as_one)
 	r[2].schedstat_run_delay_ns = 500000000ull;
 	r[3].schedstat_run_delay_ns = 700000000ull;
 	kt_check_not_starved(r, 4, NULL, &res);
-	CHECK_INT_EQ(res.n_details, 1);
-	msg = res.n_details ? res.details[0].message : "";
+	msg = one_detail(&res);
 	CHECK(kt_startswith(msg, "unfair cgroup: spread=30% (30-60%) 4 workers on 4 cpus"));
 	CHECK(strstr(msg, "\n    tid 30 (pair 1): off-CPU 70% of 1.00s") != NULL);
 	CHECK(strstr(msg, "\n    tid 33 (pair 2): off-CPU 70%") != NULL);
@@ -1253,9 +1260,7 @@ UNIT_TEST(check_spread_exchange_pair_as_one)
 	/* One pair alone: nothing to compare it with. */
 	kt_check_not_starved(r, 2, NULL, &res);
 	expect_inconclusive(&res, KT_DETAIL_UNFAIR,
-			    "spread: no two of the 2 workers were allowed on the same CPUs in the "
-			    "same role (a fan-out messenger is judged apart, an exchange pair as "
-			    "one), so no two fair shares compare");
+			    NO_TWO_UNITS);
 	kt_assert_result_clear(&res);
 	/* Partners on different CPUs are judged one by one (no pair unit). */
 	kt_cpuset_zero(&r[1].allowed_cpus);
@@ -1263,8 +1268,7 @@ UNIT_TEST(check_spread_exchange_pair_as_one)
 	r[2].schedstat_run_delay_ns = r[3].schedstat_run_delay_ns = 300000000ull;
 	kt_check_not_starved(r, 4, NULL, &res);
 	/* units: 30 alone (14 %), 31 alone on cpu1, pair 2 (30 %): spread 16 % */
-	CHECK_INT_EQ(res.n_details, 1);
-	msg = res.n_details ? res.details[0].message : "";
+	msg = one_detail(&res);
 	CHECK(kt_startswith(msg, "unfair cgroup: spread=16% (14-30%)"));
 	kt_assert_result_clear(&res);
 }
