@@ -1257,11 +1257,22 @@ UNIT_TEST(check_spread_exchange_pair_as_one)
 	CHECK(strstr(msg, "\n    tid 30 (pair 1): off-CPU 70% of 1.00s") != NULL);
 	CHECK(strstr(msg, "\n    tid 33 (pair 2): off-CPU 70%") != NULL);
 	kt_assert_result_clear(&res);
-	/* One pair alone: nothing to compare it with. */
+	/* One pair alone is one unit, like a lone worker: nothing to compare, a pass. */
 	kt_check_not_starved(r, 2, NULL, &res);
-	expect_inconclusive(&res, KT_DETAIL_UNFAIR,
-			    NO_TWO_UNITS);
+	expect_pass(&res);
 	kt_assert_result_clear(&res);
+	/* A pair and a worker on another CPU: two units in no common class. */
+	r[2].exchange_pair = 0;
+	kt_cpuset_zero(&r[2].allowed_cpus);
+	kt_cpuset_set(&r[2].allowed_cpus, 2);
+	kt_check_not_starved(r, 3, NULL, &res);
+	expect_inconclusive(&res, KT_DETAIL_UNFAIR,
+			    "spread: no two of the 3 workers were allowed on the same CPUs in the same "
+			    "role (a fan-out messenger is judged apart, an exchange pair as one), so no "
+			    "two fair shares compare");
+	kt_assert_result_clear(&res);
+	kt_cpuset_parse("0-3", &r[2].allowed_cpus);
+	r[2].exchange_pair = 2;
 	/* Partners on different CPUs are judged one by one (no pair unit). */
 	kt_cpuset_zero(&r[1].allowed_cpus);
 	kt_cpuset_set(&r[1].allowed_cpus, 1);
