@@ -198,11 +198,6 @@ static bool env_is(const char *name, const char *v1, const char *v2)
 	return v && (!strcmp(v, v1) || (v2 && !strcmp(v, v2)));
 }
 
-/*
- * TCG threading for this guest (kt_tcg_multi_decide): CONFIG_JUMP_LABEL
- * read from the kernel as the watchdog reads HZ (IKCONFIG in vmlinux, a
- * config beside the image). Returns the one-line reason (malloc'd).
- */
 /* The directory of the kernel's files (a cache entry keeps its config there), or NULL. */
 static char *kernel_dir(const struct kt_vm_config *cfg)
 {
@@ -217,6 +212,11 @@ static char *kernel_dir(const struct kt_vm_config *cfg)
 	return dir;
 }
 
+/*
+ * TCG threading for this guest (kt_tcg_multi_decide): CONFIG_JUMP_LABEL
+ * read from the kernel as the watchdog reads HZ (IKCONFIG in vmlinux, a
+ * config beside the image). Returns the one-line reason (malloc'd).
+ */
 static char *tcg_threading(const struct kt_vm_config *cfg, struct boot *b)
 {
 	char *dir = kernel_dir(cfg), *src, *why;
