@@ -38,6 +38,8 @@ for t in tests/vm/test_*.sh; do
 		fail=$((fail + 1)); failed+=("$name")
 		printf 'FAIL %s (%.1fs)\n' "$name" "$(echo "$(date +%s.%N) - $start" | bc)"
 		sed 's/^/    | /' "$logdir/$name.log" | tail -40
+		# the script's own verdict lines, which a long log pushes out of the tail
+		grep -E '(^|: )FAIL: ' "$logdir/$name.log" | head -5 | sed 's/^/    > /'
 	fi
 done
 echo "$pass passed, $fail failed"
