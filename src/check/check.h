@@ -200,5 +200,16 @@ void kt_lb_stats_format(const struct kt_lb_stats *a, const struct kt_lb_stats *b
  * over the run (segments and the share per CPU).
  */
 void kt_worker_evidence_format(const struct kt_worker_report *r, size_t n, struct sbuf *sb);
+/*
+ * One line summing up a spread failure: for each CPU of cpus (and any
+ * other a worker settled on) how many workers spent at least half the
+ * run there and what they waited, whether that placement was even (at
+ * most one worker apart per CPU), and, with both /proc/schedstat
+ * snapshots, how often the load balancer ran on those CPUs, found them
+ * balanced and pulled a task.
+ */
+void kt_spread_why_format(const struct kt_worker_report *r, size_t n,
+			  const struct kt_cpuset *cpus, const struct kt_lb_stats *a,
+			  const struct kt_lb_stats *b, struct sbuf *sb);
 
 #endif

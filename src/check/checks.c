@@ -389,6 +389,14 @@ static void fail_spread(const struct kt_worker_report *r, size_t n,
 	sb_addf(&sb, "unfair cgroup: spread=%.0f%% (%.0f-%.0f%%) %zu workers on %llu cpus%s",
 		st->spread, st->min_wait_pct, st->max_wait_pct, n, (unsigned long long)st->num_cpus,
 		thr);
+	kt_cpuset_zero(&cpus);
+	if (ctx && ctx->cpuset)
+		cpus = *ctx->cpuset;
+	else
+		for (size_t i = 0; i < n; i++)
+			kt_cpuset_or(&cpus, &cpus, &r[i].cpus_used);
+	kt_spread_why_format(r, n, &cpus, ctx ? ctx->lb_start : NULL, ctx ? ctx->lb_end : NULL,
+			     &sb);
 	sb_adds(&sb, kt_workers_have_schedstat(r, n)
 			 ? "\n  per worker (spread is over the share of its wall time each waited "
 			   "runnable, the kernel's schedstat run_delay, an exchange pair's added; "
@@ -397,12 +405,6 @@ static void fail_spread(const struct kt_worker_report *r, size_t n,
 			   "CPU time, sleep included, an exchange pair's added):");
 	kt_worker_evidence_format(r, n, &sb);
 	if (ctx && ctx->lb_start && ctx->lb_end) {
-		kt_cpuset_zero(&cpus);
-		if (ctx->cpuset)
-			cpus = *ctx->cpuset;
-		else
-			for (size_t i = 0; i < n; i++)
-				kt_cpuset_or(&cpus, &cpus, &r[i].cpus_used);
 		sb_adds(&sb, "\n  load balancer on these CPUs over the run (/proc/schedstat):");
 		kt_lb_stats_format(ctx->lb_start, ctx->lb_end, &cpus, &sb);
 	}

@@ -259,23 +259,24 @@ void kt_lb_stats_format(const struct kt_lb_stats *a, const struct kt_lb_stats *b
 
 #define MAX_SEGMENTS 6
 
-/* Where one worker ran: time per CPU and the first segments, from its migrations. */
-static void format_placement(const struct kt_worker_report *r, struct sbuf *sb)
+/*
+ * Walk one worker's placement record: time per CPU (per_cpu, indexed by
+ * CPU), the CPUs seen, and, when segs is given, the first segments
+ * appended as " cpuN a-bs". Returns the number of non-empty segments.
+ */
+static int placement_walk(const struct kt_worker_report *r, uint64_t *per_cpu,
+			  struct kt_cpuset *seen, struct sbuf *segs)
 {
-	uint64_t per_cpu[KT_MAX_CPUS];
 	uint64_t end = r->wall_time_ns, at = 0;
 	int cur = -1, nseg = 0;
-	struct kt_cpuset seen;
-	int cpu;
 
-	memset(per_cpu, 0, sizeof(per_cpu));
-	kt_cpuset_zero(&seen);
+	memset(per_cpu, 0, sizeof(uint64_t) * KT_MAX_CPUS);
+	kt_cpuset_zero(seen);
 	/* The first migration's from_cpu is where the worker started. */
 	if (r->n_migrations)
 		cur = r->migrations[0].from_cpu;
 	else if (kt_cpuset_count(&r->cpus_used) == 1)
 		cur = kt_cpuset_first(&r->cpus_used);
-	sb_adds(sb, "; ran on");
 	for (size_t i = 0; i <= r->n_migrations; i++) {
 		uint64_t t = i < r->n_migrations ? r->migrations[i].at_ns : end;
 
@@ -285,12 +286,12 @@ static void format_placement(const struct kt_worker_report *r, struct sbuf *sb)
 			t = at;
 		if (cur >= 0 && cur < KT_MAX_CPUS) {
 			per_cpu[cur] += t - at;
-			kt_cpuset_set(&seen, cur);
-			if (nseg < MAX_SEGMENTS && t > at)
-				sb_addf(sb, "%s cpu%d %.1f-%.1fs", nseg ? "," : "", cur,
+			kt_cpuset_set(seen, cur);
+			if (segs && nseg < MAX_SEGMENTS && t > at)
+				sb_addf(segs, "%s cpu%d %.1f-%.1fs", nseg ? "," : "", cur,
 					(double)at / 1e9, (double)t / 1e9);
-			else if (nseg == MAX_SEGMENTS)
-				sb_adds(sb, ", ...");
+			else if (segs && nseg == MAX_SEGMENTS)
+				sb_adds(segs, ", ...");
 			if (t > at)
 				nseg++;
 		}
@@ -298,16 +299,28 @@ static void format_placement(const struct kt_worker_report *r, struct sbuf *sb)
 		if (i < r->n_migrations)
 			cur = r->migrations[i].to_cpu;
 	}
+	return nseg;
+}
+
+/* Where one worker ran: time per CPU and the first segments, from its migrations. */
+static void format_placement(const struct kt_worker_report *r, struct sbuf *sb)
+{
+	uint64_t per_cpu[KT_MAX_CPUS];
+	struct kt_cpuset seen;
+	int cpu, nseg;
+
+	sb_adds(sb, "; ran on");
+	nseg = placement_walk(r, per_cpu, &seen, sb);
 	if (!nseg) {
 		sb_adds(sb, " (no placement record)");
 		return;
 	}
-	if (kt_cpuset_count(&seen) > 1 && end) {
+	if (kt_cpuset_count(&seen) > 1 && r->wall_time_ns) {
 		sb_adds(sb, " (");
 		nseg = 0;
 		kt_cpuset_for_each(cpu, &seen)
 		    sb_addf(sb, "%scpu%d %.0f%%", nseg++ ? ", " : "", cpu,
-			    (double)per_cpu[cpu] * 100.0 / (double)end);
+			    (double)per_cpu[cpu] * 100.0 / (double)r->wall_time_ns);
 		sb_adds(sb, ")");
 	}
 	if (r->n_migrations >= KT_MAX_MIGRATIONS)
@@ -334,5 +347,114 @@ void kt_worker_evidence_format(const struct kt_worker_report *r, size_t n, struc
 			(unsigned long long)w->schedstat_run_count,
 			(unsigned long long)w->migration_count);
 		format_placement(w, sb);
+	}
+}
+
+/* ---- the summary line ---------------------------------------------------- */
+
+/* A worker settled on a CPU when it spent at least half its wall time there. */
+#define SETTLED_PCT 50.0
+/* CPUs named in the summary before "and N more". */
+#define WHY_MAX_CPUS 16
+
+struct why_cpu {
+	unsigned n;
+	double wmin, wmax;
+};
+
+/* The balancer's runs, balanced verdicts and pulls on the CPUs of cpus, all domains. */
+static void lb_sum(const struct kt_lb_stats *a, const struct kt_lb_stats *b,
+		   const struct kt_cpuset *cpus, uint64_t *runs, uint64_t *bal, uint64_t *pulled)
+{
+	int cpu;
+
+	*runs = *bal = *pulled = 0;
+	kt_cpuset_for_each(cpu, cpus)
+	{
+		const struct kt_lb_cpu *x = find_cpu(a, cpu), *y = find_cpu(b, cpu);
+
+		if (!x || !y)
+			continue;
+		for (int k = 0; k < y->n_domains && k < x->n_domains; k++) {
+			*runs += dlt(x->domains[k].lb_count, y->domains[k].lb_count);
+			*bal += dlt(x->domains[k].lb_balanced, y->domains[k].lb_balanced);
+			*pulled += dlt(x->domains[k].lb_gained, y->domains[k].lb_gained);
+		}
+	}
+}
+
+void kt_spread_why_format(const struct kt_worker_report *r, size_t n,
+			  const struct kt_cpuset *cpus, const struct kt_lb_stats *a,
+			  const struct kt_lb_stats *b, struct sbuf *sb)
+{
+	struct why_cpu at[KT_MAX_CPUS];
+	uint64_t per_cpu[KT_MAX_CPUS];
+	struct kt_cpuset seen, set = *cpus;
+	size_t moving = 0;
+	unsigned lo = ~0u, hi = 0;
+	int cpu, shown = 0, more = 0;
+
+	memset(at, 0, sizeof(at));
+	for (size_t i = 0; i < n; i++) {
+		double w = kt_worker_wait_pct(&r[i]);
+		int best = -1;
+
+		placement_walk(&r[i], per_cpu, &seen, NULL);
+		kt_cpuset_for_each(cpu, &seen)
+		{
+			if (best < 0 || per_cpu[cpu] > per_cpu[best])
+				best = cpu;
+		}
+		if (best < 0 || !r[i].wall_time_ns ||
+		    (double)per_cpu[best] * 100.0 / (double)r[i].wall_time_ns < SETTLED_PCT) {
+			moving++;
+			continue;
+		}
+		if (!at[best].n || w < at[best].wmin)
+			at[best].wmin = w;
+		if (!at[best].n || w > at[best].wmax)
+			at[best].wmax = w;
+		at[best].n++;
+		kt_cpuset_set(&set, best);
+	}
+	sb_adds(sb, "\n  why: for most of the run");
+	kt_cpuset_for_each(cpu, &set)
+	{
+		const struct why_cpu *c = &at[cpu];
+
+		lo = c->n < lo ? c->n : lo;
+		hi = c->n > hi ? c->n : hi;
+		if (shown == WHY_MAX_CPUS) {
+			more++;
+			continue;
+		}
+		sb_addf(sb, "%s cpu%d ", shown++ ? "," : "", cpu);
+		if (!c->n)
+			sb_adds(sb, "held none of them");
+		else if (c->wmin == c->wmax || (int)(c->wmin + 0.5) == (int)(c->wmax + 0.5))
+			sb_addf(sb, "held %u (waited %.0f%%)", c->n, c->wmax);
+		else
+			sb_addf(sb, "held %u (waited %.0f-%.0f%%)", c->n, c->wmin, c->wmax);
+	}
+	if (more)
+		sb_addf(sb, " and %d more CPUs", more);
+	if (moving)
+		sb_addf(sb, "; %zu moved between CPUs", moving);
+	if (shown && lo == hi)
+		sb_addf(sb, "; even: %u per CPU", lo);
+	else if (shown)
+		sb_addf(sb, "; %s: %u to %u per CPU", hi - lo >= 2 ? "uneven" : "even", lo, hi);
+	if (a && b) {
+		uint64_t runs, bal, pulled;
+
+		lb_sum(a, b, cpus, &runs, &bal, &pulled);
+		if (runs)
+			sb_addf(sb,
+				"; the load balancer ran %llu times on these CPUs, found them "
+				"balanced %llu times and pulled %llu tasks",
+				(unsigned long long)runs, (unsigned long long)bal,
+				(unsigned long long)pulled);
+		else
+			sb_adds(sb, "; the fair-class load balancer did not run on these CPUs");
 	}
 }

@@ -1059,6 +1059,12 @@ UNIT_TEST(check_spread_failure_shows_evidence)
 	    "\n  load balancer on these CPUs over the run (/proc/schedstat):\n    cpu0 "
 	    "(not the group's): tasks waited");
 	CHECK_STR_CONTAINS(res.details[0].message, "\n    cpu1: tasks waited 6.77s");
+	/* The summary comes right after the headline. */
+	CHECK_STR_CONTAINS(res.details[0].message,
+			   "2 workers on 2 cpus\n  why: for most of the run cpu1 held 2 (waited "
+			   "0-66%), cpu2 held none of them; uneven: 0 to 2 per CPU; the load "
+			   "balancer ran 261 times on these CPUs, found them balanced 260 times and "
+			   "pulled 1 tasks\n  per worker");
 	kt_assert_result_clear(&res);
 	/* Without snapshots the per-worker part is still there. */
 	cc.lb_start = NULL;
@@ -1068,6 +1074,51 @@ UNIT_TEST(check_spread_failure_shows_evidence)
 	kt_assert_result_clear(&res);
 	kt_lb_stats_free(&a);
 	kt_lb_stats_free(&b);
+}
+
+/*
+ * The why line of a spread failure: workers per CPU they settled on (at
+ * least half the run), even or uneven, and the balancer's view
+ * (cgroup_partial_cpus_steady under EEVDF: 1 worker alone on cpu1, 3 on
+ * cpu2, the balancer finding it balanced).
+ */
+UNIT_TEST(check_spread_why_line)
+{
+	static const double wait[5] = {3, 65, 66, 66, 20};
+	struct kt_migration mig[2] = {{.at_ns = 300000000ull, .from_cpu = 1, .to_cpu = 2},
+				      {.at_ns = 600000000ull, .from_cpu = 2, .to_cpu = 3}};
+	struct kt_worker_report r[5];
+	struct kt_lb_stats a, b;
+	struct kt_cpuset cs;
+	struct sbuf sb = SBUF_INIT;
+
+	for (int i = 0; i < 5; i++) {
+		r[i] = mk(40 + i, 1024, 50, i ? 2 : 1);
+		r[i].schedstat_run_count = 100;
+		r[i].schedstat_run_delay_ns = (uint64_t)(wait[i] * 1e7);
+	}
+	kt_cpuset_parse("1-2", &cs);
+	kt_spread_why_format(r, 4, &cs, NULL, NULL, &sb);
+	CHECK_STR_EQ(sb_str(&sb), "\n  why: for most of the run cpu1 held 1 (waited 3%), cpu2 held "
+				  "3 (waited 65-66%); uneven: 1 to 3 per CPU");
+	sb_free(&sb);
+	/* A worker with no CPU for half its run moved; 2 and 2 is even. */
+	r[1].cpus_used = r[0].cpus_used;
+	r[4].migrations = mig;
+	r[4].n_migrations = 2;
+	kt_spread_why_format(r, 5, &cs, NULL, NULL, &sb);
+	CHECK_STR_EQ(sb_str(&sb), "\n  why: for most of the run cpu1 held 2 (waited 3-65%), cpu2 "
+				  "held 2 (waited 66%); 1 moved between CPUs; even: 2 per CPU");
+	sb_free(&sb);
+	/* Snapshots where the balancer never ran on the group's CPUs (sched_ext). */
+	CHECK_INT_EQ(kt_lb_stats_parse(ss_before, &a), 0);
+	kt_cpuset_parse("1", &cs);
+	kt_spread_why_format(r, 2, &cs, &a, &a, &sb);
+	CHECK_STR_EQ(sb_str(&sb), "\n  why: for most of the run cpu1 held 2 (waited 3-65%); even: "
+				  "2 per CPU; the fair-class load balancer did not run on these CPUs");
+	sb_free(&sb);
+	kt_lb_stats_free(&a);
+	(void)b;
 }
 
 UNIT_TEST(check_result_by_design)

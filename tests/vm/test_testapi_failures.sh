@@ -86,6 +86,9 @@ grep -Eq "^  unfair cgroup: spread=[0-9]+% \([0-9]+-[0-9]+%\) 3 workers on 2 cpu
 	fail "unfair_evidence: not one evidence line per worker"
 grep -Eq '^      cpu[01]: tasks waited [0-9.]+s in its queue, went idle [0-9]+ times; balancing over \{0-1\}: [1-9][0-9]* runs, ' "$tmp/log" ||
 	fail "unfair_evidence: no balancer counters (kernel.sched_schedstats off?)"
+# ... summed up in one line under the headline: workers per CPU, the balancer.
+grep -A1 -E '^  unfair cgroup: spread=' "$tmp/log" | grep -Eq '^    why: for most of the run cpu0 held [a-z0-9 ()%-]+, cpu1 held [a-z0-9 ()%-]+(; [0-9]+ moved between CPUs)?; (even|uneven): [0-9]+ (to [0-9]+ )?per CPU; the load balancer ran [1-9][0-9]* times on these CPUs, found them balanced [0-9]+ times and pulled [0-9]+ tasks$' ||
+	fail "unfair_evidence: no why line under the headline"
 # Roles in the evidence: the messenger apart, the exchange pairs as units.
 rc=0; "$bin" --exact ktstr/unfair_roles >"$tmp/log" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "unfair_roles: exit $rc, want 1"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# bench/calibrate.sh -r DIR reports on recorded results without booting
+# anything: per configuration the verdict counts and the false-failure /
+# detection rate, the failing scenarios and checks, and each healthy
+# failure's why line with its triage (class 3 by rule only for an uneven
+# placement the load balancer ran on and found balanced at least half the
+# time; everything else "needs a look").
+set -eu
+tmp=$(mktemp -d /tmp/ktstr-calreport.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; cat "$tmp/out" >&2 2>/dev/null || true; exit 1; }
+cd "$(dirname "$0")/../.."
+
+python3 - "$tmp" <<'PY'
+import json, sys
+d = sys.argv[1]
+def sc(name, passed, msg=None, kind="Unfair", skipped=False):
+    s = {"scenario_name": name, "passed": passed, "skipped": skipped, "inconclusive": False,
+         "duration_s": 5, "details": [], "stats": {"cgroups": [
+             {"num_workers": 4, "spread": 40.0 if msg else 3.0, "max_gap_ms": 100}]}}
+    if msg:
+        s["details"].append({"kind": kind, "message": msg})
+    return s
+uneven = ("unfair cgroup: spread=63% (3-66%) 4 workers on 2 cpus\n"
+          "  why: for most of the run cpu1 held 1 (waited 3%), cpu2 held 3 (waited 65-66%); "
+          "uneven: 1 to 3 per CPU; the load balancer ran 120 times on these CPUs, found them "
+          "balanced 117 times and pulled 2 tasks\n  per worker (...):")
+pulling = uneven.replace("balanced 117 times", "balanced 30 times")
+h = {"topology": "1,2,2,1", "duration": 5, "scheduler": "eevdf", "healthy": True, "wall_s": 400,
+     "shell_rc": 1, "notes": [], "scenarios": [
+         sc("a_steady/default", False, uneven),
+         sc("b_steady/default", False, pulling),
+         sc("c_gap/default", False, "stuck 2500ms on cpu1", kind="Stuck"),
+         sc("d_ok/default", True), sc("e_skip/default", True, skipped=True)]}
+b = {"topology": "1,2,2,1", "duration": 5, "scheduler": "scx_qmap -t 2", "healthy": False,
+     "wall_s": 80, "shell_rc": 1, "notes": [], "scenarios": [
+         sc("a_steady/default", False, "scheduler died", kind="Other"),
+         sc("d_ok/default", True)]}
+json.dump(h, open(d + "/h.json", "w"))
+json.dump(b, open(d + "/b.json", "w"))
+PY
+
+bash bench/calibrate.sh -r "$tmp" >"$tmp/out" 2>&1 || fail "calibrate -r: exit $?"
+grep -Eq '^1,2,2,1 +5 eevdf +1 +1 +3 +0 +1 +75\.0% +0\.0% +400s$' "$tmp/out" ||
+	fail "per configuration: eevdf row"
+grep -Eq '^1,2,2,1 +5 scx_qmap -t 2 \[broken\] +1 +1 +1 +0 +0 +50\.0% ' "$tmp/out" ||
+	fail "per configuration: broken row (detection rate)"
+grep -q "failing scenarios: 3 of 4; failed scenario runs: 3 of 4 judged" "$tmp/out" ||
+	fail "failing scenarios summary"
+sed -n '/each failure.s evidence and triage/,/^$/p' "$tmp/out" >"$tmp/tri"
+grep -A2 "eevdf 1,2,2,1 5s a_steady/default: unfair cgroup: spread=63%" "$tmp/tri" |
+	grep -q "class: 3 by rule (uneven placement the balancer kept)" ||
+	fail "triage: the uneven placement the balancer kept is not class 3"
+grep -A2 "b_steady/default" "$tmp/tri" | grep -q "class: needs a look" ||
+	fail "triage: a placement the balancer kept changing must need a look"
+grep -A2 "c_gap/default: stuck 2500ms" "$tmp/tri" | grep -q "why: (no why line)" ||
+	fail "triage: a failure without a why line"
+grep -q "^  triage: 3 by rule (uneven placement the balancer kept): 1, needs a look: 2$" "$tmp/tri" ||
+	fail "triage counts"
+! grep -q "scx_qmap.*a_steady" "$tmp/tri" || fail "triage lists a broken scheduler's failure"
+echo "calibrate report: configurations, failing scenarios and triage ok"
