@@ -11,10 +11,10 @@
 int kt_wdog_init_gk(struct kt_wdog *w, struct kt_gk *gk, int hz, int secs, char **why)
 {
 	static const char *const names[] = {"scx_watchdog_timeout", "scx_watchdog_timestamp",
-					    "jiffies_64"};
+					    "jiffies_64", "scx_ops_enable_state_var"};
 
 	memset(w, 0, sizeof(*w));
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		uint64_t s = kt_gk_sym(gk, names[i]);
 
 		if (!s) {
@@ -91,6 +91,7 @@ static bool located(struct kt_wdog *w, const struct kt_gk_mem *m)
 	w->kva_timeout = kt_gk_sym_kva(w->gk, "scx_watchdog_timeout");
 	w->kva_stamp = kt_gk_sym_kva(w->gk, "scx_watchdog_timestamp");
 	w->kva_jiffies = kt_gk_sym_kva(w->gk, "jiffies_64");
+	w->kva_state = kt_gk_sym_kva(w->gk, "scx_ops_enable_state_var");
 	return true;
 }
 
@@ -107,12 +108,31 @@ static void stop(struct kt_wdog *w, char *why)
 	w->broken_why = why;
 }
 
+/* 6.12's enum scx_ops_enable_state: SCX_OPS_ENABLING, SCX_OPS_ENABLED, ... */
+#define KT_SCX_OPS_ENABLED 1
+
 void kt_wdog_tick(struct kt_wdog *w, const struct kt_gk_mem *m)
 {
 	uint64_t cur, j, stamp;
+	uint32_t state;
 
 	if (w->broken || !w->want || !located(w, m))
 		return;
+	/*
+	 * scx_watchdog_timeout is in .bss: between the decompressor's jump
+	 * into a KASLR kernel and clear_bss() it holds leftovers of the
+	 * compressed image, and the reader can already locate the kernel
+	 * then. Only a scheduler being enabled (or enabled) makes the value
+	 * the kernel's: the enable state lives in .data, valid from the
+	 * start.
+	 */
+	if (kt_gk_read(w->gk, m, w->kva_state, &state, sizeof(state))) {
+		stop(w, kt_asprintf("guest memory at 0x%llx is not readable",
+				    (unsigned long long)w->kva_state));
+		return;
+	}
+	if (state > KT_SCX_OPS_ENABLED)
+		return; /* no scheduler (being) enabled */
 	if (kt_gk_read_u64(w->gk, m, w->kva_timeout, &cur) ||
 	    kt_gk_read_u64(w->gk, m, w->kva_jiffies, &j)) {
 		stop(w, kt_asprintf("guest memory at 0x%llx is not readable",

@@ -19,6 +19,11 @@
  * enable (15 s for schedulers without timeout_ms); from then on stalls are
  * caught within the new timeout plus half of it.
  *
+ * The value is read only while a scheduler is being enabled or is enabled
+ * (`scx_ops_enable_state_var`, in .data): the timeout is in .bss, which on a
+ * KASLR boot holds leftovers of the compressed image until clear_bss(),
+ * after the reader can already locate the kernel.
+ *
  * Addresses: through the one guest kernel reader (src/monitor/guestkern.h):
  * the symbols' runtime addresses follow the KASLR slides it finds in guest
  * RAM, so the override works with and without KASLR.
@@ -34,7 +39,7 @@ struct kt_gk_mem;
 
 struct kt_wdog {
 	struct kt_gk *gk; /* owned */
-	uint64_t kva_timeout, kva_stamp, kva_jiffies; /* runtime, 0 until attached */
+	uint64_t kva_timeout, kva_stamp, kva_jiffies, kva_state; /* runtime, 0 until attached */
 	uint64_t want; /* jiffies */
 	int hz;
 	int secs;

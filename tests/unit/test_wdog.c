@@ -130,6 +130,7 @@ static uint64_t *cell(struct fake *f, const char *sym)
 #define TIMEOUT(f) (*cell(f, "scx_watchdog_timeout"))
 #define STAMP(f) (*cell(f, "scx_watchdog_timestamp"))
 #define JIFFIES(f) (*cell(f, "jiffies_64"))
+#define STATE(f) (*(uint32_t *)cell(f, "scx_ops_enable_state_var"))
 
 /* A guest booted with physical slide ps and virtual slide vs. */
 static void fake_boot(struct fake *f, const struct kt_gk *gk, int64_t ps, int64_t vs)
@@ -231,6 +232,59 @@ UNIT_TEST(wdog_override_under_kaslr)
 	/* the variables are written where the slid kernel has them, nowhere else */
 	lifecycle(34ll << 20, 418ll << 20);
 	lifecycle(-(6ll << 20), 2ll << 20);
+}
+
+/*
+ * A KASLR boot: the reader locates the kernel right after the decompressor
+ * relocated it, before clear_bss(), when scx_watchdog_timeout (.bss) still
+ * holds leftovers of the compressed image. Nothing is read as a timeout
+ * until a scheduler is being enabled (scx_ops_enable_state_var, .data):
+ * no "implausible" stop, no write, and the later enable is overridden.
+ * (Before, test_timeline's qmap_stall_steps ran with qmap's own 5 s about
+ * once in ten boots: "failed to run for 5.243s".)
+ */
+UNIT_TEST(wdog_waits_for_an_enable)
+{
+	struct fake f = {0};
+	struct kt_gk_mem m = {frd, fwr, &f, RAM};
+	struct kt_wdog w;
+	char *d;
+
+	CHECK_INT_EQ(wdog_img(&w, 1000, 2, NULL), 0);
+	fake_boot(&f, w.gk, 34ll << 20, 418ll << 20);
+	STATE(&f) = 3; /* SCX_OPS_DISABLED */
+	TIMEOUT(&f) = 0x9c3f17a2e5d40b61ull;
+	JIFFIES(&f) = 4294667296ull;
+	for (int i = 0; i < 5; i++)
+		kt_wdog_tick(&w, &m);
+	CHECK(!w.broken);
+	CHECK_INT_EQ(f.writes, 0);
+	d = kt_wdog_describe(&w);
+	CHECK_STR_CONTAINS(d, "no scheduler was enabled");
+	free(d);
+	/* clear_bss(), then scx_ops_enable(): ENABLING before the timeout is set */
+	TIMEOUT(&f) = 0;
+	STATE(&f) = 0;
+	kt_wdog_tick(&w, &m);
+	CHECK_INT_EQ(f.writes, 0);
+	TIMEOUT(&f) = 5000;
+	kt_wdog_tick(&w, &m);
+	CHECK(TIMEOUT(&f) == 2000);
+	STATE(&f) = 1; /* SCX_OPS_ENABLED */
+	kt_wdog_tick(&w, &m);
+	CHECK(TIMEOUT(&f) == 2000);
+	d = kt_wdog_describe(&w);
+	CHECK_STR_EQ(d, "sched_ext watchdog: 2 s (HZ=1000; the scheduler's own: 5.0 s), applied at "
+			"1 enable");
+	free(d);
+	/* disabled again: a leftover value is left alone */
+	STATE(&f) = 3;
+	TIMEOUT(&f) = 123;
+	f.writes = 0;
+	kt_wdog_tick(&w, &m);
+	CHECK_INT_EQ(f.writes, 0);
+	kt_wdog_free(&w);
+	free(f.im.ram);
 }
 
 UNIT_TEST(wdog_longer_timeout_needs_no_refresh)

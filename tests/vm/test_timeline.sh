@@ -26,6 +26,11 @@ fail() { echo "FAIL: $*" >&2; cat "$tmp/log" >&2; exit 1; }
 rc=0; "$bin" --exact ktstr/qmap_stall_steps >"$tmp/log" 2>&1 || rc=$?
 [ $rc -eq 0 ] || fail "exit $rc, want 0 (expect_err)"
 grep -q "failed as expected" "$tmp/log" || fail "not reported as an expected failure"
+# .watchdog_timeout_s=2 applied at qmap's enable (once it was not, when the
+# host read the timeout from .bss before the KASLR kernel had cleared it:
+# the stall then ran to qmap's own 5 s)
+grep -q "^sched_ext watchdog: 2 s (HZ=[0-9]*; the scheduler's own: 5.0 s), applied at 1 enable$" "$tmp/log" ||
+	fail "the watchdog override was not applied: $(grep -m1 '^sched_ext watchdog' "$tmp/log")"
 
 # BUG SUMMARY: before the header, naming the stall.
 bs=$(grep -n "^BUG SUMMARY: " "$tmp/log" | head -1)
