@@ -12,8 +12,9 @@
 #include "workload/internal.h"
 
 #define CHECKPOINT_UNITS 1024
-/* After an iteration that brought work_units to this value: measure gap and CPU now? */
-bool kt_worker_checkpoint_due(enum kt_work_type type, uint64_t work_units);
+#define CHECKPOINT_NS 1000000ull
+/* After an iteration: measure the gap and the CPU now? (worker.c) */
+bool kt_worker_checkpoint_due(enum kt_work_type type, uint64_t units_since, uint64_t ns_since);
 #define MAX_MIGRATIONS KT_MAX_MIGRATIONS
 #define FUTEX_WAIT_NS 100000000ull
 
@@ -23,7 +24,8 @@ struct wstate {
 	const struct kt_worker_ctx *ctx;
 	struct kt_worker_report *rep;
 	uint64_t start;
-	uint64_t last_iter_time;
+	uint64_t last_iter_time; /* the last checkpoint (or reset_gap) */
+	uint64_t ckpt_units;     /* work_units at the last checkpoint */
 	uint64_t max_gap_ns;
 	uint64_t cpu_sample_t, cpu_sample_c; /* wall and thread CPU clock at a sample */
 	int last_cpu;

@@ -662,12 +662,20 @@ UNIT_TEST(workload_report_reference_sentinel_shape)
 	CHECK_INT_EQ(r.exit_info.value, 1);
 }
 
-/* Every YieldHeavy unit is a checkpoint (its gap is one yield's wait); spinners every 1024 units. */
+/*
+ * Every YieldHeavy unit is a checkpoint (its gap is one yield's wait);
+ * other types after 1024 units or 1 ms since the last checkpoint, whatever
+ * the units an iteration adds (ForkExit adds 1, PageFaultChurn 320).
+ */
 UNIT_TEST(workload_checkpoint_due)
 {
-	CHECK(kt_worker_checkpoint_due(KT_WORK_YIELD_HEAVY, 1));
-	CHECK(kt_worker_checkpoint_due(KT_WORK_YIELD_HEAVY, 1023));
-	CHECK(!kt_worker_checkpoint_due(KT_WORK_CPU_SPIN, 1023));
-	CHECK(kt_worker_checkpoint_due(KT_WORK_CPU_SPIN, 2048));
-	CHECK(!kt_worker_checkpoint_due(KT_WORK_IO_SYNC, 16));
+	CHECK(kt_worker_checkpoint_due(KT_WORK_YIELD_HEAVY, 1, 0));
+	CHECK(kt_worker_checkpoint_due(KT_WORK_YIELD_HEAVY, 1023, 0));
+	CHECK(!kt_worker_checkpoint_due(KT_WORK_CPU_SPIN, 1023, 999999));
+	CHECK(kt_worker_checkpoint_due(KT_WORK_CPU_SPIN, 2048, 0));
+	CHECK(kt_worker_checkpoint_due(KT_WORK_PAGE_FAULT_CHURN, 1280, 0)); /* not a multiple */
+	CHECK(!kt_worker_checkpoint_due(KT_WORK_IO_SYNC, 16, 100000));
+	/* one fork and reap, 5 ms under TCG: a checkpoint, not one in 1024 */
+	CHECK(kt_worker_checkpoint_due(KT_WORK_FORK_EXIT, 1, 5000000));
+	CHECK(!kt_worker_checkpoint_due(KT_WORK_FORK_EXIT, 1, 200000));
 }
