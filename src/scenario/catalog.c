@@ -343,12 +343,27 @@ static int scn_affinity_change(const struct kt_ctx *ctx, struct kt_assert_result
 		{.kind = KT_OP_SET_AFFINITY, .cgroup = "cg_1", .affinity.kind = KT_AFFS_RANDOM_SUBSET},
 	};
 	struct kt_step steps[5];
+	int r;
 
 	for (int i = 0; i < 5; i++)
 		steps[i] = (struct kt_step){.ops = i ? ops : NULL,
 					    .n_ops = i ? 2 : 0,
 					    .hold = KT_HOLD_FRAC_V(0.2)};
-	return kt_scenario_run(ctx, &bd, steps, 5, NULL, out);
+	r = kt_scenario_run(ctx, &bd, steps, 5, NULL, out);
+	/*
+	 * The spread check compares workers allowed on the same CPUs when
+	 * they started; from the second fifth on each worker here has its own
+	 * random half of the CPUs, so one may share its CPUs with three others
+	 * while another has one to itself. No scheduler owes them equal waits
+	 * (EEVDF on 4 vCPUs: 23 % and 15 % in 2 of 2 runs, workers pinned
+	 * apart; scx_simple's global queue happens to stay under 15 %).
+	 * Starvation and stalls are still judged.
+	 */
+	if (r == 0)
+		kt_assert_result_by_design(out, 1u << KT_DETAIL_UNFAIR,
+					   "each worker is given its own random half of the CPUs "
+					   "midrun, so equal waits are not owed");
+	return r;
 }
 
 static int scn_affinity_pinned(const struct kt_ctx *ctx, struct kt_assert_result *out)
