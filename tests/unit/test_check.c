@@ -24,6 +24,17 @@ static struct kt_worker_report mk(pid_t tid, uint64_t wu, double off_pct, int cp
 	return r;
 }
 
+/* A worker the kernel accounted: runs times on a CPU, waited wait_pct of its second. */
+static struct kt_worker_report mk_wait(pid_t tid, double off_pct, int cpu, uint64_t runs,
+				       double wait_pct)
+{
+	struct kt_worker_report r = mk(tid, 1024, off_pct, cpu);
+
+	r.schedstat_run_count = runs;
+	r.schedstat_run_delay_ns = (uint64_t)(wait_pct * 1e7);
+	return r;
+}
+
 static void set_samples(struct kt_worker_report *r, const uint64_t *v, size_t n)
 {
 	r->resume_latencies_ns = kt_calloc(n, sizeof(uint64_t));
@@ -1092,11 +1103,8 @@ UNIT_TEST(check_spread_why_line)
 	struct kt_cpuset cs;
 	struct sbuf sb = SBUF_INIT;
 
-	for (int i = 0; i < 5; i++) {
-		r[i] = mk(40 + i, 1024, 50, i ? 2 : 1);
-		r[i].schedstat_run_count = 100;
-		r[i].schedstat_run_delay_ns = (uint64_t)(wait[i] * 1e7);
-	}
+	for (int i = 0; i < 5; i++)
+		r[i] = mk_wait(40 + i, 50, i ? 2 : 1, 100, wait[i]);
 	kt_cpuset_parse("1-2", &cs);
 	kt_spread_why_format(r, 4, &cs, NULL, NULL, &sb);
 	CHECK_STR_EQ(sb_str(&sb), "\n  why: for most of the run cpu1 held 1 (waited 3%), cpu2 held "
@@ -1242,10 +1250,8 @@ UNIT_TEST(check_spread_messenger_apart)
 	const char *msg;
 
 	for (int i = 0; i < 5; i++) {
-		r[i] = mk(20 + i, 1024, i ? 97 : 21, i % 4);
+		r[i] = mk_wait(20 + i, i ? 97 : 21, i % 4, 100, wait[i]);
 		r[i].is_messenger = !i;
-		r[i].schedstat_run_count = 100;
-		r[i].schedstat_run_delay_ns = (uint64_t)(wait[i] * 1e7);
 		kt_cpuset_parse("0-3", &r[i].allowed_cpus);
 	}
 	kt_check_not_starved(r, 5, NULL, &res);
@@ -1288,10 +1294,8 @@ UNIT_TEST(check_spread_exchange_pair_as_one)
 	const char *msg;
 
 	for (int i = 0; i < 4; i++) {
-		r[i] = mk(30 + i, 1024, 70, i);
+		r[i] = mk_wait(30 + i, 70, i, 1000, wait[i]);
 		r[i].exchange_pair = (uint32_t)(i / 2 + 1);
-		r[i].schedstat_run_count = 1000;
-		r[i].schedstat_run_delay_ns = (uint64_t)(wait[i] * 1e7);
 		kt_cpuset_parse("0-3", &r[i].allowed_cpus);
 	}
 	kt_check_not_starved(r, 4, NULL, &res);

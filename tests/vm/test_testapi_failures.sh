@@ -24,6 +24,12 @@ fail() { echo "FAIL: $*" >&2; cat "$tmp/log" >&2; exit 1; }
 
 # The failure's reason is in the sidecar as data, not only in the report:
 # sidecar_is NAME PYEXPR: NAME's sidecar (s = its JSON) satisfies PYEXPR.
+# Run one test of the binary into $tmp/log; its exit status must be want.
+run_expect() {
+	rc=0; "$bin" --exact "ktstr/$1" >"$tmp/log" 2>&1 || rc=$?
+	[ $rc -eq "$2" ] || fail "$1: exit $rc, want $2"
+}
+
 sidecar_is() {
 	local f
 	f=$(find "$KTSTR_TARGET_DIR" -name "$1-*.ktstr.json" | head -1)
@@ -78,8 +84,7 @@ sidecar_is qmap_stall 's["passed"] and s["failure"] is None and
 	s["scheduler_exit"]["kind"] == "stall" and "failed to run for" in s["scheduler_exit"]["message"]'
 sidecar_is qmap_stall 's["boot"] == {"kaslr": True, "image": "bzImage"}'
 # A spread failure (limit 0.01 %) carries its evidence.
-rc=0; "$bin" --exact ktstr/unfair_evidence >"$tmp/log" 2>&1 || rc=$?
-[ $rc -eq 1 ] || fail "unfair_evidence: exit $rc, want 1"
+run_expect unfair_evidence 1
 grep -Eq "^  unfair cgroup: spread=[0-9]+% \([0-9]+-[0-9]+%\) 3 workers on 2 cpus \\(threshold 0.01%\\)$" "$tmp/log" ||
 	fail "unfair_evidence: no spread failure"
 [ "$(grep -Ec '^      tid [0-9]+: off-CPU [0-9]+% of [0-9.]+s; kernel: ran [0-9.]+s, waited runnable [0-9.]+s \([0-9]+%\), [0-9]+ times on a CPU, [0-9]+ migrations; ran on cpu[01] ' "$tmp/log")" = 3 ] ||
@@ -90,14 +95,12 @@ grep -Eq '^      cpu[01]: tasks waited [0-9.]+s in its queue, went idle [0-9]+ t
 grep -A1 -E '^  unfair cgroup: spread=' "$tmp/log" | grep -Eq '^    why: for most of the run cpu0 held [a-z0-9 ()%-]+, cpu1 held [a-z0-9 ()%-]+(; [0-9]+ moved between CPUs)?; (even|uneven): [0-9]+ (to [0-9]+ )?per CPU; the load balancer ran [1-9][0-9]* times on these CPUs, found them balanced [0-9]+ times and pulled [0-9]+ tasks$' ||
 	fail "unfair_evidence: no why line under the headline"
 # Per-worker random affinity midrun: the spread detail is expected by design.
-rc=0; "$bin" --exact ktstr/affinity_change_by_design >"$tmp/log" 2>&1 || rc=$?
-[ $rc -eq 0 ] || fail "affinity_change_by_design: exit $rc, want 0"
+run_expect affinity_change_by_design 0
 sidecar_is affinity_change_by_design 's["passed"] and any(d["kind"] == "Unfair" and
 	d["message"].startswith("expected by design (each worker is given its own random half of the "
 	"CPUs midrun, so equal waits are not owed): unfair cgroup: spread=") for d in s["details"])'
 # Roles in the evidence: the messenger apart, the exchange pairs as units.
-rc=0; "$bin" --exact ktstr/unfair_roles >"$tmp/log" 2>&1 || rc=$?
-[ $rc -eq 1 ] || fail "unfair_roles: exit $rc, want 1"
+run_expect unfair_roles 1
 grep -Eq '^  unfair cgroup: spread=[0-9]+% \([0-9]+-[0-9]+%\) 5 workers on [12] cpus \(threshold 0.01%\)$' "$tmp/log" ||
 	fail "unfair_roles: the fan-out group's receivers did not fail"
 [ "$(grep -Ec '^      tid [0-9]+ \(messenger\): off-CPU ' "$tmp/log")" = 1 ] ||
@@ -108,8 +111,7 @@ for p in 1 2; do
 done
 
 # The body's own check fails: recorded as a body failure during the workload.
-rc=0; "$bin" --exact ktstr/body_check_fails >"$tmp/log" 2>&1 || rc=$?
-[ $rc -eq 1 ] || fail "body_check_fails: exit $rc, want 1"
+run_expect body_check_fails 1
 sidecar_is body_check_fails 's["failure"]["kind"] == "body" and s["failure"]["phase"] == "workload" and
 	"below floor" in s["failure"]["message"] and s["work_type"] == "CpuSpin" and
 	s["scheduler_exit"] is None and s["cleanup_duration_ms"] is not None'
