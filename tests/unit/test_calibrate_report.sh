@@ -55,7 +55,7 @@ grep -A2 "b_steady/default" "$tmp/tri" | grep -q "class: needs a look" ||
 	fail "triage: a placement the balancer kept changing must need a look"
 grep -A2 "c_gap/default: stuck 2500ms" "$tmp/tri" | grep -q "why: (no why line)" ||
 	fail "triage: a failure without a why line"
-grep -q "^  triage: 3 by rule (uneven placement the balancer kept): 1, needs a look: 2$" "$tmp/tri" ||
+grep -q "^  triage (failed scenario runs): 3 by rule (uneven placement the balancer kept): 1, needs a look: 2$" "$tmp/tri" ||
 	fail "triage counts"
 ! grep -q "scx_qmap.*a_steady" "$tmp/tri" || fail "triage lists a broken scheduler's failure"
 echo "calibrate report: configurations, failing scenarios and triage ok"
