@@ -131,6 +131,13 @@ bool kt_workers_have_schedstat(const struct kt_worker_report *r, size_t n);
  * 2+ units. Returns the size of the largest class (under 2: nothing to compare).
  */
 size_t kt_wait_spread(const struct kt_worker_report *r, size_t n, double *min, double *max);
+/*
+ * The same spread over any per-worker value (val[i], percent; an exchange
+ * pair's is the mean of its two): how the placement or the queues a group
+ * saw would split its workers, compared class by class as the check does.
+ */
+size_t kt_class_spread(const struct kt_worker_report *r, size_t n, const double *val, double *min,
+		       double *max);
 /* Share of its wall time a worker waited runnable (run_delay / wall, percent, <= 100). */
 double kt_worker_wait_pct(const struct kt_worker_report *r);
 /* Nearest rank p99: sorted[ceil(0.99 n) - 1]; v is sorted in place. 0 for n == 0. */
@@ -180,6 +187,7 @@ struct kt_lb_cpu {
 /* /proc/schedstat (versions 15-17). */
 struct kt_lb_stats {
 	int version;
+	uint64_t at_ns; /* CLOCK_MONOTONIC when read (0 = unknown): queue lengths from run_delay */
 	size_t n_cpus;
 	struct kt_lb_cpu *cpus;
 };

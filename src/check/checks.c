@@ -91,7 +91,8 @@ static size_t count_units(const struct kt_worker_report *r, size_t n)
 	return k;
 }
 
-size_t kt_wait_spread(const struct kt_worker_report *r, size_t n, double *min, double *max)
+size_t kt_class_spread(const struct kt_worker_report *r, size_t n, const double *val, double *min,
+		       double *max)
 {
 	bool sched = kt_workers_have_schedstat(r, n);
 	size_t best = 0;
@@ -115,11 +116,16 @@ size_t kt_wait_spread(const struct kt_worker_report *r, size_t n, double *min, d
 		if (!first_of_class)
 			continue;
 		for (size_t j = i; j < n; j++) {
+			long q;
 			double p;
 
 			if (!unit_head(r, n, j) || !same_class(&r[j], &r[i]))
 				continue;
-			p = unit_pct(r, j, partner_of(r, n, j), sched);
+			q = partner_of(r, n, j);
+			if (!val)
+				p = unit_pct(r, j, q, sched);
+			else
+				p = q < 0 ? val[j] : (val[j] + val[q]) / 2;
 			if (!k || p < lo)
 				lo = p;
 			if (!k || p > hi)
@@ -135,6 +141,11 @@ size_t kt_wait_spread(const struct kt_worker_report *r, size_t n, double *min, d
 			best = k;
 	}
 	return best;
+}
+
+size_t kt_wait_spread(const struct kt_worker_report *r, size_t n, double *min, double *max)
+{
+	return kt_class_spread(r, n, NULL, min, max);
 }
 
 double kt_worker_wait_pct(const struct kt_worker_report *r)

@@ -260,19 +260,17 @@ void kt_lb_stats_format(const struct kt_lb_stats *a, const struct kt_lb_stats *b
 #define MAX_SEGMENTS 6
 
 /*
- * Walk one worker's placement record: time per CPU (per_cpu, indexed by
- * CPU), the CPUs seen, and, when segs is given, the first segments
- * appended as " cpuN a-bs". Returns the number of non-empty segments.
+ * Each stretch [t0, t1) of one worker's run on one CPU, in order, from its
+ * migration record (times from the worker's start, clamped to its wall
+ * time); the first migration's from_cpu is where it started.
  */
-static int placement_walk(const struct kt_worker_report *r, uint64_t *per_cpu,
-			  struct kt_cpuset *seen, struct sbuf *segs)
+typedef void (*stretch_fn)(int cpu, uint64_t t0, uint64_t t1, void *arg);
+
+static void for_each_stretch(const struct kt_worker_report *r, stretch_fn fn, void *arg)
 {
 	uint64_t end = r->wall_time_ns, at = 0;
-	int cur = -1, nseg = 0;
+	int cur = -1;
 
-	memset(per_cpu, 0, sizeof(uint64_t) * KT_MAX_CPUS);
-	kt_cpuset_zero(seen);
-	/* The first migration's from_cpu is where the worker started. */
 	if (r->n_migrations)
 		cur = r->migrations[0].from_cpu;
 	else if (kt_cpuset_count(&r->cpus_used) == 1)
@@ -284,22 +282,50 @@ static int placement_walk(const struct kt_worker_report *r, uint64_t *per_cpu,
 			t = end;
 		if (t < at)
 			t = at;
-		if (cur >= 0 && cur < KT_MAX_CPUS) {
-			per_cpu[cur] += t - at;
-			kt_cpuset_set(seen, cur);
-			if (segs && nseg < MAX_SEGMENTS && t > at)
-				sb_addf(segs, "%s cpu%d %.1f-%.1fs", nseg ? "," : "", cur,
-					(double)at / 1e9, (double)t / 1e9);
-			else if (segs && nseg == MAX_SEGMENTS)
-				sb_adds(segs, ", ...");
-			if (t > at)
-				nseg++;
-		}
+		if (cur >= 0 && cur < KT_MAX_CPUS)
+			fn(cur, at, t, arg);
 		at = t;
 		if (i < r->n_migrations)
 			cur = r->migrations[i].to_cpu;
 	}
-	return nseg;
+}
+
+struct walk {
+	uint64_t *per_cpu;
+	struct kt_cpuset *seen;
+	struct sbuf *segs;
+	int nseg;
+};
+
+static void walk_stretch(int cpu, uint64_t t0, uint64_t t1, void *arg)
+{
+	struct walk *w = arg;
+
+	w->per_cpu[cpu] += t1 - t0;
+	kt_cpuset_set(w->seen, cpu);
+	if (w->segs && w->nseg < MAX_SEGMENTS && t1 > t0)
+		sb_addf(w->segs, "%s cpu%d %.1f-%.1fs", w->nseg ? "," : "", cpu, (double)t0 / 1e9,
+			(double)t1 / 1e9);
+	else if (w->segs && w->nseg == MAX_SEGMENTS)
+		sb_adds(w->segs, ", ...");
+	if (t1 > t0)
+		w->nseg++;
+}
+
+/*
+ * One worker's placement: time per CPU (per_cpu, indexed by CPU), the
+ * CPUs seen, and, when segs is given, the first segments appended as
+ * " cpuN a-bs". Returns the number of non-empty segments.
+ */
+static int placement_walk(const struct kt_worker_report *r, uint64_t *per_cpu,
+			  struct kt_cpuset *seen, struct sbuf *segs)
+{
+	struct walk w = {per_cpu, seen, segs, 0};
+
+	memset(per_cpu, 0, sizeof(uint64_t) * KT_MAX_CPUS);
+	kt_cpuset_zero(seen);
+	for_each_stretch(r, walk_stretch, &w);
+	return w.nseg;
 }
 
 /* Where one worker ran: time per CPU and the first segments, from its migrations. */
@@ -383,17 +409,178 @@ static void lb_sum(const struct kt_lb_stats *a, const struct kt_lb_stats *b,
 	}
 }
 
+/*
+ * A worker's runnable share (ran + waited, of its wall time) above which
+ * it counts as always runnable: only then does the share of a CPU it
+ * waited follow from how many it shared that CPU with.
+ */
+#define BUSY_PCT 90.0
+
+/* Every worker always runnable, with a complete placement record. */
+static bool all_busy(const struct kt_worker_report *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct kt_worker_report *w = &r[i];
+
+		if (!w->wall_time_ns || !w->schedstat_run_count ||
+		    w->n_migrations >= KT_MAX_MIGRATIONS ||
+		    (double)(w->schedstat_cpu_time_ns + w->schedstat_run_delay_ns) * 100.0 <
+			BUSY_PCT * (double)w->wall_time_ns)
+			return false;
+	}
+	return n > 0;
+}
+
+/* One end of a stretch: worker w arrives on (+1) or leaves (-1) cpu at t. */
+struct pl_ev {
+	uint64_t t;
+	int cpu, delta;
+	size_t w;
+};
+
+struct pl_collect {
+	struct pl_ev *ev;
+	size_t n, cap, w;
+};
+
+static void pl_add(struct pl_collect *c, uint64_t t, int cpu, int delta)
+{
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		c->ev = kt_realloc(c->ev, c->cap * sizeof(*c->ev));
+	}
+	c->ev[c->n++] = (struct pl_ev){t, cpu, delta, c->w};
+}
+
+static void pl_stretch(int cpu, uint64_t t0, uint64_t t1, void *arg)
+{
+	if (t1 > t0) {
+		pl_add(arg, t0, cpu, 1);
+		pl_add(arg, t1, cpu, -1);
+	}
+}
+
+/* By time; at the same time a departure first, so a worker's stretches never overlap. */
+static int pl_cmp(const void *a, const void *b)
+{
+	const struct pl_ev *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->delta - y->delta;
+}
+
+/* What the group's own placement implies, for the why line. */
+struct pl_model {
+	double *wait; /* per worker: percent of its wall time spent sharing a CPU */
+	uint64_t uneven_ns;      /* time with occupied CPUs 2+ workers apart */
+	uint64_t long_t0, long_t1; /* the longest such stretch without a move */
+	int long_k[KT_MAX_CPUS];   /* workers per CPU during it */
+};
+
+/*
+ * Sweep every worker's stretches in time order, counting the group's
+ * workers per CPU. A worker on a CPU with k of them, each always
+ * runnable and the CPU shared evenly, waits (k-1)/k of that stretch.
+ */
+static void placement_model(const struct kt_worker_report *r, size_t n, struct pl_model *m)
+{
+	struct pl_collect c = {0};
+	double *pend = kt_calloc(n, sizeof(double));
+	double *acc = kt_calloc(KT_MAX_CPUS, sizeof(double));
+	int *k = kt_calloc(KT_MAX_CPUS, sizeof(int));
+	int used[KT_MAX_CPUS], n_used = 0;
+	struct kt_cpuset seen;
+	uint64_t prev = 0;
+
+	m->wait = kt_calloc(n, sizeof(double));
+	m->uneven_ns = m->long_t0 = m->long_t1 = 0;
+	for (size_t i = 0; i < n; i++) {
+		c.w = i;
+		for_each_stretch(&r[i], pl_stretch, &c);
+	}
+	if (c.n)
+		qsort(c.ev, c.n, sizeof(*c.ev), pl_cmp);
+	kt_cpuset_zero(&seen);
+	for (size_t e = 0; e < c.n; e++)
+		if (!kt_cpuset_has(&seen, c.ev[e].cpu)) {
+			kt_cpuset_set(&seen, c.ev[e].cpu);
+			used[n_used++] = c.ev[e].cpu;
+		}
+	for (size_t e = 0; e < c.n; e++) {
+		const struct pl_ev *v = &c.ev[e];
+
+		if (v->t > prev) {
+			uint64_t len = v->t - prev;
+			int lo = 0, hi = 0;
+			bool any = false;
+
+			for (int j = 0; j < n_used; j++) {
+				int kk = k[used[j]];
+
+				if (!kk)
+					continue;
+				acc[used[j]] += (double)len * (double)(kk - 1) / (double)kk;
+				lo = !any || kk < lo ? kk : lo;
+				hi = !any || kk > hi ? kk : hi;
+				any = true;
+			}
+			if (any && hi - lo >= 2) {
+				m->uneven_ns += len;
+				if (len > m->long_t1 - m->long_t0) {
+					m->long_t0 = prev;
+					m->long_t1 = v->t;
+					memcpy(m->long_k, k, sizeof(m->long_k));
+				}
+			}
+			prev = v->t;
+		}
+		if (v->delta > 0) {
+			pend[v->w] = acc[v->cpu];
+			k[v->cpu]++;
+		} else {
+			m->wait[v->w] += acc[v->cpu] - pend[v->w];
+			k[v->cpu]--;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		m->wait[i] = r[i].wall_time_ns ? m->wait[i] * 100.0 / (double)r[i].wall_time_ns : 0;
+	free(c.ev);
+	free(pend);
+	free(acc);
+	free(k);
+}
+
+/* Tasks of any group waiting on cpu on average between the snapshots (-1 = unknown). */
+static double queue_len(const struct kt_lb_stats *a, const struct kt_lb_stats *b, int cpu,
+			uint64_t window_ns)
+{
+	const struct kt_lb_cpu *x = find_cpu(a, cpu), *y = find_cpu(b, cpu);
+
+	if (!x || !y || !window_ns)
+		return -1;
+	return (double)dlt(x->run_delay_ns, y->run_delay_ns) / (double)window_ns;
+}
+
 void kt_spread_why_format(const struct kt_worker_report *r, size_t n,
 			  const struct kt_cpuset *cpus, const struct kt_lb_stats *a,
 			  const struct kt_lb_stats *b, struct sbuf *sb)
 {
 	struct why_cpu at[KT_MAX_CPUS];
-	uint64_t per_cpu[KT_MAX_CPUS];
+	uint64_t per_cpu[KT_MAX_CPUS], window = 0;
+	double *qwait = kt_calloc(n ? n : 1, sizeof(double));
 	struct kt_cpuset seen, set = *cpus;
 	size_t moving = 0;
 	unsigned lo = ~0u, hi = 0;
 	int cpu, shown = 0, more = 0;
+	bool busy = all_busy(r, n), queues = a && b, qknown = queues && busy;
+	double slo, shi;
 
+	/* The window the queues are averaged over: between the snapshots, else the longest run. */
+	for (size_t i = 0; i < n; i++)
+		window = r[i].wall_time_ns > window ? r[i].wall_time_ns : window;
+	if (queues && a->at_ns && b->at_ns > a->at_ns)
+		window = b->at_ns - a->at_ns;
 	memset(at, 0, sizeof(at));
 	for (size_t i = 0; i < n; i++) {
 		double w = kt_worker_wait_pct(&r[i]);
@@ -404,6 +591,15 @@ void kt_spread_why_format(const struct kt_worker_report *r, size_t n,
 		{
 			if (best < 0 || per_cpu[cpu] > per_cpu[best])
 				best = cpu;
+			if (qknown) {
+				double q = queue_len(a, b, cpu, window);
+
+				if (q < 0)
+					qknown = false;
+				else
+					qwait[i] += (double)per_cpu[cpu] * 100.0 /
+						    (double)r[i].wall_time_ns * q / (1 + q);
+			}
 		}
 		if (best < 0 || !r[i].wall_time_ns ||
 		    (double)per_cpu[best] * 100.0 / (double)r[i].wall_time_ns < SETTLED_PCT) {
@@ -421,6 +617,7 @@ void kt_spread_why_format(const struct kt_worker_report *r, size_t n,
 	kt_cpuset_for_each(cpu, &set)
 	{
 		const struct why_cpu *c = &at[cpu];
+		double q = queues ? queue_len(a, b, cpu, window) : -1;
 
 		lo = c->n < lo ? c->n : lo;
 		hi = c->n > hi ? c->n : hi;
@@ -432,18 +629,55 @@ void kt_spread_why_format(const struct kt_worker_report *r, size_t n,
 		if (!c->n)
 			sb_adds(sb, "held none of them");
 		else if (c->wmin == c->wmax || (int)(c->wmin + 0.5) == (int)(c->wmax + 0.5))
-			sb_addf(sb, "held %u (waited %.0f%%)", c->n, c->wmax);
+			sb_addf(sb, "held %u (waited %.0f%%", c->n, c->wmax);
 		else
-			sb_addf(sb, "held %u (waited %.0f-%.0f%%)", c->n, c->wmin, c->wmax);
+			sb_addf(sb, "held %u (waited %.0f-%.0f%%", c->n, c->wmin, c->wmax);
+		if (q >= 0)
+			sb_addf(sb, "%squeue %.1f)", c->n ? ", " : " (", q);
+		else if (c->n)
+			sb_adds(sb, ")");
 	}
 	if (more)
 		sb_addf(sb, " and %d more CPUs", more);
+	if (queues && shown)
+		sb_adds(sb, "; queue: tasks of any group waiting on that CPU, on average");
 	if (moving)
 		sb_addf(sb, "; %zu moved between CPUs", moving);
 	if (shown && lo == hi)
 		sb_addf(sb, "; even: %u per CPU", lo);
 	else if (shown)
 		sb_addf(sb, "; %s: %u to %u per CPU", hi - lo >= 2 ? "uneven" : "even", lo, hi);
+	if (busy) {
+		struct pl_model m;
+
+		placement_model(r, n, &m);
+		if (kt_class_spread(r, n, m.wait, &slo, &shi) >= 2) {
+			sb_addf(sb,
+				"; sharing each CPU evenly among the group's workers on it, this "
+				"placement alone makes a spread of %.0f%%",
+				shi - slo);
+			if (!m.uneven_ns) {
+				sb_adds(sb, " (never 2 or more apart)");
+			} else {
+				bool first = true;
+
+				sb_addf(sb, " (2 or more apart for %.0f%% of the run, longest %.1f-%.1fs:",
+					(double)m.uneven_ns * 100.0 / (double)window,
+					(double)m.long_t0 / 1e9, (double)m.long_t1 / 1e9);
+				for (int c = 0; c < KT_MAX_CPUS; c++)
+					if (m.long_k[c]) {
+						sb_addf(sb, "%s cpu%d held %d", first ? "" : ",", c,
+							m.long_k[c]);
+						first = false;
+					}
+				sb_adds(sb, ")");
+			}
+		}
+		free(m.wait);
+	}
+	if (qknown && kt_class_spread(r, n, qwait, &slo, &shi) >= 2)
+		sb_addf(sb, "; waiting as those queues imply makes a spread of %.0f%%", shi - slo);
+	free(qwait);
 	if (a && b) {
 		uint64_t runs, bal, pulled;
 

@@ -154,6 +154,8 @@ static struct kt_lb_stats *kx_lb_snapshot(void)
 	    kt_lb_stats_parse(txt, st) < 0) {
 		free(st);
 		st = NULL;
+	} else {
+		st->at_ns = kt_now_ns();
 	}
 	free(txt);
 	return st;

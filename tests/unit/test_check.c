@@ -1073,7 +1073,8 @@ UNIT_TEST(check_spread_failure_shows_evidence)
 	/* The summary comes right after the headline. */
 	CHECK_STR_CONTAINS(res.details[0].message,
 			   "2 workers on 2 cpus\n  why: for most of the run cpu1 held 2 (waited "
-			   "0-66%), cpu2 held none of them; uneven: 0 to 2 per CPU; the load "
+			   "0-66%, queue 6.8), cpu2 held none of them; queue: tasks of any group "
+			   "waiting on that CPU, on average; uneven: 0 to 2 per CPU; the load "
 			   "balancer ran 261 times on these CPUs, found them balanced 260 times and "
 			   "pulled 1 tasks\n  per worker");
 	kt_assert_result_clear(&res);
@@ -1122,11 +1123,120 @@ UNIT_TEST(check_spread_why_line)
 	CHECK_INT_EQ(kt_lb_stats_parse(ss_before, &a), 0);
 	kt_cpuset_parse("1", &cs);
 	kt_spread_why_format(r, 2, &cs, &a, &a, &sb);
-	CHECK_STR_EQ(sb_str(&sb), "\n  why: for most of the run cpu1 held 2 (waited 3-65%); even: "
-				  "2 per CPU; the fair-class load balancer did not run on these CPUs");
+	CHECK_STR_EQ(sb_str(&sb), "\n  why: for most of the run cpu1 held 2 (waited 3-65%, queue "
+				  "0.0); queue: tasks of any group waiting on that CPU, on average; "
+				  "even: 2 per CPU; the fair-class load balancer did not run on these "
+				  "CPUs");
 	sb_free(&sb);
 	kt_lb_stats_free(&a);
 	(void)b;
+}
+
+/* An always-runnable worker: ran and waited wait_pct of a wall of secs seconds. */
+static struct kt_worker_report mk_busy(pid_t tid, int cpu, double secs, double wait_pct)
+{
+	struct kt_worker_report r = mk(tid, 1024, wait_pct, cpu);
+
+	r.wall_time_ns = (uint64_t)(secs * 1e9);
+	r.schedstat_run_count = 100;
+	r.schedstat_run_delay_ns = (uint64_t)(secs * wait_pct * 1e7);
+	r.schedstat_cpu_time_ns = r.wall_time_ns - r.schedstat_run_delay_ns;
+	return r;
+}
+
+/*
+ * What the placement alone implies (cgroup_cpuset_swap_disjoint under
+ * EEVDF, 4 vCPUs: 4 workers on cpu0, then 1 on cpu1 and 3 on cpu2 for
+ * the middle third, then cpu0 again; measured 50 % and 72 %).
+ */
+UNIT_TEST(check_spread_why_placement_model)
+{
+	struct kt_migration m0[2] = {{1000000000ull, 0, 1}, {2000000000ull, 1, 0}};
+	struct kt_migration m1[3][2] = {{{1000000000ull, 0, 2}, {2000000000ull, 2, 0}},
+					{{1000000000ull, 0, 2}, {2000000000ull, 2, 0}},
+					{{1000000000ull, 0, 2}, {2000000000ull, 2, 0}}};
+	struct kt_worker_report r[4];
+	struct kt_cpuset cs;
+	struct sbuf sb = SBUF_INIT;
+
+	r[0] = mk_busy(50, 0, 3, 50);
+	r[0].migrations = m0;
+	r[0].n_migrations = 2;
+	for (int i = 1; i < 4; i++) {
+		r[i] = mk_busy(50 + i, 0, 3, 72);
+		r[i].migrations = m1[i - 1];
+		r[i].n_migrations = 2;
+	}
+	kt_cpuset_parse("0-2", &cs);
+	kt_spread_why_format(r, 4, &cs, NULL, NULL, &sb);
+	CHECK_STR_EQ(sb_str(&sb),
+		     "\n  why: for most of the run cpu0 held 4 (waited 50-72%), cpu1 held none of "
+		     "them, cpu2 held none of them; uneven: 0 to 4 per CPU; sharing each CPU "
+		     "evenly among the group's workers on it, this placement alone makes a "
+		     "spread of 22% (2 or more apart for 33% of the run, longest 1.0-2.0s: cpu1 "
+		     "held 1, cpu2 held 3)");
+	sb_free(&sb);
+	/* One worker not always runnable: nothing follows from the placement. */
+	r[2].schedstat_cpu_time_ns /= 2;
+	kt_spread_why_format(r, 4, &cs, NULL, NULL, &sb);
+	CHECK(!strstr(sb_str(&sb), "placement alone"));
+	sb_free(&sb);
+	/* A full migration record: the rest of the run is unknown. */
+	r[2].schedstat_cpu_time_ns *= 2;
+	kt_spread_why_format(r, 4, &cs, NULL, NULL, &sb);
+	CHECK_STR_CONTAINS(sb_str(&sb), "placement alone makes a spread of 22%");
+	sb_free(&sb);
+	struct kt_migration *full = kt_calloc(KT_MAX_MIGRATIONS, sizeof(*full));
+
+	memcpy(full, m1[2], sizeof(m1[2]));
+	for (size_t i = 2; i < KT_MAX_MIGRATIONS; i++)
+		full[i] = (struct kt_migration){2000000000ull, 0, 0};
+	r[3].migrations = full;
+	r[3].n_migrations = KT_MAX_MIGRATIONS;
+	kt_spread_why_format(r, 4, &cs, NULL, NULL, &sb);
+	CHECK(!strstr(sb_str(&sb), "placement alone"));
+	sb_free(&sb);
+	free(full);
+}
+
+/*
+ * One worker per CPU, but the CPUs' queues (other groups' tasks) differ:
+ * the queue estimate from /proc/schedstat's per-CPU run_delay explains the
+ * spread the placement alone does not (cgroup_cpuset_apply_midrun).
+ */
+UNIT_TEST(check_spread_why_queues)
+{
+	static const char before[] = "version 16\ncpu0 0 0 0 0 0 0 0 1000000000 10\n"
+				     "cpu1 0 0 0 0 0 0 0 1000000000 10\n";
+	static const char after[] = "version 16\ncpu0 0 0 0 0 0 0 0 3000000000 10\n"
+				    "cpu1 0 0 0 0 0 0 0 1000000000 10\n";
+	struct kt_worker_report r[2] = {mk_busy(60, 0, 1, 66), mk_busy(61, 1, 1, 1)};
+	struct kt_lb_stats a, b;
+	struct kt_cpuset cs;
+	struct sbuf sb = SBUF_INIT;
+
+	CHECK_INT_EQ(kt_lb_stats_parse(before, &a), 0);
+	CHECK_INT_EQ(kt_lb_stats_parse(after, &b), 0);
+	a.at_ns = 5000000000ull;
+	b.at_ns = 6000000000ull;
+	kt_cpuset_parse("0-1", &cs);
+	kt_spread_why_format(r, 2, &cs, &a, &b, &sb);
+	CHECK_STR_EQ(sb_str(&sb),
+		     "\n  why: for most of the run cpu0 held 1 (waited 66%, queue 2.0), cpu1 held 1 "
+		     "(waited 1%, queue 0.0); queue: tasks of any group waiting on that CPU, on "
+		     "average; even: 1 per CPU; sharing each CPU evenly among the group's workers "
+		     "on it, this placement alone makes a spread of 0% (never 2 or more apart); "
+		     "waiting as those queues imply makes a spread of 67%; the fair-class load "
+		     "balancer did not run on these CPUs");
+	sb_free(&sb);
+	/* The window is the snapshots' when known: over 2 s the queue on cpu0 is 1.0. */
+	b.at_ns = 7000000000ull;
+	kt_spread_why_format(r, 2, &cs, &a, &b, &sb);
+	CHECK_STR_CONTAINS(sb_str(&sb), "cpu0 held 1 (waited 66%, queue 1.0)");
+	CHECK_STR_CONTAINS(sb_str(&sb), "waiting as those queues imply makes a spread of 50%");
+	sb_free(&sb);
+	kt_lb_stats_free(&a);
+	kt_lb_stats_free(&b);
 }
 
 UNIT_TEST(check_result_by_design)
