@@ -15,9 +15,14 @@
 #   - per scenario and per check (the detail's kind and its first words):
 #     how often it failed under the healthy schedulers;
 #   - every healthy failure with its evidence's why line and a triage: class
-#     3 (the scheduler's own behaviour) by rule for an uneven placement the
-#     load balancer ran on and found balanced in at least half its runs,
-#     "needs a look" for everything else;
+#     3 (the scheduler's own behaviour) by rule when the load balancer ran on
+#     the group's CPUs and found them balanced in at least half its runs and
+#     the why line shows a cause that fails the check by itself: the
+#     group's placement alone makes a spread over the limit (each CPU shared
+#     evenly among its workers there), or the CPUs' queues alone do (tasks
+#     of any group waiting there), or (older results, without those figures)
+#     the workers settled two or more apart per CPU; "needs a look" for
+#     everything else;
 #   - the distribution of the measured values against their limits: every
 #     cgroup's spread (limit 15 %, or the scenario's own) and longest gap
 #     (limit 2000 ms), as value/limit ratios.
@@ -179,11 +184,31 @@ if inc:
 print()
 print("== healthy schedulers: each failure's evidence and triage")
 # The classes of issue #8: 1 emulator artefact, 2 check or scenario defect,
-# 3 real behaviour of the scheduler. One rule is mechanical: a spread
-# failure whose why line shows an uneven placement (two or more workers
-# apart per CPU) that the load balancer ran on and found balanced in at
-# least half its runs is the scheduler's own placement (class 3). Every
-# other failure needs a look, and is listed so.
+# 3 real behaviour of the scheduler. The mechanical rules need the fair
+# class's load balancer to have run on the group's CPUs and found them
+# balanced in at least half its runs (it saw the state and kept it), and a
+# cause in the why line that fails the check by itself: the placement alone
+# makes a spread over the limit (no scheduler sharing each CPU evenly
+# could pass with it), or the CPUs' queues alone do, or (results from before
+# those figures) the workers settled two or more apart per CPU. Every other
+# failure needs a look, and is listed so.
+def triage(headline, why):
+    if not why:
+        return "needs a look"
+    lb = re.search(r"the load balancer ran (\d+) times on these CPUs, found them balanced (\d+) times", why)
+    if not (lb and int(lb.group(1)) and 2 * int(lb.group(2)) >= int(lb.group(1))):
+        return "needs a look"
+    thr = re.search(r"\(threshold ([0-9.]+)%\)", headline)
+    limit = float(thr.group(1)) if thr else 15.0
+    pl = re.search(r"this placement alone makes a spread of (\d+)%", why)
+    if pl and float(pl.group(1)) > limit:
+        return "3 by rule (the placement alone fails the check; the balancer kept it)"
+    qu = re.search(r"waiting as those queues imply makes a spread of (\d+)%", why)
+    if qu and float(qu.group(1)) > limit:
+        return "3 by rule (the CPUs' queues alone fail the check; the balancer kept them)"
+    if not pl and not qu and "; uneven: " in why:
+        return "3 by rule (uneven placement the balancer kept)"
+    return "needs a look"
 tri = defaultdict(int)
 for r in healthy:
     for s in r["scenarios"]:
@@ -196,17 +221,13 @@ for r in healthy:
             m = det.get("message", "")
             lines = m.split("\n")
             why = next((l.strip()[5:] for l in lines if l.strip().startswith("why: ")), None)
-            cls = "needs a look"
-            if why:
-                lb = re.search(r"the load balancer ran (\d+) times on these CPUs, found them balanced (\d+) times", why)
-                if "; uneven: " in why and lb and int(lb.group(1)) and 2 * int(lb.group(2)) >= int(lb.group(1)):
-                    cls = "3 by rule (uneven placement the balancer kept)"
+            cls = triage(lines[0], why)
             run_cls.add(cls)
             print("  %s %s %ss %s: %s" % (r["scheduler"], r["topology"], r["duration"], s["scenario_name"], lines[0]))
             print("      why: %s" % (why or "(no why line)"))
             print("      class: %s" % cls)
         if run_cls:  # a scenario run counts once: as "needs a look" if any detail does
-            tri["needs a look" if "needs a look" in run_cls else run_cls.pop()] += 1
+            tri["needs a look" if "needs a look" in run_cls else sorted(run_cls)[0]] += 1
 if tri:
     print("  triage (failed scenario runs): " + ", ".join("%s: %d" % kv for kv in sorted(tri.items())))
 else:

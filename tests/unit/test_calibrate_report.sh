@@ -2,9 +2,11 @@
 # bench/calibrate.sh -r DIR reports on recorded results without booting
 # anything: per configuration the verdict counts and the false-failure /
 # detection rate, the failing scenarios and checks, and each healthy
-# failure's why line with its triage (class 3 by rule only for an uneven
-# placement the load balancer ran on and found balanced at least half the
-# time; everything else "needs a look").
+# failure's why line with its triage (class 3 by rule only when the load
+# balancer ran and found the CPUs balanced at least half the time and the
+# placement alone, or the queues alone, make a spread over the limit, or,
+# in results without those figures, the placement was uneven; everything
+# else "needs a look").
 set -eu
 tmp=$(mktemp -d /tmp/ktstr-calreport.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -26,12 +28,26 @@ uneven = ("unfair cgroup: spread=63% (3-66%) 4 workers on 2 cpus\n"
           "uneven: 1 to 3 per CPU; the load balancer ran 120 times on these CPUs, found them "
           "balanced 117 times and pulled 2 tasks\n  per worker (...):")
 pulling = uneven.replace("balanced 117 times", "balanced 30 times")
+new = ("unfair cgroup: spread=22% (50-72%) 4 workers on 3 cpus\n"
+       "  why: for most of the run cpu0 held 4 (waited 50-72%, queue 2.9); queue: tasks of any "
+       "group waiting on that CPU, on average; even: 4 per CPU; sharing each CPU evenly among "
+       "the group's workers on it, this placement alone makes a spread of 22% (2 or more apart "
+       "for 33% of the run, longest 1.7-3.4s: cpu1 held 1, cpu2 held 3); waiting as those queues "
+       "imply makes a spread of 0%; the load balancer ran 125 times on these CPUs, found them "
+       "balanced 122 times and pulled 3 tasks")
+queues = new.replace("alone makes a spread of 22%", "alone makes a spread of 0%").replace(
+    "imply makes a spread of 0%", "imply makes a spread of 30%")
+small = new.replace("alone makes a spread of 22%", "alone makes a spread of 10%").replace(
+    "even: 4 per CPU", "uneven: 1 to 3 per CPU")
+over = new.replace("4 workers on 3 cpus", "4 workers on 3 cpus (threshold 30%)")
 h = {"topology": "1,2,2,1", "duration": 5, "scheduler": "eevdf", "healthy": True, "wall_s": 400,
      "shell_rc": 1, "notes": [], "scenarios": [
          sc("a_steady/default", False, uneven),
          sc("b_steady/default", False, pulling),
          sc("c_gap/default", False, "stuck 2500ms on cpu1", kind="Stuck"),
-         sc("d_ok/default", True), sc("e_skip/default", True, skipped=True)]}
+         sc("d_ok/default", True), sc("e_skip/default", True, skipped=True),
+         sc("f_midrun/default", False, new), sc("g_neigh/default", False, queues),
+         sc("h_small/default", False, small), sc("i_thr/default", False, over)]}
 b = {"topology": "1,2,2,1", "duration": 5, "scheduler": "scx_qmap -t 2", "healthy": False,
      "wall_s": 80, "shell_rc": 1, "notes": [], "scenarios": [
          sc("a_steady/default", False, "scheduler died", kind="Other"),
@@ -41,11 +57,11 @@ json.dump(b, open(d + "/b.json", "w"))
 PY
 
 bash bench/calibrate.sh -r "$tmp" >"$tmp/out" 2>&1 || fail "calibrate -r: exit $?"
-grep -Eq '^1,2,2,1 +5 eevdf +1 +1 +3 +0 +1 +75\.0% +0\.0% +400s$' "$tmp/out" ||
+grep -Eq '^1,2,2,1 +5 eevdf +1 +1 +7 +0 +1 +87\.5% +0\.0% +400s$' "$tmp/out" ||
 	fail "per configuration: eevdf row"
 grep -Eq '^1,2,2,1 +5 scx_qmap -t 2 \[broken\] +1 +1 +1 +0 +0 +50\.0% ' "$tmp/out" ||
 	fail "per configuration: broken row (detection rate)"
-grep -q "failing scenarios: 3 of 4; failed scenario runs: 3 of 4 judged" "$tmp/out" ||
+grep -q "failing scenarios: 7 of 8; failed scenario runs: 7 of 8 judged" "$tmp/out" ||
 	fail "failing scenarios summary"
 sed -n '/each failure.s evidence and triage/,/^$/p' "$tmp/out" >"$tmp/tri"
 grep -A2 "eevdf 1,2,2,1 5s a_steady/default: unfair cgroup: spread=63%" "$tmp/tri" |
@@ -55,7 +71,17 @@ grep -A2 "b_steady/default" "$tmp/tri" | grep -q "class: needs a look" ||
 	fail "triage: a placement the balancer kept changing must need a look"
 grep -A2 "c_gap/default: stuck 2500ms" "$tmp/tri" | grep -q "why: (no why line)" ||
 	fail "triage: a failure without a why line"
-grep -q "^  triage (failed scenario runs): 3 by rule (uneven placement the balancer kept): 1, needs a look: 2$" "$tmp/tri" ||
+grep -A2 "f_midrun/default" "$tmp/tri" |
+	grep -q "class: 3 by rule (the placement alone fails the check; the balancer kept it)" ||
+	fail "triage: a placement that alone makes a spread over the limit is not class 3"
+grep -A2 "g_neigh/default" "$tmp/tri" |
+	grep -q "class: 3 by rule (the CPUs' queues alone fail the check; the balancer kept them)" ||
+	fail "triage: queues that alone make a spread over the limit are not class 3"
+grep -A2 "h_small/default" "$tmp/tri" | grep -q "class: needs a look" ||
+	fail "triage: an uneven placement that does not explain the spread must need a look"
+grep -A2 "i_thr/default" "$tmp/tri" | grep -q "class: needs a look" ||
+	fail "triage: a placement spread under the scenario's own limit must need a look"
+grep -q "^  triage (failed scenario runs): 3 by rule (the CPUs' queues alone fail the check; the balancer kept them): 1, 3 by rule (the placement alone fails the check; the balancer kept it): 1, 3 by rule (uneven placement the balancer kept): 1, needs a look: 4$" "$tmp/tri" ||
 	fail "triage counts"
 ! grep -q "scx_qmap.*a_steady" "$tmp/tri" || fail "triage lists a broken scheduler's failure"
 echo "calibrate report: configurations, failing scenarios and triage ok"
