@@ -64,23 +64,19 @@ grep -Eq '^1,2,2,1 +5 scx_qmap -t 2 \[broken\] +1 +1 +1 +0 +0 +50\.0% ' "$tmp/ou
 grep -q "failing scenarios: 7 of 8; failed scenario runs: 7 of 8 judged" "$tmp/out" ||
 	fail "failing scenarios summary"
 sed -n '/each failure.s evidence and triage/,/^$/p' "$tmp/out" >"$tmp/tri"
-grep -A2 "eevdf 1,2,2,1 5s a_steady/default: unfair cgroup: spread=63%" "$tmp/tri" |
-	grep -q "class: 3 by rule (uneven placement the balancer kept)" ||
-	fail "triage: the uneven placement the balancer kept is not class 3"
-grep -A2 "b_steady/default" "$tmp/tri" | grep -q "class: needs a look" ||
-	fail "triage: a placement the balancer kept changing must need a look"
+# class_is SCENARIO CLASS WHY: the triage under SCENARIO's failure reads "class: CLASS".
+class_is() { grep -A2 "$1" "$tmp/tri" | grep -qFx "      class: $2" || fail "triage: $3"; }
+class_is "eevdf 1,2,2,1 5s a_steady/default: unfair cgroup: spread=63%" \
+	"3 by rule (uneven placement the balancer kept)" "the uneven placement the balancer kept is not class 3"
+class_is b_steady/default "needs a look" "a placement the balancer kept changing must need a look"
 grep -A2 "c_gap/default: stuck 2500ms" "$tmp/tri" | grep -q "why: (no why line)" ||
 	fail "triage: a failure without a why line"
-grep -A2 "f_midrun/default" "$tmp/tri" |
-	grep -q "class: 3 by rule (the placement alone fails the check; the balancer kept it)" ||
-	fail "triage: a placement that alone makes a spread over the limit is not class 3"
-grep -A2 "g_neigh/default" "$tmp/tri" |
-	grep -q "class: 3 by rule (the CPUs' queues alone fail the check; the balancer kept them)" ||
-	fail "triage: queues that alone make a spread over the limit are not class 3"
-grep -A2 "h_small/default" "$tmp/tri" | grep -q "class: needs a look" ||
-	fail "triage: an uneven placement that does not explain the spread must need a look"
-grep -A2 "i_thr/default" "$tmp/tri" | grep -q "class: needs a look" ||
-	fail "triage: a placement spread under the scenario's own limit must need a look"
+class_is f_midrun/default "3 by rule (the placement alone fails the check; the balancer kept it)" \
+	"a placement that alone makes a spread over the limit is not class 3"
+class_is g_neigh/default "3 by rule (the CPUs' queues alone fail the check; the balancer kept them)" \
+	"queues that alone make a spread over the limit are not class 3"
+class_is h_small/default "needs a look" "an uneven placement that does not explain the spread must need a look"
+class_is i_thr/default "needs a look" "a placement spread under the scenario's own limit must need a look"
 grep -q "^  triage (failed scenario runs): 3 by rule (the CPUs' queues alone fail the check; the balancer kept them): 1, 3 by rule (the placement alone fails the check; the balancer kept it): 1, 3 by rule (uneven placement the balancer kept): 1, needs a look: 4$" "$tmp/tri" ||
 	fail "triage counts"
 ! grep -q "scx_qmap.*a_steady" "$tmp/tri" || fail "triage lists a broken scheduler's failure"
