@@ -8,7 +8,8 @@
 # For each topology x duration x scheduler, RUNS boots of
 #   ktstr shell --topology T [-i SCHED] --exec 'SCHED & ktstr run --json --duration D'
 # (the scheduler started in the guest, SCHED_PID exported so `ktstr run`
-# watches it), raw results kept as JSON, then a report:
+# watches it), raw results kept as JSON with the ktstr version and the
+# kernel they ran on, then a report:
 #   - per configuration: scenario runs, PASS/FAIL/INCONCLUSIVE/SKIP, the
 #     failure rate (false failures for healthy schedulers, detection for
 #     broken ones), the inconclusive rate, the wall time per boot;
@@ -123,6 +124,11 @@ for k in sorted(conf):
         "  (%d boot errors)" % v["BOOT_ERROR"] if v["BOOT_ERROR"] else ""))
 print("fail% of a healthy scheduler is the false-failure rate, of a broken one the"
       " detection rate; both over PASS+FAIL+INCONCLUSIVE.")
+# Which binary and kernel the boots ran: results compare only like with like.
+built = defaultdict(int)
+for r in rows:
+    built[(r.get("ktstr") or "unrecorded ktstr", r.get("kernel") or "unrecorded kernel")] += 1
+print("boots by build: " + "; ".join("%s on %s: %d" % (v, k, n) for (v, k), n in sorted(built.items())))
 
 healthy = [r for r in rows if r["healthy"]]
 print()
@@ -280,6 +286,7 @@ esac
 json=$("$KTSTR_BIN" kernel resolve --json)
 get() { printf '%s' "$json" | python3 -c "import json,sys; print(json.load(sys.stdin).get('$1') or '')"; }
 sched_dir=$(get sched_dir)
+version=$("$KTSTR_BIN" --version)
 [ -n "$sched_dir" ] || sched_dir=$(get dir)/tools/sched_ext/build/bin
 out_tmp=
 if [ -z "$out" ]; then
@@ -320,13 +327,14 @@ sed 's/^/calib_stderr: /' /tmp/calib.err | tail -20
 	lock bash -c 'date +%s.%N >"$1/t0"; "${@:2}"; r=$?; date +%s.%N >"$1/t1"; exit $r' _ "$tmp" \
 		"$KTSTR_BIN" shell --topology "$topo" "${inc[@]}" --exec "$script" \
 		</dev/null >"$tmp/out" 2>"$tmp/err" || rc=$?
-	python3 - "$tmp" "$out/$label.json" "$topo" "$dur" "$*" "$healthy" "$rc" "$slice" <<'PY'
+	python3 - "$tmp" "$out/$label.json" "$topo" "$dur" "$*" "$healthy" "$rc" "$slice" "$version" "$(get key)" <<'PY'
 import json, sys
-tmp, dst, topo, dur, sched, healthy, rc, sl = sys.argv[1:]
+tmp, dst, topo, dur, sched, healthy, rc, sl, version, kernel = sys.argv[1:]
 text = open(tmp + "/out", errors="replace").read()
 wall = float(open(tmp + "/t1").read()) - float(open(tmp + "/t0").read())
 r = {"topology": topo, "duration": dur, "scheduler": sched, "healthy": healthy == "1",
-     "wall_s": wall, "shell_rc": int(rc), "scenarios": [], "slice": sl or None}
+     "wall_s": wall, "shell_rc": int(rc), "scenarios": [], "slice": sl or None,
+     "ktstr": version, "kernel": kernel}
 a, b = text.find("===CALIB_BEGIN\n"), text.find("===CALIB_END")
 if a < 0 or b < 0:
     r["error"] = "no catalog output (shell exit %s)" % rc

@@ -52,6 +52,7 @@ b = {"topology": "1,2,2,1", "duration": 5, "scheduler": "scx_qmap -t 2", "health
      "wall_s": 80, "shell_rc": 1, "notes": [], "scenarios": [
          sc("a_steady/default", False, "scheduler died", kind="Other"),
          sc("d_ok/default", True)]}
+h["ktstr"], h["kernel"] = "ktstr 0.1.0 (abc1234)", "6.12.117-tarball-x86_64-k1"
 json.dump(h, open(d + "/h.json", "w"))
 json.dump(b, open(d + "/b.json", "w"))
 PY
@@ -61,6 +62,8 @@ grep -Eq '^1,2,2,1 +5 eevdf +1 +1 +7 +0 +1 +87\.5% +0\.0% +400s$' "$tmp/out" ||
 	fail "per configuration: eevdf row"
 grep -Eq '^1,2,2,1 +5 scx_qmap -t 2 \[broken\] +1 +1 +1 +0 +0 +50\.0% ' "$tmp/out" ||
 	fail "per configuration: broken row (detection rate)"
+grep -qx "boots by build: ktstr 0.1.0 (abc1234) on 6.12.117-tarball-x86_64-k1: 1; unrecorded ktstr on unrecorded kernel: 1" "$tmp/out" ||
+	fail "boots by build"
 grep -q "failing scenarios: 7 of 8; failed scenario runs: 7 of 8 judged" "$tmp/out" ||
 	fail "failing scenarios summary"
 sed -n '/each failure.s evidence and triage/,/^$/p' "$tmp/out" >"$tmp/tri"
