@@ -209,6 +209,12 @@ struct kt_worker_report {
 	uint64_t work_units;
 	uint64_t cpu_time_ns;
 	uint64_t wall_time_ns;
+	/*
+	 * CLOCK_MONOTONIC when it started work (0 = unknown): migrations'
+	 * at_ns and the wall time count from here, so a check can line a
+	 * worker's placement up with what was sampled while it ran.
+	 */
+	uint64_t start_ns;
 	uint64_t off_cpu_ns;
 	uint64_t migration_count;
 	struct kt_cpuset cpus_used;

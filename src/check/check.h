@@ -109,6 +109,7 @@ int kt_assert_result_parse(const char *text, size_t len, struct kt_assert_result
  * those checks are then skipped).
  */
 struct kt_lb_stats;
+struct kt_rq_series;
 struct kt_check_ctx {
 	const struct kt_cpuset *cpuset;
 	const struct kt_cpuset *cpuset_nodes;
@@ -118,6 +119,11 @@ struct kt_check_ctx {
 	 * balancer did on the group's CPUs in between.
 	 */
 	const struct kt_lb_stats *lb_start, *lb_end;
+	/*
+	 * Each CPU's run_delay sampled while the group ran (NULL = none): the
+	 * queues a worker met on its CPUs at the time, not only on average.
+	 */
+	const struct kt_rq_series *rq;
 };
 
 /* Pure statistics helpers (exposed for tests and other modules). */
@@ -192,6 +198,24 @@ struct kt_lb_stats {
 	struct kt_lb_cpu *cpus;
 };
 
+/*
+ * Every CPU's run_delay (tasks' summed wait in its queue) sampled over
+ * time: between two samples, the wait added over the time passed is how
+ * many tasks waited there on average.
+ */
+struct kt_rq_series {
+	size_t n, cap;
+	int n_cpus;          /* CPUs 0..n_cpus-1 in each sample */
+	uint64_t *at_ns;     /* CLOCK_MONOTONIC of each sample */
+	uint64_t *run_delay; /* n x n_cpus; UINT64_MAX = not in that sample */
+	uint64_t every_ns;   /* the sampling period now (doubles when thinned) */
+};
+
+/* Append st taken at at_ns (ignored unless later than the last sample); thins past max. */
+void kt_rq_series_add(struct kt_rq_series *s, uint64_t at_ns, const struct kt_lb_stats *st,
+		      size_t max);
+void kt_rq_series_free(struct kt_rq_series *s);
+
 /* Parse /proc/schedstat text: 0, -EINVAL (malformed) or -EPROTONOSUPPORT (version). */
 int kt_lb_stats_parse(const char *text, struct kt_lb_stats *out);
 void kt_lb_stats_free(struct kt_lb_stats *st);
@@ -211,13 +235,16 @@ void kt_worker_evidence_format(const struct kt_worker_report *r, size_t n, struc
 /*
  * One line summing up a spread failure: for each CPU of cpus (and any
  * other a worker settled on) how many workers spent at least half the
- * run there and what they waited, whether that placement was even (at
- * most one worker apart per CPU), and, with both /proc/schedstat
- * snapshots, how often the load balancer ran on those CPUs, found them
- * balanced and pulled a task.
+ * run there, what they waited and the CPU's average queue, whether that
+ * placement was even (at most one worker apart per CPU), the spread the
+ * placement alone and the queues alone make (always-runnable workers
+ * only; the queues at the time from rq when given), and, with both
+ * /proc/schedstat snapshots, how often the load balancer ran on those
+ * CPUs, found them balanced and pulled a task.
  */
 void kt_spread_why_format(const struct kt_worker_report *r, size_t n,
 			  const struct kt_cpuset *cpus, const struct kt_lb_stats *a,
-			  const struct kt_lb_stats *b, struct sbuf *sb);
+			  const struct kt_lb_stats *b, const struct kt_rq_series *rq,
+			  struct sbuf *sb);
 
 #endif

@@ -407,7 +407,7 @@ static void fail_spread(const struct kt_worker_report *r, size_t n,
 		for (size_t i = 0; i < n; i++)
 			kt_cpuset_or(&cpus, &cpus, &r[i].cpus_used);
 	kt_spread_why_format(r, n, &cpus, ctx ? ctx->lb_start : NULL, ctx ? ctx->lb_end : NULL,
-			     &sb);
+			     ctx ? ctx->rq : NULL, &sb);
 	sb_adds(&sb, kt_workers_have_schedstat(r, n)
 			 ? "\n  per worker (spread is over the share of its wall time each waited "
 			   "runnable, the kernel's schedstat run_delay, an exchange pair's added; "

@@ -189,6 +189,58 @@ void kt_lb_stats_free(struct kt_lb_stats *st)
 	memset(st, 0, sizeof(*st));
 }
 
+void kt_rq_series_add(struct kt_rq_series *s, uint64_t at_ns, const struct kt_lb_stats *st,
+		      size_t max)
+{
+	uint64_t *row;
+
+	if (!st || (s->n && at_ns <= s->at_ns[s->n - 1]))
+		return;
+	if (!s->n) {
+		s->n_cpus = 0;
+		for (size_t i = 0; i < st->n_cpus; i++)
+			if (st->cpus[i].cpu + 1 > s->n_cpus)
+				s->n_cpus = st->cpus[i].cpu + 1;
+	}
+	if (!s->n_cpus)
+		return;
+	if (max < 2)
+		max = 2;
+	if (s->n >= max) {
+		/* Keep every other sample: the period doubles, the memory stays bounded. */
+		size_t k = 0;
+
+		for (size_t i = 0; i < s->n; i += 2, k++) {
+			s->at_ns[k] = s->at_ns[i];
+			memmove(s->run_delay + k * (size_t)s->n_cpus,
+				s->run_delay + i * (size_t)s->n_cpus,
+				(size_t)s->n_cpus * sizeof(uint64_t));
+		}
+		s->n = k;
+		s->every_ns *= 2;
+	}
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 64;
+		s->at_ns = kt_realloc(s->at_ns, s->cap * sizeof(uint64_t));
+		s->run_delay = kt_realloc(s->run_delay, s->cap * (size_t)s->n_cpus * sizeof(uint64_t));
+	}
+	s->at_ns[s->n] = at_ns;
+	row = s->run_delay + s->n * (size_t)s->n_cpus;
+	for (int c = 0; c < s->n_cpus; c++)
+		row[c] = UINT64_MAX;
+	for (size_t i = 0; i < st->n_cpus; i++)
+		if (st->cpus[i].cpu < s->n_cpus)
+			row[st->cpus[i].cpu] = st->cpus[i].run_delay_ns;
+	s->n++;
+}
+
+void kt_rq_series_free(struct kt_rq_series *s)
+{
+	free(s->at_ns);
+	free(s->run_delay);
+	memset(s, 0, sizeof(*s));
+}
+
 static const struct kt_lb_cpu *find_cpu(const struct kt_lb_stats *st, int cpu)
 {
 	for (size_t i = 0; i < st->n_cpus; i++)
@@ -562,13 +614,105 @@ static double queue_len(const struct kt_lb_stats *a, const struct kt_lb_stats *b
 	return (double)dlt(x->run_delay_ns, y->run_delay_ns) / (double)window_ns;
 }
 
+/* What a stretch of one worker meets in the sampled queues. */
+struct qs_walk {
+	const struct kt_rq_series *s;
+	const struct kt_lb_stats *a, *b; /* the whole-window average where not sampled */
+	uint64_t base, window;
+	double wait_ns;
+	bool ok;
+};
+
+/* A worker waits q/(1+q) of the time it sits on a CPU where q tasks wait on average. */
+static double share_of(double q)
+{
+	return q / (1 + q);
+}
+
+static void qs_stretch(int cpu, uint64_t t0, uint64_t t1, void *arg)
+{
+	struct qs_walk *w = arg;
+	const struct kt_rq_series *s = w->s;
+	uint64_t a = w->base + t0, b = w->base + t1;
+	size_t lo = 0, hi = s->n - 1;
+
+	if (!w->ok || b <= a)
+		return;
+	/* The first interval [at[j], at[j+1]) ending after a. */
+	while (lo + 1 < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->at_ns[mid] <= a)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	while (a < b) {
+		uint64_t from = s->at_ns[lo], to = s->at_ns[lo + 1], end;
+		const uint64_t *x = s->run_delay + lo * (size_t)s->n_cpus;
+		const uint64_t *y = x + s->n_cpus;
+		double q;
+
+		if (a < s->at_ns[0] || a >= s->at_ns[s->n - 1]) {
+			/* Outside the samples: the whole window's average. */
+			end = a < s->at_ns[0] ? (b < s->at_ns[0] ? b : s->at_ns[0]) : b;
+			q = w->a && w->b ? queue_len(w->a, w->b, cpu, w->window) : -1;
+		} else {
+			while (lo + 2 < s->n && to <= a) {
+				lo++;
+				from = s->at_ns[lo];
+				to = s->at_ns[lo + 1];
+				x = s->run_delay + lo * (size_t)s->n_cpus;
+				y = x + s->n_cpus;
+			}
+			end = b < to ? b : to;
+			q = cpu < s->n_cpus && x[cpu] != UINT64_MAX && y[cpu] != UINT64_MAX && to > from
+				? (double)dlt(x[cpu], y[cpu]) / (double)(to - from)
+				: -1;
+		}
+		if (q < 0) {
+			w->ok = false;
+			return;
+		}
+		w->wait_ns += (double)(end - a) * share_of(q);
+		a = end;
+	}
+}
+
+/*
+ * Per worker, the percent of its wall time it would wait given the queue
+ * on each CPU it sat on while it sat there (rq samples, the whole window's
+ * average outside them). False when a worker has no start time or a
+ * queue is unknown.
+ */
+static bool sampled_queue_waits(const struct kt_worker_report *r, size_t n,
+				const struct kt_rq_series *rq, const struct kt_lb_stats *a,
+				const struct kt_lb_stats *b, uint64_t window, double *out)
+{
+	if (!rq || rq->n < 2)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		struct qs_walk w = {rq, a, b, r[i].start_ns, window, 0, true};
+
+		if (!r[i].start_ns || !r[i].wall_time_ns)
+			return false;
+		for_each_stretch(&r[i], qs_stretch, &w);
+		if (!w.ok)
+			return false;
+		out[i] = w.wait_ns * 100.0 / (double)r[i].wall_time_ns;
+	}
+	return true;
+}
+
 void kt_spread_why_format(const struct kt_worker_report *r, size_t n,
 			  const struct kt_cpuset *cpus, const struct kt_lb_stats *a,
-			  const struct kt_lb_stats *b, struct sbuf *sb)
+			  const struct kt_lb_stats *b, const struct kt_rq_series *rq,
+			  struct sbuf *sb)
 {
 	struct why_cpu at[KT_MAX_CPUS];
 	uint64_t per_cpu[KT_MAX_CPUS], window = 0;
 	double *qwait = kt_calloc(n ? n : 1, sizeof(double));
+	double *swait = kt_calloc(n ? n : 1, sizeof(double));
 	struct kt_cpuset seen, set = *cpus;
 	size_t moving = 0;
 	unsigned lo = ~0u, hi = 0;
@@ -598,7 +742,7 @@ void kt_spread_why_format(const struct kt_worker_report *r, size_t n,
 					qknown = false;
 				else
 					qwait[i] += (double)per_cpu[cpu] * 100.0 /
-						    (double)r[i].wall_time_ns * q / (1 + q);
+						    (double)r[i].wall_time_ns * share_of(q);
 			}
 		}
 		if (best < 0 || !r[i].wall_time_ns ||
@@ -675,9 +819,17 @@ void kt_spread_why_format(const struct kt_worker_report *r, size_t n,
 		}
 		free(m.wait);
 	}
-	if (qknown && kt_class_spread(r, n, qwait, &slo, &shi) >= 2)
+	if (busy && sampled_queue_waits(r, n, rq, a, b, window, swait)) {
+		if (kt_class_spread(r, n, swait, &slo, &shi) >= 2)
+			sb_addf(sb,
+				"; waiting as the queues on their CPUs at the time imply (sampled "
+				"every %.1f s) makes a spread of %.0f%%",
+				(double)rq->every_ns / 1e9, shi - slo);
+	} else if (qknown && kt_class_spread(r, n, qwait, &slo, &shi) >= 2) {
 		sb_addf(sb, "; waiting as those queues imply makes a spread of %.0f%%", shi - slo);
+	}
 	free(qwait);
+	free(swait);
 	if (a && b) {
 		uint64_t runs, bal, pulled;
 

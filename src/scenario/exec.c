@@ -144,8 +144,17 @@ static void node_set_of(struct exec *x, const struct kt_cpuset *cs, struct kt_cp
 	kt_hwtopo_nodes_of(x->ctx->topo, cs, nodes);
 }
 
+/*
+ * The queues over time: every CPU's run_delay sampled this often while a
+ * step holds, at most this many samples (then every other one goes and the
+ * period doubles), so a spread failure can show the queues each worker met
+ * where it sat at the time.
+ */
+#define KX_RQ_EVERY_NS 100000000ull
+#define KX_RQ_MAX 2048
+
 /* /proc/schedstat now, parsed; NULL when unreadable (evidence only). */
-static struct kt_lb_stats *kx_lb_snapshot(void)
+static struct kt_lb_stats *kx_lb_snapshot(struct exec *x)
 {
 	struct kt_lb_stats *st = kt_malloc(sizeof(*st));
 	char *txt = NULL;
@@ -156,7 +165,11 @@ static struct kt_lb_stats *kx_lb_snapshot(void)
 		st = NULL;
 	} else {
 		st->at_ns = kt_now_ns();
+		if (!x->rq.every_ns)
+			x->rq.every_ns = KX_RQ_EVERY_NS;
+		kt_rq_series_add(&x->rq, st->at_ns, st, KX_RQ_MAX);
 	}
+	x->rq_next_ns = kt_now_ns() + (x->rq.every_ns ? x->rq.every_ns : KX_RQ_EVERY_NS);
 	free(txt);
 	return st;
 }
@@ -185,9 +198,10 @@ static void collect_handle(struct exec *x, struct handle *h)
 		h->wl = NULL;
 		return;
 	}
-	lb_end = kx_lb_snapshot();
+	lb_end = kx_lb_snapshot(x);
 	cc.lb_start = h->lb_start;
 	cc.lb_end = lb_end;
+	cc.rq = &x->rq;
 	if (c && c->has_cpuset) {
 		cs = c->cpuset;
 		node_set_of(x, &cs, &nodes);
@@ -306,7 +320,7 @@ int kx_spawn_work(struct exec *x, struct cg_ent *c, const struct kt_cg_work *cw,
 	}
 	x->hs = kt_realloc(x->hs, (x->n_hs + 1) * sizeof(*x->hs));
 	h = &x->hs[x->n_hs++];
-	h->lb_start = kx_lb_snapshot();
+	h->lb_start = kx_lb_snapshot(x);
 	kt_workload_start(wl);
 	h->cgroup = kt_strdup(c ? c->name : "");
 	h->backdrop = !x->in_step;
@@ -436,9 +450,16 @@ static int hold_sleep(struct exec *x, uint64_t ms)
 			return 2;
 		if (now >= end)
 			return 0;
+		/* Sample the queues while any group runs (its evidence if it fails). */
+		if (x->n_hs && now >= x->rq_next_ns) {
+			kx_lb_free(kx_lb_snapshot(x));
+			now = kt_now_ns();
+		}
 		slice = (end - now) / 1000000ull;
 		if (slice > 500)
 			slice = 500;
+		if (x->n_hs && x->rq_next_ns > now && (x->rq_next_ns - now) / 1000000ull < slice)
+			slice = (x->rq_next_ns - now) / 1000000ull;
 		if (kt_ctx_sleep(x->ctx, slice ? slice : 1))
 			return 1;
 	}
@@ -464,6 +485,7 @@ static void free_exec(struct exec *x)
 	free(x->cgs);
 	free(x->hs);
 	free(x->ps);
+	kt_rq_series_free(&x->rq);
 }
 
 int kt_scenario_run(const struct kt_ctx *ctx, const struct kt_backdrop *bd,

@@ -46,6 +46,8 @@ struct exec {
 	struct payload *ps;
 	size_t n_ps;
 	unsigned rng;
+	struct kt_rq_series rq; /* every CPU's run_delay over the run (evidence) */
+	uint64_t rq_next_ns;    /* when hold_sleep samples it next */
 };
 
 int kx_apply_def(struct exec *x, const struct kt_cgroup_def *d, char **err);

@@ -161,6 +161,7 @@ json_t *kt_worker_report_to_json(const struct kt_worker_report *r)
 		json_object_set_new(o, "exit_info", exit_info_json(&r->exit_info));
 	json_object_set_new(o, "is_messenger", json_boolean(r->is_messenger));
 	json_object_set_new(o, "exchange_pair", json_integer(r->exchange_pair));
+	json_object_set_new(o, "start_ns", ju64(r->start_ns));
 	return o;
 }
 
@@ -234,8 +235,8 @@ char *kt_worker_report_to_string(const struct kt_worker_report *r)
 	default:
 		break;
 	}
-	sb_addf(&sb, ",\"is_messenger\":%s,\"exchange_pair\":%u}", r->is_messenger ? "true" : "false",
-		(unsigned)r->exchange_pair);
+	sb_addf(&sb, ",\"is_messenger\":%s,\"exchange_pair\":%u,\"start_ns\":%llu}",
+		r->is_messenger ? "true" : "false", (unsigned)r->exchange_pair, U(r->start_ns));
 #undef U
 	return sb_steal(&sb);
 }
@@ -374,6 +375,7 @@ int kt_worker_report_from_json(const json_t *j, struct kt_worker_report *out, ch
 	rc = rc ?: get_bool(j, "completed", true, &r.completed, err);
 	rc = rc ?: get_bool(j, "is_messenger", false, &r.is_messenger, err);
 	rc = rc ?: get_u64(j, "exchange_pair", false, &pair, err);
+	rc = rc ?: get_u64(j, "start_ns", false, &r.start_ns, err);
 	if (!rc && pair > UINT32_MAX)
 		rc = fail(err, "worker report: '%s' out of range", "exchange_pair");
 	r.exchange_pair = (uint32_t)pair;

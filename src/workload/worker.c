@@ -360,6 +360,7 @@ void kt_worker_main(const struct kt_worker_ctx *ctx, struct kt_worker_report *re
 	kw_setup_type(&st);
 
 	st.start = now_ns();
+	rep->start_ns = st.start;
 	st.last_iter_time = st.start;
 	st.cpu_sample_t = st.start;
 	st.cpu_sample_c = thread_cpu_ns();

@@ -1107,7 +1107,7 @@ UNIT_TEST(check_spread_why_line)
 	for (int i = 0; i < 5; i++)
 		r[i] = mk_wait(40 + i, 50, i ? 2 : 1, 100, wait[i]);
 	kt_cpuset_parse("1-2", &cs);
-	kt_spread_why_format(r, 4, &cs, NULL, NULL, &sb);
+	kt_spread_why_format(r, 4, &cs, NULL, NULL, NULL, &sb);
 	CHECK_STR_EQ(sb_str(&sb), "\n  why: for most of the run cpu1 held 1 (waited 3%), cpu2 held "
 				  "3 (waited 65-66%); uneven: 1 to 3 per CPU");
 	sb_free(&sb);
@@ -1115,14 +1115,14 @@ UNIT_TEST(check_spread_why_line)
 	r[1].cpus_used = r[0].cpus_used;
 	r[4].migrations = mig;
 	r[4].n_migrations = 2;
-	kt_spread_why_format(r, 5, &cs, NULL, NULL, &sb);
+	kt_spread_why_format(r, 5, &cs, NULL, NULL, NULL, &sb);
 	CHECK_STR_EQ(sb_str(&sb), "\n  why: for most of the run cpu1 held 2 (waited 3-65%), cpu2 "
 				  "held 2 (waited 66%); 1 moved between CPUs; even: 2 per CPU");
 	sb_free(&sb);
 	/* Snapshots where the balancer never ran on the group's CPUs (sched_ext). */
 	CHECK_INT_EQ(kt_lb_stats_parse(ss_before, &a), 0);
 	kt_cpuset_parse("1", &cs);
-	kt_spread_why_format(r, 2, &cs, &a, &a, &sb);
+	kt_spread_why_format(r, 2, &cs, &a, &a, NULL, &sb);
 	CHECK_STR_EQ(sb_str(&sb), "\n  why: for most of the run cpu1 held 2 (waited 3-65%, queue "
 				  "0.0); queue: tasks of any group waiting on that CPU, on average; "
 				  "even: 2 per CPU; the fair-class load balancer did not run on these "
@@ -1168,7 +1168,7 @@ UNIT_TEST(check_spread_why_placement_model)
 		r[i].n_migrations = 2;
 	}
 	kt_cpuset_parse("0-2", &cs);
-	kt_spread_why_format(r, 4, &cs, NULL, NULL, &sb);
+	kt_spread_why_format(r, 4, &cs, NULL, NULL, NULL, &sb);
 	CHECK_STR_EQ(sb_str(&sb),
 		     "\n  why: for most of the run cpu0 held 4 (waited 50-72%), cpu1 held none of "
 		     "them, cpu2 held none of them; uneven: 0 to 4 per CPU; sharing each CPU "
@@ -1178,12 +1178,12 @@ UNIT_TEST(check_spread_why_placement_model)
 	sb_free(&sb);
 	/* One worker not always runnable: nothing follows from the placement. */
 	r[2].schedstat_cpu_time_ns /= 2;
-	kt_spread_why_format(r, 4, &cs, NULL, NULL, &sb);
+	kt_spread_why_format(r, 4, &cs, NULL, NULL, NULL, &sb);
 	CHECK(!strstr(sb_str(&sb), "placement alone"));
 	sb_free(&sb);
 	/* A full migration record: the rest of the run is unknown. */
 	r[2].schedstat_cpu_time_ns *= 2;
-	kt_spread_why_format(r, 4, &cs, NULL, NULL, &sb);
+	kt_spread_why_format(r, 4, &cs, NULL, NULL, NULL, &sb);
 	CHECK_STR_CONTAINS(sb_str(&sb), "placement alone makes a spread of 22%");
 	sb_free(&sb);
 	struct kt_migration *full = kt_calloc(KT_MAX_MIGRATIONS, sizeof(*full));
@@ -1193,7 +1193,7 @@ UNIT_TEST(check_spread_why_placement_model)
 		full[i] = (struct kt_migration){2000000000ull, 0, 0};
 	r[3].migrations = full;
 	r[3].n_migrations = KT_MAX_MIGRATIONS;
-	kt_spread_why_format(r, 4, &cs, NULL, NULL, &sb);
+	kt_spread_why_format(r, 4, &cs, NULL, NULL, NULL, &sb);
 	CHECK(!strstr(sb_str(&sb), "placement alone"));
 	sb_free(&sb);
 	free(full);
@@ -1220,7 +1220,7 @@ UNIT_TEST(check_spread_why_queues)
 	a.at_ns = 5000000000ull;
 	b.at_ns = 6000000000ull;
 	kt_cpuset_parse("0-1", &cs);
-	kt_spread_why_format(r, 2, &cs, &a, &b, &sb);
+	kt_spread_why_format(r, 2, &cs, &a, &b, NULL, &sb);
 	CHECK_STR_EQ(sb_str(&sb),
 		     "\n  why: for most of the run cpu0 held 1 (waited 66%, queue 2.0), cpu1 held 1 "
 		     "(waited 1%, queue 0.0); queue: tasks of any group waiting on that CPU, on "
@@ -1231,12 +1231,80 @@ UNIT_TEST(check_spread_why_queues)
 	sb_free(&sb);
 	/* The window is the snapshots' when known: over 2 s the queue on cpu0 is 1.0. */
 	b.at_ns = 7000000000ull;
-	kt_spread_why_format(r, 2, &cs, &a, &b, &sb);
+	kt_spread_why_format(r, 2, &cs, &a, &b, NULL, &sb);
 	CHECK_STR_CONTAINS(sb_str(&sb), "cpu0 held 1 (waited 66%, queue 1.0)");
 	CHECK_STR_CONTAINS(sb_str(&sb), "waiting as those queues imply makes a spread of 50%");
 	sb_free(&sb);
 	kt_lb_stats_free(&a);
 	kt_lb_stats_free(&b);
+}
+
+/* /proc/schedstat with cpu0 and cpu1 at run_delay d0 and d1 (ns). */
+static void rq_stats(struct kt_lb_stats *st, uint64_t d0, uint64_t d1)
+{
+	char txt[256];
+
+	snprintf(txt, sizeof(txt),
+		 "version 16\ncpu0 0 0 0 0 0 0 0 %llu 10\ncpu1 0 0 0 0 0 0 0 %llu 10\n",
+		 (unsigned long long)d0, (unsigned long long)d1);
+	CHECK_INT_EQ(kt_lb_stats_parse(txt, st), 0);
+}
+
+/*
+ * The queues at the time, not on average: two queues of 2 that trade CPUs
+ * halfway while two workers trade CPUs too, one always meeting the queue
+ * and one never. Both CPUs average 1 waiting, so the average explains
+ * nothing; the samples explain all of it.
+ */
+UNIT_TEST(check_spread_why_sampled_queues)
+{
+	struct kt_migration ma = {1000000000ull, 0, 1}, mb = {1000000000ull, 1, 0};
+	struct kt_worker_report r[2] = {mk_busy(70, 0, 2, 66), mk_busy(71, 1, 2, 1)};
+	struct kt_lb_stats a, b, mid;
+	struct kt_rq_series rq = {.every_ns = 100000000ull};
+	struct kt_cpuset cs;
+	struct sbuf sb = SBUF_INIT;
+
+	r[0].migrations = &ma;
+	r[1].migrations = &mb;
+	r[0].n_migrations = r[1].n_migrations = 1;
+	r[0].start_ns = r[1].start_ns = 10000000000ull;
+	rq_stats(&a, 0, 0);
+	rq_stats(&mid, 2000000000ull, 0);
+	rq_stats(&b, 2000000000ull, 2000000000ull);
+	a.at_ns = 10000000000ull;
+	b.at_ns = 12000000000ull;
+	kt_rq_series_add(&rq, a.at_ns, &a, 64);
+	kt_rq_series_add(&rq, 11000000000ull, &mid, 64);
+	kt_rq_series_add(&rq, b.at_ns, &b, 64);
+	kt_rq_series_add(&rq, 11500000000ull, &mid, 64); /* not later: ignored */
+	CHECK_INT_EQ(rq.n, 3);
+	kt_cpuset_parse("0-1", &cs);
+	kt_spread_why_format(r, 2, &cs, &a, &b, &rq, &sb);
+	CHECK_STR_CONTAINS(sb_str(&sb), "this placement alone makes a spread of 0% (never 2 or more "
+					"apart); waiting as the queues on their CPUs at the time "
+					"imply (sampled every 0.1 s) makes a spread of 67%");
+	sb_free(&sb);
+	/* Without samples: the averages, which explain nothing here. */
+	kt_spread_why_format(r, 2, &cs, &a, &b, NULL, &sb);
+	CHECK_STR_CONTAINS(sb_str(&sb), "waiting as those queues imply makes a spread of 0%");
+	sb_free(&sb);
+	/* A worker without a start time cannot be lined up with the samples. */
+	r[1].start_ns = 0;
+	kt_spread_why_format(r, 2, &cs, &a, &b, &rq, &sb);
+	CHECK_STR_CONTAINS(sb_str(&sb), "waiting as those queues imply makes a spread of 0%");
+	sb_free(&sb);
+	/* Past max samples, every other one goes and the period doubles. */
+	for (int i = 0; i < 3; i++)
+		kt_rq_series_add(&rq, 13000000000ull + (uint64_t)i * 1000000000ull, &b, 4);
+	CHECK_INT_EQ(rq.n, 4);
+	CHECK_INT_EQ(rq.every_ns, 200000000ull);
+	CHECK_INT_EQ(rq.at_ns[1], 12000000000ull);
+	CHECK_INT_EQ(rq.at_ns[3], 15000000000ull);
+	kt_rq_series_free(&rq);
+	kt_lb_stats_free(&a);
+	kt_lb_stats_free(&b);
+	kt_lb_stats_free(&mid);
 }
 
 UNIT_TEST(check_result_by_design)

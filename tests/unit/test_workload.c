@@ -160,6 +160,7 @@ static void fill_report(struct kt_worker_report *r)
 	r->vmstat_numa_pages_migrated = 3;
 	r->is_messenger = true;
 	r->exchange_pair = 3;
+	r->start_ns = 987654321000ull;
 	kt_cpuset_set(&r->allowed_cpus, 1);
 	kt_cpuset_set(&r->allowed_cpus, 2);
 }
@@ -191,8 +192,9 @@ UNIT_TEST(workload_report_json_roundtrip)
 	CHECK_INT_EQ(b.migrations[1].from_cpu, 3);
 	CHECK_INT_EQ(b.numa_pages[1].node, 1);
 	CHECK(b.is_messenger);
-	CHECK_STR_CONTAINS(txt, "\"is_messenger\":true,\"exchange_pair\":3}");
+	CHECK_STR_CONTAINS(txt, "\"is_messenger\":true,\"exchange_pair\":3,\"start_ns\":987654321000}");
 	CHECK_INT_EQ(b.exchange_pair, 3);
+	CHECK_INT_EQ(b.start_ns, 987654321000ull);
 	CHECK_INT_EQ(b.max_gap_on_cpu_ms, 12);
 	free(txt);
 	free(txt2);

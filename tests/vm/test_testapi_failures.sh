@@ -93,8 +93,9 @@ grep -Eq '^      cpu[01]: tasks waited [0-9.]+s in its queue, went idle [0-9]+ t
 	fail "unfair_evidence: no balancer counters (kernel.sched_schedstats off?)"
 # ... summed up in one line under the headline: workers and queue per CPU,
 # the spread the placement alone and the queues alone make (the 3 workers
-# spin: always runnable), the balancer.
-grep -A1 -E '^  unfair cgroup: spread=' "$tmp/log" | grep -Eq '^    why: for most of the run cpu0 held [a-z0-9 (),.%-]+queue [0-9]+\.[0-9]\), cpu1 held [a-z0-9 (),.%-]+queue [0-9]+\.[0-9]\); queue: tasks of any group waiting on that CPU, on average(; [0-9]+ moved between CPUs)?; (even|uneven): [0-9]+ (to [0-9]+ )?per CPU; sharing each CPU evenly among the group.s workers on it, this placement alone makes a spread of [0-9]+% \((never 2 or more apart|2 or more apart for [0-9]+% of the run, longest [0-9.]+-[0-9.]+s:( cpu[01] held [0-9]+,?)+)\); waiting as those queues imply makes a spread of [0-9]+%; the load balancer ran [1-9][0-9]* times on these CPUs, found them balanced [0-9]+ times and pulled [0-9]+ tasks$' ||
+# spin: always runnable; the queues as sampled every 0.1 s while they ran),
+# the balancer.
+grep -A1 -E '^  unfair cgroup: spread=' "$tmp/log" | grep -Eq '^    why: for most of the run cpu0 held [a-z0-9 (),.%-]+queue [0-9]+\.[0-9]\), cpu1 held [a-z0-9 (),.%-]+queue [0-9]+\.[0-9]\); queue: tasks of any group waiting on that CPU, on average(; [0-9]+ moved between CPUs)?; (even|uneven): [0-9]+ (to [0-9]+ )?per CPU; sharing each CPU evenly among the group.s workers on it, this placement alone makes a spread of [0-9]+% \((never 2 or more apart|2 or more apart for [0-9]+% of the run, longest [0-9.]+-[0-9.]+s:( cpu[01] held [0-9]+,?)+)\); waiting as the queues on their CPUs at the time imply \(sampled every 0\.1 s\) makes a spread of [0-9]+%; the load balancer ran [1-9][0-9]* times on these CPUs, found them balanced [0-9]+ times and pulled [0-9]+ tasks$' ||
 	fail "unfair_evidence: no why line under the headline"
 # Per-worker random affinity midrun: the spread detail is expected by design.
 run_expect affinity_change_by_design 0
