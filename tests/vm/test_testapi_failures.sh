@@ -104,8 +104,10 @@ sidecar_is affinity_change_by_design 's["passed"] and any(d["kind"] == "Unfair" 
 	"CPUs midrun, so equal waits are not owed): unfair cgroup: spread=") for d in s["details"])'
 # Roles in the evidence: the messenger apart, the exchange pairs as units.
 run_expect unfair_roles 1
-grep -Eq '^  unfair cgroup: spread=[0-9]+% \([0-9]+-[0-9]+%\) 5 workers on [12] cpus \(threshold 0.01%\)$' "$tmp/log" ||
+grep -Eq '^  unfair cgroup: spread=[0-9]+% \([0-9]+-[0-9]+%\) 5 workers on [12] cpus \(threshold 0%\)$' "$tmp/log" ||
 	fail "unfair_roles: the fan-out group's receivers did not fail"
+grep -Eq '^  unfair cgroup: spread=[0-9]+% \([0-9]+-[0-9]+%\) 4 workers on [12] cpus \(threshold 0%\)$' "$tmp/log" ||
+	fail "unfair_roles: the exchange pairs' group did not fail"
 [ "$(grep -Ec '^      tid [0-9]+ \(messenger\): off-CPU ' "$tmp/log")" = 1 ] ||
 	fail "unfair_roles: not one messenger in the evidence"
 for p in 1 2; do

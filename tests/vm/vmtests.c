@@ -317,13 +317,15 @@ KTSTR_TEST(simple_stats_snapshots, .scheduler = &scx_simple, .llcs = 1, .cores =
 
 /*
  * Roles in a spread failure (tests/vm/test_testapi_failures.sh): with a
- * 0.01 % limit both groups fail on any scheduler, and the guest's evidence
+ * 0 % limit both groups fail on any scheduler (two exchange pairs, each
+ * judged as one unit, wait nearly alike: 0.0-2.2 % apart over 8 runs on 2
+ * vCPUs, once under 0.01 %, the limit this test had), and the guest's evidence
  * must name the fan-out messenger (judged apart from its receivers) and the
  * exchange pairs (each judged as one unit), so worker reports carry both
  * roles from the workers through the guest to the check.
  */
 KTSTR_TEST(unfair_roles, .cores = 2, .duration_s = 1,
-	   .assert = {.max_spread_pct = KTSTR_F64(0.01)})
+	   .assert = {.max_spread_pct = KTSTR_F64(0)})
 {
 	return ktstr_execute_defs(
 	    ctx, KTSTR_DEFS({.name = "cg_fan",
