@@ -30,6 +30,7 @@
 # It is a benchmark (hours for the full matrix), not part of `make check`.
 #
 # Usage: bench/calibrate.sh [options]
+#   -h          this help
 #   -k RUNS     boots per configuration (default 3)
 #   -t TOPOS    topologies, N,L,C,T, space-separated (default "1,2,2,1 1,2,2,2":
 #               4 vCPUs in 2 LLCs, 8 vCPUs in 2 LLCs with SMT)
@@ -50,11 +51,14 @@
 # Environment: KTSTR_BIN (default build/ktstr), the kernel from the implicit
 # chain, KTSTR_BENCH_LOCK=FILE to hold flock(FILE) around each boot.
 set -eu
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/.."
 KTSTR_BIN=${KTSTR_BIN:-$PWD/build/ktstr}
 runs=3 topos="1,2,2,1 1,2,2,2" durs=5 scheds="eevdf scx_simple"
 broken="scx_qmap -t 2;scx_qmap -e 100" filter= out= report_only=() slices= first=1
-while getopts k:t:d:s:b:f:F:i:o:r: o; do
+# The header above, up to this script's first command, is its usage.
+usage() { sed -n '2,/^set -eu$/{/^set -eu$/d;s/^# \{0,1\}//;p}' "$self"; }
+while getopts hk:t:d:s:b:f:F:i:o:r: o; do
 	case $o in
 	k) runs=$OPTARG ;;
 	t) topos=$OPTARG ;;
@@ -66,7 +70,8 @@ while getopts k:t:d:s:b:f:F:i:o:r: o; do
 	i) first=$OPTARG ;;
 	o) out=$OPTARG ;;
 	r) report_only+=("$OPTARG") ;;
-	*) sed -n '2,45p' "$0" >&2; exit 2 ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
 	esac
 done
 unset RUST_BACKTRACE KTSTR_VERBOSE

@@ -90,4 +90,12 @@ class_is j_edge/default "3 by rule (the queues the workers met explain it; the b
 grep -q "^  triage (failed scenario runs): 3 by rule (the placement explains it; the balancer kept it): 1, 3 by rule (the queues the workers met explain it; the balancer kept them): 2, 3 by rule (uneven placement the balancer kept): 1, needs a look: 4$" "$tmp/tri" ||
 	fail "triage counts"
 ! grep -q "scx_qmap.*a_steady" "$tmp/tri" || fail "triage lists a broken scheduler's failure"
-echo "calibrate report: configurations, failing scenarios and triage ok"
+# -h prints the whole header (every option, the environment) on stdout, from any directory.
+(cd bench && bash calibrate.sh -h) >"$tmp/help" || fail "calibrate -h: exit $?"
+for w in "-k RUNS" "-F K/N" "-i FIRST" "-o DIR" "-r DIR" "KTSTR_BENCH_LOCK=FILE"; do
+	grep -qF -- "$w" "$tmp/help" || fail "calibrate -h: no '$w'"
+done
+! grep -q "^#\|^set -eu" "$tmp/help" || fail "calibrate -h: comment marks or code in the usage"
+rc=0; bash bench/calibrate.sh -z >/dev/null 2>"$tmp/err" || rc=$?
+[ $rc -eq 2 ] && grep -qF -- "-r DIR" "$tmp/err" || fail "calibrate -z: exit $rc, want 2 with the usage on stderr"
+echo "calibrate report: configurations, failing scenarios, triage and usage ok"
