@@ -805,9 +805,19 @@ void kt_spread_why_format(const struct kt_worker_report *r, size_t n,
 			} else {
 				bool first = true;
 
-				sb_addf(sb, " (2 or more apart for %.0f%% of the run, longest %.1f-%.1fs:",
-					(double)m.uneven_ns * 100.0 / (double)window,
-					(double)m.long_t0 / 1e9, (double)m.long_t1 / 1e9);
+				double pct = (double)m.uneven_ns * 100.0 / (double)window;
+
+				/* Rounding must not print "0% of the run" or a "1.5-1.5s" stretch. */
+				if (pct < 1)
+					sb_adds(sb, " (2 or more apart for under 1% of the run");
+				else
+					sb_addf(sb, " (2 or more apart for %.0f%% of the run", pct);
+				if (m.long_t1 - m.long_t0 < 100000000ull)
+					sb_addf(sb, ", longest under 0.1 s, at %.1fs:",
+						(double)m.long_t0 / 1e9);
+				else
+					sb_addf(sb, ", longest %.1f-%.1fs:", (double)m.long_t0 / 1e9,
+						(double)m.long_t1 / 1e9);
 				for (int c = 0; c < KT_MAX_CPUS; c++)
 					if (m.long_k[c]) {
 						sb_addf(sb, "%s cpu%d held %d", first ? "" : ",", c,

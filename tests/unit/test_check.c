@@ -1200,6 +1200,43 @@ UNIT_TEST(check_spread_why_placement_model)
 }
 
 /*
+ * Two workers share cpu0 while cpu1 and cpu2 hold one each; the one on
+ * cpu2 visits cpu0 only briefly (3 against 1): the stretch is reported as
+ * under 1 % of the run and under 0.1 s long, not "0% of the run" or
+ * "1.5-1.5s".
+ */
+UNIT_TEST(check_spread_why_placement_brief)
+{
+	struct kt_migration m3[2] = {{1500000000ull, 2, 0}, {1520000000ull, 0, 2}};
+	struct kt_worker_report r[4];
+	struct kt_cpuset cs;
+	struct sbuf sb = SBUF_INIT;
+
+	for (int secs = 3; secs <= 30; secs += 27) {
+		r[0] = mk_busy(70, 1, secs, 1);
+		r[1] = mk_busy(71, 0, secs, 50);
+		r[2] = mk_busy(72, 0, secs, 50);
+		r[3] = mk_busy(73, 2, secs, 1);
+		r[3].migrations = m3;
+		r[3].n_migrations = 2;
+		kt_cpuset_parse("0-2", &cs);
+		kt_spread_why_format(r, 4, &cs, NULL, NULL, NULL, &sb);
+		if (secs == 3)
+			CHECK_STR_CONTAINS(sb_str(&sb),
+					   "placement alone makes a spread of 50% (2 or more apart "
+					   "for under 1% of the run, longest under 0.1 s, at 1.5s: "
+					   "cpu0 held 3, cpu1 held 1)");
+		else /* 0.2 s of 30 s: still under 1 %, and the stretch as it is */
+			CHECK_STR_CONTAINS(sb_str(&sb), "(2 or more apart for under 1% of the run, "
+							"longest 10.0-10.2s: cpu0 held 3, cpu1 "
+							"held 1)");
+		sb_free(&sb);
+		m3[0].at_ns = 10000000000ull;
+		m3[1].at_ns = 10200000000ull;
+	}
+}
+
+/*
  * One worker per CPU, but the CPUs' queues (other groups' tasks) differ:
  * the queue estimate from /proc/schedstat's per-CPU run_delay explains the
  * spread the placement alone does not (cgroup_cpuset_apply_midrun).
